@@ -1,0 +1,98 @@
+"""Sentence-aware chunking that keeps exact character offsets into the document text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ingest.loaders import Document
+
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
+# A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by
+# whitespace and a capital, or at a blank line (hard-wrapped lines are one paragraph);
+# abbreviations are checked apart.
+SENTENCE_END = re.compile(r"(?<=[A-Za-z0-9)\]%][.!?])(?P<close>[\"”’')\]]*)\s+(?=[\"“‘'(\[A-Z0-9])|\n[ \t\xa0]*\n\s*")
+_ABBREVIATIONS = re.compile(r"\b(?:[A-Z]\.){1,3}$|\b(?:Mr|Mrs|Ms|Dr|St|No|vs|e\.g|i\.e|Jr|Sr|Inc|Co|etc)\.$")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document: `document.text[start:end] == text`, always."""
+
+    chunk_id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    section: str = ""
+    page: int | None = None
+
+
+def sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each sentence in text[start:end], trimmed of surrounding whitespace."""
+    pos = start
+    for match in SENTENCE_END.finditer(text, start, end):
+        if match.group("close") is None:
+            sentence_end = match.start()
+        elif _ABBREVIATIONS.search(text, max(pos, match.start() - 12), match.start()):
+            continue
+        else:
+            sentence_end = match.end("close")
+        yield from _trimmed(text, pos, sentence_end)
+        pos = match.end()
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        yield start, end
+
+
+def _pieces(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """Cut an over-long sentence at word boundaries so no chunk exceeds `size`."""
+    while end - start > size:
+        cut = text.rfind(" ", start + size // 2, start + size)
+        cut = cut if cut > start else start + size
+        yield from _trimmed(text, start, cut)
+        start = cut
+    yield from _trimmed(text, start, end)
+
+
+def _sections(doc: Document) -> Iterator[tuple[int, int, str, int | None]]:
+    """Stretches of text under one heading, never crossing a segment (PDF page)."""
+    for seg in doc.segments:
+        pos, heading = seg.start, ""
+        for match in HEADING.finditer(doc.text, seg.start, seg.end):
+            yield pos, match.start(), heading, seg.page
+            pos, heading = match.end(), match.group(1)
+        yield pos, seg.end, heading, seg.page
+
+
+def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `size` characters, overlapping by up to `overlap`."""
+    chunks: list[Chunk] = []
+    for sec_start, sec_end, heading, page in _sections(doc):
+        spans = [p for s, e in sentence_spans(doc.text, sec_start, sec_end) for p in _pieces(doc.text, s, e, size)]
+        first = 0
+        while first < len(spans):
+            last = first
+            while last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= size:
+                last += 1
+            start, end = spans[first][0], spans[last][1]
+            chunks.append(
+                Chunk(f"{doc.doc_id}#{len(chunks)}", doc.doc_id, len(chunks), doc.text[start:end], start, end, heading, page)
+            )
+            if last + 1 >= len(spans):
+                break
+            # Start the next chunk with the trailing sentences that fit in the overlap.
+            nxt = last + 1
+            while nxt - 1 > first and spans[last][1] - spans[nxt - 1][0] <= overlap:
+                nxt -= 1
+            first = nxt
+    return chunks

@@ -1,0 +1,185 @@
+"""Files -> Documents: one loader per format, all returning the same `Document` shape."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+METADATA_KEYS = ("title", "url", "date", "publisher", "license", "countries_topics")
+
+
+class SkippedFile(Exception):
+    """A corpus file that cannot be ingested; the message says why."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a document's text that chunks never cross: a PDF page, or the whole text."""
+
+    start: int
+    end: int
+    page: int | None = None
+
+
+@dataclass
+class Document:
+    """A loaded file: its text, provenance metadata and the segments chunking must respect."""
+
+    doc_id: str
+    text: str
+    content_hash: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            self.segments = [Segment(0, len(self.text))]
+
+
+def content_hash(data: bytes) -> str:
+    """The hash that decides whether a file changed since it was ingested."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise SkippedFile(f"{name}: looks binary (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SkippedFile(f"{name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
+    """Split YAML front matter from the body; body offsets are what chunks refer to."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        raw = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        log.warning("%s: front matter is not valid YAML, ignoring it (%s)", name, exc)
+        raw = {}
+    if not isinstance(raw, dict):
+        raw = {}
+    meta = {str(k): str(v) for k, v in raw.items() if v is not None}
+    meta.setdefault("url", meta.get("original_url") or meta.get("archived_url") or "")
+    return {k: meta[k][:1000] for k in METADATA_KEYS if meta.get(k)}, text[match.end() :]
+
+
+def _first_heading(text: str) -> str | None:
+    match = re.search(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", text, re.M)
+    return match.group(1) if match else None
+
+
+def load_text(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+    """Markdown or plain text, with YAML front matter becoming metadata."""
+    meta, body = _front_matter(_decode(data, name), name)
+    if "title" not in meta and (heading := _first_heading(body)):
+        meta["title"] = heading
+    return body, meta, []
+
+
+def load_html(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+    """The main text of an HTML page; headings become `#` lines so sections survive."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_decode(data, name), "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form"]):
+        tag.decompose()
+    meta = {"title": soup.title.get_text(" ", strip=True)} if soup.title else {}
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    blocks = []
+    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td"]):
+        if el.find(["p", "li"]):  # a container; its children are visited on their own
+            continue
+        line = " ".join(el.get_text(" ", strip=True).split())
+        if line:
+            blocks.append(f"{'#' * int(el.name[1])} {line}" if el.name[0] == "h" else line)
+    return "\n\n".join(blocks), meta, []
+
+
+def load_docx(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+    """Paragraphs of a Word file; Heading styles become `#` lines."""
+    import io
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise SkippedFile(f"{name}: not a readable .docx ({exc})") from None
+    blocks = []
+    for para in document.paragraphs:
+        line = para.text.strip()
+        style = para.style.name if para.style is not None else ""
+        if line:
+            level = style.removeprefix("Heading ").strip()
+            blocks.append(f"{'#' * int(level)} {line}" if level.isdigit() else line)
+    meta = {"title": document.core_properties.title} if document.core_properties.title else {}
+    return "\n\n".join(blocks), meta, []
+
+
+def load_pdf(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+    """One segment per PDF page, so every chunk keeps its page number."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise SkippedFile(f"{name}: malformed PDF ({exc})") from None
+    text, segments = "", []
+    for number, page_text in enumerate(pages, start=1):
+        if page_text:
+            text += "\n\n" if text else ""
+            segments.append(Segment(len(text), len(text) + len(page_text), number))
+            text += page_text
+    return text, ({"title": str(title)} if title else {}), segments
+
+
+LOADERS: dict[str, Callable[[bytes, str], tuple[str, dict[str, str], list[Segment]]]] = {
+    ".md": load_text,
+    ".markdown": load_text,
+    ".txt": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".docx": load_docx,
+    ".pdf": load_pdf,
+}
+
+
+def load_file(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:
+    """Load one file as a Document, or raise SkippedFile naming it and the reason."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise SkippedFile(f"{doc_id}: unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise SkippedFile(f"{doc_id}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SkippedFile(f"{doc_id}: cannot read ({exc.strerror})") from None
+    if not data.strip():
+        raise SkippedFile(f"{doc_id}: empty file")
+    text, meta, segments = loader(data, doc_id)
+    if not text.strip():
+        raise SkippedFile(f"{doc_id}: no text found")
+    meta.setdefault("title", path.stem.replace("_", " ").replace("-", " "))
+    meta["source"] = doc_id
+    return Document(doc_id, text, content_hash(data), meta, segments)

@@ -1,0 +1,237 @@
+"""Incremental, idempotent sync of corpus files into the store.
+
+The store is its own manifest: every chunk records its document's content hash, the
+chunking fingerprint and how many chunks the document has. A document is unchanged only
+when all of that agrees, so a run killed at any point is repaired by the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ingest.chunking import Chunk, chunk_document
+from ingest.countries import country_key, find_countries
+from ingest.loaders import Document, SkippedFile, content_hash, load_file
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+log = logging.getLogger(__name__)
+
+EMBED_GROUP = 256  # chunks embedded and written together; bounds memory and lost work on a kill
+
+
+@dataclass
+class IngestReport:
+    """What a sync did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """The one line `rag ingest` ends with."""
+        return (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, {self.unchanged} unchanged, "
+            f"{len(self.skipped)} skipped; {self.chunks} chunks in store ({self.embedded} embedded) "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under a scanned root."""
+
+    path: Path
+    doc_id: str
+    root: str
+
+
+@dataclass
+class StoredDoc:
+    """What the store holds for one document, gathered from its chunks' metadata."""
+
+    hashes: set[str] = field(default_factory=set)
+    fingerprints: set[str] = field(default_factory=set)
+    expected: set[int] = field(default_factory=set)
+    indexes: set[int] = field(default_factory=set)
+    root: str = ""
+
+    def is_complete(self, doc_hash: str, fingerprint: str) -> bool:
+        """True when the stored chunks are exactly one finished ingest of this file version."""
+        return (
+            self.hashes == {doc_hash}
+            and self.fingerprints == {fingerprint}
+            and len(self.expected) == 1
+            and self.indexes == set(range(next(iter(self.expected))))
+        )
+
+
+def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+    """Files to sync, and the (root label, doc-id prefix) scopes whose missing documents get removed."""
+    corpus_dir = corpus_dir.resolve()
+    files: dict[str, SourceFile] = {}
+    scopes = []
+    for root in roots:
+        root = root.resolve()
+        if not root.exists():
+            raise FileNotFoundError(f"{root} does not exist")
+        if root == corpus_dir or corpus_dir in root.parents:
+            base, label = corpus_dir, ""
+        else:
+            base, label = root.parent, root.name
+        prefix = "" if root == base else root.relative_to(base).as_posix() + ("/" if root.is_dir() else "")
+        scopes.append((label, prefix))
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in candidates:
+            rel = path.relative_to(base).as_posix()
+            if any(part.startswith(".") for part in Path(rel).parts) or (label == "" and rel == "README.md"):
+                continue
+            files[rel] = SourceFile(path, rel, label)
+    return list(files.values()), scopes
+
+
+def stored_docs(store: Store) -> dict[str, StoredDoc]:
+    """Per-document state reconstructed from chunk metadata."""
+    docs: dict[str, StoredDoc] = defaultdict(StoredDoc)
+    for record in store.iter_records():
+        meta = record["metadata"] or {}
+        doc = docs[str(meta.get("doc_id", record["id"].rsplit("#", 1)[0]))]
+        doc.hashes.add(str(meta.get("doc_hash")))
+        doc.fingerprints.add(str(meta.get("fingerprint")))
+        doc.expected.add(int(meta.get("doc_chunks", -1)))
+        doc.indexes.add(int(meta.get("chunk_index", -1)))
+        doc.root = str(meta.get("root", ""))
+    return dict(docs)
+
+
+def chunk_metadata(doc: Document, chunk: Chunk, total: int, root: str, fingerprint: str) -> dict:
+    """Flat Chroma metadata for one chunk, with a `country_<Name>: True` flag per mention."""
+    countries = find_countries(f"{chunk.section}\n{chunk.text}")
+    meta: dict = {
+        "doc_id": doc.doc_id,
+        "chunk_index": chunk.index,
+        "doc_chunks": total,
+        "doc_hash": doc.content_hash,
+        "fingerprint": fingerprint,
+        "root": root,
+        "start": chunk.start,
+        "end": chunk.end,
+        "section": chunk.section,
+        "countries": "; ".join(countries),
+        **{k: v for k, v in doc.metadata.items() if k in ("title", "url", "date", "publisher", "source")},
+        **{country_key(name): True for name in countries},
+    }
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    return meta
+
+
+def embedding_text(meta: dict, text: str) -> str:
+    """What gets embedded: the chunk under its title and section, so context-free chunks still match."""
+    return "\n".join(part for part in (meta.get("title", ""), meta.get("section", ""), text) if part)
+
+
+def _groups(items: list[tuple[Document, list[Chunk], str]]) -> Iterator[list[tuple[Document, list[Chunk], str]]]:
+    group: list[tuple[Document, list[Chunk], str]] = []
+    size = 0
+    for item in items:
+        group.append(item)
+        size += len(item[1])
+        if size >= EMBED_GROUP:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def sync(
+    settings: Settings,
+    paths: Iterable[Path] | None = None,
+    store: Store | None = None,
+    embedder: Embedder | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> IngestReport:
+    """Bring the store in line with the files under `paths` (default: the corpus dir)."""
+    started = time.perf_counter()
+    store = store or Store(settings)
+    if rebuild:
+        store.reset()
+    embedder = embedder or Embedder(settings.embed_batch_size)
+    fingerprint = settings.chunking_fingerprint()
+    report = IngestReport()
+
+    files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir)
+    existing = stored_docs(store)
+    pending: list[tuple[Document, list[Chunk], str]] = []
+    for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
+        stored = existing.get(source.doc_id)
+        try:
+            data_hash = content_hash(source.path.read_bytes())
+        except OSError as exc:
+            report.skipped.append(f"{source.doc_id}: cannot read ({exc.strerror})")
+            continue
+        if stored and stored.is_complete(data_hash, fingerprint):
+            report.unchanged += 1
+            continue
+        try:
+            doc = load_file(source.path, source.doc_id, int(settings.max_file_mb * 1e6))
+        except SkippedFile as exc:
+            kept = " (its previously ingested version is kept)" if stored else ""
+            report.skipped.append(f"{exc}{kept}")
+            continue
+        pending.append((doc, chunk_document(doc, settings.chunk_size, settings.chunk_overlap), source.root))
+        if stored:
+            report.updated += 1
+        else:
+            report.added += 1
+
+    for message in report.skipped:
+        log.warning("skipped %s", message)
+
+    total = sum(len(chunks) for _, chunks, _ in pending)
+    with tqdm(total=total, desc="Embedding", unit="chunk", disable=not progress) as bar:
+        for group in _groups(pending):
+            rows = [
+                (doc, chunk, chunk_metadata(doc, chunk, len(chunks), root, fingerprint))
+                for doc, chunks, root in group
+                for chunk in chunks
+            ]
+            vectors = embedder.encode([embedding_text(meta, chunk.text) for _, chunk, meta in rows], progress=bar)
+            offset = 0
+            for doc, chunks, _ in group:
+                n = len(chunks)
+                part = rows[offset : offset + n]
+                store.upsert(
+                    [c.chunk_id for _, c, _ in part],
+                    [c.text for _, c, _ in part],
+                    vectors[offset : offset + n],
+                    [m for _, _, m in part],
+                )
+                store.delete_doc(doc.doc_id, from_index=n)  # a shorter new version leaves no stale tail
+                offset += n
+            report.embedded += len(rows)
+
+    seen = {f.doc_id for f in files}
+    for doc_id, stored in existing.items():
+        in_scope = any(stored.root == label and doc_id.startswith(prefix) for label, prefix in scopes)
+        if in_scope and doc_id not in seen:
+            store.delete_doc(doc_id)
+            report.removed += 1
+
+    report.chunks = store.count()
+    report.seconds = time.perf_counter() - started
+    log.info("ingest: %s", report.summary())
+    return report

@@ -1,0 +1,50 @@
+"""The one Settings object: every knob, read from `RAG_*` (and `CHROMA_*`, `OPENAI_*`) env vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["openai", "openai-compatible", "local", "extractive"]
+
+
+class Settings(BaseSettings):
+    """Project configuration. Defaults are the measured best on the eval `dev` split."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Path("corpus")
+    store_dir: Path = Path("data/store")
+    collection: str = "corpus"
+
+    chroma_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST")
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT")
+    )
+
+    chunk_size: int = Field(default=900, ge=100, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
+    embed_batch_size: int = Field(default=32, ge=1)
+    max_file_mb: float = Field(default=20.0, gt=0, description="Larger corpus files are skipped.")
+
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(default=60, ge=1)
+    country_boost: float = Field(default=0.5, ge=0, description="RRF bonus share for chunks naming the question's countries.")
+
+    llm_backend: Backend | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL")
+    )
+
+    def chunking_fingerprint(self) -> str:
+        """What, besides a file's bytes, decides its chunks; a change re-ingests everything."""
+        return f"size={self.chunk_size};overlap={self.chunk_overlap};embed=all-MiniLM-L6-v2"
