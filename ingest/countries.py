@@ -105,11 +105,16 @@ def _matchers() -> tuple[dict[str, str], dict[str, str], re.Pattern[str]]:
     return lower, exact, re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-]|\.\w)")
 
 
+def country_mentions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical name) of each mention in `text`."""
+    lower, exact, pattern = _matchers()
+    masked = NOT_A_MENTION.sub(lambda m: " " * len(m.group(0)), text)
+    return [(m.start(), m.end(), exact.get(m.group(0)) or lower[m.group(0).lower()]) for m in pattern.finditer(masked)]
+
+
 def find_countries(text: str) -> list[str]:
     """Canonical names of the countries and groupings `text` mentions, sorted."""
-    lower, exact, pattern = _matchers()
-    text = NOT_A_MENTION.sub(" ", text)
-    return sorted({exact.get(m.group(0)) or lower[m.group(0).lower()] for m in pattern.finditer(text)})
+    return sorted({name for _, _, name in country_mentions(text)})
 
 
 def canonical_country(name: str) -> str | None:

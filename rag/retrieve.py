@@ -1,0 +1,209 @@
+"""Hybrid retrieval: Chroma vectors + BM25, fused by reciprocal rank, with country filter and boost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingest.countries import canonical_country, country_key, find_countries
+from rag.errors import EmptyStoreError, UnknownCountryError
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with its fused score and the evidence behind it."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    url: str
+    date: str
+    section: str
+    page: int | None
+    text: str
+    start: int
+    end: int
+    countries: list[str]
+    score: float
+    vector_score: float | None = None
+    bm25_score: float | None = None
+    metadata: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what `rag search --json` prints)."""
+        data = asdict(self)
+        data.pop("metadata")
+        return data
+
+
+def resolve_countries(names: list[str] | None) -> list[str]:
+    """Canonical names for a user's country filter; unknown names raise with a hint."""
+    resolved = []
+    for name in names or []:
+        canonical = canonical_country(name)
+        if canonical is None:
+            raise UnknownCountryError(f"Unknown country or grouping {name!r}; try a name like 'Philippines' or 'ASEAN'.")
+        resolved.append(canonical)
+    return sorted(set(resolved))
+
+
+def country_where(countries: list[str]) -> dict | None:
+    """A Chroma `where` that keeps chunks mentioning any of `countries`."""
+    clauses: list[dict] = [{country_key(c): True} for c in countries]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+class _Bm25Index:
+    """BM25 over every stored chunk, rebuilt from the store so a fresh process needs no re-ingest."""
+
+    def __init__(self, store: Store) -> None:
+        import bm25s
+        import Stemmer
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it forces DEBUG on itself
+        self._stemmer = Stemmer.Stemmer("english")
+        records = list(store.iter_records(include=("documents", "metadatas")))
+        self.ids = [r["id"] for r in records]
+        self.texts = [r["document"] for r in records]
+        self.metadatas = [r["metadata"] or {} for r in records]
+        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self.model = bm25s.BM25()
+        if records:
+            corpus = [self._embedding_free_text(m, t) for m, t in zip(self.metadatas, self.texts, strict=True)]
+            self.model.index(self._tokenize(corpus), show_progress=False)
+
+    @staticmethod
+    def _embedding_free_text(meta: dict, text: str) -> str:
+        return f"{meta.get('title', '')}\n{meta.get('section', '')}\n{text}"
+
+    def _tokenize(self, texts: list[str]) -> Any:
+        import bm25s
+
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def scores(self, question: str, mask: np.ndarray | None) -> np.ndarray:
+        import bm25s
+
+        tokens = bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
+        ids = self.model.get_tokens_ids(tokens[0]) if tokens and tokens[0] else []
+        if not ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self.model.get_scores_from_ids(ids, weight_mask=mask)
+
+
+class Retriever:
+    """Ranks stored chunks for a question. Thread-safe; call `refresh()` after an ingest."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._bm25: _Bm25Index | None = None
+        self._bm25_count = -1
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Forget the BM25 index so the next query rebuilds it from the store."""
+        with self._lock:
+            self._bm25 = None
+
+    def _bm25_index(self) -> _Bm25Index:
+        count = self.store.count()
+        with self._lock:
+            if self._bm25 is None or count != self._bm25_count:
+                self._bm25 = _Bm25Index(self.store)
+                self._bm25_count = count
+            return self._bm25
+
+    def _vector(self, question: str, n: int, where: dict | None) -> list[tuple[str, float, str, dict]]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        embedding = self.embedder.encode([question])[0].tolist()
+        result = ChromaVectorStore(chroma_collection=self.store.collection).query(
+            VectorStoreQuery(query_embedding=embedding, similarity_top_k=n), where=where
+        )
+        return [
+            (chunk_id, float(sim), node.get_content(), dict(node.metadata))
+            for chunk_id, sim, node in zip(result.ids or [], result.similarities or [], result.nodes or [], strict=True)
+        ]
+
+    def _keyword(self, question: str, n: int, countries: list[str]) -> list[tuple[str, float, str, dict]]:
+        index = self._bm25_index()
+        if not index.ids:
+            return []
+        mask = None
+        if countries:
+            keys = [country_key(c) for c in countries]
+            mask = np.array([any(m.get(k) for k in keys) for m in index.metadatas], dtype=np.float32)
+        scores = index.scores(question, mask)
+        top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
+        top = top[np.argsort(-scores[top])]
+        return [(index.ids[i], float(scores[i]), index.texts[i], index.metadatas[i]) for i in top if scores[i] > 0]
+
+    def retrieve(self, question: str, k: int | None = None, countries: list[str] | None = None) -> list[Hit]:
+        """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them)."""
+        k = k or self.settings.top_k
+        if self.store.count() == 0:
+            raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
+        selected = resolve_countries(countries)
+        n = max(self.settings.candidates, k)
+        fused: dict[str, float] = {}
+        found: dict[str, tuple[str, dict]] = {}
+        vector_scores: dict[str, float] = {}
+        bm25_scores: dict[str, float] = {}
+        for scores, results in (
+            (vector_scores, self._vector(question, n, country_where(selected))),
+            (bm25_scores, self._keyword(question, n, selected)),
+        ):
+            for rank, (chunk_id, score, text, meta) in enumerate(results):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+                scores[chunk_id] = score
+                found[chunk_id] = (text, meta)
+        asked = set(find_countries(question))
+        if asked and self.settings.country_boost:
+            top_share = 1.0 / (self.settings.rrf_k + 1)
+            for chunk_id, (_, meta) in found.items():
+                mentioned = sum(1 for c in asked if meta.get(country_key(c)))
+                fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
+        return [
+            _hit(rank, chunk_id, *found[chunk_id], fused[chunk_id], vector_scores.get(chunk_id), bm25_scores.get(chunk_id))
+            for rank, chunk_id in enumerate(ranked, start=1)
+        ]
+
+
+def _hit(
+    rank: int, chunk_id: str, text: str, meta: dict, score: float, vector: float | None, bm25: float | None
+) -> Hit:
+    countries = [c for c in str(meta.get("countries", "")).split("; ") if c]
+    page = meta.get("page")
+    return Hit(
+        rank=rank,
+        chunk_id=chunk_id,
+        doc_id=str(meta.get("doc_id", "")),
+        title=str(meta.get("title", "")),
+        url=str(meta.get("url", "")),
+        date=str(meta.get("date", "")),
+        section=str(meta.get("section", "")),
+        page=int(page) if page is not None else None,
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        countries=countries,
+        score=round(score, 6),
+        vector_score=vector,
+        bm25_score=bm25,
+        metadata=meta,
+    )
