@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ingest.loaders import Document
 
+CHUNKER_VERSION = 2  # bump when chunk boundaries change, so stores re-chunk
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by
 # whitespace and a capital, or at a blank line (hard-wrapped lines are one paragraph);
@@ -55,10 +56,12 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 
 def _pieces(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
-    """Cut an over-long sentence at word boundaries so no chunk exceeds `size`."""
+    """Cut an over-long sentence into near-equal pieces at word boundaries, none over `size`."""
     while end - start > size:
-        cut = text.rfind(" ", start + size // 2, start + size)
-        cut = cut if cut > start else start + size
+        pieces = -(-(end - start) // size)
+        target = start + -(-(end - start) // pieces)
+        cut = text.rfind(" ", (start + target) // 2, target)
+        cut = cut if cut > start else target
         yield from _trimmed(text, start, cut)
         start = cut
     yield from _trimmed(text, start, end)
@@ -94,5 +97,8 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
             nxt = last + 1
             while nxt - 1 > first and spans[last][1] - spans[nxt - 1][0] <= overlap:
                 nxt -= 1
+            # Overlap must never crowd out the next new sentence.
+            while nxt <= last and spans[last + 1][1] - spans[nxt][0] > size:
+                nxt += 1
             first = nxt
     return chunks

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.chunking import Chunk, chunk_document
+from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from ingest.countries import country_key, find_countries
 from ingest.loaders import Document, SkippedFile, content_hash, load_file
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import EMBED_MODEL, Embedder, Store
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,11 @@ class StoredDoc:
             and len(self.expected) == 1
             and self.indexes == set(range(next(iter(self.expected))))
         )
+
+
+def chunking_fingerprint(settings: Settings) -> str:
+    """Everything besides a file's bytes that decides its chunks; a change re-ingests every file."""
+    return f"chunker={CHUNKER_VERSION};size={settings.chunk_size};overlap={settings.chunk_overlap};embed={EMBED_MODEL}"
 
 
 def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
@@ -170,7 +175,7 @@ def sync(
     if rebuild:
         store.reset()
     embedder = embedder or Embedder(settings.embed_batch_size)
-    fingerprint = settings.chunking_fingerprint()
+    fingerprint = chunking_fingerprint(settings)
     report = IngestReport()
 
     files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir)

@@ -1,4 +1,4 @@
-"""`rag ingest | search`: the command line. The only module besides ui.py that talks to people."""
+"""`rag ingest | search | ask | eval`: the command line. The only module besides ui.py that talks to people."""
 
 from __future__ import annotations
 
@@ -50,6 +50,42 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Answer
+    from rag.engine import Engine
+
+    engine = Engine.from_settings(settings, backend=args.backend)
+    answer: Answer | None = None
+    streamed = []
+    for item in engine.stream(args.question, countries=args.country):
+        if isinstance(item, Answer):
+            answer = item
+        elif not args.json:
+            streamed.append(item)
+            print(item, end="", flush=True)
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print("\n")
+    if answer.text.strip() != "".join(streamed).strip():
+        print(f"Checked answer: {answer.text}\n")
+    for sentence in answer.unsupported_sentences:
+        print(f"  ! not supported by the cited sources: {sentence}")
+    label = "Closest passages" if answer.abstained else "Sources"
+    print(f"{label}:")
+    if answer.abstained:
+        for hit in answer.retrieved[:3]:
+            print(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}")
+    for c in answer.citations:
+        where = f", p. {c.page}" if c.page else ""
+        print(f"  [{c.n}] {c.title} ({c.date}{where}) {c.url or c.doc_id}")
+        print(textwrap.indent(textwrap.fill(f'"{" ".join(c.quote.split())}"', 100), "      "))
+        print(f"      {c.doc_id} chars {c.quote_start}-{c.quote_end}")
+    print(f"\n{answer.backend} / {answer.model} - {answer.total_ms / 1000:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `rag` argument parser."""
     parser = argparse.ArgumentParser(prog="rag", description="Cited Q&A over the Diplomatic Overdrive corpus.")
@@ -67,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--country", action="append", metavar="NAME", help="only passages mentioning NAME (repeatable)")
     search.add_argument("--json", action="store_true", help="print a JSON list")
     search.set_defaults(run=_search)
+
+    ask = sub.add_parser("ask", help="answer a question with checked citations")
+    ask.add_argument("question")
+    ask.add_argument("--country", action="append", metavar="NAME", help="only use passages mentioning NAME")
+    ask.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.set_defaults(run=_ask)
     return parser
 
 

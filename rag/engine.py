@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.countries import find_countries
+from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import ground_citations
 from rag.condense import condense_question
@@ -29,6 +29,24 @@ ABSTAIN_PHRASES = re.compile(
     r"|not (mentioned|stated|covered|provided|addressed) in the sources|I (do not|don[’']t) know",
     re.I,
 )
+
+
+QUESTION_WORDS = frozenset("what which who whom whose how when where why does did do is are was were and the "
+                           "can could would should will has have had also then so according january february march april may june "
+                           "july august september october november december".split())
+NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
+
+
+def proper_names(text: str) -> list[str]:
+    """Capitalised words past the start of a sentence that aren't country forms ("FIFA", "Malaysia")."""
+    countries = {m.lower() for m in re.findall(r"\w+", " ".join(find_countries(text)))}
+    mentions = {text[s:e].lower() for s, e, _ in country_mentions(text)}
+    names = []
+    for match in NAME.finditer(text):
+        word = match.group(0)
+        if len(word) >= 3 and word.lower() not in QUESTION_WORDS and word.lower() not in countries and not any(word.lower() in m for m in mentions):
+            names.append(word)
+    return names
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -127,11 +145,14 @@ class Engine:
         yield answer
 
     def _nothing_relevant(self, query: str, hits: list[Hit]) -> bool:
-        """True when no passage is close enough, or a country the question names appears in none."""
+        """True when no passage is close enough, or a country or name the question asks about appears in none."""
         if not hits or max((h.vector_score or 0.0) for h in hits) < self.settings.abstain_below:
             return True
         mentioned = {c for h in hits for c in h.countries}
-        return any(c not in mentioned for c in find_countries(query))
+        if any(c not in mentioned for c in find_countries(query)):
+            return True
+        passages = " ".join(h.text for h in hits).lower()
+        return any(name.lower() not in passages for name in proper_names(query))
 
     def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
         if self.chat_model is None:

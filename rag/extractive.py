@@ -17,6 +17,18 @@ STOPWORDS = frozenset(
     "from into about their there they them its it's say says said between over under article sources source".split()
 )
 MIN_WORDS = 6  # captions and headings are not answers
+MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
+# A question asking for an amount, a count or a time can only be answered by a sentence
+# that states one (beyond the figures the question itself already gives).
+ANSWER_KINDS = [
+    (re.compile(r"\bhow much\b|\bhow (big|large)\b", re.I),
+     re.compile(r"[$¥€£%]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent)\b", re.I)),
+    (re.compile(r"\bhow many\b", re.I),
+     re.compile(r"(?<!\()\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?)\b", re.I)),
+    (re.compile(r"\bwhen\b|\bwhat (year|date)\b|\bby when\b", re.I), re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")),
+]
+# The corpus's main actors; a question about another country needs passages about that one.
+ACTORS = frozenset({"Japan", "China", "United States"})
 
 
 def _terms(text: str) -> set[str]:
@@ -24,14 +36,22 @@ def _terms(text: str) -> set[str]:
 
 
 def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> str:
-    """Up to `max_sentences` verbatim source sentences, best first, each followed by its `[n]`."""
+    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; "" if none fits."""
     candidates: list[tuple[int, int, int, str]] = []  # (n, doc start, doc end, sentence)
     seen: set[tuple[str, int]] = set()
+    needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
+    given = set(re.findall(r"\w+", question))
+    topics = set(find_countries(question)) - ACTORS
     for n, hit in enumerate(hits, start=1):
         for start, end in sentence_spans(hit.text, 0, len(hit.text)):
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
-            if len(sentence.split()) >= MIN_WORDS and key not in seen:
+            if (
+                len(sentence.split()) >= MIN_WORDS
+                and key not in seen
+                and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
+                and (not topics or topics & set(hit.countries))
+            ):
                 seen.add(key)
                 candidates.append((n, hit.start + start, hit.start + end, sentence))
     if not candidates:
@@ -48,4 +68,12 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
     order = np.argsort(scores)[::-1]
     best = scores[order[0]]
     chosen = [i for i in order[:max_sentences] if scores[i] >= best - 0.25]
-    return " ".join(f"{' '.join(candidates[i][3].split())} [{candidates[i][0]}]" for i in chosen)
+    return " ".join(_cite(candidates[i][3], candidates[i][0]) for i in chosen)
+
+
+def _cite(sentence: str, n: int) -> str:
+    """The sentence on one line with `[n]` before its closing punctuation."""
+    sentence = " ".join(sentence.split())
+    if sentence[-1] in ".!?":
+        return f"{sentence[:-1]} [{n}]{sentence[-1]}"
+    return f"{sentence} [{n}]"

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL")
     )
 
-    def chunking_fingerprint(self) -> str:
-        """What, besides a file's bytes, decides its chunks; a change re-ingests everything."""
-        return f"size={self.chunk_size};overlap={self.chunk_overlap};embed=all-MiniLM-L6-v2"
+    ui_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("RAG_UI_HOST", "GRADIO_SERVER_NAME"))
+    ui_port: int = Field(default=7860, validation_alias=AliasChoices("RAG_UI_PORT", "GRADIO_SERVER_PORT"))
+    ui_auth: SecretStr | None = Field(default=None, description="user:password to require a login.")
+    ui_concurrency: int = Field(default=8, ge=1, description="Requests served at once per event.")
+    allow_upload: bool = False
+    upload_dir: str = Field(default="uploads", description="Folder inside the corpus dir that uploads go to.")
+    upload_max_mb: float = Field(default=10.0, gt=0)

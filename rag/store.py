@@ -16,6 +16,7 @@ from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 
