@@ -55,7 +55,7 @@ def split_claims(text: str) -> list[Claim]:
             claims[-1] = Claim(prev.text, prev.cited + tuple(int(n) for n in MARKER.findall(leading.group(0))))
             sentence = sentence[leading.end() :]
         cited = tuple(dict.fromkeys(int(n) for n in MARKER.findall(sentence)))
-        plain = " ".join(MARKER.sub("", sentence).split())
+        plain = re.sub(r"\s+(?=[.,;:!?])", "", " ".join(MARKER.sub("", sentence).split()))
         if plain:
             claims.append(Claim(plain, cited))
     return claims

@@ -156,10 +156,8 @@ class Engine:
 
     def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
         if self.chat_model is None:
-            text = extract_answer(question, hits, self.embedder, self.settings.extractive_sentences)
-            for sentence in re.split(r"(?<=\]) ", text):
-                if sentence:
-                    yield sentence + " "
+            for sentence in extract_answer(question, hits, self.embedder, self.settings.extractive_sentences):
+                yield sentence + " "
             return
         sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
         yield from self.chat_model.stream(build_messages(question, sources))

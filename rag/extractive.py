@@ -8,6 +8,7 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from ingest.countries import find_countries
+from rag.prompts import INJECTION
 from rag.retrieve import Hit
 from rag.store import Embedder
 
@@ -35,8 +36,8 @@ def _terms(text: str) -> set[str]:
     return {w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
-def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> str:
-    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; "" if none fits."""
+def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> list[str]:
+    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; none if none fits."""
     candidates: list[tuple[int, int, int, str]] = []  # (n, doc start, doc end, sentence)
     seen: set[tuple[str, int]] = set()
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
@@ -49,13 +50,14 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
             if (
                 len(sentence.split()) >= MIN_WORDS
                 and key not in seen
+                and not INJECTION.search(sentence)
                 and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
                 and (not topics or topics & set(hit.countries))
             ):
                 seen.add(key)
                 candidates.append((n, hit.start + start, hit.start + end, sentence))
     if not candidates:
-        return ""
+        return []
     vectors = embedder.encode([question] + [c[3] for c in candidates])
     similarity = vectors[1:] @ vectors[0]
     asked_terms, asked_countries = _terms(question), set(find_countries(question))
@@ -68,7 +70,7 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
     order = np.argsort(scores)[::-1]
     best = scores[order[0]]
     chosen = [i for i in order[:max_sentences] if scores[i] >= best - 0.25]
-    return " ".join(_cite(candidates[i][3], candidates[i][0]) for i in chosen)
+    return [_cite(candidates[i][3], candidates[i][0]) for i in chosen]
 
 
 def _cite(sentence: str, n: int) -> str:

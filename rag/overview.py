@@ -47,7 +47,9 @@ def country_mentions_by_document(store: Store, country: str) -> list[dict[str, A
         doc["chunks"] += 1
         offset = int(meta.get("start", 0))
         found = positions.setdefault(doc_id, set())
-        found.update(offset + start for start, _, name in country_mentions(record.get("document") or "") if name == country)
+        found.update(
+            offset + start for start, _, name in country_mentions(record.get("document") or "") if name == country
+        )
     for doc_id, doc in docs.items():
         doc["mentions"] = len(positions[doc_id])
     return sorted(docs.values(), key=lambda d: (-d["mentions"], -d["chunks"], d["title"]))

@@ -1,6 +1,25 @@
-"""Prompt text, and nothing else."""
+"""Prompt text, and the fencing that keeps retrieved text data rather than instructions."""
 
 from __future__ import annotations
+
+import re
+
+# Sentences in documents that address the model rather than the reader. They are cut
+# from what the model sees (fencing alone does not stop small models obeying them).
+INJECTION = re.compile(
+    r"[^.!?\n]*\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier|"
+    r"preceding|system|these|those|all|your|any)\s+(instructions?|prompts?|rules|directions)\b[^.!?\n]*[.!?]?"
+    r"|[^.!?\n]*\b(system prompt|you are now|new instructions|reply only|respond only|answer only with|"
+    r"assistant must|the (AI|assistant|model) (must|should))\b[^.!?\n]*[.!?]?"
+    r"|!\[[^\]]*\]\([^)]*\)",
+    re.I,
+)
+REMOVED = "[instruction-like text removed]"
+
+
+def neutralise(text: str) -> str:
+    """Replace instruction-like sentences and markdown images in source text with a marker."""
+    return INJECTION.sub(REMOVED, text)
 
 SYSTEM = """You answer questions about Japan's diplomacy in the Indo-Pacific using ONLY the numbered sources the user provides.
 
@@ -30,7 +49,7 @@ def render_sources(hits: list[tuple[int, str, str, str]]) -> str:
             n=n,
             title=title.replace('"', "'"),
             date=date,
-            text=text.replace("</source", "</ source").replace("<source", "< source"),
+            text=neutralise(text).replace("</source", "</ source").replace("<source", "< source"),
         )
         for n, title, date, text in hits
     )

@@ -73,7 +73,9 @@ def check_upload(src_path: Path, original_name: str, settings: Settings) -> str:
         with src_path.open("rb") as fh:
             head = fh.read(8192)
     except OSError as exc:
-        raise UploadError(f"Cannot read the uploaded file {original_name!r} ({exc.strerror}); upload it again.") from None
+        raise UploadError(
+            f"Cannot read the uploaded file {original_name!r} ({exc.strerror}); upload it again."
+        ) from None
     limit = settings.upload_max_mb * 1e6
     if size > limit:
         raise UploadError(
