@@ -89,7 +89,16 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                 last += 1
             start, end = spans[first][0], spans[last][1]
             chunks.append(
-                Chunk(f"{doc.doc_id}#{len(chunks)}", doc.doc_id, len(chunks), doc.text[start:end], start, end, heading, page)
+                Chunk(
+                    f"{doc.doc_id}#{len(chunks)}",
+                    doc.doc_id,
+                    len(chunks),
+                    doc.text[start:end],
+                    start,
+                    end,
+                    heading,
+                    page,
+                )
             )
             if last + 1 >= len(spans):
                 break

@@ -31,9 +31,52 @@ ABSTAIN_PHRASES = re.compile(
 )
 
 
-QUESTION_WORDS = frozenset("what which who whom whose how when where why does did do is are was were and the "
-                           "can could would should will has have had also then so according january february march april may june "
-                           "july august september october november december".split())
+QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "how",
+        "when",
+        "where",
+        "why",
+        "does",
+        "did",
+        "do",
+        "is",
+        "are",
+        "was",
+        "were",
+        "and",
+        "the",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "has",
+        "have",
+        "had",
+        "also",
+        "then",
+        "so",
+        "according",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
 NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
 
 
@@ -44,7 +87,12 @@ def proper_names(text: str) -> list[str]:
     names = []
     for match in NAME.finditer(text):
         word = match.group(0)
-        if len(word) >= 3 and word.lower() not in QUESTION_WORDS and word.lower() not in countries and not any(word.lower() in m for m in mentions):
+        if (
+            len(word) >= 3
+            and word.lower() not in QUESTION_WORDS
+            and word.lower() not in countries
+            and not any(word.lower() in m for m in mentions)
+        ):
             names.append(word)
     return names
 
@@ -55,10 +103,13 @@ def check_question(question: str, max_chars: int) -> str:
         raise QuestionError("The question must be text.")
     cleaned = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
     if not cleaned:
-        raise QuestionError("The question is empty. Ask something about the corpus, e.g. 'What did Japan pledge to the Philippines?'")
+        raise QuestionError(
+            "The question is empty. Ask something about the corpus, e.g. 'What did Japan pledge to the Philippines?'"
+        )
     if len(cleaned) > max_chars:
         raise QuestionError(
-            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,} (RAG_MAX_QUESTION_CHARS). Shorten it."
+            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,} "
+            "(RAG_MAX_QUESTION_CHARS). Shorten it."
         )
     return cleaned
 
@@ -83,7 +134,7 @@ class Engine:
         settings = settings or Settings()
         return cls(settings, Store(settings), Embedder(settings.embed_batch_size), backend or choose_backend(settings))
 
-    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):  # noqa: ANN201
+    def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):
         """Sync files into the store and make them searchable at once; returns the IngestReport."""
         from ingest.pipeline import sync
 
@@ -93,7 +144,9 @@ class Engine:
         self.last_ingest = time.time()
         return report
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
+    ) -> Answer:
         """Answer `question` with checked citations (the whole answer at once)."""
         for item in self.stream(question, history, countries):
             if isinstance(item, Answer):

@@ -82,13 +82,17 @@ class OpenAIChat:
                 "Check OPENAI_BASE_URL, or set RAG_LLM_BACKEND=local or extractive."
             ) from exc
         except openai.AuthenticationError as exc:
-            raise LLMError(f"The LLM server at {self.base_url} refused the API key (401); check OPENAI_API_KEY.") from exc
+            raise LLMError(
+                f"The LLM server at {self.base_url} refused the API key (401); check OPENAI_API_KEY."
+            ) from exc
         except openai.RateLimitError as exc:
             raise LLMError(
                 f"The LLM server at {self.base_url} is rate-limiting us (429) even after retries; try again shortly."
             ) from exc
         except openai.NotFoundError as exc:
-            raise LLMError(f"The LLM server at {self.base_url} has no model {self.model!r}; set RAG_OPENAI_MODEL.") from exc
+            raise LLMError(
+                f"The LLM server at {self.base_url} has no model {self.model!r}; set RAG_OPENAI_MODEL."
+            ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(f"The LLM server at {self.base_url} failed with HTTP {exc.status_code}.") from exc
 

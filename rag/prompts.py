@@ -21,7 +21,9 @@ def neutralise(text: str) -> str:
     """Replace instruction-like sentences and markdown images in source text with a marker."""
     return INJECTION.sub(REMOVED, text)
 
-SYSTEM = """You answer questions about Japan's diplomacy in the Indo-Pacific using ONLY the numbered sources the user provides.
+
+SYSTEM = """You answer questions about Japan's diplomacy in the Indo-Pacific using ONLY the numbered sources
+the user provides.
 
 Rules:
 - Use only facts stated in the sources. Do not use outside knowledge.

@@ -51,7 +51,9 @@ def resolve_countries(names: list[str] | None) -> list[str]:
     for name in names or []:
         canonical = canonical_country(name)
         if canonical is None:
-            raise UnknownCountryError(f"Unknown country or grouping {name!r}; try a name like 'Philippines' or 'ASEAN'.")
+            raise UnknownCountryError(
+                f"Unknown country or grouping {name!r}; try a name like 'Philippines' or 'ASEAN'."
+            )
         resolved.append(canonical)
     return sorted(set(resolved))
 
@@ -95,7 +97,9 @@ class _Bm25Index:
     def scores(self, question: str, mask: np.ndarray | None) -> np.ndarray:
         import bm25s
 
-        tokens = bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
         ids = self.model.get_tokens_ids(tokens[0]) if tokens and tokens[0] else []
         if not ids:
             return np.zeros(len(self.ids), dtype=np.float32)
@@ -179,7 +183,14 @@ class Retriever:
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
         return [
-            _hit(rank, chunk_id, *found[chunk_id], fused[chunk_id], vector_scores.get(chunk_id), bm25_scores.get(chunk_id))
+            _hit(
+                rank,
+                chunk_id,
+                *found[chunk_id],
+                fused[chunk_id],
+                vector_scores.get(chunk_id),
+                bm25_scores.get(chunk_id),
+            )
             for rank, chunk_id in enumerate(ranked, start=1)
         ]
 

@@ -20,12 +20,8 @@ class Settings(BaseSettings):
     store_dir: Path = Path("data/store")
     collection: str = "corpus"
 
-    chroma_host: str | None = Field(
-        default=None, validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST")
-    )
-    chroma_port: int = Field(
-        default=8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT")
-    )
+    chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST"))
+    chroma_port: int = Field(default=8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"))
 
     chunk_size: int = Field(default=900, ge=100, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
@@ -35,10 +31,14 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1)
-    country_boost: float = Field(default=0.5, ge=0, description="RRF bonus share for chunks naming the question's countries.")
+    country_boost: float = Field(
+        default=0.5, ge=0, description="RRF bonus share for chunks naming the question's countries."
+    )
 
     abstain_below: float = Field(default=0.3, description="Abstain when no passage's cosine similarity reaches this.")
-    support_threshold: float = Field(default=0.55, description="A sentence whose best quote is less similar is unsupported.")
+    support_threshold: float = Field(
+        default=0.55, description="A sentence whose best quote is less similar is unsupported."
+    )
     max_question_chars: int = Field(default=2000, ge=10)
     extractive_sentences: int = Field(default=3, ge=1, le=10)
 

@@ -79,8 +79,11 @@ def connect(settings: Settings) -> Any:
         )
         raise StoreError(
             f"Cannot open the {where}: {exc}. "
-            + ("Is `chroma run` up? Unset CHROMA_HOST to use the local store."
-               if settings.chroma_host else "If it is corrupted, run `rag ingest --rebuild`.")
+            + (
+                "Is `chroma run` up? Unset CHROMA_HOST to use the local store."
+                if settings.chroma_host
+                else "If it is corrupted, run `rag ingest --rebuild`."
+            )
         ) from exc
 
 
