@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=_ask)
+
+    from eval.runner import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 

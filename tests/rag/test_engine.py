@@ -173,7 +173,7 @@ def test_local_backend_answers_in_process(make_engine, corpus_store) -> None:
 
 def test_wrong_api_key_says_so(make_engine, llama_server) -> None:
     engine = make_engine("openai", openai_base_url=llama_server, openai_model="smollm2", openai_api_key="wrong")
-    with pytest.raises(LLMError, match="401.*OPENAI_API_KEY"):
+    with pytest.raises(LLMError, match=r"401.*OPENAI_API_KEY"):
         engine.ask(PLEDGE)
 
 
@@ -211,7 +211,11 @@ def test_cli_ask_json_prints_the_answer(corpus_store, clean_env, repo_root) -> N
 
     env = {**clean_env, "RAG_STORE_DIR": str(corpus_store.settings.store_dir), "RAG_LLM_BACKEND": "extractive"}
     run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", PLEDGE, "--json"], env=env, cwd=repo_root, capture_output=True, text=True
+        [sys.executable, "-m", "rag.cli", "ask", PLEDGE, "--json"],
+        env=env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)

@@ -1,0 +1,210 @@
+"""The variants an eval compares: a registry of NAME -> how to build the pipeline it measures.
+
+Every variant gets its own `eval_*` collection (named after its chunking), so evaluating never
+touches the user's store and variants with the same chunking share one ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rag.answer import Answer
+from rag.errors import RagError
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+log = logging.getLogger(__name__)
+
+LLAMAINDEX_TOP_K = 2  # llama-index's own default `similarity_top_k`
+
+
+class UnknownVariantError(RagError):
+    """A --variant names nothing in the registry."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One retrieved chunk, as the eval records and scores it."""
+
+    rank: int
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+
+
+class Pipeline(Protocol):
+    """What a variant runs questions through."""
+
+    answers: bool  # False: retrieval only; answer metrics are n/a
+
+    def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
+        """Answer through the Engine API (only when `answers`)."""
+        ...
+
+    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
+        """The top `depth` chunks for an (already condensed) query."""
+        ...
+
+    def chunk_texts(self) -> list[str]:
+        """The text of every chunk the pipeline can retrieve (to count relevant chunks)."""
+        ...
+
+
+def _ranked(hits: list[tuple[str, float, str, dict]]) -> list[Ranked]:
+    return [
+        Ranked(rank, chunk_id, str(meta.get("doc_id", chunk_id.rsplit("#", 1)[0])), text, round(score, 6))
+        for rank, (chunk_id, score, text, meta) in enumerate(hits, start=1)
+    ]
+
+
+def _store_texts(store: Store) -> list[str]:
+    return [r["document"] for r in store.iter_records(include=("documents",))]
+
+
+class EnginePipeline:
+    """The product: `Engine.ask` (the UI's API) for answers, its hybrid retriever for the ranking."""
+
+    answers = True
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, backend: str | None) -> None:
+        from rag.engine import Engine
+        from rag.llm import choose_backend
+
+        self.engine = Engine(settings, store, embedder, backend or choose_backend(settings))
+
+    def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
+        """`Engine.ask`, exactly as the UI calls it (no country filter)."""
+        return self.engine.ask(question, history)
+
+    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
+        """The hybrid ranking; its top `top_k` are the passages `ask` answered from."""
+        hits = self.engine.retriever.retrieve(query, k=depth, countries=countries)
+        return [Ranked(h.rank, h.chunk_id, h.doc_id, h.text, h.score) for h in hits]
+
+    def chunk_texts(self) -> list[str]:
+        """Every chunk in the variant's collection."""
+        return _store_texts(self.engine.store)
+
+
+class SingleRetrieverPipeline:
+    """One half of the hybrid retriever, unfused and unboosted: retrieval metrics only."""
+
+    answers = False
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, which: str) -> None:
+        from rag.retrieve import Retriever
+
+        self.retriever = Retriever(settings, store, embedder)
+        self.store = store
+        self.which = which
+
+    def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
+        """Not supported: this variant only retrieves."""
+        raise NotImplementedError(f"{self.which}-only is a retrieval-only variant")
+
+    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
+        """Top chunks by cosine similarity (`vector`) or BM25 (`bm25`) alone."""
+        # Retriever exposes only the fused ranking; its private halves are the only way to get each alone.
+        if self.which == "vector":
+            return _ranked(self.retriever._vector(query, depth, None))
+        return _ranked(self.retriever._keyword(query, depth, []))
+
+    def chunk_texts(self) -> list[str]:
+        """Every chunk in the variant's collection."""
+        return _store_texts(self.store)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named configuration: settings overrides on top of the base settings, and what to run."""
+
+    name: str
+    description: str
+    kind: str = "engine"  # engine | vector | bm25 | llamaindex
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    backend: str | None = None  # forces a backend; None means --backend or the settings' choice
+
+    @property
+    def answers(self) -> bool:
+        """Whether the variant answers (else only its retrieval is measured)."""
+        return self.kind == "engine"
+
+    def settings(self, base: Settings) -> Settings:
+        """The base settings with this variant's overrides and its own eval collection."""
+        settings = base.model_copy(update=dict(self.overrides))
+        collection = f"eval_c{settings.chunk_size}_o{settings.chunk_overlap}"
+        return settings.model_copy(update={"collection": collection})
+
+    def describe(self, base: Settings, backend: str | None) -> dict[str, Any]:
+        """What summary.json records about how this variant ran."""
+        settings = self.settings(base)
+        info: dict[str, Any] = {"description": self.description, "kind": self.kind, "overrides": dict(self.overrides)}
+        if self.kind == "llamaindex":
+            info["similarity_top_k"] = LLAMAINDEX_TOP_K
+            return info
+        info.update(
+            collection=settings.collection, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        )
+        if self.answers:
+            from rag.llm import choose_backend
+
+            info["backend"] = self.backend or backend or choose_backend(settings)
+            info.update(top_k=settings.top_k, country_boost=settings.country_boost)
+        return info
+
+    def build(
+        self, base: Settings, backend: str | None, embedder: Embedder, store: Callable[[Settings], Store]
+    ) -> Pipeline:
+        """The pipeline to measure; `store` opens (and syncs) the collection for given settings."""
+        settings = self.settings(base)
+        if self.kind == "llamaindex":
+            from eval.baseline import LlamaIndexPipeline
+
+            return LlamaIndexPipeline.from_corpus(settings.corpus_dir, embedder, LLAMAINDEX_TOP_K)
+        if self.kind in ("vector", "bm25"):
+            return SingleRetrieverPipeline(settings, store(settings), embedder, self.kind)
+        return EnginePipeline(settings, store(settings), embedder, self.backend or backend)
+
+
+def _chunking(size: int) -> dict[str, int]:
+    return {"chunk_size": size, "chunk_overlap": size // 6}  # the default 900/150 ratio
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("default", "the shipped configuration (Settings defaults / RAG_* env)"),
+        Variant("no-country-boost", "hybrid retrieval without the country boost", overrides={"country_boost": 0.0}),
+        Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
+        Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
+        Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),
+        Variant("chunk-600", "600-character chunks, 100 overlap", overrides=_chunking(600)),
+        Variant("chunk-1200", "1200-character chunks, 200 overlap", overrides=_chunking(1200)),
+        Variant(
+            "llamaindex-default",
+            f"llama-index VectorStoreIndex defaults: SentenceSplitter, top-{LLAMAINDEX_TOP_K} (retrieval only)",
+            kind="llamaindex",
+        ),
+        Variant(
+            "local-smollm2", "bundled SmolLM2-135M via llama.cpp", overrides={"local_model": "smollm2"}, backend="local"
+        ),
+        Variant(
+            "local-gemma3", "bundled Gemma 3 270M via llama.cpp", overrides={"local_model": "gemma3"}, backend="local"
+        ),
+    )
+}
+DEFAULT_VARIANTS = ("default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost")
+
+
+def resolve_variants(names: list[str] | None) -> list[Variant]:
+    """Registry entries for `names` (default set when empty), in the given order, without repeats."""
+    chosen = []
+    for name in dict.fromkeys(names or DEFAULT_VARIANTS):
+        if name not in VARIANTS:
+            raise UnknownVariantError(f"Unknown variant {name!r}; choose from: {', '.join(VARIANTS)}.")
+        chosen.append(VARIANTS[name])
+    return chosen

@@ -1,0 +1,47 @@
+"""The variant registry: names, settings overrides and eval-only collections."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.variants import DEFAULT_VARIANTS, VARIANTS, UnknownVariantError, resolve_variants
+from rag.settings import Settings
+
+
+def test_default_set_is_the_documented_five():
+    assert [v.name for v in resolve_variants(None)] == list(DEFAULT_VARIANTS)
+    assert set(DEFAULT_VARIANTS) == {"default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost"}
+
+
+def test_unknown_variant_lists_the_known_ones():
+    with pytest.raises(UnknownVariantError, match="chunk-400"):
+        resolve_variants(["default", "chunk-999"])
+
+
+def test_repeated_names_run_once_in_the_given_order():
+    assert [v.name for v in resolve_variants(["bm25-only", "default", "bm25-only"])] == ["bm25-only", "default"]
+
+
+def test_eval_never_uses_the_users_collection():
+    base = Settings(collection="corpus", _env_file=None)
+    assert {VARIANTS[name].settings(base).collection for name in VARIANTS} <= {
+        "eval_c900_o150",
+        "eval_c400_o66",
+        "eval_c600_o100",
+        "eval_c1200_o200",
+    }
+
+
+def test_variants_with_the_same_chunking_share_a_collection():
+    base = Settings(_env_file=None)
+    assert VARIANTS["default"].settings(base).collection == VARIANTS["no-country-boost"].settings(base).collection
+    assert VARIANTS["chunk-600"].settings(base).chunk_overlap == 100
+
+
+def test_local_variants_force_the_local_backend():
+    describe = VARIANTS["local-gemma3"].describe(Settings(_env_file=None), backend="extractive")
+    assert describe["backend"] == "local" and describe["overrides"] == {"local_model": "gemma3"}
+
+
+def test_only_engine_variants_answer():
+    assert {name for name, v in VARIANTS.items() if not v.answers} == {"vector-only", "bm25-only", "llamaindex-default"}

@@ -1,0 +1,50 @@
+"""The Chroma server path: the same sync and retrieval against a real `chroma run`, and a clear error without one."""
+
+from __future__ import annotations
+
+import uuid
+
+import chromadb
+import pytest
+
+from ingest.pipeline import sync
+from rag.errors import StoreError
+from rag.retrieve import Retriever
+from rag.settings import Settings
+from rag.store import Store
+
+
+@pytest.mark.server
+def test_server_store_syncs_retrieves_and_resyncs_nothing(
+    chroma_server, tiny_corpus, make_settings, embedder, counting_embedder
+):
+    host, port = chroma_server
+    settings = make_settings(
+        chroma_host=host, chroma_port=port, collection=f"test-{uuid.uuid4().hex[:12]}", corpus_dir=tiny_corpus
+    )
+    store = Store(settings)
+    assert store.count() == 0  # a fresh collection on the server, not a local store
+
+    first = sync(settings, store=store, embedder=embedder)
+    hits = Retriever(settings, store, embedder).retrieve("How many mangrove trees will the commission plant?", k=3)
+    second = sync(settings, store=Store(settings), embedder=counting_embedder)
+
+    assert first.added == 3
+    assert first.chunks == first.embedded == store.count() > 0
+    assert hits[0].doc_id == "river_commission.md"
+    assert "forty thousand mangrove trees" in hits[0].text
+    assert (second.unchanged, second.embedded, counting_embedder.calls) == (3, 0, 0)
+    assert second.chunks == first.chunks
+    on_server = chromadb.HttpClient(host=host, port=port).get_collection(settings.collection)
+    assert on_server.count() == first.chunks
+
+
+def test_unreachable_chroma_server_raises_store_error_saying_what_to_do(monkeypatch, tmp_path, unused_port):
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(unused_port))
+
+    with pytest.raises(StoreError) as error:
+        Store(Settings())
+
+    assert "CHROMA_HOST" in str(error.value) or "chroma run" in str(error.value)
