@@ -51,11 +51,19 @@ def recall_at_k(texts: Sequence[str], evidence: Sequence[str], k: int) -> float:
     return sum(1 for e in evidence if any(normalize(e) in t for t in top)) / len(evidence)
 
 
-def citation_precision(cited_texts: Sequence[str], evidence: Sequence[str]) -> float | None:
+def citation_relevance(cited_texts: Sequence[str], evidence: Sequence[str]) -> float | None:
     """Share of citations whose chunk contains evidence; None when nothing was cited."""
     if not cited_texts:
         return None
     return sum(relevance(cited_texts, evidence)) / len(cited_texts)
+
+
+def citation_precision(cited_texts: Sequence[str], evidence: Sequence[str], supported: Sequence[bool]) -> float | None:
+    """Share of citations whose chunk contains evidence or whose quote supports its sentence; None if none."""
+    if not cited_texts:
+        return None
+    relevant = relevance(cited_texts, evidence)
+    return sum(r or s for r, s in zip(relevant, supported, strict=True)) / len(cited_texts)
 
 
 def citation_hit(cited_texts: Sequence[str], evidence: Sequence[str]) -> float:
@@ -120,10 +128,22 @@ def score_question(
     answer: str | None = None,
     abstained: bool | None = None,
     cited_texts: Sequence[str] = (),
+    cited_supported: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
     """Every per-question metric; `answer`/`abstained` None means the variant only retrieves."""
     scores: dict[str, Any] = dict.fromkeys(
-        ("hit@1", f"hit@{k}", "rr", "ndcg@10", f"recall@{k}", "citation_precision", "citation_hit", "token_f1"), None
+        (
+            "hit@1",
+            f"hit@{k}",
+            "rr",
+            "ndcg@10",
+            f"recall@{k}",
+            "citation_precision",
+            "citation_relevance",
+            "citation_hit",
+            "token_f1",
+        ),
+        None,
     )
     scores["key_facts"] = None
     scores["abstained"] = abstained
@@ -142,7 +162,12 @@ def score_question(
         said = "" if abstained else answer or ""  # an abstention states nothing, whatever its wording
         scores.update(
             {
-                "citation_precision": citation_precision(cited_texts, evidence),
+                "citation_precision": citation_precision(
+                    cited_texts,
+                    evidence,
+                    cited_supported if cited_supported is not None else [False] * len(cited_texts),
+                ),
+                "citation_relevance": citation_relevance(cited_texts, evidence),
                 "citation_hit": citation_hit(cited_texts, evidence),
                 "token_f1": token_f1(said, reference_answer),
                 "key_facts": key_fact_containment(said, key_facts),
@@ -175,6 +200,7 @@ def summarize(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "ndcg@10": avg("ndcg@10"),
         f"recall@{k}": avg(f"recall@{k}"),
         "citation_precision": avg("citation_precision"),
+        "citation_relevance": avg("citation_relevance"),
         "citation_recall": avg("citation_hit"),
         "token_f1": avg("token_f1"),
         "key_fact_containment": avg("key_facts"),

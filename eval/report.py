@@ -19,6 +19,7 @@ def columns(k: int) -> list[tuple[str, str, str]]:
         ("ndcg@10", "nDCG@10", "ratio"),
         (f"recall@{k}", f"recall@{k}", "ratio"),
         ("citation_precision", "cit. precision", "ratio"),
+        ("citation_relevance", "cit. relevance", "ratio"),
         ("citation_recall", "cit. recall", "ratio"),
         ("token_f1", "token F1", "ratio"),
         ("key_fact_containment", "key facts", "ratio"),

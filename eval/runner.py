@@ -73,7 +73,14 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
             answer = pipeline.ask(question.question, question.history_list())
             row.update(answer=answer.text, abstained=answer.abstained, search_query=answer.search_query)
             row["citations"] = [
-                {"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "text": c.chunk_text, "quote": c.quote}
+                {
+                    "n": c.n,
+                    "chunk_id": c.chunk_id,
+                    "doc_id": c.doc_id,
+                    "text": c.chunk_text,
+                    "quote": c.quote,
+                    "supported": c.supported,
+                }
                 for c in answer.citations
             ]
             row["timings"] = {k_: getattr(answer, k_) for k_ in ("retrieve_ms", "first_token_ms", "total_ms")}
@@ -105,6 +112,7 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
         answer=row["answer"],
         abstained=row["abstained"],
         cited_texts=[c["text"] for c in row["citations"]],
+        cited_supported=[c["supported"] for c in row["citations"]],
     )
     return row
 

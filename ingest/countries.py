@@ -133,7 +133,11 @@ CASE_SENSITIVE = frozenset(
     }
 )
 # Phrases that contain a country word but are not about the country.
-NOT_A_MENTION = re.compile(r"Indian Ocean|Indo-Pacific|Pacific Ocean|New Jersey|New Mexico|New South Wales", re.I)
+NOT_A_MENTION = re.compile(
+    r"Indian Ocean|Indo-Pacific|Pacific Ocean|New Jersey|New Mexico|New South Wales"
+    r"|(Latin|South|Central|North) America",
+    re.I,
+)
 
 
 def _names() -> dict[str, str]:
@@ -159,7 +163,8 @@ def _matchers() -> tuple[dict[str, str], dict[str, str], re.Pattern[str]]:
     # One pass, longest form first, so "Papua New Guinea" is never also "Guinea".
     forms = sorted(table, key=len, reverse=True)
     alternation = "|".join(re.escape(f) if f in exact else f"(?i:{re.escape(f)})" for f in forms)
-    return lower, exact, re.compile(rf"(?<![\w.-])(?:{alternation})(?![\w-]|\.\w)")
+    # Hyphens don't block a match: "Japan-Philippines" names both countries.
+    return lower, exact, re.compile(rf"(?<![\w.])(?:{alternation})(?!\w|\.\w)")
 
 
 def country_mentions(text: str) -> list[tuple[int, int, str]]:
@@ -175,9 +180,10 @@ def find_countries(text: str) -> list[str]:
 
 
 def canonical_country(name: str) -> str | None:
-    """The canonical name for a user-typed country or grouping, or None if unknown."""
+    """The canonical name for a user-typed country or grouping ("uk", "Viet Nam"), or None if unknown."""
     lower, exact, _ = _matchers()
-    return exact.get(name.strip()) or lower.get(name.strip().lower())
+    typed = name.strip()
+    return exact.get(typed) or lower.get(typed.lower()) or {k.lower(): v for k, v in exact.items()}.get(typed.lower())
 
 
 def country_key(name: str) -> str:

@@ -177,7 +177,12 @@ def load_file(path: Path, doc_id: str, max_bytes: int | None = None) -> Document
         raise SkippedFile(f"{doc_id}: cannot read ({exc.strerror})") from None
     if not data.strip():
         raise SkippedFile(f"{doc_id}: empty file")
-    text, meta, segments = loader(data, doc_id)
+    try:
+        text, meta, segments = loader(data, doc_id)
+    except SkippedFile:
+        raise
+    except Exception as exc:  # noqa: BLE001 - parsers of untrusted files raise anything; one bad file must not stop the rest
+        raise SkippedFile(f"{doc_id}: could not be parsed ({type(exc).__name__}: {exc})") from None
     if not text.strip():
         raise SkippedFile(f"{doc_id}: no text found")
     meta.setdefault("title", path.stem.replace("_", " ").replace("-", " "))

@@ -84,7 +84,10 @@ def chunking_fingerprint(settings: Settings) -> str:
 
 
 def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
-    """Files to sync, and the (root label, doc-id prefix) scopes whose missing documents get removed."""
+    """Files to sync, and the (root label, doc-id prefix) scopes whose missing documents get removed.
+
+    A folder's prefix ends in "/"; a single file's prefix is its whole doc id.
+    """
     corpus_dir = corpus_dir.resolve()
     files: dict[str, SourceFile] = {}
     scopes = []
@@ -231,7 +234,11 @@ def sync(
 
     seen = {f.doc_id for f in files}
     for doc_id, stored in existing.items():
-        in_scope = any(stored.root == label and doc_id.startswith(prefix) for label, prefix in scopes)
+        in_scope = any(
+            stored.root == label
+            and (doc_id == prefix or ((prefix.endswith("/") or not prefix) and doc_id.startswith(prefix)))
+            for label, prefix in scopes
+        )
         if in_scope and doc_id not in seen:
             store.delete_doc(doc_id)
             report.removed += 1

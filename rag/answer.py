@@ -27,6 +27,7 @@ class Citation:
     chunk_text: str
     chunk_start: int
     support: float  # similarity of the quote to the answer sentence(s) citing it
+    supported: bool  # support reaches RAG_SUPPORT_THRESHOLD (and no figure is missing from the source)
 
 
 @dataclass

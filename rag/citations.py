@@ -80,7 +80,7 @@ def ground_citations(
     cited_ns = sorted({n for c in checked for n in c.cited})
     spans = {n: list(sentence_spans(hits[n - 1].text, 0, len(hits[n - 1].text))) for n in cited_ns}
     span_texts = [hits[n - 1].text[s:e] for n in cited_ns for s, e in spans[n]]
-    vectors = embedder.encode([c.text for c in checked] + span_texts)
+    vectors = embedder.encode_cached([c.text for c in checked] + span_texts)
     claim_vecs, span_vecs = vectors[: len(checked)], vectors[len(checked) :]
 
     offsets, pos = {}, 0
@@ -123,6 +123,7 @@ def ground_citations(
                 chunk_text=hit.text,
                 chunk_start=hit.start,
                 support=round(sim, 4),
+                supported=sim >= threshold,
             )
         )
     return text, citations, unsupported

@@ -199,7 +199,8 @@ class Engine:
 
     def _nothing_relevant(self, query: str, hits: list[Hit]) -> bool:
         """True when no passage is close enough, or a country or name the question asks about appears in none."""
-        if not hits or max((h.vector_score or 0.0) for h in hits) < self.settings.abstain_below:
+        relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
+        if not hits or max(r or 0.0 for r in relevance) < self.settings.abstain_below:
             return True
         mentioned = {c for h in hits for c in h.countries}
         if any(c not in mentioned for c in find_countries(query)):

@@ -60,6 +60,7 @@ STOPWORDS = frozenset(
 )
 MIN_WORDS = 6  # captions and headings are not answers
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
+MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
 # A question asking for an amount, a count or a time can only be answered by a sentence
 # that states one (beyond the figures the question itself already gives).
 ANSWER_KINDS = [
@@ -70,7 +71,7 @@ ANSWER_KINDS = [
     (
         re.compile(r"\bhow many\b", re.I),
         re.compile(
-            r"(?<!\()\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?)\b",
+            rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?)\b",
             re.I,
         ),
     ),
@@ -91,6 +92,7 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
     given = set(re.findall(r"\w+", question))
     topics = set(find_countries(question)) - ACTORS
+    asked_terms = _terms(question)
     for n, hit in enumerate(hits, start=1):
         for start, end in sentence_spans(hit.text, 0, len(hit.text)):
             sentence = hit.text[start:end]
@@ -100,15 +102,16 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
                 and key not in seen
                 and not INJECTION.search(sentence)
                 and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
+                and (not needs or _terms(sentence) & asked_terms)
                 and (not topics or topics & set(hit.countries))
             ):
                 seen.add(key)
                 candidates.append((n, hit.start + start, hit.start + end, sentence))
     if not candidates:
         return []
-    vectors = embedder.encode([question] + [c[3] for c in candidates])
+    vectors = embedder.encode_cached([question] + [c[3] for c in candidates])
     similarity = vectors[1:] @ vectors[0]
-    asked_terms, asked_countries = _terms(question), set(find_countries(question))
+    asked_countries = set(find_countries(question))
     scores = []
     for (n, _, _, sentence), sim in zip(candidates, similarity, strict=True):
         overlap = len(asked_terms & _terms(sentence)) / max(len(asked_terms), 1)

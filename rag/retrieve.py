@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.chunking import sentence_spans
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.errors import EmptyStoreError, UnknownCountryError
 from rag.settings import Settings
@@ -36,6 +37,7 @@ class Hit:
     score: float
     vector_score: float | None = None
     bm25_score: float | None = None
+    sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
     metadata: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,12 +169,12 @@ class Retriever:
         found: dict[str, tuple[str, dict]] = {}
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
-        for scores, results in (
-            (vector_scores, self._vector(question, n, country_where(selected))),
-            (bm25_scores, self._keyword(question, n, selected)),
+        for weight, scores, results in (
+            (1.0, vector_scores, self._vector(question, n, country_where(selected))),
+            (self.settings.bm25_weight, bm25_scores, self._keyword(question, n, selected)),
         ):
             for rank, (chunk_id, score, text, meta) in enumerate(results):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
                 scores[chunk_id] = score
                 found[chunk_id] = (text, meta)
         asked = set(find_countries(question))
@@ -181,23 +183,50 @@ class Retriever:
             for chunk_id, (_, meta) in found.items():
                 mentioned = sum(1 for c in asked if meta.get(country_key(c)))
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
-        ranked = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        return [
-            _hit(
-                rank,
-                chunk_id,
-                *found[chunk_id],
-                fused[chunk_id],
-                vector_scores.get(chunk_id),
-                bm25_scores.get(chunk_id),
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
+        sentence_scores: dict[str, float] = {}
+        if self.settings.rerank_depth:
+            ranked, fused, sentence_scores = self._rerank(
+                question, ranked[: max(k, self.settings.rerank_depth)], fused, found
             )
-            for rank, chunk_id in enumerate(ranked, start=1)
+        signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
+        return [
+            _hit(rank, chunk_id, *found[chunk_id], fused[chunk_id], {k_: v.get(chunk_id) for k_, v in signals.items()})
+            for rank, chunk_id in enumerate(ranked[:k], start=1)
         ]
 
+    def _rerank(
+        self, question: str, ranked: list[str], fused: dict[str, float], found: dict[str, tuple[str, dict]]
+    ) -> tuple[list[str], dict[str, float], dict[str, float]]:
+        """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
 
-def _hit(
-    rank: int, chunk_id: str, text: str, meta: dict, score: float, vector: float | None, bm25: float | None
-) -> Hit:
+        A chunk's single embedding blurs its sentences together; the one sentence that answers
+        a question is a sharper signal (bylines and headings under four words don't count).
+        Sentence vectors are cached, so hot chunks cost nothing.
+        Returns the new order, its scores, and each chunk's best sentence similarity.
+        """
+        sentences = [
+            [
+                t
+                for s, e in sentence_spans(found[c][0], 0, len(found[c][0]))
+                if len((t := found[c][0][s:e]).split()) >= 4
+            ]
+            for c in ranked
+        ]
+        flat = [s for group in sentences for s in group]
+        vectors = self.embedder.encode_cached([question, *flat])
+        sims, pos = vectors[1:] @ vectors[0], 0
+        low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
+        scores, best = {}, {}
+        for chunk_id, group in zip(ranked, sentences, strict=True):
+            best[chunk_id] = float(sims[pos : pos + len(group)].max()) if group else 0.0
+            pos += len(group)
+            share = (fused[chunk_id] - low) / (high - low) if high > low else 1.0
+            scores[chunk_id] = best[chunk_id] + self.settings.rerank_fusion_weight * share
+        return sorted(ranked, key=scores.__getitem__, reverse=True), scores, best
+
+
+def _hit(rank: int, chunk_id: str, text: str, meta: dict, score: float, signals: dict[str, float | None]) -> Hit:
     countries = [c for c in str(meta.get("countries", "")).split("; ") if c]
     page = meta.get("page")
     return Hit(
@@ -214,7 +243,8 @@ def _hit(
         end=int(meta.get("end", 0)),
         countries=countries,
         score=round(score, 6),
-        vector_score=vector,
-        bm25_score=bm25,
+        vector_score=signals["vector"],
+        bm25_score=signals["bm25"],
+        sentence_score=signals["sentence"],
         metadata=meta,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
+SENTENCE_CACHE = 100_000  # ~150 MB of vectors at most
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 
 
@@ -27,6 +29,8 @@ class Embedder:
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @cached_property
     def model(self) -> Any:
@@ -56,6 +60,24 @@ class Embedder:
                 if progress is not None:
                     progress.update(len(batch))
             return np.concatenate(out).astype(np.float32)
+
+    def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `encode`, remembering recent texts: the same passage sentences recur across questions."""
+        if not texts:
+            return np.zeros((0, EMBED_DIM), dtype=np.float32)
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.encode(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > SENTENCE_CACHE:
+                    self._cache.popitem(last=False)
+        with self._cache_lock:
+            rows = [self._cache.get(t) for t in texts]
+        # A row evicted by a concurrent call between the two locks is simply encoded again.
+        return np.stack([r if r is not None else self.encode([t])[0] for r, t in zip(rows, texts, strict=True)])
 
 
 def connect(settings: Settings) -> Any:

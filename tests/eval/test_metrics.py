@@ -9,6 +9,7 @@ import pytest
 from eval.metrics import (
     citation_hit,
     citation_precision,
+    citation_relevance,
     evidence_coverage,
     hit_at_k,
     key_fact_containment,
@@ -72,9 +73,16 @@ def test_recall_needs_evidence():
         recall_at_k([OTHER], [], 5)
 
 
-def test_citation_precision_is_the_share_of_cited_chunks_with_evidence():
-    assert citation_precision([RELEVANT, OTHER, OTHER, RELEVANT], EVIDENCE) == 0.5
-    assert citation_precision([], EVIDENCE) is None
+def test_citation_relevance_is_the_share_of_cited_chunks_with_evidence():
+    assert citation_relevance([RELEVANT, OTHER, OTHER, RELEVANT], EVIDENCE) == 0.5
+    assert citation_relevance([], EVIDENCE) is None
+
+
+def test_citation_precision_also_credits_a_quote_that_supports_its_sentence():
+    cited = [RELEVANT, OTHER, OTHER, RELEVANT]
+    assert citation_precision(cited, EVIDENCE, [False, True, False, False]) == 0.75
+    assert citation_precision(cited, EVIDENCE, [False] * 4) == 0.5
+    assert citation_precision([], EVIDENCE, []) is None
 
 
 def test_citation_hit_needs_one_relevant_citation():

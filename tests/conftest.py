@@ -1,0 +1,283 @@
+"""Shared fixtures: the real embedder, real Chroma stores (embedded and `chroma run`), test corpora and files.
+
+Everything here is real: the bundled all-MiniLM-L6-v2 model, Chroma's PersistentClient in temp dirs and a
+`chroma run` server. The slow parts (loading the model, embedding the shipped corpus, starting the server)
+happen once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic_core import PydanticUndefined
+
+from ingest.pipeline import IngestReport, sync
+from rag.retrieve import Retriever
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+TINY_CORPUS = DATA / "tiny_corpus"
+VENV_BIN = Path(sys.executable).parent
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def make_settings() -> Callable[..., Settings]:
+    """Build Settings from the code defaults plus overrides, ignoring RAG_*/CHROMA_* env vars and any .env file.
+
+    The developer's or CI's environment (say CHROMA_HOST or RAG_CHUNK_SIZE) must not change what the tests test.
+    """
+
+    def make(**overrides: Any) -> Settings:
+        values = {name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items()}
+        values = {name: value for name, value in values.items() if value is not PydanticUndefined}
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def rag_env() -> Callable[..., dict[str, str]]:
+    """Environment for a `rag` subprocess: this one without RAG_*/CHROMA_* vars, plus the given ones."""
+
+    def env(**values: str | Path) -> dict[str, str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_"))}
+        # The checkout's packages, even where the editable install predates a new one (eval/ for `rag eval`).
+        clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        clean.update({k: str(v) for k, v in values.items()})
+        return clean
+
+    return env
+
+
+@pytest.fixture(scope="session")
+def rag_command() -> list[str]:
+    """argv prefix that runs the `rag` CLI with this interpreter."""
+    return [sys.executable, "-m", "rag.cli"]
+
+
+# --- embeddings -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real bundled model, loaded once for the whole session."""
+    model = Embedder()
+    _ = model.model
+    return model
+
+
+class CountingEmbedder:
+    """Wraps the real Embedder and counts the work asked of it."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.batch_size = inner.batch_size
+        self.calls = 0
+        self.texts = 0
+
+    def encode(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
+        """Count, then embed for real."""
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.encode(texts, progress=progress)
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        self.calls = self.texts = 0
+
+
+@pytest.fixture
+def counting_embedder(embedder: Embedder) -> CountingEmbedder:
+    """The session embedder, wrapped to count encode() calls and texts."""
+    return CountingEmbedder(embedder)
+
+
+# --- the shipped corpus, ingested once ---------------------------------------------------------------
+
+
+@dataclass
+class IngestedCorpus:
+    """The shipped corpus synced into a session-scoped embedded store."""
+
+    settings: Settings
+    store: Store
+    report: IngestReport
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedder: Embedder) -> IngestedCorpus:
+    """corpus/*.md ingested with the default settings into a temp store; treat it as read-only."""
+    settings = make_settings(corpus_dir=CORPUS, store_dir=tmp_path_factory.mktemp("corpus_store"))
+    store = Store(settings)
+    report = sync(settings, store=store, embedder=embedder)
+    return IngestedCorpus(settings, store, report)
+
+
+@pytest.fixture(scope="session")
+def retriever(corpus_store: IngestedCorpus, embedder: Embedder) -> Retriever:
+    """A Retriever over the session-ingested shipped corpus, default settings."""
+    return Retriever(corpus_store.settings, corpus_store.store, embedder)
+
+
+# --- small corpora for update/delete/kill tests ------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """A writable copy of tests/data/tiny_corpus (three short markdown files)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(TINY_CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path, tiny_corpus: Path, make_settings) -> Settings:
+    """Settings for the tiny corpus: its own store, and small chunks so each file has several."""
+    return make_settings(corpus_dir=tiny_corpus, store_dir=tmp_path / "store", chunk_size=200, chunk_overlap=40)
+
+
+# --- file builders -----------------------------------------------------------------------------------
+
+
+def _pdf_string(text: str) -> str:
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
+def build_pdf(pages: Sequence[Sequence[str]], title: str | None = None) -> bytes:
+    """A minimal valid PDF: one page per item, each line drawn in Helvetica; an empty item is a blank page."""
+    page_ids = [4 + 2 * i for i in range(len(pages))]
+    objects: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: f"<< /Type /Pages /Kids [{' '.join(f'{p} 0 R' for p in page_ids)}] /Count {len(pages)} >>".encode(),
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }
+    for page_id, lines in zip(page_ids, pages, strict=True):
+        ops = " ".join(f"{_pdf_string(line)} Tj T*" for line in lines)
+        content = f"BT /F1 12 Tf 14 TL 72 720 Td {ops} ET".encode("latin-1")
+        objects[page_id] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_id + 1} 0 R >>"
+        ).encode()
+        objects[page_id + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)
+    info_id = len(objects) + 1
+    objects[info_id] = f"<< /Title {_pdf_string(title)} >>".encode("latin-1") if title else b"<< >>"
+
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (info_id + 1)
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, info_id + 1))
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (info_id + 1, info_id, xref)
+    return bytes(out)
+
+
+@pytest.fixture(scope="session")
+def make_pdf() -> Callable[..., bytes]:
+    """Builds small PDFs with known text per page (see build_pdf)."""
+    return build_pdf
+
+
+@pytest.fixture(scope="session")
+def make_docx() -> Callable[..., bytes]:
+    """Builds a .docx with python-docx from (style, text) blocks; style 'Heading N' or 'Normal'."""
+    import io
+
+    import docx
+
+    def make(blocks: Sequence[tuple[str, str]], title: str | None = None) -> bytes:
+        document = docx.Document()
+        for style, text in blocks:
+            if style.startswith("Heading "):
+                document.add_heading(text, level=int(style.removeprefix("Heading ")))
+            else:
+                document.add_paragraph(text, style=style)
+        if title:
+            document.core_properties.title = title
+        buffer = io.BytesIO()
+        document.save(buffer)
+        return buffer.getvalue()
+
+    return make
+
+
+# --- Chroma server -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port that nothing listens on."""
+    return _free_port()
+
+
+def _heartbeat(host: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/api/v2/heartbeat", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """(host, port) of a real Chroma server: CHROMA_TEST_HOST/PORT if CI runs one, else our own `chroma run`."""
+    if host := os.environ.get("CHROMA_TEST_HOST"):
+        port = int(os.environ.get("CHROMA_TEST_PORT", "8000"))
+        if not _heartbeat(host, port):
+            pytest.fail(f"CHROMA_TEST_HOST={host}:{port} is set but no Chroma server answers its heartbeat")
+        yield host, port
+        return
+
+    workdir = tmp_path_factory.mktemp("chroma_server")
+    host, port = "127.0.0.1", _free_port()
+    # The server logs every request; a file (not a pipe) so it can never block on a full buffer.
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(VENV_BIN / "chroma"), "run", "--path", str(workdir / "data"), "--host", host, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _heartbeat(host, port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    tail = (workdir / "server.log").read_text(errors="replace")[-2000:]
+                    pytest.fail(f"`chroma run` did not come up on {host}:{port}:\n{tail}")
+                time.sleep(0.2)
+            yield host, port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

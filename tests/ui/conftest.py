@@ -1,0 +1,110 @@
+"""Fixtures for the UI tests: a real engine (extractive backend) over a writable copy of the shipped corpus, served."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+from pydantic import SecretStr
+
+from rag.engine import Engine
+from rag.settings import Settings
+from rag.store import Embedder, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ui.py lives at the repository root, outside the packages
+    sys.path.insert(0, str(ROOT))
+
+TEST_API_KEY = "sk-test-never-shown-0123456789"  # set in the settings; must never reach a page
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ui_settings_for(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    """Settings for UI tests: extractive backend, uploads on with a small cap, no login, a dummy API key."""
+
+    def make(corpus_dir: Path, store_dir: Path, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "corpus_dir": corpus_dir,
+            "store_dir": store_dir,
+            "collection": "ui_tests",
+            "llm_backend": "extractive",
+            "allow_upload": True,
+            "upload_max_mb": 0.05,
+            "ui_auth": None,
+            "openai_api_key": SecretStr(TEST_API_KEY),
+        }
+        return make_settings(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def engine(
+    tmp_path_factory: pytest.TempPathFactory, ui_settings_for: Callable[..., Settings], embedder: Embedder
+) -> Engine:
+    """The real engine over a copy of the shipped corpus (uploads land in the copy), ingested once."""
+    base = tmp_path_factory.mktemp("ui")
+    corpus = base / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    settings = ui_settings_for(corpus, base / "store")
+    engine = Engine(settings, Store(settings), embedder, "extractive")
+    engine.ingest()
+    return engine
+
+
+def serve(engine: Engine, settings: Settings) -> tuple[Any, str]:
+    """Build the app and serve it on a free loopback port, as `python ui.py` does; returns (app, url)."""
+    import ui
+
+    app = ui.build_app(engine, settings)
+    _, url, _ = ui.launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    return app, url
+
+
+@pytest.fixture(scope="session")
+def app_url(engine: Engine) -> Iterator[str]:
+    """The app, served for the whole session."""
+    app, url = serve(engine, engine.settings)
+    yield url
+    app.close()
+
+
+@pytest.fixture
+def serve_with(engine: Engine) -> Iterator[Callable[[Settings], str]]:
+    """Serve the app with other settings (e.g. a login) for one test; returns its URL."""
+    apps = []
+
+    def start(settings: Settings) -> str:
+        app, url = serve(engine, settings)
+        apps.append(app)
+        return url
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url: str) -> Client:
+    """A gradio_client connected to the app, as a script would use it."""
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture
+def upload_settings(tmp_path: Path, ui_settings_for: Callable[..., Settings]) -> Settings:
+    """Settings over an empty corpus folder, for upload checks that need no engine."""
+    (tmp_path / "corpus").mkdir()
+    return ui_settings_for(tmp_path / "corpus", tmp_path / "store")
