@@ -232,12 +232,6 @@ def test_file_over_the_size_limit_is_skipped_naming_its_size(tmp_path):
         load_file(path, "huge.md", max_bytes=5_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/loaders.py load_docx only catches BadZipFile/KeyError/ValueError around docx.Document(); a .docx "
-    "whose word/document.xml is not well-formed raises lxml.etree.XMLSyntaxError, which escapes load_file and "
-    "crashes sync()/`rag ingest` instead of skipping the file",
-)
 def test_docx_with_corrupt_xml_is_skipped_not_raised(tmp_path, make_docx):
     path = tmp_path / "corrupt.docx"
     path.write_bytes(_docx_with_corrupt_xml(make_docx))

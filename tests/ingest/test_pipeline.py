@@ -13,8 +13,6 @@ from collections import Counter, defaultdict
 from contextlib import closing
 from pathlib import Path
 
-import pytest
-
 from ingest.chunking import chunk_document
 from ingest.loaders import content_hash, load_file
 from ingest.pipeline import chunking_fingerprint, sync
@@ -163,12 +161,6 @@ def test_syncing_one_file_leaves_other_documents_in_place(tiny_settings, tiny_co
     assert sorted(r["id"] for r in _records(tiny_settings)) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/pipeline.py discover() gives a single-file root the scope prefix 'readout.htm' and sync() removes "
-    "every stored doc_id that startswith() it and was not seen, so `rag ingest corpus/readout.htm` deletes the "
-    "chunks of corpus/readout.html (likewise notes.md vs notes.md.txt); a file scope must match the doc_id exactly",
-)
 def test_syncing_one_file_keeps_a_document_whose_name_starts_with_it(tmp_path, make_settings, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
