@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 METADATA_KEYS = ("title", "url", "date", "publisher", "license", "countries_topics")
+MAX_FRONT_MATTER = 64_000  # characters; real front matter is ~1-2 kB, and YAML parsing is slow
 
 
 class SkippedFile(Exception):
@@ -64,16 +66,30 @@ def _front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
     match = FRONT_MATTER.match(text)
     if not match:
         return {}, text
+    if len(match.group(1)) > MAX_FRONT_MATTER:
+        raise SkippedFile(
+            f"{name}: front matter is {len(match.group(1)):,} characters, over the {MAX_FRONT_MATTER:,} limit"
+        )
     try:
-        raw = yaml.safe_load(match.group(1)) or {}
+        raw = yaml.load(match.group(1), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as exc:
         log.warning("%s: front matter is not valid YAML, ignoring it (%s)", name, exc)
         raw = {}
     if not isinstance(raw, dict):
         raw = {}
-    meta = {str(k): str(v) for k, v in raw.items() if v is not None}
+    meta = {str(k): value for k, v in raw.items() if (value := _scalar_text(v))}
     meta.setdefault("url", meta.get("original_url") or meta.get("archived_url") or "")
     return {k: meta[k][:1000] for k in METADATA_KEYS if meta.get(k)}, text[match.end() :]
+
+
+def _scalar_text(value: object) -> str:
+    """A front matter value as text: scalars, and lists of scalars joined with '; '; nothing else.
+
+    Nested values are dropped: YAML aliases can nest a few bytes into an exponentially large str().
+    """
+    if isinstance(value, list) and all(isinstance(v, str | int | float | date) for v in value):
+        return "; ".join(str(v) for v in value)
+    return str(value) if isinstance(value, str | int | float | date) else ""
 
 
 def _first_heading(text: str) -> str | None:
@@ -163,15 +179,20 @@ LOADERS: dict[str, Callable[[bytes, str], tuple[str, dict[str, str], list[Segmen
 }
 
 
+def check_size(path: Path, doc_id: str, max_bytes: int | None) -> None:
+    """Raise SkippedFile if the file is over `max_bytes`, without reading it."""
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise SkippedFile(f"{doc_id}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+
+
 def load_file(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:
     """Load one file as a Document, or raise SkippedFile naming it and the reason."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SkippedFile(f"{doc_id}: unsupported file type {path.suffix or '(none)'!r}")
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise SkippedFile(f"{doc_id}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        check_size(path, doc_id, max_bytes)
         data = path.read_bytes()
     except OSError as exc:
         raise SkippedFile(f"{doc_id}: cannot read ({exc.strerror})") from None

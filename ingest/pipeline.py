@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from ingest.countries import country_key, find_countries
-from ingest.loaders import Document, SkippedFile, content_hash, load_file
+from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
 from rag.settings import Settings
 from rag.store import EMBED_MODEL, Embedder, Store
 
@@ -174,12 +174,15 @@ def sync(
 ) -> IngestReport:
     """Bring the store in line with the files under `paths` (default: the corpus dir)."""
     started = time.perf_counter()
-    store = store or Store(settings)
-    if rebuild:
+    if store is None:
+        store = Store.empty(settings) if rebuild else Store(settings)
+    elif rebuild:
         store.reset()
+    store.delete_retired()  # what a killed run left behind
     embedder = embedder or Embedder(settings.embed_batch_size)
     fingerprint = chunking_fingerprint(settings)
     report = IngestReport()
+    max_bytes = int(settings.max_file_mb * 1e6)
 
     files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir)
     existing = stored_docs(store)
@@ -187,18 +190,16 @@ def sync(
     for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
         stored = existing.get(source.doc_id)
         try:
+            check_size(source.path, source.doc_id, max_bytes)  # before reading: a huge file is never read
             data_hash = content_hash(source.path.read_bytes())
-        except OSError as exc:
-            report.skipped.append(f"{source.doc_id}: cannot read ({exc.strerror})")
-            continue
-        if stored and stored.is_complete(data_hash, fingerprint):
-            report.unchanged += 1
-            continue
-        try:
-            doc = load_file(source.path, source.doc_id, int(settings.max_file_mb * 1e6))
-        except SkippedFile as exc:
+            if stored and stored.is_complete(data_hash, fingerprint):
+                report.unchanged += 1
+                continue
+            doc = load_file(source.path, source.doc_id, max_bytes)
+        except (SkippedFile, OSError) as exc:
+            reason = f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
             kept = " (its previously ingested version is kept)" if stored else ""
-            report.skipped.append(f"{exc}{kept}")
+            report.skipped.append(f"{reason}{kept}")
             continue
         pending.append((doc, chunk_document(doc, settings.chunk_size, settings.chunk_overlap), source.root))
         if stored:
@@ -222,13 +223,13 @@ def sync(
             for doc, chunks, _ in group:
                 n = len(chunks)
                 part = rows[offset : offset + n]
-                store.upsert(
+                store.replace_doc(
+                    doc.doc_id,
                     [c.chunk_id for _, c, _ in part],
                     [c.text for _, c, _ in part],
                     vectors[offset : offset + n],
                     [m for _, _, m in part],
                 )
-                store.delete_doc(doc.doc_id, from_index=n)  # a shorter new version leaves no stale tail
                 offset += n
             report.embedded += len(rows)
 

@@ -124,6 +124,10 @@ class Retriever:
         with self._lock:
             self._bm25 = None
 
+    def build_index(self) -> None:
+        """Build the BM25 index now instead of on the first question (start-up warm-up, benchmarks)."""
+        self._bm25_index()
+
     def _bm25_index(self) -> _Bm25Index:
         count = self.store.count()
         with self._lock:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     rerank_fusion_weight: float = Field(default=0.3, ge=0, description="Share of the fused rank kept in the re-rank.")
     bm25_weight: float = Field(default=0.7, ge=0, description="Weight of the BM25 ranking in the fusion (vector: 1).")
     country_boost: float = Field(
-        default=0.5, ge=0, description="RRF bonus share for chunks naming the question's countries."
+        default=1.0, ge=0, description="RRF bonus share for chunks naming the question's countries."
     )
 
     abstain_below: float = Field(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import shutil
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +26,10 @@ EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
 SENTENCE_CACHE = 100_000  # ~150 MB of vectors at most
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
+# A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
+# same upsert that writes the new version, so readers never see a mix, and deleted right after.
+LIVE = {"doc_chunks": {"$gt": 0}}
+CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
 
 
 class Embedder:
@@ -61,6 +70,11 @@ class Embedder:
                     progress.update(len(batch))
             return np.concatenate(out).astype(np.float32)
 
+    def clear_cache(self) -> None:
+        """Forget the remembered sentence vectors (benchmarks use it to time cold re-ranks)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `encode`, remembering recent texts: the same passage sentences recur across questions."""
         if not texts:
@@ -94,19 +108,60 @@ def connect(settings: Settings) -> Any:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
     except Exception as exc:
-        where = (
-            f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-            if settings.chroma_host
-            else f"store at {settings.store_dir}"
-        )
-        raise StoreError(
-            f"Cannot open the {where}: {exc}. "
-            + (
+        if settings.chroma_host:
+            raise StoreError(
+                f"Cannot open the {describe(settings)}: {exc}. "
                 "Is `chroma run` up? Unset CHROMA_HOST to use the local store."
-                if settings.chroma_host
-                else "If it is corrupted, run `rag ingest --rebuild`."
-            )
+            ) from exc
+        if not writable(settings.store_dir):
+            raise StoreError(
+                f"Cannot open the {describe(settings)}: {exc}. It is read-only or not ours, and Chroma needs to "
+                "write even to search: make it writable, or set RAG_STORE_DIR to a writable folder."
+            ) from exc
+        raise StoreError(
+            f"Cannot open the {describe(settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
         ) from exc
+
+
+def describe(settings: Settings) -> str:
+    """'store at DIR' or 'Chroma server at HOST:PORT', for messages."""
+    if settings.chroma_host:
+        return f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return f"store at {settings.store_dir}"
+
+
+def writable(folder: Path) -> bool:
+    """True when this process may change `folder` and Chroma's files in it (a read-only mount counts too)."""
+    paths = [folder, *(folder / name for name in CHROMA_FILES if (folder / name).exists())]
+    return not folder.exists() or all(os.access(p, os.R_OK | os.W_OK) for p in paths)
+
+
+def remove_local_store(folder: Path) -> None:
+    """Delete Chroma's own files in `folder` (its SQLite file and segment folders) and nothing else."""
+    for path in folder.iterdir():
+        if path.name in CHROMA_FILES:
+            path.unlink()
+        elif path.is_dir() and not path.is_symlink() and _is_uuid(path.name):
+            shutil.rmtree(path)
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _chroma_error() -> type[Exception]:
+    from chromadb.errors import ChromaError  # chromadb is slow to import; only the store needs it
+
+    return ChromaError
+
+
+def live(where: dict | None = None) -> dict:
+    """`where` limited to the chunks of documents' current versions (what every reader should see)."""
+    return LIVE if not where else {"$and": [LIVE, where]}
 
 
 class Store:
@@ -121,23 +176,84 @@ class Store:
                 settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
         except Exception as exc:
+            if client is None:
+                self.close()  # so `rag ingest --rebuild` can replace the files
             raise StoreError(
                 f"Cannot open collection {settings.collection!r}: {exc}. Run `rag ingest --rebuild` to recreate it."
             ) from exc
 
+    @classmethod
+    def empty(cls, settings: Settings) -> Store:
+        """A store with nothing in it (`rag ingest --rebuild`); a local store Chroma can't open is recreated."""
+        store = None
+        try:
+            store = cls(settings)
+            store.reset()
+            return store
+        except StoreError as exc:
+            if store is not None:
+                store.close()
+            if settings.chroma_host or not settings.store_dir.is_dir() or not writable(settings.store_dir):
+                raise
+            log.warning("%s; deleting its files and starting an empty store", exc)
+        try:
+            remove_local_store(settings.store_dir)
+        except OSError as exc:
+            raise StoreError(f"Cannot delete the broken {describe(settings)} ({exc}); delete it by hand.") from exc
+        return cls(settings)
+
+    def close(self) -> None:
+        """Let go of Chroma's files; the next Store opens them afresh."""
+        if hasattr(self.client, "close"):
+            self.client.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except (_chroma_error(), OSError) as exc:
+            raise StoreError(
+                f"Cannot read the {describe(self.settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
+            ) from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except (_chroma_error(), OSError) as exc:
+            text = str(exc).lower()
+            if "full" in text or "no space" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+                hint = "The disk is full: free some space"
+            elif "readonly" in text or "read-only" in text or not writable(self.settings.store_dir):
+                hint = "The store is read-only: make it writable (or set RAG_STORE_DIR)"
+            else:
+                hint = "Check that the store's disk has space and is writable"
+            raise StoreError(
+                f"Cannot write to the {describe(self.settings)}: {exc}. {hint}, then run `rag ingest` again; "
+                "documents it did not get to keep their previous version."
+            ) from exc
+
     def count(self) -> int:
         """Number of chunks stored."""
-        return self.collection.count()
+        with self._reading():
+            return self.collection.count()
 
-    def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterator[dict]:
-        """Every stored chunk as {id, metadata[, document]}, paged."""
+    def iter_records(
+        self, include: Sequence[str] = ("metadatas",), where: dict | None = None, retired: bool = False
+    ) -> Iterator[dict]:
+        """Every current chunk as {id, metadata[, document][, embedding]}, paged; `retired` adds leftovers."""
         offset = 0
         while True:
-            page = self.collection.get(include=list(include), where=where, limit=PAGE, offset=offset)
+            with self._reading():
+                page = self.collection.get(
+                    include=list(include), where=where if retired else live(where), limit=PAGE, offset=offset
+                )
             for i, chunk_id in enumerate(page["ids"]):
                 record = {"id": chunk_id, "metadata": page["metadatas"][i] if page.get("metadatas") else {}}
                 if page.get("documents"):
                     record["document"] = page["documents"][i]
+                if page.get("embeddings") is not None:
+                    record["embedding"] = page["embeddings"][i]
                 yield record
             if len(page["ids"]) < PAGE:
                 return
@@ -145,21 +261,51 @@ class Store:
 
     def upsert(self, ids: list[str], texts: list[str], embeddings: np.ndarray, metadatas: list[dict]) -> None:
         """Insert or replace chunks, in batches the server accepts."""
-        step = self.client.get_max_batch_size()
-        for i in range(0, len(ids), step):
-            self.collection.upsert(
-                ids=ids[i : i + step],
-                documents=texts[i : i + step],
-                embeddings=embeddings[i : i + step],
-                metadatas=metadatas[i : i + step],
-            )
+        with self._writing():
+            step = self.client.get_max_batch_size()
+            for i in range(0, len(ids), step):
+                self.collection.upsert(
+                    ids=ids[i : i + step],
+                    documents=texts[i : i + step],
+                    embeddings=embeddings[i : i + step],
+                    metadatas=metadatas[i : i + step],
+                )
+
+    def replace_doc(
+        self, doc_id: str, ids: list[str], texts: list[str], embeddings: np.ndarray, metadatas: list[dict]
+    ) -> None:
+        """Make `ids` the document's chunks in one write, so a failure or a kill leaves the old or the new version.
+
+        Chunks of a longer previous version are retired (`doc_chunks: 0`) in the same upsert and
+        deleted after it. Only a document too big for one Chroma batch takes several writes.
+        """
+        stale = [
+            r
+            for r in self.iter_records(include=("documents", "metadatas", "embeddings"), where={"doc_id": doc_id})
+            if int(r["metadata"].get("chunk_index", -1)) >= len(ids)
+        ]
+        if stale:
+            ids = [*ids, *(r["id"] for r in stale)]
+            texts = [*texts, *(r["document"] for r in stale)]
+            embeddings = np.concatenate([embeddings, np.stack([r["embedding"] for r in stale])])
+            metadatas = [*metadatas, *({**r["metadata"], "doc_chunks": 0} for r in stale)]
+        self.upsert(ids, texts, embeddings, metadatas)
+        if stale:
+            self.delete_retired(doc_id)
+
+    def delete_retired(self, doc_id: str | None = None) -> None:
+        """Delete retired chunks (of one document, or all: what a killed ingest left behind)."""
+        where: dict = {"doc_chunks": 0}
+        with self._writing():
+            self.collection.delete(where={"$and": [where, {"doc_id": doc_id}]} if doc_id else where)
 
     def delete_doc(self, doc_id: str, from_index: int = 0) -> None:
         """Remove a document's chunks (those at `from_index` and after)."""
         where: dict = {"doc_id": doc_id}
         if from_index:
             where = {"$and": [where, {"chunk_index": {"$gte": from_index}}]}
-        self.collection.delete(where=where)
+        with self._writing():
+            self.collection.delete(where=where)
 
     def reset(self) -> None:
         """Drop and recreate the collection (`rag ingest --rebuild`)."""
@@ -167,6 +313,7 @@ class Store:
             self.client.delete_collection(self.settings.collection)
         except Exception:  # noqa: BLE001 - a missing or broken collection is what we're replacing
             log.warning("collection %s could not be deleted cleanly; recreating", self.settings.collection)
-        self.collection = self.client.get_or_create_collection(
-            self.settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        with self._writing():
+            self.collection = self.client.get_or_create_collection(
+                self.settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )

@@ -28,6 +28,7 @@ def citation(n: int = 1, url: str = "https://example.org/statement", chunk_start
         chunk_text=CHUNK,
         chunk_start=chunk_start,
         support=0.9,
+        supported=True,
     )
 
 
