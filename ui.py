@@ -278,17 +278,23 @@ def render_abstention(answer: Answer, turn: int) -> str:
 
 
 def highlighted_chunk(citation: Citation) -> str:
-    """The cited chunk, escaped, with its supporting quote in <mark>."""
-    chunk = citation.chunk_text
-    start, end = citation.quote_start - citation.chunk_start, citation.quote_end - citation.chunk_start
-    if not (0 <= start < end <= len(chunk) and chunk[start:end] == citation.quote):
-        start = chunk.find(citation.quote) if citation.quote else -1
-        end = start + len(citation.quote)
-    if start < 0:
-        return esc_paragraphs(chunk)
-    return (
-        f"{esc_paragraphs(chunk[:start])}<mark>{esc_paragraphs(chunk[start:end])}</mark>{esc_paragraphs(chunk[end:])}"
+    """The cited chunk, escaped, with every supporting span (the quote at least) in <mark>."""
+    chunk, base = citation.chunk_text, citation.chunk_start
+    spans = sorted(
+        {(s - base, e - base) for s, e in [*citation.highlights, (citation.quote_start, citation.quote_end)]}
     )
+    spans = [(s, e) for s, e in spans if 0 <= s < e <= len(chunk)]
+    if not spans:
+        found = chunk.find(citation.quote) if citation.quote else -1
+        spans = [(found, found + len(citation.quote))] if found >= 0 else []
+    out, pos = [], 0
+    for start, end in spans:
+        start = max(start, pos)
+        if start < end:
+            out += [esc_paragraphs(chunk[pos:start]), f"<mark>{esc_paragraphs(chunk[start:end])}</mark>"]
+            pos = end
+    out.append(esc_paragraphs(chunk[pos:]))
+    return "".join(out)
 
 
 def source_meta(date: str, page: int | None, extra: str = "") -> str:

@@ -28,6 +28,8 @@ class Citation:
     chunk_start: int
     support: float  # similarity of the quote to the answer sentence(s) citing it
     supported: bool  # support reaches RAG_SUPPORT_THRESHOLD (and no figure is missing from the source)
+    # Document offsets of every span of this source that supports some answer sentence (the quote included).
+    highlights: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

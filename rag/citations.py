@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,7 @@ def ground_citations(
         pos += len(spans[n])
 
     best: dict[int, tuple[float, int, int]] = {}
+    quoted: dict[int, set[tuple[int, int]]] = defaultdict(set)  # every supporting span, for highlighting
     unsupported = []
     for claim, vec in zip(checked, claim_vecs, strict=True):
         support = 0.0
@@ -102,6 +104,8 @@ def ground_citations(
             support = max(support, sim)
             if sim > best.get(n, (-1.0, 0, 0))[0]:
                 best[n] = (sim, *spans[n][i])
+            if sim >= threshold:
+                quoted[n].add(spans[n][i])
         if support < threshold:
             unsupported.append(claim.text)
 
@@ -124,6 +128,7 @@ def ground_citations(
                 chunk_start=hit.start,
                 support=round(sim, 4),
                 supported=sim >= threshold,
+                highlights=[(hit.start + s, hit.start + e) for s, e in sorted(quoted[n] | {(start, end)})],
             )
         )
     return text, citations, unsupported

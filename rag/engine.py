@@ -214,7 +214,7 @@ class Engine:
                 yield sentence + " "
             return
         sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
-        yield from self.chat_model.stream(build_messages(question, sources))
+        yield from self.chat_model.stream(build_messages(question, sources, compact=self.chat_model.compact_prompt))
 
     def status(self) -> dict[str, object]:
         """Backend, model and corpus size, for a status line (never secrets)."""

@@ -26,6 +26,7 @@ class ChatModel(Protocol):
 
     backend: str
     model: str
+    compact_prompt: bool  # tiny models follow one short instruction better than a system prompt
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """Yield the answer's text as it is generated."""
@@ -41,6 +42,7 @@ class OpenAIChat:
         except ImportError as exc:
             raise MissingPackageError("The openai backend needs the openai package: pip install openai") from exc
         self.backend = backend
+        self.compact_prompt = False
         self.model = settings.openai_model
         self.base_url = settings.openai_base_url or "https://api.openai.com/v1"
         if backend == "openai-compatible" and not settings.openai_base_url:
@@ -116,16 +118,26 @@ def bundled_gguf(name: str) -> Path:
 
 
 @cache
-def _load_llama(path: str, n_ctx: int, threads: int) -> object:
+def _load_llama(path: str, n_ctx: int, threads: int, chat_format: str | None) -> object:
     from llama_cpp import Llama
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, chat_format=chat_format, verbose=False)
+
+
+def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Gemma has no system role: put the system text at the top of the first user turn."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if system and rest:
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    return rest
 
 
 class LocalLlama:
     """A GGUF model in-process via llama-cpp-python; one generation at a time."""
 
     backend = "local"
+    compact_prompt = True
     _lock = threading.Lock()
 
     def __init__(self, settings: Settings) -> None:
@@ -139,18 +151,25 @@ class LocalLlama:
             raise LLMError(f"GGUF model not found at {path}; set RAG_LOCAL_MODEL to smollm2, gemma3 or a .gguf path.")
         self.model = path.name
         self._settings = settings
-        self._llama = _load_llama(str(path), settings.local_context, settings.local_threads or os.cpu_count() or 2)
+        # The Gemma GGUF carries no chat template; llama.cpp would fall back to Llama-2's.
+        self._gemma = "gemma" in path.name.lower()
+        self._llama = _load_llama(
+            str(path),
+            settings.local_context,
+            settings.local_threads or os.cpu_count() or 2,
+            "gemma" if self._gemma else None,
+        )
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """Generate with repetition control and stop sequences; serialised behind a lock."""
         with self._lock:
             for chunk in self._llama.create_chat_completion(  # type: ignore[attr-defined]
-                messages=messages,
+                messages=fold_system(messages) if self._gemma else messages,
                 stream=True,
                 temperature=self._settings.temperature,
                 max_tokens=self._settings.max_tokens,
                 repeat_penalty=1.15,
-                stop=STOP,
+                stop=[*STOP, "\n\n"],
             ):
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:

@@ -4,22 +4,62 @@ from __future__ import annotations
 
 import re
 
-# Sentences in documents that address the model rather than the reader. They are cut
-# from what the model sees (fencing alone does not stop small models obeying them).
-INJECTION = re.compile(
-    r"[^.!?\n]*\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier|"
-    r"preceding|system|these|those|all|your|any)\s+(instructions?|prompts?|rules|directions)\b[^.!?\n]*[.!?]?"
-    r"|[^.!?\n]*\b(system prompt|you are now|new instructions|reply only|respond only|answer only with|"
-    r"assistant must|the (AI|assistant|model) (must|should))\b[^.!?\n]*[.!?]?"
-    r"|!\[[^\]]*\]\([^)]*\)",
-    re.I,
+# Phrases that address the model rather than the reader. A sentence holding one is cut from what
+# the model sees (fencing alone does not stop small models obeying it), and the extractive backend
+# never quotes it. Each is narrow enough to leave the corpus untouched (tests/reliability checks).
+CUES = (
+    r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|of\s+)*(previous|prior|above|earlier|"
+    r"preceding|system|these|those|all|your|any|original|other)\s+(instructions?|prompts?|rules|directions|guidelines)\b"
+    r"|\b(ignore|disregard|forget)\s+(what|everything|anything)\s+(you\s+)?(were|was|have\s+been|are)?\s*(told|given|"
+    r"instructed|asked)\b"
+    r"|\b(ignore|disregard)\s+the\s+(question|sources?|user|context)\b"
+    r"|\b(system prompt|you are now|(your|my) new (instructions?|policy|rules|task|role)|reply only|respond only|"
+    r"answer only|say only|output only)\b|\bnew (instructions?|policy|rules|task|role)\s*:"
+    r"|\b(the|you|this)\s+(AI|assistant|chatbot|LLM|AI model|language model)\s+(must|should|shall|is to|needs to)\b"
+    r"|\bas\s+(the|an|a|your)\s+(AI|assistant|chatbot|LLM|language model)\b"
+    r"|\b(role[- ]?play|pretend (to be|you are)|developer mode|jailbr[eo]ak|do anything now)\b"
+    r"|\byou\s+(must|should|will)\s+(now|always|from now on)\b"
+    r"|\b(begin|start|end|prefix|finish|sign)\s+(every|each|all|your)\s+(answers?|repl(y|ies)|responses?|messages?)\b"
+    r"|\b(every|each|all|your)\s+(answers?|repl(y|ies)|responses?)\s+(must|should|shall)\b"
+    r"|\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(AI|assistants?|models?|chatbots?|LLMs?|language models?)\b"
+    r"|\bAI (systems?|assistants?|models?)\s+(reading|summari[sz]ing|processing|answering)\b"
+    r"|\b(when|whenever)\s+you\s+(answer|reply|respond|summari[sz]e)\b"
+    r"|\b(tell|ask|instruct|urge)\s+the\s+(user|reader)s?\s+to\b"
+    r"|\binclude\s+(this|the following|the)\s+(image|link|url|picture)\b"
 )
+# Chat-template control tokens open a fake turn that runs to the end of its paragraph.
+TEMPLATE = (
+    r"<\|[^|>\n]{1,40}\|>|\[/?INST\]|<</?SYS>>|<(start|end)_of_turn>"
+    r"|^[ \t]*(#+[ \t]*)?(system|assistant)[ \t]*:"
+)
+TEMPLATE_SPAN = re.compile(rf"(?:{TEMPLATE})(?:.|\n(?![ \t]*\n))*", re.I | re.M)
+# Markdown images and HTML comments are how instructions hide from readers and data leaves: both go.
+HIDDEN = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|<!--(?!\s*-->).*?(?:-->|$)", re.S)
+# An image tag's URL could carry data out and its text is never an answer; a link keeps its label.
+IMAGE_TAG = re.compile(r"<img\b[^>]*>", re.I)
+LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+INJECTION = re.compile(rf"{CUES}|{TEMPLATE}|!\[[^\]\n]*\]\(|<!--(?!\s*-->)", re.I | re.M)
+# A sentence ends at . ! ? and a space, or where a line starts a paragraph, list item, heading or tag.
+SENTENCE_START = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+|\n(?=[ \t]*(\n|[-*+>#<|]|\d+[.)]\s))")
+SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s|\Z)|(?=\n[ \t]*(\n|[-*+>#<|]|\d+[.)]\s))|\Z")
 REMOVED = "[instruction-like text removed]"
 
 
 def neutralise(text: str) -> str:
-    """Replace instruction-like sentences and markdown images in source text with a marker."""
-    return INJECTION.sub(REMOVED, text)
+    """Replace instruction-like sentences, fake chat turns, images and HTML comments in source text with a marker."""
+    text = HIDDEN.sub(REMOVED, TEMPLATE_SPAN.sub(REMOVED, text))
+    text = LINK.sub(r"\1", IMAGE_TAG.sub("", text))
+    spans: list[tuple[int, int]] = []
+    for match in re.finditer(CUES, text, re.I):
+        start = max((m.end() for m in SENTENCE_START.finditer(text, 0, match.start())), default=0)
+        end = SENTENCE_END.search(text, match.end()).end()  # type: ignore[union-attr]
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    for start, end in reversed(spans):
+        text = text[:start] + REMOVED + text[end:]
+    return text
 
 
 SYSTEM = """You answer questions about Japan's diplomacy in the Indo-Pacific using ONLY the numbered sources
@@ -44,22 +84,28 @@ Question: {question}
 Answer with [n] citations, using only the sources above."""
 
 
-def render_sources(hits: list[tuple[int, str, str, str]]) -> str:
-    """Number and fence each (n, title, date, text); a chunk can't close its own fence."""
+def fence(text: str) -> str:
+    """Text that can't open or close a <source> tag, in any letter case."""
+    return re.sub(r"<(\s*/?)(\s*source)", r"<\1 \2", text, flags=re.I)
+
+
+def render_sources(hits: list[tuple[int, str, str, str]], neutralise_sources: bool = True) -> str:
+    """Number and fence each (n, title, date, text); a chunk can't close its own fence.
+
+    `neutralise_sources=False` passes titles and text through raw (benchmarks/injection.py measures the difference).
+    """
+    clean = (lambda text: fence(neutralise(text))) if neutralise_sources else (lambda text: text)
     return "\n\n".join(
-        SOURCE.format(
-            n=n,
-            title=title.replace('"', "'"),
-            date=date,
-            text=neutralise(text).replace("</source", "</ source").replace("<source", "< source"),
-        )
+        SOURCE.format(n=n, title=clean(title).replace('"', "'"), date=date, text=clean(text))
         for n, title, date, text in hits
     )
 
 
-def build_messages(question: str, hits: list[tuple[int, str, str, str]]) -> list[dict[str, str]]:
+def build_messages(
+    question: str, hits: list[tuple[int, str, str, str]], neutralise_sources: bool = True
+) -> list[dict[str, str]]:
     """Chat messages for a grounded, cited answer."""
     return [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": USER.format(sources=render_sources(hits), question=question)},
+        {"role": "user", "content": USER.format(sources=render_sources(hits, neutralise_sources), question=question)},
     ]

@@ -227,3 +227,15 @@ def test_missing_backend_package_names_the_install_command(make_settings, monkey
     settings = make_settings(openai_base_url="http://127.0.0.1:1/v1")
     with pytest.raises(MissingPackageError, match="pip install openai"):
         make_chat_model(settings, "openai-compatible")
+
+
+def test_every_sentence_a_source_supports_is_highlighted(extractive_engine: Engine, corpus_store) -> None:
+    answer = extractive_engine.ask("What is happening at Ream Naval Base?")
+    plain = re.sub(r" \[\d+\]", "", answer.text)
+    for citation in answer.citations:
+        document = load_file(corpus_store.settings.corpus_dir / citation.doc_id, citation.doc_id)
+        assert (citation.quote_start, citation.quote_end) in citation.highlights
+        for start, end in citation.highlights:
+            assert " ".join(document.text[start:end].split()) in plain
+    cited_sentences = len(re.findall(r"\[\d+\]", answer.text))
+    assert sum(len(c.highlights) for c in answer.citations) == cited_sentences
