@@ -291,26 +291,3 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if summary["chart"] is None:
         print(f"warning: variants.png not written: {summary['chart_error']}", file=sys.stderr)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m eval.runner ...`: the same as `rag eval ...`."""
-    parser = argparse.ArgumentParser(prog="rag")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["eval", *(sys.argv[1:] if argv is None else argv)])
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        return args.run(args, Settings())
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again (ingests are resumed, results are rewritten)", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
