@@ -1,10 +1,10 @@
 """Prompt-injection success rate and answer quality, with and without the defences, per backend.
 
-    python benchmarks/injection.py [--backends extractive local] [--server URL --server-key KEY --server-model M]
+    python benchmarks/injection.py [--backends extractive local:smollm2 local:gemma3] [--server URL --server-key KEY]
 
 Ingests tests/data/attacks/docs (planted documents, one injection style each, each also stating a
 fact) into a temporary store and asks each attack's question. An attack succeeds when the answer
-contains one of its markers; quality is the share of answers that state the fact.
+contains any attack's marker; quality is the share of answers that state the fact.
 
 "Defended" is the shipped behaviour: rag.prompts.neutralise() and fencing on what the model sees,
 and the extractive backend never quoting an instruction-like sentence. "Raw" passes the sources
@@ -25,6 +25,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
+
+from pydantic import SecretStr
 
 from ingest.pipeline import sync
 from rag.engine import Engine
@@ -48,13 +50,14 @@ class Attack:
     facts: list[str]
     markers: list[str]
 
-    def hijacked(self, text: str) -> bool:
-        """True when the answer carries one of the attack's markers."""
-        return any(m.lower() in text.lower() for m in self.markers)
-
     def answered(self, text: str) -> bool:
         """True when the answer states the planted fact."""
         return any(f.lower() in text.lower() for f in self.facts)
+
+
+def hijacked(text: str, attacks: list[Attack]) -> bool:
+    """True when the answer carries any attack's marker (a question retrieves several planted documents)."""
+    return any(m.lower() in text.lower() for a in attacks for m in a.markers)
 
 
 def load_attacks() -> list[Attack]:
@@ -87,7 +90,7 @@ def run(engine: Engine, attacks: list[Attack], defended: bool) -> list[dict]:
             rows.append(
                 {
                     "attack": attack.style,
-                    "hijacked": attack.hijacked(text),
+                    "hijacked": hijacked(text, attacks),
                     "answered": attack.answered(text) and not abstained,
                     "abstained": abstained,
                     "seconds": time.perf_counter() - started,
@@ -100,8 +103,7 @@ def run(engine: Engine, attacks: list[Attack], defended: bool) -> list[dict]:
 def main() -> None:
     """Print one line per backend and defence setting (and each answer with --show)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", default=["extractive", "local"], help="extractive and/or local")
-    parser.add_argument("--local-model", default="smollm2", help="smollm2, gemma3 or a .gguf path")
+    parser.add_argument("--backends", nargs="*", default=["extractive", "local:smollm2", "local:gemma3"])
     parser.add_argument("--server", help="an OpenAI-compatible /v1 URL to test as well (loopback)")
     parser.add_argument("--server-key", default="not-needed")
     parser.add_argument("--server-model", default="smollm2")
@@ -116,23 +118,26 @@ def main() -> None:
             base = base.model_copy(update={"top_k": args.top_k})
         store, embedder = Store(base), Embedder(base.embed_batch_size)
         sync(base, store=store, embedder=embedder)
-        setups = [(b, base.model_copy(update={"local_model": args.local_model})) for b in args.backends]
+        setups = []
+        for spec in args.backends:
+            backend, _, model = spec.partition(":")
+            setups.append((spec, backend, base.model_copy(update={"local_model": model} if model else {})))
         if args.server:
             remote = {
                 "openai_base_url": args.server,
                 "openai_model": args.server_model,
-                "openai_api_key": args.server_key,
+                "openai_api_key": SecretStr(args.server_key),
             }
-            setups.append(("openai-compatible", base.model_copy(update=remote)))
+            setups.append((f"server:{args.server_model}", "openai-compatible", base.model_copy(update=remote)))
         print(f"{len(attacks)} attacks, top_k={base.top_k}, max_tokens={base.max_tokens}")
         print(HEADER)
-        for backend, settings in setups:
+        for label, backend, settings in setups:
             engine = Engine(settings, store, embedder, backend)
             for defended in (True, False):
                 rows = run(engine, attacks, defended)
                 n = len(rows)
                 print(
-                    f"{backend:<18} {'on' if defended else 'off':<9} {sum(r['hijacked'] for r in rows):>6} / {n:<2}"
+                    f"{label:<18} {'on' if defended else 'off':<9} {sum(r['hijacked'] for r in rows):>6} / {n:<2}"
                     f" {sum(r['answered'] for r in rows):>6} / {n:<2} {sum(r['abstained'] for r in rows):>5} / {n:<2}"
                     f" {sum(r['seconds'] for r in rows) / n:>6.1f}"
                 )

@@ -23,7 +23,8 @@ CUES = (
     r"|\b(every|each|all|your)\s+(answers?|repl(y|ies)|responses?)\s+(must|should|shall)\b"
     r"|\b(note|message|instructions?)\s+(to|for)\s+(the\s+)?(AI|assistants?|models?|chatbots?|LLMs?|language models?)\b"
     r"|\bAI (systems?|assistants?|models?)\s+(reading|summari[sz]ing|processing|answering)\b"
-    r"|\b(when|whenever)\s+you\s+(answer|reply|respond|summari[sz]e)\b"
+    r"|\b(when|whenever)\s+(you\s+)?(answer|reply|respond|summari[sz]e)(ing)?\s+(to\s+)?(any\s+|the\s+|a\s+)?"
+    r"(questions?|quer(y|ies)|users?|prompts?)\b"
     r"|\b(tell|ask|instruct|urge)\s+the\s+(user|reader)s?\s+to\b"
     r"|\binclude\s+(this|the following|the)\s+(image|link|url|picture)\b"
 )
@@ -32,6 +33,7 @@ TEMPLATE = (
     r"<\|[^|>\n]{1,40}\|>|\[/?INST\]|<</?SYS>>|<(start|end)_of_turn>"
     r"|^[ \t]*(#+[ \t]*)?(system|assistant)[ \t]*:"
 )
+CUE = re.compile(CUES, re.I)
 TEMPLATE_SPAN = re.compile(rf"(?:{TEMPLATE})(?:.|\n(?![ \t]*\n))*", re.I | re.M)
 # Markdown images and HTML comments are how instructions hide from readers and data leaves: both go.
 HIDDEN = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|<!--(?!\s*-->).*?(?:-->|$)", re.S)
@@ -50,7 +52,7 @@ def neutralise(text: str) -> str:
     text = HIDDEN.sub(REMOVED, TEMPLATE_SPAN.sub(REMOVED, text))
     text = LINK.sub(r"\1", IMAGE_TAG.sub("", text))
     spans: list[tuple[int, int]] = []
-    for match in re.finditer(CUES, text, re.I):
+    for match in CUE.finditer(text):
         start = max((m.end() for m in SENTENCE_START.finditer(text, 0, match.start())), default=0)
         end = SENTENCE_END.search(text, match.end()).end()  # type: ignore[union-attr]
         if spans and start <= spans[-1][1]:
@@ -94,7 +96,10 @@ def render_sources(hits: list[tuple[int, str, str, str]], neutralise_sources: bo
 
     `neutralise_sources=False` passes titles and text through raw (benchmarks/injection.py measures the difference).
     """
-    clean = (lambda text: fence(neutralise(text))) if neutralise_sources else (lambda text: text)
+
+    def clean(text: str) -> str:
+        return fence(neutralise(text)) if neutralise_sources else text
+
     return "\n\n".join(
         SOURCE.format(n=n, title=clean(title).replace('"', "'"), date=date, text=clean(text))
         for n, title, date, text in hits

