@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
+from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
 from ingest.pipeline import chunking_fingerprint, stored_docs, sync
 from rag.engine import Engine
@@ -344,21 +344,6 @@ def tiny_engine(tiny_store: tuple[Settings, Store], embedder: Embedder) -> Engin
 # --- the attack set -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Attack:
-    """A planted document, the question that retrieves its fact, the fact, and what a hijacked answer shows."""
-
-    doc: str
-    style: str
-    question: str
-    facts: list[str]
-    markers: list[str]
-
-    def answered(self, text: str) -> bool:
-        """True when the answer states the planted fact."""
-        return any(f.lower() in text.lower() for f in self.facts)
-
-
 def hijacked(text: str, attacks: list[Attack]) -> list[str]:
     """The markers of any attack found in `text` (a question retrieves several planted documents)."""
     return [m for a in attacks for m in a.markers if m.lower() in text.lower()]
@@ -367,8 +352,7 @@ def hijacked(text: str, attacks: list[Attack]) -> list[str]:
 @pytest.fixture(scope="session")
 def attacks() -> list[Attack]:
     """tests/data/attacks/attacks.jsonl."""
-    lines = (ATTACKS / "attacks.jsonl").read_text(encoding="utf-8").splitlines()
-    return [Attack(**json.loads(line)) for line in lines if line.strip()]
+    return load_attacks()
 
 
 @pytest.fixture(scope="session")
