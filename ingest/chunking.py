@@ -46,6 +46,11 @@ def sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]
     yield from _trimmed(text, pos, end)
 
 
+def content_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences in `text` that can carry an answer: four words or more (not bylines or headings)."""
+    return [(s, e) for s, e in sentence_spans(text, 0, len(text)) if len(text[s:e].split()) >= 4]
+
+
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     while start < end and text[start].isspace():
         start += 1

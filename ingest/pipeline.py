@@ -16,11 +16,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
 from ingest.countries import country_key, find_countries
 from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
 from rag.settings import Settings
-from rag.store import EMBED_MODEL, Embedder, Store
+from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vectors
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,10 @@ class StoredDoc:
 
 def chunking_fingerprint(settings: Settings) -> str:
     """Everything besides a file's bytes that decides its chunks; a change re-ingests every file."""
-    return f"chunker={CHUNKER_VERSION};size={settings.chunk_size};overlap={settings.chunk_overlap};embed={EMBED_MODEL}"
+    return (
+        f"chunker={CHUNKER_VERSION};size={settings.chunk_size};overlap={settings.chunk_overlap};"
+        f"embed={EMBED_MODEL};sentences=pooled"
+    )
 
 
 def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
@@ -218,7 +221,16 @@ def sync(
                 for doc, chunks, root in group
                 for chunk in chunks
             ]
-            vectors = embedder.encode([embedding_text(meta, chunk.text) for _, chunk, meta in rows], progress=bar)
+            texts = [embedding_text(meta, chunk.text) for _, chunk, meta in rows]
+            # The chunk ends its embedding text, so a sentence's span there is shifted by the prefix.
+            shifts = [len(text) - len(chunk.text) for text, (_, chunk, _) in zip(texts, rows, strict=True)]
+            spans = [
+                [(shift + s, shift + e) for s, e in content_sentences(chunk.text)]
+                for shift, (_, chunk, _) in zip(shifts, rows, strict=True)
+            ]
+            vectors, sentence_vectors = embedder.encode_with_spans(texts, spans, progress=bar)
+            for (_, _, meta), sentences in zip(rows, sentence_vectors, strict=True):
+                meta[SENTENCE_VECTORS] = pack_vectors(sentences)
             offset = 0
             for doc, chunks, _ in group:
                 n = len(chunks)

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ingest.chunking import sentence_spans
+from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.errors import EmptyStoreError, UnknownCountryError
 from rag.settings import Settings
-from rag.store import Embedder, Store, is_retired
+from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
 log = logging.getLogger(__name__)
 
@@ -244,27 +244,26 @@ class Retriever:
 
         A chunk's single embedding blurs its sentences together; the one sentence that answers
         a question is a sharper signal (bylines and headings under four words don't count).
-        Sentence vectors are cached, so hot chunks cost nothing.
         Returns the new order, its scores, and each chunk's best sentence similarity.
         """
-        sentences = [
-            [
-                t
-                for s, e in sentence_spans(found[c][0], 0, len(found[c][0]))
-                if len((t := found[c][0][s:e]).split()) >= 4
-            ]
-            for c in ranked
-        ]
-        flat = [s for group in sentences for s in group]
-        sims, pos = self.embedder.encode_cached(flat) @ embedding, 0
+        sims = [self._sentence_similarities(embedding, *found[c]) for c in ranked]
         low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
         scores, best = {}, {}
-        for chunk_id, group in zip(ranked, sentences, strict=True):
-            best[chunk_id] = float(sims[pos : pos + len(group)].max()) if group else 0.0
-            pos += len(group)
+        for chunk_id, chunk_sims in zip(ranked, sims, strict=True):
+            best[chunk_id] = float(chunk_sims.max()) if len(chunk_sims) else 0.0
             share = (fused[chunk_id] - low) / (high - low) if high > low else 1.0
             scores[chunk_id] = best[chunk_id] + self.settings.rerank_fusion_weight * share
         return sorted(ranked, key=scores.__getitem__, reverse=True), scores, best
+
+    def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:
+        """Cosine of the question with each of the chunk's content sentences.
+
+        Ingest stores the sentence vectors with the chunk; a chunk stored before it did has its
+        sentences embedded here (cached).
+        """
+        if SENTENCE_VECTORS in meta:
+            return unpack_vectors(str(meta[SENTENCE_VECTORS])) @ embedding
+        return self.embedder.encode_cached([text[s:e] for s, e in content_sentences(text)]) @ embedding
 
 
 def _hit(rank: int, chunk_id: str, text: str, meta: dict, score: float, signals: dict[str, float | None]) -> Hit:

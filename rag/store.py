@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import errno
 import logging
 import os
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 EMBED_MODEL = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
 SENTENCE_CACHE = 100_000  # ~150 MB of vectors at most
+SENTENCE_VECTORS = "sentence_vectors"  # chunk metadata: its content sentences' vectors, packed
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 # A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
 # same upsert that writes the new version (so no reader sees a mix of versions), then deleted.
@@ -109,6 +111,51 @@ class Embedder:
                 progress.update(len(rows))
         return out
 
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)`, plus a unit vector per (start, end) character span of each text, from the same pass.
+
+        A span's vector is the mean of its tokens' contextual states: what the model's mean pooling
+        does for the whole text, restricted to the span. It costs nothing beyond encoding the text,
+        where embedding each sentence on its own would cost a second pass over the corpus.
+        A span cut off by the model's length limit gets a zero vector.
+        """
+        import torch
+
+        model = self.model
+        tokenizer, transformer = model.tokenizer, model[0].auto_model
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), EMBED_DIM), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, EMBED_DIM), dtype=np.float32)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            batch = tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = batch.pop("offset_mapping").numpy()
+            with self._lock, torch.inference_mode():
+                states = transformer(**batch).last_hidden_state.numpy()
+            masks = batch["attention_mask"].numpy().astype(bool)
+            for state, offset, mask, i in zip(states, offsets, masks, rows, strict=True):
+                state, offset = state[mask], offset[mask]
+                out[i] = _unit(state.mean(axis=0))
+                real = offset[:, 1] > offset[:, 0]  # [CLS] and [SEP] have empty offsets
+                vectors = np.zeros((len(spans[i]), EMBED_DIM), dtype=np.float32)
+                for j, (a, b) in enumerate(spans[i]):
+                    inside = real & (offset[:, 0] >= a) & (offset[:, 1] <= b)
+                    if inside.any():
+                        vectors[j] = _unit(state[inside].mean(axis=0))
+                parts[i] = vectors
+            if progress is not None:
+                progress.update(len(rows))
+        return out, parts
+
     def clear_cache(self) -> None:
         """Forget the remembered sentence vectors (benchmarks use it to time cold re-ranks)."""
         with self._cache_lock:
@@ -131,6 +178,20 @@ class Embedder:
             rows = [self._cache.get(t) for t in texts]
         # A row evicted by a concurrent call between the two locks is simply encoded again.
         return np.stack([r if r is not None else self.encode([t])[0] for r, t in zip(rows, texts, strict=True)])
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Vectors as one flat-metadata string (float16, base64): ~1 KB per sentence."""
+    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
+
+
+def unpack_vectors(packed: str) -> np.ndarray:
+    """The inverse of `pack_vectors`, as float32 rows."""
+    return np.frombuffer(base64.b64decode(packed), dtype=np.float16).reshape(-1, EMBED_DIM).astype(np.float32)
 
 
 def connect(settings: Settings) -> Any:

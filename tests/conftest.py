@@ -100,6 +100,14 @@ class CountingEmbedder:
         self.texts += len(texts)
         return self.inner.encode(texts, progress=progress)
 
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Count, then embed for real."""
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.encode_with_spans(texts, spans, progress=progress)
+
     def reset(self) -> None:
         """Start counting from zero."""
         self.calls = self.texts = 0

@@ -1,0 +1,67 @@
+"""The embedder's one-pass sentence vectors, which make the sentence re-rank free at query time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ingest.chunking import content_sentences
+from rag.retrieve import Retriever
+from rag.store import SENTENCE_VECTORS, pack_vectors, unpack_vectors
+
+SENTENCES = [
+    "Japan pledged JPY 600 billion to the Philippines by March 2024.",
+    "The football team celebrated its championship with a parade downtown.",
+    "Cambodia keeps close economic ties with China while courting Tokyo.",
+]
+
+
+def test_text_vectors_equal_plain_encode(embedder):
+    texts = [" ".join(SENTENCES), SENTENCES[1], "Short."]
+    vectors, _ = embedder.encode_with_spans(texts, [[], [], []])
+    np.testing.assert_allclose(vectors, embedder.encode(texts), atol=1e-5)
+
+
+QUESTIONS = [
+    "How much money did Japan promise the Philippines?",
+    "Who celebrated a title with a parade?",
+    "How does Cambodia balance China and Japan?",
+]
+
+
+def test_a_question_about_one_sentence_matches_that_sentences_span_best(embedder):
+    text = " ".join(SENTENCES)
+    spans = content_sentences(text)
+    assert [text[s:e] for s, e in spans] == SENTENCES
+    _, (pooled,) = embedder.encode_with_spans([text], [spans])
+    assert np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
+    similarity = embedder.encode(QUESTIONS) @ pooled.T
+    assert list(similarity.argmax(axis=1)) == [0, 1, 2]
+
+
+def test_a_span_beyond_the_model_length_limit_gets_a_zero_vector(embedder):
+    text = "word " * 600 + SENTENCES[0]
+    _, (pooled,) = embedder.encode_with_spans([text], [[(0, 20), (len(text) - len(SENTENCES[0]), len(text))]])
+    assert np.linalg.norm(pooled[0]) > 0.99
+    assert not pooled[1].any()
+
+
+def test_packed_vectors_round_trip_to_within_float16_precision(embedder):
+    vectors = embedder.encode(SENTENCES)
+    assert isinstance(pack_vectors(vectors), str)
+    np.testing.assert_allclose(unpack_vectors(pack_vectors(vectors)), vectors, atol=1e-3)
+    assert unpack_vectors(pack_vectors(vectors[:0])).shape == (0, vectors.shape[1])
+
+
+def test_stored_chunks_carry_a_vector_per_content_sentence(corpus_store):
+    records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
+    for record in records:
+        stored = unpack_vectors(record["metadata"][SENTENCE_VECTORS])
+        assert len(stored) == len(content_sentences(record["document"])), record["id"]
+
+
+def test_retrieval_with_the_re_rank_embeds_only_the_question(corpus_store, counting_embedder):
+    retriever = Retriever(corpus_store.settings, corpus_store.store, counting_embedder)
+    assert corpus_store.settings.rerank_depth > 0
+    hits = retriever.retrieve("How much did Japan pledge to the Philippines, and by when?")
+    assert hits and all(h.sentence_score is not None for h in hits)
+    assert counting_embedder.texts == 1
