@@ -108,10 +108,9 @@ class SingleRetrieverPipeline:
 
     def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
         """Top chunks by cosine similarity (`vector`) or BM25 (`bm25`) alone."""
-        # Retriever exposes only the fused ranking; its private halves are the only way to get each alone.
         if self.which == "vector":
-            return _ranked(self.retriever._vector(query, depth, None))
-        return _ranked(self.retriever._keyword(query, depth, []))
+            return _ranked(self.retriever.vector_hits(query, depth, None))
+        return _ranked(self.retriever.keyword_hits(query, depth, []))
 
     def chunk_texts(self) -> list[str]:
         """Every chunk in the variant's collection."""
@@ -179,6 +178,7 @@ VARIANTS: dict[str, Variant] = {
     for v in (
         Variant("default", "the shipped configuration (Settings defaults / RAG_* env)"),
         Variant("no-country-boost", "hybrid retrieval without the country boost", overrides={"country_boost": 0.0}),
+        Variant("no-rerank", "hybrid retrieval without the sentence re-rank", overrides={"rerank_depth": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
         Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),
@@ -197,7 +197,7 @@ VARIANTS: dict[str, Variant] = {
         ),
     )
 }
-DEFAULT_VARIANTS = ("default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost")
+DEFAULT_VARIANTS = ("default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost", "no-rerank")
 
 
 def resolve_variants(names: list[str] | None) -> list[Variant]:

@@ -147,7 +147,7 @@ class Retriever:
                 self._bm25_count = count
             return self._bm25
 
-    def _vector(
+    def vector_hits(
         self,
         question: str,
         n: int,
@@ -155,7 +155,9 @@ class Retriever:
         embedding: np.ndarray | None = None,
         ids: list[str] | None = None,
     ) -> list[tuple[str, float, str, dict]]:
-        """Nearest chunks by cosine; `ids` (the chunks `where` selects, known from the BM25 index) narrows faster.
+        """(id, cosine, text, metadata) of the nearest chunks, best first: the vector half of the hybrid.
+
+        `ids` (the chunks `where` selects, known from the BM25 index) narrows faster than `where`.
 
         Chroma doesn't index boolean metadata, so a `where` on a country flag scans every chunk's
         metadata rows: ~130 ms a query at 100k chunks, against ~20 ms for the same search by id list.
@@ -169,23 +171,25 @@ class Retriever:
             embedding = self.embedder.encode([question])[0]
         query = VectorStoreQuery(query_embedding=embedding.tolist(), similarity_top_k=n)
         vector_store = ChromaVectorStore(chroma_collection=self.store.collection)
-        if ids is None:
-            result = vector_store.query(query, where=where)
-        else:
-            try:
-                result = vector_store.query(query, ids=ids)
-            except Exception:  # Chroma rejects an id deleted since the index was built
-                log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
+        with self.store.reading():
+            if ids is None:
                 result = vector_store.query(query, where=where)
+            else:
+                try:
+                    result = vector_store.query(query, ids=ids)
+                except Exception:  # Chroma rejects an id deleted since the index was built
+                    log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
+                    result = vector_store.query(query, where=where)
         return [
             (chunk_id, float(sim), node.get_content(), dict(node.metadata))
             for chunk_id, sim, node in zip(result.ids or [], result.similarities or [], result.nodes or [], strict=True)
             if not is_retired(node.metadata)
         ]
 
-    def _keyword(
+    def keyword_hits(
         self, question: str, n: int, countries: list[str], count: int | None = None
     ) -> list[tuple[str, float, str, dict]]:
+        """(id, BM25 score, text, metadata) of the best keyword matches among chunks mentioning `countries`."""
         index = self._bm25_index(self.store.count() if count is None else count)
         if not index.ids:
             return []
@@ -212,8 +216,8 @@ class Retriever:
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
         for weight, scores, results in (
-            (1.0, vector_scores, self._vector(question, n, country_where(selected), embedding, allowed)),
-            (self.settings.bm25_weight, bm25_scores, self._keyword(question, n, selected, count)),
+            (1.0, vector_scores, self.vector_hits(question, n, country_where(selected), embedding, allowed)),
+            (self.settings.bm25_weight, bm25_scores, self.keyword_hits(question, n, selected, count)),
         ):
             for rank, (chunk_id, score, text, meta) in enumerate(results):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)

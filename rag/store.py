@@ -276,10 +276,12 @@ def _is_uuid(name: str) -> bool:
     return True
 
 
-def _chroma_error() -> type[Exception]:
+def _chroma_errors() -> tuple[type[Exception], ...]:
+    """What Chroma raises for a broken store (embedded) or a server gone away (HttpClient)."""
+    import httpx
     from chromadb.errors import ChromaError  # chromadb is slow to import; only the store needs it
 
-    return ChromaError
+    return ChromaError, httpx.TransportError, OSError
 
 
 def is_retired(metadata: dict | None) -> bool:
@@ -331,20 +333,24 @@ class Store:
             self.client.close()
 
     @contextmanager
-    def _reading(self) -> Iterator[None]:
+    def reading(self) -> Iterator[None]:
+        """Turn Chroma and disk errors raised inside into a StoreError that says how to recover."""
         try:
             yield
-        except (_chroma_error(), OSError) as exc:
-            raise StoreError(
-                f"Cannot read the {_describe(self.settings)}: {exc}. If it is corrupted, run `rag ingest --rebuild`."
-            ) from exc
+        except _chroma_errors() as exc:
+            server = self.settings.chroma_host
+            hint = "Is `chroma run` up?" if server else "If it is corrupted, run `rag ingest --rebuild`."
+            raise StoreError(f"Cannot read the {_describe(self.settings)}: {exc}. {hint}") from exc
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
         try:
             yield
-        except (_chroma_error(), OSError) as exc:
-            hint = _disk_problem(exc, self.settings.store_dir) or "Check that its disk has space and is writable"
+        except _chroma_errors() as exc:
+            if self.settings.chroma_host:
+                hint = "Check that `chroma run` is up and its disk has space"
+            else:
+                hint = _disk_problem(exc, self.settings.store_dir) or "Check that its disk has space and is writable"
             raise StoreError(
                 f"Cannot write to the {_describe(self.settings)}: {exc}. {hint}, then run `rag ingest` again; "
                 "documents not rewritten yet keep their previous version."
@@ -352,14 +358,14 @@ class Store:
 
     def count(self) -> int:
         """Number of chunks stored."""
-        with self._reading():
+        with self.reading():
             return self.collection.count()
 
     def iter_records(self, include: Sequence[str] = ("metadatas",), where: dict | None = None) -> Iterator[dict]:
         """Every current chunk as {id, metadata[, document][, embedding]}, paged; retired ones are skipped."""
         offset = 0
         while True:
-            with self._reading():
+            with self.reading():
                 page = self.collection.get(
                     include=list(dict.fromkeys([*include, "metadatas"])), where=where, limit=PAGE, offset=offset
                 )

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,8 +264,14 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         yield host, port
         return
 
-    workdir = tmp_path_factory.mktemp("chroma_server")
-    host, port = "127.0.0.1", _free_port()
+    with run_chroma_server(tmp_path_factory.mktemp("chroma_server")) as address:
+        yield address
+
+
+@contextmanager
+def run_chroma_server(workdir: Path, port: int | None = None) -> Iterator[tuple[str, int]]:
+    """Start `chroma run` on loopback (a free port unless given) with its data under `workdir`; stop it on exit."""
+    host, port = "127.0.0.1", port or _free_port()
     # The server logs every request; a file (not a pipe) so it can never block on a full buffer.
     with (workdir / "server.log").open("wb") as log:
         process = subprocess.Popen(

@@ -10,7 +10,14 @@ from rag.settings import Settings
 
 def test_default_set_is_the_documented_five():
     assert [v.name for v in resolve_variants(None)] == list(DEFAULT_VARIANTS)
-    assert set(DEFAULT_VARIANTS) == {"default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost"}
+    assert set(DEFAULT_VARIANTS) == {
+        "default",
+        "llamaindex-default",
+        "bm25-only",
+        "vector-only",
+        "no-country-boost",
+        "no-rerank",
+    }
 
 
 def test_unknown_variant_lists_the_known_ones():

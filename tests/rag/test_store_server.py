@@ -12,6 +12,7 @@ from rag.errors import StoreError
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
+from tests.conftest import run_chroma_server
 
 
 @pytest.mark.server
@@ -48,3 +49,22 @@ def test_unreachable_chroma_server_raises_store_error_saying_what_to_do(monkeypa
         Store(Settings())
 
     assert "CHROMA_HOST" in str(error.value) or "chroma run" in str(error.value)
+
+
+@pytest.mark.server
+def test_chroma_server_going_away_mid_session_gives_a_store_error_then_works_when_back(
+    tmp_path, tiny_corpus, make_settings, embedder
+):
+    with run_chroma_server(tmp_path) as (host, port):
+        settings = make_settings(chroma_host=host, chroma_port=port, corpus_dir=tiny_corpus)
+        sync(settings, embedder=embedder)
+        retriever = Retriever(settings, Store(settings), embedder)
+        assert retriever.retrieve("mangrove trees", k=1)
+    question = "How many mangrove trees will the commission plant?"
+
+    with pytest.raises(StoreError) as error:
+        retriever.retrieve(question, k=1)
+
+    assert "chroma run" in str(error.value)
+    with run_chroma_server(tmp_path, port):
+        assert "mangrove" in retriever.retrieve(question, k=1)[0].text
