@@ -156,11 +156,6 @@ class Embedder:
                 progress.update(len(rows))
         return out, parts
 
-    def clear_cache(self) -> None:
-        """Forget the remembered sentence vectors (benchmarks use it to time cold re-ranks)."""
-        with self._cache_lock:
-            self._cache.clear()
-
     def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like `encode`, remembering recent texts: the same passage sentences recur across questions."""
         if not texts:
