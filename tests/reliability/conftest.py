@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import re
 import shutil
@@ -165,8 +166,26 @@ class SmallDisk:
         (self.path / "filler").unlink(missing_ok=True)
 
     def read_only(self) -> None:
-        """Remount read-only (a real EROFS: root can't write through it either)."""
-        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True, capture_output=True)
+        """Remount read-only (a real EROFS: root can't write through it either).
+
+        The kernel refuses while any file there is open for writing; a closed Chroma client's
+        SQLite handles go when the garbage collector gets to them, so collect and retry briefly.
+        """
+        for _ in range(20):
+            remount = subprocess.run(["mount", "-o", "remount,ro", str(self.path)], capture_output=True, text=True)
+            if remount.returncode == 0:
+                return
+            gc.collect()
+            time.sleep(0.25)
+        open_here = [str(fd.readlink()) for fd in Path("/proc/self/fd").iterdir() if _points_under(fd, self.path)]
+        raise AssertionError(f"cannot remount {self.path} read-only: {remount.stderr.strip()}; open: {open_here}")
+
+
+def _points_under(fd: Path, folder: Path) -> bool:
+    try:
+        return fd.readlink().is_relative_to(folder)
+    except OSError:  # closed since the listing
+        return False
 
 
 @pytest.fixture
