@@ -130,16 +130,17 @@ class Embedder:
         parts: list[np.ndarray] = [np.zeros((0, EMBED_DIM), dtype=np.float32)] * len(texts)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            batch = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=model.max_seq_length,
-                return_offsets_mapping=True,
-                return_tensors="pt",
-            )
-            offsets = batch.pop("offset_mapping").numpy()
+            # Under the lock too: a fast tokenizer used from two threads at once can fail ("Already borrowed").
             with self._lock, torch.inference_mode():
+                batch = tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=model.max_seq_length,
+                    return_offsets_mapping=True,
+                    return_tensors="pt",
+                )
+                offsets = batch.pop("offset_mapping").numpy()
                 states = transformer(**batch).last_hidden_state.numpy()
             masks = batch["attention_mask"].numpy().astype(bool)
             for state, offset, mask, i in zip(states, offsets, masks, rows, strict=True):
