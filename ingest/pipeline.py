@@ -82,7 +82,7 @@ def chunking_fingerprint(settings: Settings) -> str:
     """Everything besides a file's bytes that decides its chunks; a change re-ingests every file."""
     return (
         f"chunker={CHUNKER_VERSION};size={settings.chunk_size};overlap={settings.chunk_overlap};"
-        f"embed={EMBED_MODEL};sentences=pooled"
+        f"embed={EMBED_MODEL};sentences=pooled-int8"
     )
 
 
