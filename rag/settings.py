@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1)
     rerank_depth: int = Field(default=15, ge=0, description="Fused hits re-ranked by best sentence match (0: off).")
-    rerank_fusion_weight: float = Field(default=0.2, ge=0, description="Share of the fused rank kept in the re-rank.")
+    rerank_fusion_weight: float = Field(default=0.3, ge=0, description="Share of the fused rank kept in the re-rank.")
     bm25_weight: float = Field(default=0.7, ge=0, description="Weight of the BM25 ranking in the fusion (vector: 1).")
     country_boost: float = Field(
         default=1.0, ge=0, description="RRF bonus share for chunks naming the question's countries."
