@@ -27,3 +27,21 @@ class LLMError(RagError):
 
 class MissingPackageError(RagError):
     """An optional backend's package isn't installed; the message names the install command."""
+
+
+class IndexingError(RagError):
+    """The corpus is being indexed (by this process or another) and the store can't answer yet.
+
+    Scripts can recognise it and retry after `retry_after_s`.
+    """
+
+    def __init__(self, done: int, total: int, eta_s: float | None) -> None:
+        self.done, self.total, self.eta_s = done, total, eta_s
+        ready = f", ready in about {max(1, round(eta_s))} s" if eta_s is not None else ""
+        of = f"{done} of {total}" if total else f"{done}"
+        super().__init__(f"The corpus is being indexed: {of} passages{ready}. Ask again then.")
+
+    @property
+    def retry_after_s(self) -> int:
+        """Seconds a client should wait before asking again."""
+        return max(1, min(60, round(self.eta_s))) if self.eta_s is not None else 5
