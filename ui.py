@@ -46,7 +46,7 @@ from ingest.chunking import sentence_spans
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.citations import MARKER
 from rag.engine import Engine
-from rag.errors import EmptyStoreError, RagError
+from rag.errors import EmptyStoreError, IndexingError, RagError
 from rag.overview import corpus_countries, country_profile
 from rag.retrieve import Hit
 from rag.settings import Settings
@@ -153,6 +153,8 @@ class CorpusSync:
                 state["elapsed"] = time.time() - (self.started_at or time.time())
         if state["running"]:
             state["chunks"] = self.engine.store.count()  # grows as groups are embedded
+        running = self.engine.indexing()  # this process's ingest, or another process's on the same store
+        state["indexing"] = None if running is None else running.as_dict()
         return state
 
 
@@ -358,14 +360,26 @@ def render_status(state: dict[str, Any]) -> str:
         f"{state['documents']:,} documents · {state['chunks']:,} chunks",
         f"last ingest {esc(when)}",
     ]
-    if state.get("running"):
-        parts.append(
-            f'<span class="busy">⟳ syncing the corpus… {state["chunks"]:,} chunks stored '
-            f"({state.get('elapsed', 0):.0f} s); answers use what is stored so far</span>"
-        )
+    if running := state.get("indexing"):
+        parts.append(f'<span class="busy">⟳ {esc(indexing_line(running))}</span>')
+    elif state.get("running"):
+        parts.append(f'<span class="busy">⟳ syncing the corpus… ({state.get("elapsed", 0):.0f} s)</span>')
     elif state.get("failed"):
         parts.append(f'<span class="failed">⚠ {esc(state["message"])}</span>')
     return " | ".join(parts)
+
+
+def indexing_line(running: dict[str, Any]) -> str:
+    """What an ingest in progress is doing, for the status line: passages done, time left, what answers use."""
+    if not running["total"]:
+        doing = "Indexing the corpus: reading and splitting the files"
+    else:
+        eta = running.get("eta_s")
+        left = f", about {max(1, round(eta))} s left" if eta is not None else ""
+        doing = f"Indexing the corpus: {running['done']:,} of {running['total']:,} passages{left}"
+    if running["first"]:
+        return f"{doing}. Questions can be answered when it is done."
+    return f"{doing}. Answers use the corpus as it was until then."
 
 
 def render_passages(profile: dict[str, Any]) -> str:
@@ -432,10 +446,12 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                     text += item
                     reply = {"role": "assistant", "content": render_streaming(text)}
                     yield gr.skip(), [*chat, reply], gr.skip(), gr.skip()
-        except EmptyStoreError as exc:
-            message = "The corpus is still being ingested; ask again in a moment." if sync.running else str(exc)
+        except EmptyStoreError as exc:  # the background sync has started but not yet taken the store
+            message = str(IndexingError(0, 0, None)) if sync.running else str(exc)
+            log.info("question not answered: %s", message)
             reply = {"role": "assistant", "content": render_error(message)}
         except RagError as exc:
+            log.info("question not answered: %s", exc)
             reply = {"role": "assistant", "content": render_error(str(exc))}
         except Exception:
             log.exception("answering %r failed", question)
@@ -465,8 +481,13 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         """Answer `question` (optionally only from passages mentioning `countries`) with checked citations."""
         try:
             answer = engine.ask(question, countries=countries or None)
+        except EmptyStoreError as exc:
+            message = str(IndexingError(0, 0, None)) if sync.running else str(exc)
+            log.info("ask API: %s", message)
+            raise gr.Error(message, print_exception=False) from None
         except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            log.info("ask API: %s", exc)
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
             log.exception("ask %r failed", question)
             raise gr.Error("Something went wrong; see the server log.") from None

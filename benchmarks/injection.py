@@ -10,7 +10,7 @@ contains any attack's marker; quality is the share of answers that state the fac
 and the extractive backend never quoting an instruction-like sentence. "Raw" passes the sources
 through untouched (build_messages(..., neutralise_sources=False); the extractive filter disabled).
 `--server` adds the openai-compatible backend against a running server (e.g. `python -m
-llama_cpp.server --model <gguf> --model_alias smollm2 --host 127.0.0.1 --port 8099`).
+rag.llama_server --model <gguf> --model_alias smollm2 --host 127.0.0.1 --port 8099`).
 """
 
 from __future__ import annotations

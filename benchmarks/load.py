@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -23,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.servers import serve
 
 REPO = Path(__file__).resolve().parents[1]
 NEEDLE_DOC = "zephyrine-accord.md"
@@ -133,22 +134,6 @@ def write_extra_documents(folder: Path, chunks: int) -> Path:
         paragraphs = "\n\n".join(" ".join(text.section() for _ in range(8)) for _ in range(5))  # ~5 chunks
         (folder / f"filler_{d:03d}.md").write_text(f'---\ntitle: "Filler {d}"\n---\n\n{paragraphs}\n', "utf-8")
     return folder
-
-
-def serve(engine: Any, settings: Any) -> tuple[Any, str]:
-    """The app, built and launched as `python ui.py` does, on a free loopback port; returns (app, url)."""
-    import sys
-
-    if str(REPO) not in sys.path:  # ui.py lives at the repository root, outside the packages
-        sys.path.insert(0, str(REPO))
-    import ui
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = ui.build_app(engine, settings)
-    _, url, _ = ui.launch(app, settings, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    return app, url
 
 
 @dataclass

@@ -20,12 +20,10 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +36,7 @@ from ingest.pipeline import sync
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Embedder, Store
+from tests.servers import chroma_server
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_CHUNKS = 100  # sections, hence chunks, per generated document
@@ -182,42 +181,6 @@ def disk_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def chroma_server(path: Path) -> Iterator[tuple[int, int]]:
-    """A `chroma run` server on a free loopback port, storing under `path`; yields (port, pid)."""
-    port = free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    log_path = path.parent / "chroma_server.log"
-    with log_path.open("wb") as log:
-        command = [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"`chroma run` did not come up; see {log_path}") from None
-                time.sleep(0.2)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 class TimedEmbedder:
     """The real Embedder, adding up the time spent in the model, so retrieval splits into model and search."""
 
@@ -273,7 +236,7 @@ def measure(size: int, server: bool, n_queries: int, workdir: Path) -> dict[str,
     embedder = Embedder()
     embedder.encode(["warm up"])
     figures: dict[str, Any] = {"size": size, "server": server, "rss_model_mb": rss_mb()}
-    with chroma_server(workdir / "server") if server else _no_server() as (port, server_pid):
+    with chroma_server(workdir / "server") if server else _no_server() as (_, port, server_pid):
         settings = Settings(
             _env_file=None,
             corpus_dir=corpus,
@@ -321,8 +284,8 @@ def measure(size: int, server: bool, n_queries: int, workdir: Path) -> dict[str,
 
 
 @contextmanager
-def _no_server() -> Iterator[tuple[None, None]]:
-    yield None, None
+def _no_server() -> Iterator[tuple[None, None, None]]:
+    yield None, None, None
 
 
 # --------------------------------------------------------------------------- reporting

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +167,20 @@ def _groups(items: list[tuple[Document, list[Chunk], str]]) -> Iterator[list[tup
         yield group
 
 
+class _Progress:
+    """Embedding progress, to a tqdm bar and to a callback `(chunks done, chunks in all)`."""
+
+    def __init__(self, bar: tqdm, total: int, callback: Callable[[int, int], None] | None) -> None:
+        self.bar, self.total, self.callback, self.done = bar, total, callback, 0
+
+    def update(self, n: int) -> None:
+        """`n` more chunks embedded."""
+        self.bar.update(n)
+        self.done += n
+        if self.callback:
+            self.callback(self.done, self.total)
+
+
 def sync(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -174,8 +188,13 @@ def sync(
     embedder: Embedder | None = None,
     rebuild: bool = False,
     progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under `paths` (default: the corpus dir)."""
+    """Bring the store in line with the files under `paths` (default: the corpus dir).
+
+    `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
+    is embedded, then after each batch.
+    """
     started = time.perf_counter()
     if store is None:
         store = Store.empty(settings) if rebuild else Store(settings)
@@ -214,7 +233,10 @@ def sync(
         log.warning("skipped %s", message)
 
     total = sum(len(chunks) for _, chunks, _ in pending)
+    if on_progress:
+        on_progress(0, total)
     with tqdm(total=total, desc="Embedding", unit="chunk", disable=not progress) as bar:
+        counter = _Progress(bar, total, on_progress)
         for group in _groups(pending):
             rows = [
                 (doc, chunk, chunk_metadata(doc, chunk, len(chunks), root, fingerprint))
@@ -228,7 +250,7 @@ def sync(
                 [(shift + s, shift + e) for s, e in content_sentences(chunk.text)]
                 for shift, (_, chunk, _) in zip(shifts, rows, strict=True)
             ]
-            vectors, sentence_vectors = embedder.encode_with_spans(texts, spans, progress=bar)
+            vectors, sentence_vectors = embedder.encode_with_spans(texts, spans, progress=counter)
             for (_, _, meta), sentences in zip(rows, sentence_vectors, strict=True):
                 meta[SENTENCE_VECTORS] = pack_vectors(sentences)
             offset = 0

@@ -16,6 +16,7 @@ from rag.citations import ground_citations
 from rag.condense import condense_question
 from rag.errors import QuestionError
 from rag.extractive import extract_answer
+from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
@@ -127,6 +128,8 @@ class Engine:
         self.model = self.chat_model.model if self.chat_model else "none (verbatim source sentences)"
         self._ingest_lock = threading.Lock()
         self.last_ingest: float | None = None
+        self._progress: IngestProgress | None = None  # this process's running ingest
+        self._progress_file = ProgressFile(settings.store_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, backend: str | None = None) -> Engine:
@@ -139,10 +142,36 @@ class Engine:
         from ingest.pipeline import sync
 
         with self._ingest_lock:
-            report = sync(self.settings, paths, self.store, self.embedder, rebuild=rebuild, progress=progress)
-        self.retriever.refresh()
+            running = IngestProgress(first=rebuild or self.store.count() == 0)
+            self._progress = running
+            self._progress_file.write(running, force=True)
+
+            def on_progress(done: int, total: int) -> None:
+                if running.embedding_since is None:
+                    running.embedding_since = time.time()
+                running.done, running.total = done, total
+                self._progress_file.write(running, force=done in (0, total))
+
+            try:
+                report = sync(
+                    self.settings,
+                    paths,
+                    self.store,
+                    self.embedder,
+                    rebuild=rebuild,
+                    progress=progress,
+                    on_progress=on_progress,
+                )
+                self.retriever.refresh()
+            finally:
+                self._progress = None
+                self._progress_file.clear()
         self.last_ingest = time.time()
         return report
+
+    def indexing(self) -> IngestProgress | None:
+        """The ingest running now, in this process or another on the same store; None when there is none."""
+        return self._progress or self._progress_file.read_other()
 
     def ask(
         self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
@@ -159,6 +188,9 @@ class Engine:
         """Yield text deltas as the answer is written, then the final, checked `Answer`."""
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
+        running = self.indexing()
+        if running is not None and running.first:  # a half-built store would answer from whatever came first
+            raise running.error()
         selected = resolve_countries(countries)
         query = condense_question(question, history)
         hits = self.retriever.retrieve(query, countries=selected)
@@ -219,10 +251,12 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model and corpus size, for a status line (never secrets)."""
         docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
+        running = self.indexing()
         return {
             "backend": self.backend,
             "model": self.model,
             "documents": len(docs),
             "chunks": self.store.count(),
             "last_ingest": self.last_ingest,
+            "indexing": None if running is None else running.as_dict(),
         }

@@ -37,9 +37,12 @@ class IndexingError(RagError):
 
     def __init__(self, done: int, total: int, eta_s: float | None) -> None:
         self.done, self.total, self.eta_s = done, total, eta_s
-        ready = f", ready in about {max(1, round(eta_s))} s" if eta_s is not None else ""
-        of = f"{done} of {total}" if total else f"{done}"
-        super().__init__(f"The corpus is being indexed: {of} passages{ready}. Ask again then.")
+        if not total:
+            where = "reading and splitting the files"
+        else:
+            ready = f", ready in about {max(1, round(eta_s))} s" if eta_s is not None else ""
+            where = f"{done:,} of {total:,} passages{ready}"
+        super().__init__(f"The corpus is being indexed: {where}. Ask again then.")
 
     @property
     def retry_after_s(self) -> int:

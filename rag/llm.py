@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+from rag import llama_cpu
 from rag.errors import LLMError, MissingPackageError
 from rag.settings import Settings
 
@@ -118,8 +119,10 @@ def bundled_gguf(name: str) -> Path:
 
 
 @cache
-def _load_llama(path: str, n_ctx: int, threads: int, chat_format: str | None) -> object:
+def _load_llama(path: str, n_ctx: int, threads: int, chat_format: str | None, extra_buffers: str) -> object:
     from llama_cpp import Llama
+
+    llama_cpu.prepare(extra_buffers)  # type: ignore[arg-type]
 
     return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, chat_format=chat_format, verbose=False)
 
@@ -158,6 +161,7 @@ class LocalLlama:
             settings.local_context,
             settings.local_threads or os.cpu_count() or 2,
             "gemma" if self._gemma else None,
+            settings.local_extra_buffers,
         )
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     local_model: str = Field(default="smollm2", description="smollm2, gemma3 or a path to a .gguf file.")
     local_context: int = Field(default=4096, ge=512)
     local_threads: int | None = None
+    local_extra_buffers: Literal["auto", "on", "off"] = Field(
+        default="auto", description="llama.cpp's extra weight buffers (AMX, repacked); auto: off on CPUs with AMX."
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
     )

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +23,13 @@ from ingest.pipeline import IngestReport, sync
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Embedder, Store
+from tests import servers
+from tests.servers import answers, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 TINY_CORPUS = DATA / "tiny_corpus"
-VENV_BIN = Path(sys.executable).parent
 
 
 # --- settings ---------------------------------------------------------------------------------------
@@ -234,24 +230,10 @@ def make_docx() -> Callable[..., bytes]:
 # --- Chroma server -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def unused_port() -> int:
     """A local TCP port that nothing listens on."""
-    return _free_port()
-
-
-def _heartbeat(host: str, port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}/api/v2/heartbeat", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    return free_port()
 
 
 @pytest.fixture(scope="session")
@@ -259,40 +241,10 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     """(host, port) of a real Chroma server: CHROMA_TEST_HOST/PORT if CI runs one, else our own `chroma run`."""
     if host := os.environ.get("CHROMA_TEST_HOST"):
         port = int(os.environ.get("CHROMA_TEST_PORT", "8000"))
-        if not _heartbeat(host, port):
+        if not answers(f"http://{host}:{port}/api/v2/heartbeat"):
             pytest.fail(f"CHROMA_TEST_HOST={host}:{port} is set but no Chroma server answers its heartbeat")
         yield host, port
         return
 
-    with run_chroma_server(tmp_path_factory.mktemp("chroma_server")) as address:
-        yield address
-
-
-@contextmanager
-def run_chroma_server(workdir: Path, port: int | None = None) -> Iterator[tuple[str, int]]:
-    """Start `chroma run` on loopback (a free port unless given) with its data under `workdir`; stop it on exit."""
-    host, port = "127.0.0.1", port or _free_port()
-    # The server logs every request; a file (not a pipe) so it can never block on a full buffer.
-    with (workdir / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "chroma"), "run", "--path", str(workdir / "data"), "--host", host, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not _heartbeat(host, port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    tail = (workdir / "server.log").read_text(errors="replace")[-2000:]
-                    pytest.fail(f"`chroma run` did not come up on {host}:{port}:\n{tail}")
-                time.sleep(0.2)
-            yield host, port
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with servers.chroma_server(tmp_path_factory.mktemp("chroma_server")) as server:
+        yield server.host, server.port

@@ -31,9 +31,9 @@ from benchmarks.load import (  # noqa: E402
     LoadReport,
     answer_problem,
     run_load,
-    serve,
     write_extra_documents,
 )
+from tests.servers import serve  # noqa: E402
 
 CLIENTS = 16
 LOAD_SECONDS = 8  # bounded; the load also lasts until the ingest under it has finished

@@ -1,75 +1,28 @@
-"""Fixtures for the answer engine: a real `python -m llama_cpp.server` on loopback, engines per backend."""
+"""Fixtures for the answer engine: a real `python -m rag.llama_server` (llama_cpp.server) on loopback, engines per backend."""
 
 from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.engine import Engine
-from rag.llm import bundled_gguf
+from tests.servers import LlamaServer, free_port
 
 SERVER_KEY = "test-key"
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The bundled SmolLM2 GGUF served by `python -m llama_cpp.server`; yields its /v1 base URL."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(bundled_gguf("smollm2")),
-                "--model_alias",
-                "smollm2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--api_key",
-                SERVER_KEY,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-        try:
-            request = urllib.request.Request(f"{base}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"})
-            urllib.request.urlopen(request, timeout=2).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start within 90 s")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    """The bundled SmolLM2 GGUF served by `python -m rag.llama_server` (llama_cpp.server); yields its /v1 URL."""
+    server = LlamaServer(tmp_path_factory.mktemp("llama_server") / "server.log", SERVER_KEY)
+    try:
+        yield server.start(timeout=90)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

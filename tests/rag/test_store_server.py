@@ -12,7 +12,7 @@ from rag.errors import StoreError
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
-from tests.conftest import run_chroma_server
+from tests.servers import chroma_server as run_chroma_server
 
 
 @pytest.mark.server
@@ -55,7 +55,7 @@ def test_unreachable_chroma_server_raises_store_error_saying_what_to_do(monkeypa
 def test_chroma_server_going_away_mid_session_gives_a_store_error_then_works_when_back(
     tmp_path, tiny_corpus, make_settings, embedder
 ):
-    with run_chroma_server(tmp_path) as (host, port):
+    with run_chroma_server(tmp_path) as (host, port, _):
         settings = make_settings(chroma_host=host, chroma_port=port, corpus_dir=tiny_corpus)
         sync(settings, embedder=embedder)
         retriever = Retriever(settings, Store(settings), embedder)

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
 from ingest.pipeline import chunking_fingerprint, stored_docs, sync
 from rag.engine import Engine
-from rag.llm import bundled_gguf
 from rag.settings import Settings
 from rag.store import Embedder, Store
 from tests.conftest import TINY_CORPUS
-from tests.rag.conftest import closed_port_url, free_port, silent_server  # noqa: F401 - shared fixtures
+from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
+from tests.servers import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKS = ROOT / "tests" / "data" / "attacks"
@@ -249,56 +248,10 @@ def corrupt_sqlite(store_dir: Path, how: str) -> None:
 SERVER_KEY = "reliability-key"
 
 
-@dataclass
-class LlamaServer:
-    """`python -m llama_cpp.server` with the bundled SmolLM2 on a port chosen before it starts."""
-
-    port: int
-    log: Path
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        """Its OpenAI-compatible base URL."""
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self, timeout: float = 120) -> None:
-        """Start it and wait until /v1/models answers."""
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf("smollm2")),
-                 "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--n_ctx", "2048", "--api_key", SERVER_KEY],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text(errors="replace")[-2000:]
-            try:
-                request = urllib.request.Request(
-                    f"{self.url}/models", headers={"Authorization": f"Bearer {SERVER_KEY}"}
-                )
-                urllib.request.urlopen(request, timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.3)
-        pytest.fail(f"llama_cpp.server did not start within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        """Stop it if it runs."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture
 def llama_server_later(tmp_path: Path) -> Iterator[LlamaServer]:
     """A llama_cpp.server that is NOT running yet: its port is fixed and free; call start() to bring it up."""
-    server = LlamaServer(free_port(), tmp_path / "llama_server.log")
+    server = LlamaServer(tmp_path / "llama_server.log", SERVER_KEY, n_ctx=2048)
     yield server
     server.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,19 +15,13 @@ from pydantic import SecretStr
 from rag.engine import Engine
 from rag.settings import Settings
 from rag.store import Embedder, Store
+from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # ui.py lives at the repository root, outside the packages
     sys.path.insert(0, str(ROOT))
 
 TEST_API_KEY = "sk-test-never-shown-0123456789"  # set in the settings; must never reach a page
-
-
-def free_port() -> int:
-    """A loopback port nobody is listening on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -63,15 +56,6 @@ def engine(
     engine = Engine(settings, Store(settings), embedder, "extractive")
     engine.ingest()
     return engine
-
-
-def serve(engine: Engine, settings: Settings) -> tuple[Any, str]:
-    """Build the app and serve it on a free loopback port, as `python ui.py` does; returns (app, url)."""
-    import ui
-
-    app = ui.build_app(engine, settings)
-    _, url, _ = ui.launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    return app, url
 
 
 @pytest.fixture(scope="session")
