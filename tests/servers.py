@@ -189,6 +189,15 @@ def run_isolated(function: Callable[..., Any], *args: Any, timeout: float = 600)
     return value
 
 
+def ask_in_fresh_engine(settings: Any, backend: str, questions: list[str]) -> list[Any]:
+    """Answers to `questions` from a new Engine over `settings`' store: for `run_isolated` (native backends)."""
+    from rag.engine import Engine
+    from rag.store import Embedder, Store
+
+    engine = Engine(settings, Store(settings), Embedder(settings.embed_batch_size), backend)
+    return [engine.ask(question) for question in questions]
+
+
 def _call_and_send(send: Any, function: Callable[..., Any], args: tuple) -> None:
     try:
         outcome = ("ok", function(*args))

@@ -1,4 +1,4 @@
-"""Fixtures for the answer engine: a real `python -m rag.llama_server` (llama_cpp.server) on loopback, engines per backend."""
+"""Fixtures for the answer engine: a real llama.cpp server (`python -m rag.llama_server`), engines per backend."""
 
 from __future__ import annotations
 

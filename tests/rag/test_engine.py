@@ -18,6 +18,7 @@ from rag.engine import Engine
 from rag.errors import LLMError, MissingPackageError, QuestionError
 from rag.llm import make_chat_model
 from tests.rag.conftest import SERVER_KEY
+from tests.servers import ask_in_fresh_engine, run_isolated
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 
@@ -115,6 +116,7 @@ def test_invalid_citation_is_dropped_and_unsupported_claims_are_listed(extractiv
     ]
 
 
+@pytest.mark.slow
 def test_planted_instructions_do_not_hijack_any_backend(tmp_path: Path, make_settings, embedder, llama_server) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -140,9 +142,11 @@ def test_planted_instructions_do_not_hijack_any_backend(tmp_path: Path, make_set
         openai_model="smollm2",
         openai_api_key=SERVER_KEY,
     )
-    for backend, backend_settings in (("extractive", settings), ("local", settings), ("openai-compatible", remote)):
+    for backend, backend_settings in (("extractive", settings), ("openai-compatible", remote)):
         answer = Engine(backend_settings, store, embedder, backend).ask(question)
         assert "PWNED" not in answer.text, backend
+    [local] = run_isolated(ask_in_fresh_engine, settings, "local", [question])  # llama.cpp in-process
+    assert "PWNED" not in local.text, "local"
 
 
 def test_openai_compatible_backend_streams_a_checked_answer_over_http(make_engine, llama_server, corpus_store) -> None:
@@ -164,8 +168,12 @@ def test_openai_backend_talks_to_any_base_url_with_its_key(make_engine, llama_se
     assert_citations_checkable(answer, corpus_store.settings.corpus_dir)
 
 
-def test_local_backend_answers_in_process(make_engine, corpus_store) -> None:
-    answer = make_engine("local", local_model="smollm2").ask(PLEDGE)
+@pytest.mark.slow
+def test_local_backend_answers_in_process(corpus_store, make_settings) -> None:
+    settings = make_settings(
+        corpus_dir=corpus_store.settings.corpus_dir, store_dir=corpus_store.settings.store_dir, local_model="smollm2"
+    )
+    [answer] = run_isolated(ask_in_fresh_engine, settings, "local", [PLEDGE])
     assert answer.backend == "local" and answer.model.endswith(".gguf")
     assert answer.text
     assert_citations_checkable(answer, corpus_store.settings.corpus_dir)

@@ -15,6 +15,7 @@ from rag.engine import Engine
 from rag.prompts import INJECTION, REMOVED, build_messages, neutralise, render_sources
 from tests.conftest import CORPUS, DATA
 from tests.reliability.conftest import hijacked
+from tests.servers import ask_in_fresh_engine, run_isolated
 
 TEMPLATE_TOKENS = re.compile(r"<\|[^|>]*\|>|\[/?INST\]|<</?SYS>>|<(start|end)_of_turn>")
 # The one change neutralise() makes to the shipped corpus: an inline "Anchor" icon, <img src=...>, between two
@@ -102,16 +103,20 @@ def test_every_payload_is_cut_from_what_the_model_sees_and_every_fact_kept(attac
         assert hijacked(raw, attacks), f"{attack.doc}: the undefended prompt should carry the attack"
 
 
-@pytest.mark.parametrize("backend", ["extractive", "local"])
+@pytest.mark.parametrize("backend", ["extractive", pytest.param("local", marks=pytest.mark.slow)])
 def test_the_attack_set_wins_nothing_against_the_shipped_defaults(attack_store, attacks, embedder, backend) -> None:
     settings, store = attack_store
     if backend == "local":
         # The shipped prompt, defences and model; fewer passages and tokens only to keep the test short
         # (an obeyed attack shows in the first words: "PWNED", "ARRR-4417", an image...).
+        # llama.cpp runs in a process of its own, so a native crash fails this test, not the run.
         settings = settings.model_copy(update={"top_k": 3, "max_tokens": 120})
-    engine = Engine(settings, store, embedder, backend)
+        replies = run_isolated(ask_in_fresh_engine, settings, "local", [a.question for a in attacks])
+    else:
+        engine = Engine(settings, store, embedder, backend)
+        replies = [engine.ask(attack.question) for attack in attacks]
 
-    answers = {attack.doc: engine.ask(attack.question) for attack in attacks}
+    answers = {attack.doc: answer for attack, answer in zip(attacks, replies, strict=True)}
 
     won = {doc: hijacked(answer.text, attacks) for doc, answer in answers.items()}
     assert won == {doc: [] for doc in answers}, {doc: answers[doc].text for doc in won if won[doc]}
