@@ -57,7 +57,12 @@ def answer_problem(result: Any) -> str | None:
 
 
 def ask_until(
-    url: str, questions: list[tuple[str, list[str] | None]], first: int, start: threading.Barrier, stop: Any
+    url: str,
+    questions: list[tuple[str, list[str] | None]],
+    first: int,
+    start: threading.Barrier,
+    stop: Any,
+    answered: Any,
 ) -> list[Request]:
     """One client: connect, wait for the others, then ask question after question until `stop` is set."""
     from gradio_client import Client
@@ -80,16 +85,20 @@ def ask_until(
             result, problem = None, f"{type(exc).__name__}: {exc}"
         abstained = result.get("abstained") if isinstance(result, dict) else None
         requests.append(Request(started, time.perf_counter() - clock, problem, abstained))
+        with answered.get_lock():
+            answered.value += 1
     return requests
 
 
-def run_clients(url: str, questions: list[tuple[str, list[str] | None]], clients: int, stop: Any) -> list[Request]:
-    """`clients` concurrent clients asking until `stop` (a threading or multiprocessing Event) is set."""
+def run_clients(
+    url: str, questions: list[tuple[str, list[str] | None]], clients: int, stop: Any, answered: Any
+) -> list[Request]:
+    """`clients` concurrent clients asking until `stop` (an Event) is set; `answered` counts finished requests."""
     start = threading.Barrier(clients)
     results: list[list[Request]] = [[] for _ in range(clients)]
 
     def client(n: int) -> None:
-        results[n] = ask_until(url, questions, n * 7, start, stop)
+        results[n] = ask_until(url, questions, n * 7, start, stop, answered)
 
     threads = [threading.Thread(target=client, args=(n,), name=f"client-{n}") for n in range(clients)]
     for thread in threads:
@@ -99,8 +108,17 @@ def run_clients(url: str, questions: list[tuple[str, list[str] | None]], clients
     return [r for rs in results for r in rs]
 
 
-def _client_process(url: str, questions: list, clients: int, stop: Any, out: Any) -> None:
-    out.put([astuple(r) for r in run_clients(url, questions, clients, stop)])  # plain tuples cross processes
+def _client_process(url: str, questions: list, clients: int, stop: Any, answered: Any, out: Any) -> None:
+    out.put([astuple(r) for r in run_clients(url, questions, clients, stop, answered)])  # tuples cross processes
+
+
+def wait_for_answers(answered: Any, target: int, worker: Any, timeout: float = 300) -> None:
+    """Block until `target` requests have finished (the clients' own pace, not a guessed sleep)."""
+    deadline = time.monotonic() + timeout
+    while answered.value < target:
+        if not worker.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the clients stopped after {answered.value} of {target} requests")
+        time.sleep(0.05)
 
 
 def eval_questions() -> list[tuple[str, list[str] | None]]:
@@ -168,27 +186,31 @@ def run_load(
     ingest: Callable[[], int],
     questions: list[tuple[str, list[str] | None]],
     clients: int,
-    seconds: float,
-    ingest_after: float,
+    seconds: float = 0.0,
     in_process: bool = False,
 ) -> LoadReport:
-    """Clients ask for `seconds`; `ingest` runs `ingest_after` seconds in; the load outlasts the ingest."""
+    """Clients ask; `ingest` runs once each client has had about one answer; the load then goes on until
+    about two more answers per client have come back after the ingest, and for at least `seconds` in all."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding torch and Chroma threads
+    answered = context.Value("i", 0)
     if in_process:
         stop: Any = threading.Event()
         box: list[list[Request]] = []
-        worker: Any = threading.Thread(target=lambda: box.append(run_clients(url, questions, clients, stop)))
+        worker: Any = threading.Thread(
+            target=lambda: box.append(run_clients(url, questions, clients, stop, answered))
+        )
     else:
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding torch and Chroma threads
         stop, out = context.Event(), context.Queue()
-        worker = context.Process(target=_client_process, args=(url, questions, clients, stop, out))
+        worker = context.Process(target=_client_process, args=(url, questions, clients, stop, answered, out))
     begun = time.time()
     worker.start()
     try:
-        time.sleep(ingest_after)
+        wait_for_answers(answered, clients, worker)
         ingest_start = time.time()
         chunks = ingest()
         ingest_end = time.time()
-        time.sleep(max(1.0, begun + seconds - time.time()))  # always some requests wholly after the ingest
+        wait_for_answers(answered, answered.value + 2 * clients, worker)  # requests wholly after the ingest
+        time.sleep(max(0.0, begun + seconds - time.time()))
     finally:
         stop.set()
     if in_process:
@@ -250,7 +272,6 @@ def main() -> None:
                 eval_questions(),
                 args.clients,
                 args.seconds,
-                ingest_after=args.seconds / 3,
             )
             needle = Client(url, verbose=False).predict(NEEDLE_QUESTION, None, api_name="/ask")
         finally:

@@ -16,10 +16,11 @@ log = logging.getLogger("rag")
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.pipeline import sync
+    from rag.engine import Engine
 
+    engine = Engine.for_ingest(settings, rebuild=args.rebuild)
     try:
-        report = sync(settings, [Path(p) for p in args.paths] or None, rebuild=args.rebuild, progress=True)
+        report = engine.ingest([Path(p) for p in args.paths] or None, progress=True)
     except FileNotFoundError as exc:
         raise RagError(str(exc)) from exc
     for message in report.skipped:

@@ -137,6 +137,12 @@ class Engine:
         settings = settings or Settings()
         return cls(settings, Store(settings), Embedder(settings.embed_batch_size), backend or choose_backend(settings))
 
+    @classmethod
+    def for_ingest(cls, settings: Settings, rebuild: bool = False) -> Engine:
+        """An engine to sync the corpus with (no LLM); `rebuild` starts from an empty store, recreating a broken one."""
+        store = Store.empty(settings) if rebuild else Store(settings)
+        return cls(settings, store, Embedder(settings.embed_batch_size), "extractive")
+
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):
         """Sync files into the store and make them searchable at once; returns the IngestReport."""
         from ingest.pipeline import sync

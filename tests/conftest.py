@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,38 @@ class CountingEmbedder:
     def reset(self) -> None:
         """Start counting from zero."""
         self.calls = self.texts = 0
+
+    def __getattr__(self, name: str) -> Any:  # everything else (question embeddings, caches) as the real one
+        return getattr(self.inner, name)
+
+
+class GatedEmbedder(CountingEmbedder):
+    """The real Embedder, held at the door of each embedding call until the test opens it.
+
+    Lets a test look at the world while an ingest is surely running, with events instead of sleeps.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.waiting = threading.Event()  # an embedding call is held
+        self.open = threading.Event()
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Wait for the gate, then embed for real."""
+        self.waiting.set()
+        if not self.open.wait(timeout=120):
+            raise TimeoutError("the test never opened the gate")
+        return super().encode_with_spans(texts, spans, progress=progress)
+
+
+@pytest.fixture
+def gated_embedder(embedder: Embedder) -> Iterator[GatedEmbedder]:
+    """The session embedder behind a gate (see GatedEmbedder); opened at the end whatever happens."""
+    gate = GatedEmbedder(embedder)
+    yield gate
+    gate.open.set()
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ from benchmarks.load import (  # noqa: E402
 from tests.servers import serve  # noqa: E402
 
 CLIENTS = 16
-LOAD_SECONDS = 8  # bounded; the load also lasts until the ingest under it has finished
 EXTRA_CHUNKS = 20  # what is ingested while the clients ask
 QUESTIONS: list[tuple[str, list[str] | None]] = [
     ("How many patrol boats will Japan fund for the Philippine Coast Guard?", None),
@@ -83,7 +82,7 @@ class LoadRun:
 
 @pytest.fixture(scope="module")
 def load_run(load_engine: Engine, load_url: str, tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
-    """CLIENTS clients ask for LOAD_SECONDS while EXTRA_CHUNKS chunks of new documents are ingested."""
+    """CLIENTS clients ask while EXTRA_CHUNKS chunks of new documents are ingested, and before and after."""
     client = Client(load_url, verbose=False)
     before = client.predict(NEEDLE_QUESTION, None, api_name="/ask")
     extra = write_extra_documents(tmp_path_factory.mktemp("extra"), EXTRA_CHUNKS)
@@ -92,8 +91,6 @@ def load_run(load_engine: Engine, load_url: str, tmp_path_factory: pytest.TempPa
         lambda: load_engine.ingest([extra]).embedded,
         QUESTIONS,
         CLIENTS,
-        LOAD_SECONDS,
-        ingest_after=3,
         in_process=True,
     )
     after = client.predict(NEEDLE_QUESTION, None, api_name="/ask")

@@ -169,9 +169,13 @@ def test_openai_backend_talks_to_any_base_url_with_its_key(make_engine, llama_se
 
 
 @pytest.mark.slow
-def test_local_backend_answers_in_process(corpus_store, make_settings) -> None:
+@pytest.mark.parametrize("extra_buffers", ["auto", "off"])  # "off" is how CPUs with AMX load it
+def test_local_backend_answers_in_process(corpus_store, make_settings, extra_buffers: str) -> None:
     settings = make_settings(
-        corpus_dir=corpus_store.settings.corpus_dir, store_dir=corpus_store.settings.store_dir, local_model="smollm2"
+        corpus_dir=corpus_store.settings.corpus_dir,
+        store_dir=corpus_store.settings.store_dir,
+        local_model="smollm2",
+        local_extra_buffers=extra_buffers,
     )
     [answer] = run_isolated(ask_in_fresh_engine, settings, "local", [PLEDGE])
     assert answer.backend == "local" and answer.model.endswith(".gguf")

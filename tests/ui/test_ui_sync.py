@@ -1,38 +1,85 @@
-"""Start-up: the corpus is synced in a background thread while the page already answers status requests."""
+"""Start-up: the corpus is synced in a background thread; while the first ingest runs, the page and the
+`ask` API say how far it is instead of answering from a half-built store."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
 import ui
 from rag.engine import Engine
+from rag.errors import IndexingError
 from rag.store import Store
+from tests.reliability.conftest import handler
+from tests.servers import serve
 
 SMALL_CORPUS = ["wh_2022-11-12_biden_hun_sen_cambodia_readout_and_remarks.md"]
+QUESTION = "What did Biden and Hun Sen discuss?"
 
 
-def test_first_start_ingests_in_the_background_and_reports_progress(tmp_path: Path, engine: Engine) -> None:
+@pytest.fixture
+def fresh_engine(tmp_path: Path, engine: Engine, gated_embedder) -> Engine:
+    """An engine over an empty store and a one-document corpus, its embedder held until the test opens it."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name in SMALL_CORPUS:
         shutil.copy(engine.settings.corpus_dir / name, corpus / name)
     settings = engine.settings.model_copy(update={"corpus_dir": corpus, "store_dir": tmp_path / "store"})
-    fresh = Engine(settings, Store(settings), engine.embedder, "extractive")  # shares the loaded model
-    sync = ui.CorpusSync(fresh)
+    return Engine(settings, Store(settings), gated_embedder, "extractive")  # shares the loaded model
+
+
+def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine: Engine, gated_embedder) -> None:
+    sync = ui.CorpusSync(fresh_engine)
     assert sync.describe()["chunks"] == 0
 
     thread = sync.start()
+    assert gated_embedder.waiting.wait(timeout=60)  # the ingest is now surely running, before its first chunk
     state = sync.describe()
-    assert state["running"] and "syncing the corpus" in ui.render_status(state)
+    assert state["running"] and state["indexing"]["first"]
+    total = state["indexing"]["total"]
+    assert total > 0 and f"Indexing the corpus: 0 of {total} passages" in ui.render_status(state)
+    gated_embedder.open.set()
     thread.join(timeout=120)
 
     state = sync.describe()
-    assert not state["running"] and not state["failed"]
-    assert state["documents"] == 1 and state["chunks"] > 0 and state["last_ingest"]
+    assert not state["running"] and not state["failed"] and state["indexing"] is None
+    assert state["documents"] == 1 and state["chunks"] == total and state["last_ingest"]
     assert state["generation"] == 1 and "1 added" in state["message"]
     assert "last ingest 20" in ui.render_status(state)
-    assert "Cambodia" in dict(ui.country_choices(fresh)).values()
+    assert "Cambodia" in dict(ui.country_choices(fresh_engine)).values()
 
     sync.start().join(timeout=120)  # a later start syncs incrementally: nothing to embed
     assert "1 unchanged" in sync.describe()["message"] and "(0 embedded)" in sync.describe()["message"]
+
+
+def test_a_question_during_the_first_ingest_gets_its_progress_not_an_instruction(
+    fresh_engine: Engine, gated_embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync = ui.CorpusSync(fresh_engine)
+    app, url = serve(fresh_engine, fresh_engine.settings, sync)
+    respond = handler(app, "respond")
+    try:
+        thread = sync.start()
+        assert gated_embedder.waiting.wait(timeout=60)
+
+        with pytest.raises(IndexingError, match=r"being indexed: 0 of \d+ passages") as raised:
+            fresh_engine.ask(QUESTION)
+        assert raised.value.retry_after_s >= 1
+        *_, (_, chat, _, _) = respond(QUESTION, [], ui.new_session())
+        assert "The corpus is being indexed" in chat[-1]["content"] and "rag ingest" not in chat[-1]["content"]
+        with caplog.at_level(logging.INFO), pytest.raises(AppError, match="The corpus is being indexed") as error:
+            Client(url, verbose=False).predict(QUESTION, None, api_name="/ask")  # a script can tell, and retry
+        assert "rag ingest" not in str(error.value)
+        assert "Traceback" not in caplog.text
+
+        gated_embedder.open.set()
+        thread.join(timeout=120)
+        answer = Client(url, verbose=False).predict(QUESTION, None, api_name="/ask")
+        assert not answer["abstained"] and answer["citations"]
+    finally:
+        app.close()
