@@ -153,9 +153,7 @@ class Engine:
             self._progress_file.write(running, force=True)
 
             def on_progress(done: int, total: int) -> None:
-                if running.embedding_since is None:
-                    running.embedding_since = time.time()
-                running.done, running.total = done, total
+                running.advance(done, total)
                 self._progress_file.write(running, force=done in (0, total))
 
             try:

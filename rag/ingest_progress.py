@@ -27,13 +27,21 @@ class IngestProgress:
     total: int = 0  # 0 until the files have been read and chunked
     pid: int = field(default_factory=os.getpid)
     started: float = field(default_factory=time.time)
-    embedding_since: float | None = None  # when the first chunk's embedding began
+    # The rate is measured from the first finished batch on, so loading the model doesn't skew it.
+    measured_from: float | None = None
+    measured_done: int = 0
+
+    def advance(self, done: int, total: int, now: float | None = None) -> None:
+        """`done` of `total` chunks are embedded."""
+        if done and self.measured_from is None:
+            self.measured_from, self.measured_done = now or time.time(), done
+        self.done, self.total = done, total
 
     def eta_s(self, now: float | None = None) -> float | None:
         """Seconds until done at the rate so far; None before there is a rate."""
-        if not self.total or not self.done or self.embedding_since is None:
+        if self.measured_from is None or self.done <= self.measured_done:
             return None
-        rate = self.done / max((now or time.time()) - self.embedding_since, 1e-3)
+        rate = (self.done - self.measured_done) / max((now or time.time()) - self.measured_from, 1e-3)
         return (self.total - self.done) / rate
 
     def as_dict(self) -> dict[str, object]:

@@ -17,7 +17,10 @@ from tests.conftest import CORPUS
 
 
 def test_the_indexing_message_says_how_far_and_how_long() -> None:
-    progress = IngestProgress(first=True, done=120, total=350, embedding_since=time.time() - 12)
+    progress = IngestProgress(first=True, total=350)
+    progress.advance(20, 350, now=time.time() - 10)  # the first batch: no rate yet (the model was loading)
+    assert progress.eta_s() is None and "ready in" not in str(progress.error())
+    progress.advance(120, 350)
 
     message = str(progress.error())
 
