@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.chunking import chunk_document
 from ingest.countries import canonical_country, country_key, find_countries
+from ingest.loaders import load_file
+from ingest.pipeline import chunk_metadata, chunking_fingerprint
+from tests.conftest import CORPUS
 
 
 @pytest.mark.parametrize(
@@ -80,8 +84,16 @@ def test_unknown_country_name_resolves_to_none():
     assert canonical_country("Atlantis") is None
 
 
-def test_stored_chunks_flag_every_country_they_mention(corpus_store):
-    records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
+def test_stored_chunks_flag_every_country_they_mention(make_settings):
+    # What ingest stores for each chunk, from the chunker alone: no embedding needed to check the flags.
+    settings = make_settings(corpus_dir=CORPUS)
+    records = []
+    for path in sorted(CORPUS.glob("*.md")):
+        doc = load_file(path, path.name)
+        chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+        for chunk in chunks:
+            meta = chunk_metadata(doc, chunk, len(chunks), "", chunking_fingerprint(settings))
+            records.append({"id": chunk.chunk_id, "document": chunk.text, "metadata": meta})
     assert records
 
     for record in records:
