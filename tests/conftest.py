@@ -33,6 +33,22 @@ DATA = Path(__file__).resolve().parent / "data"
 TINY_CORPUS = DATA / "tiny_corpus"
 
 
+# --- tiers ------------------------------------------------------------------------------------------
+
+# A test that uses one of these is slow (`pytest -m "not slow"` leaves it out): it starts a server,
+# runs `rag` as a fresh process (a cold start), or works on a real disk it mounts.
+SLOW_FIXTURES = frozenset(
+    {"llama_server", "llama_server_later", "chroma_server", "rag_command", "rag_env", "clean_env", "faulty_ingest"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use a slow fixture as `slow`."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # --- settings ---------------------------------------------------------------------------------------
 
 

@@ -35,6 +35,8 @@ from benchmarks.load import (  # noqa: E402
 )
 from tests.servers import serve  # noqa: E402
 
+pytestmark = pytest.mark.slow  # see README, Tests
+
 CLIENTS = 16
 EXTRA_CHUNKS = 20  # what is ingested while the clients ask
 QUESTIONS: list[tuple[str, list[str] | None]] = [

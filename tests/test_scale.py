@@ -15,6 +15,8 @@ from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import PAGE, Store
 
+pytestmark = pytest.mark.slow  # see README, Tests
+
 SIZE = 10_000
 NEEDLE = "Tuvalu and Palau agreed on 17 zorbimat harbour projects in 2023. The plan covers quays and cranes."
 
