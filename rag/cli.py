@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
     args = build_parser().parse_args(argv)
-    faulthandler.enable()  # a native crash (say in llama.cpp) names itself instead of exiting silently
+    # A native crash (say in llama.cpp) names itself instead of exiting silently; the process's own stderr,
+    # as the one in sys.stderr may be a capture with no file behind it.
+    faulthandler.enable(sys.__stderr__)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from rag.engine import Engine
 from rag.settings import Settings
 from rag.store import Embedder, Store
+from tests.conftest import IngestedCorpus
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,15 +47,21 @@ def ui_settings_for(make_settings: Callable[..., Settings]) -> Callable[..., Set
 
 @pytest.fixture(scope="session")
 def engine(
-    tmp_path_factory: pytest.TempPathFactory, ui_settings_for: Callable[..., Settings], embedder: Embedder
+    tmp_path_factory: pytest.TempPathFactory,
+    ui_settings_for: Callable[..., Settings],
+    embedder: Embedder,
+    corpus_store: IngestedCorpus,
 ) -> Engine:
-    """The real engine over a copy of the shipped corpus (uploads land in the copy), ingested once."""
+    """The real engine over a copy of the shipped corpus (uploads land in the copy) and of its ingested store."""
     base = tmp_path_factory.mktemp("ui")
     corpus = base / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
-    settings = ui_settings_for(corpus, base / "store")
+    # A copy of the session's store: the same files, already embedded, so the sync below embeds nothing.
+    shutil.copytree(corpus_store.settings.store_dir, base / "store")
+    settings = ui_settings_for(corpus, base / "store", collection=corpus_store.settings.collection)
     engine = Engine(settings, Store(settings), embedder, "extractive")
-    engine.ingest()
+    report = engine.ingest()
+    assert report.embedded == 0, report.summary()
     return engine
 
 
