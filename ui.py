@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
+import math
 import re
 import sys
 import threading
@@ -46,7 +48,7 @@ from ingest.chunking import sentence_spans
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.citations import MARKER
 from rag.engine import Engine
-from rag.errors import EmptyStoreError, IndexingError, RagError
+from rag.errors import EmptyStoreError, IndexingError, RagError, StoreError
 from rag.overview import corpus_countries, country_profile
 from rag.retrieve import Hit
 from rag.settings import Settings
@@ -61,6 +63,9 @@ EXAMPLES = [
     "What did the United States and Vietnam agree on semiconductors?",
 ]
 CLOSEST_SHOWN = 3  # passages listed under an abstention
+# Failed logins one client may make before its logins are refused: for 1 s, then 2, 4... up to 5 minutes.
+LOGIN_FREE_FAILURES, LOGIN_BACKOFF_S, LOGIN_BACKOFF_MAX_S = 5, 1.0, 300.0
+LOGIN_FORGET_S = 3600.0  # failures older than this are forgotten
 NO_SOURCES = '<p class="muted">Ask a question; the passages each answer cites appear here.</p>'
 
 CSS = """
@@ -124,7 +129,7 @@ class CorpusSync:
                 self.engine.retriever.retrieve("warm-up", k=1)  # load the models now, not on the first question
         except RagError as exc:
             log.warning("corpus sync failed: %s", exc)
-            message, failed = f"Corpus sync failed: {exc}", True
+            message, failed = f"Corpus sync failed: {user_message(exc)}", True
         except Exception:
             log.exception("corpus sync failed")
             message, failed = "Corpus sync failed; see the server log.", True
@@ -134,7 +139,11 @@ class CorpusSync:
 
     def refresh(self) -> None:
         """Re-read the store's status after an ingest (the background one, or an upload's)."""
-        status = self.engine.status()
+        try:
+            status = self.engine.status()
+        except RagError as exc:  # the failure itself is what the caller reports
+            log.warning("cannot read the store's status: %s", exc)
+            return
         with self._lock:
             self._status = status
             self.generation += 1
@@ -241,6 +250,21 @@ def render_streaming(text: str) -> str:
 def render_error(message: str) -> str:
     """A RagError's message (never a stack trace) as a chat message."""
     return f'<div class="error">⚠ {esc_lines(message)}</div>'
+
+
+def render_incomplete(text: str, message: str) -> str:
+    """What an answer that broke off had written so far, marked incomplete, and why it stopped."""
+    if not text.strip():
+        return render_error(message)
+    return f'<div class="answer incomplete">{esc_lines(text)} <i>(incomplete)</i></div>{render_error(message)}'
+
+
+def user_message(exc: RagError) -> str:
+    """What a UI user is told about `exc`: store errors without server paths or raw error text."""
+    if isinstance(exc, StoreError):
+        log.warning("%s", exc)  # the operator's version, paths and all
+        return exc.public
+    return str(exc)
 
 
 def plain_sentence(sentence: str) -> str:
@@ -452,10 +476,11 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             reply = {"role": "assistant", "content": render_error(message)}
         except RagError as exc:
             log.info("question not answered: %s", exc)
-            reply = {"role": "assistant", "content": render_error(str(exc))}
+            reply = {"role": "assistant", "content": render_incomplete(text, user_message(exc))}
         except Exception:
             log.exception("answering %r failed", question)
-            reply = {"role": "assistant", "content": render_error("Something went wrong; see the server log.")}
+            message = "Something went wrong; see the server log."
+            reply = {"role": "assistant", "content": render_incomplete(text, message)}
         if answer is None:
             session = {**session, "chat": [*chat, reply]}
             yield gr.skip(), session["chat"], gr.skip(), session
@@ -487,7 +512,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             raise gr.Error(message, print_exception=False) from None
         except RagError as exc:
             log.info("ask API: %s", exc)
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(user_message(exc), print_exception=False) from None
         except Exception:
             log.exception("ask %r failed", question)
             raise gr.Error("Something went wrong; see the server log.") from None
@@ -499,7 +524,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         try:
             profile = country_profile(engine.store, engine.retriever, country)
         except RagError as exc:
-            return render_error(str(exc)), mentions_frame({"documents": []}), ""
+            return render_error(user_message(exc)), mentions_frame({"documents": []}), ""
         summary = (
             f"<b>{esc(profile['country'])}</b> is mentioned {profile['mentions']:,} times in "
             f"{len(profile['documents'])} documents ({profile['chunks']:,} chunks)."
@@ -512,7 +537,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         try:
             dest, report = add_upload(engine, path, Path(path).name)
         except RagError as exc:
-            return render_error(str(exc)), None
+            return render_error(user_message(exc)), None
         finally:
             sync.refresh()
         rel = dest.relative_to(settings.corpus_dir.resolve()).as_posix()
@@ -627,10 +652,90 @@ def login(settings: Settings) -> tuple[str, str] | None:
     return user, password
 
 
+class LoginThrottle:
+    """ASGI middleware in front of Gradio's /login: after a few failed logins from one client, its next logins are
+    refused (HTTP 429, Retry-After) for a time that doubles with each further failure; every refusal is logged.
+
+    Gradio's auth callback sees only the user name and password, so the client is told apart here, by address
+    (behind a reverse proxy every client shares the proxy's address, and so one backoff).
+    """
+
+    def __init__(self, app: Any, free: int = LOGIN_FREE_FAILURES, first_s: float = LOGIN_BACKOFF_S) -> None:
+        self.app, self.free, self.first_s = app, free, first_s
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (failed logins, when the last one was)
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Refuse a throttled client's login; otherwise pass it to Gradio and count the outcome."""
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown",))[0]
+        if (wait := self.wait_s(client)) > 0:
+            log.warning("login from %s refused: too many failed logins; it may try again in %.0f s", client, wait)
+            await self._refuse(send, wait)
+            return
+        status: list[int] = []
+
+        async def watch(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        self._record(client, ok=status == [200])
+
+    def wait_s(self, client: str) -> float:
+        """Seconds until `client` may try to log in again (0: now)."""
+        with self._lock:
+            failures, last = self._failures.get(client, (0, 0.0))
+        if failures < self.free:
+            return 0.0
+        return max(0.0, last + self._backoff(failures) - time.monotonic())
+
+    def _backoff(self, failures: int) -> float:
+        return min(LOGIN_BACKOFF_MAX_S, self.first_s * 2 ** (failures - self.free))
+
+    def _record(self, client: str, ok: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if ok:
+                self._failures.pop(client, None)
+                return
+            failures, last = self._failures.get(client, (0, 0.0))
+            if now - last > LOGIN_FORGET_S:  # a typo last week doesn't count against today
+                failures = 0
+            failures += 1
+            self._failures[client] = (failures, now)
+            if len(self._failures) > 10_000:  # many clients: forget those quiet the longest
+                for old in sorted(self._failures, key=lambda c: self._failures[c][1])[:5000]:
+                    del self._failures[old]
+        if failures >= self.free:
+            log.warning(
+                "%d failed logins in a row from %s; its logins are refused for the next %.0f s",
+                failures, client, self._backoff(failures),
+            )  # fmt: skip
+
+    @staticmethod
+    async def _refuse(send: Any, wait: float) -> None:
+        body = json.dumps({"detail": f"Too many failed logins; try again in {math.ceil(wait)} s."}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(math.ceil(wait)).encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def launch(app: gr.Blocks, settings: Settings, host: str, port: int, **kwargs: Any) -> tuple:
-    """Serve `app` on host:port with our theme and CSS, the optional login, and no share link."""
+    """Serve `app` on host:port with our theme and CSS, the optional login (throttled), and no share link."""
+    from starlette.middleware import Middleware
+
     if host not in ("127.0.0.1", "localhost", "::1") and settings.ui_auth is None:
         log.warning("serving on %s without a login; set RAG_UI_AUTH=user:password", host)
+    if settings.ui_auth is not None:
+        kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(Middleware(LoginThrottle))
     return app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
         server_name=host,
         server_port=port,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.loaders import Document
+from ingest.loaders import Document, SkippedFile
 
 CHUNKER_VERSION = 2  # bump when chunk boundaries change, so stores re-chunk
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
@@ -82,8 +82,11 @@ def _sections(doc: Document) -> Iterator[tuple[int, int, str, int | None]]:
         yield pos, seg.end, heading, seg.page
 
 
-def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
-    """Pack whole sentences into chunks of at most `size` characters, overlapping by up to `overlap`."""
+def chunk_document(doc: Document, size: int, overlap: int, max_chunks: int | None = None) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `size` characters, overlapping by up to `overlap`.
+
+    Raises SkippedFile as soon as a document needs more than `max_chunks`.
+    """
     chunks: list[Chunk] = []
     for sec_start, sec_end, heading, page in _sections(doc):
         spans = [p for s, e in sentence_spans(doc.text, sec_start, sec_end) for p in _pieces(doc.text, s, e, size)]
@@ -93,6 +96,11 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
             while last + 1 < len(spans) and spans[last + 1][1] - spans[first][0] <= size:
                 last += 1
             start, end = spans[first][0], spans[last][1]
+            if max_chunks is not None and len(chunks) >= max_chunks:
+                raise SkippedFile(
+                    f"{doc.doc_id}: more than {max_chunks:,} chunks, over the per-document cap (RAG_MAX_DOC_CHUNKS); "
+                    "split it or raise the cap"
+                )
             chunks.append(
                 Chunk(
                     f"{doc.doc_id}#{len(chunks)}",

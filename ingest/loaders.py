@@ -17,10 +17,33 @@ log = logging.getLogger(__name__)
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 METADATA_KEYS = ("title", "url", "date", "publisher", "license", "countries_topics")
 MAX_FRONT_MATTER = 64_000  # characters; real front matter is ~1-2 kB, and YAML parsing is slow
+# Bytes a .docx may expand to: python-docx parses its XML whole, so a small zip must not become a huge tree.
+MAX_UNZIPPED = 50_000_000
 
 
 class SkippedFile(Exception):
     """A corpus file that cannot be ingested; the message says why."""
+
+
+class TextBudget:
+    """Counts the characters a loader extracts and stops it as soon as a document passes the cap.
+
+    Checked as the text comes out (per paragraph, block or page), so a decompression bomb costs
+    what it takes to read up to the cap, not to expand, chunk and embed all of it.
+    """
+
+    def __init__(self, name: str, max_chars: int | None) -> None:
+        self.name, self.max_chars, self.used = name, max_chars, 0
+
+    def take(self, text: str) -> str:
+        """Count `text` (returned unchanged); raise SkippedFile once the document is over the cap."""
+        self.used += len(text)
+        if self.max_chars is not None and self.used > self.max_chars:
+            raise SkippedFile(
+                f"{self.name}: more than {self.max_chars:,} characters of text, over the per-document cap "
+                "(RAG_MAX_DOC_CHARS); split it or raise the cap"
+            )
+        return text
 
 
 @dataclass(frozen=True)
@@ -97,15 +120,16 @@ def _first_heading(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def load_text(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+def load_text(data: bytes, name: str, budget: TextBudget) -> tuple[str, dict[str, str], list[Segment]]:
     """Markdown or plain text, with YAML front matter becoming metadata."""
     meta, body = _front_matter(_decode(data, name), name)
+    budget.take(body)
     if "title" not in meta and (heading := _first_heading(body)):
         meta["title"] = heading
     return body, meta, []
 
 
-def load_html(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+def load_html(data: bytes, name: str, budget: TextBudget) -> tuple[str, dict[str, str], list[Segment]]:
     """The main text of an HTML page; headings become `#` lines so sections survive."""
     from bs4 import BeautifulSoup
 
@@ -120,11 +144,11 @@ def load_html(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment
             continue
         line = " ".join(el.get_text(" ", strip=True).split())
         if line:
-            blocks.append(f"{'#' * int(el.name[1])} {line}" if el.name[0] == "h" else line)
+            blocks.append(budget.take(f"{'#' * int(el.name[1])} {line}" if el.name[0] == "h" else line))
     return "\n\n".join(blocks), meta, []
 
 
-def load_docx(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+def load_docx(data: bytes, name: str, budget: TextBudget) -> tuple[str, dict[str, str], list[Segment]]:
     """Paragraphs of a Word file; Heading styles become `#` lines."""
     import io
     import zipfile
@@ -132,6 +156,12 @@ def load_docx(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment
     import docx
 
     try:
+        # Sizes from the zip's directory: zipfile stops (bad CRC) at a member that expands past its stated size.
+        unzipped = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        if unzipped > MAX_UNZIPPED:
+            raise SkippedFile(
+                f"{name}: expands to {unzipped / 1e6:,.0f} MB, over the {MAX_UNZIPPED / 1e6:.0f} MB a .docx may hold"
+            )
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise SkippedFile(f"{name}: not a readable .docx ({exc})") from None
@@ -141,12 +171,12 @@ def load_docx(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment
         style = para.style.name if para.style is not None else ""
         if line:
             level = style.removeprefix("Heading ").strip()
-            blocks.append(f"{'#' * int(level)} {line}" if level.isdigit() else line)
+            blocks.append(budget.take(f"{'#' * int(level)} {line}" if level.isdigit() else line))
     meta = {"title": document.core_properties.title} if document.core_properties.title else {}
     return "\n\n".join(blocks), meta, []
 
 
-def load_pdf(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]]:
+def load_pdf(data: bytes, name: str, budget: TextBudget) -> tuple[str, dict[str, str], list[Segment]]:
     """One segment per PDF page, so every chunk keeps its page number."""
     import io
 
@@ -155,7 +185,7 @@ def load_pdf(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [budget.take((page.extract_text() or "").strip()) for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise SkippedFile(f"{name}: malformed PDF ({exc})") from None
@@ -168,7 +198,7 @@ def load_pdf(data: bytes, name: str) -> tuple[str, dict[str, str], list[Segment]
     return text, ({"title": str(title)} if title else {}), segments
 
 
-LOADERS: dict[str, Callable[[bytes, str], tuple[str, dict[str, str], list[Segment]]]] = {
+LOADERS: dict[str, Callable[[bytes, str, TextBudget], tuple[str, dict[str, str], list[Segment]]]] = {
     ".md": load_text,
     ".markdown": load_text,
     ".txt": load_text,
@@ -186,8 +216,8 @@ def check_size(path: Path, doc_id: str, max_bytes: int | None) -> None:
         raise SkippedFile(f"{doc_id}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
 
 
-def load_file(path: Path, doc_id: str, max_bytes: int | None = None) -> Document:
-    """Load one file as a Document, or raise SkippedFile naming it and the reason."""
+def load_file(path: Path, doc_id: str, max_bytes: int | None = None, max_chars: int | None = None) -> Document:
+    """Load one file as a Document, or raise SkippedFile naming it and the reason (over `max_chars` of text too)."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SkippedFile(f"{doc_id}: unsupported file type {path.suffix or '(none)'!r}")
@@ -199,7 +229,7 @@ def load_file(path: Path, doc_id: str, max_bytes: int | None = None) -> Document
     if not data.strip():
         raise SkippedFile(f"{doc_id}: empty file")
     try:
-        text, meta, segments = loader(data, doc_id)
+        text, meta, segments = loader(data, doc_id, TextBudget(doc_id, max_chars))
     except SkippedFile:
         raise
     except Exception as exc:  # noqa: BLE001 - parsers of untrusted files raise anything; one bad file must not stop the rest

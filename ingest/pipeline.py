@@ -8,12 +8,14 @@ when all of that agrees, so a run killed at any point is repaired by the next on
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
@@ -25,6 +27,7 @@ from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vecto
 log = logging.getLogger(__name__)
 
 EMBED_GROUP = 256  # chunks embedded and written together; bounds memory and lost work on a kill
+MAX_DEPTH = 32  # folder levels below a scanned root; deeper folders are skipped with a warning
 
 
 @dataclass
@@ -86,31 +89,75 @@ def chunking_fingerprint(settings: Settings) -> str:
     )
 
 
-def discover(roots: Iterable[Path], corpus_dir: Path) -> tuple[list[SourceFile], list[tuple[str, str]]]:
+def discover(
+    roots: Iterable[Path], corpus_dir: Path, skipped: list[str] | None = None
+) -> tuple[list[SourceFile], list[tuple[str, str]]]:
     """Files to sync, and the (root label, doc-id prefix) scopes whose missing documents get removed.
 
-    A folder's prefix ends in "/"; a single file's prefix is its whole doc id.
+    A folder's prefix ends in "/"; a single file's prefix is its whole doc id. What is passed over for
+    safety (a link whose target lies outside the corpus, a folder nested past MAX_DEPTH) is appended to
+    `skipped` as a message, and logged.
     """
     corpus_dir = corpus_dir.resolve()
+    skipped = [] if skipped is None else skipped
     files: dict[str, SourceFile] = {}
     scopes = []
-    for root in roots:
-        root = root.resolve()
-        if not root.exists():
-            raise FileNotFoundError(f"{root} does not exist")
+    for given in roots:
+        given = Path(os.path.abspath(given))
+        if not given.exists():
+            raise FileNotFoundError(f"{given} does not exist")
+        # The folders leading to it resolved, but not the last step: a link keeps its own name as doc id.
+        root = given.parent.resolve() / given.name if given.is_symlink() else given.resolve()
         if root == corpus_dir or corpus_dir in root.parents:
-            base, label = corpus_dir, ""
+            base, label, fence = corpus_dir, "", corpus_dir
         else:
-            base, label = root.parent, root.name
+            base, label, fence = root.parent, root.name, root.resolve()
         prefix = "" if root == base else root.relative_to(base).as_posix() + ("/" if root.is_dir() else "")
         scopes.append((label, prefix))
-        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in candidates:
+        for path in _walk(root, base, fence, skipped):
             rel = path.relative_to(base).as_posix()
             if any(part.startswith(".") for part in Path(rel).parts) or (label == "" and rel == "README.md"):
                 continue
             files[rel] = SourceFile(path, rel, label)
+    for message in skipped:
+        log.warning("skipped %s", message)
     return list(files.values()), scopes
+
+
+def _walk(root: Path, base: Path, fence: Path, skipped: list[str]) -> Iterator[Path]:
+    """The files under `root` (or `root` itself), in name order, without recursion (a deep tree can't overflow).
+
+    Links are followed only to files whose real path lies under `fence` (the corpus folder, or an outside
+    root itself): a link to /etc/passwd or ../.env must never become a document. Linked folders are not
+    entered (their files inside the corpus are found under their real path).
+    """
+
+    def name(path: Path) -> str:
+        return path.relative_to(base).as_posix() if path != base else path.name
+
+    stack = [(root, 0)]
+    while stack:
+        path, depth = stack.pop()
+        if path.is_symlink():
+            target = path.resolve()
+            if target != fence and fence not in target.parents:
+                skipped.append(f"{name(path)}: a link to something outside the corpus folder; not ingested")
+            elif target.is_file():
+                yield path
+            continue
+        if not path.is_dir():
+            if path.is_file():
+                yield path
+            continue
+        if depth > MAX_DEPTH:
+            skipped.append(f"{name(path)}/: nested more than {MAX_DEPTH} folders deep; its files are not ingested")
+            continue
+        try:
+            children = sorted(path.iterdir())
+        except OSError as exc:
+            skipped.append(f"{name(path)}/: cannot list ({exc.strerror})")
+            continue
+        stack.extend((child, depth + 1) for child in reversed(children) if not child.name.startswith("."))
 
 
 def stored_docs(store: Store) -> dict[str, StoredDoc]:
@@ -181,6 +228,28 @@ class _Progress:
             self.callback(self.done, self.total)
 
 
+def _embed(
+    embedder: Embedder,
+    texts: list[str],
+    spans: list[list[tuple[int, int]]],
+    progress: _Progress,
+    group: list[tuple[Document, list[Chunk], str]],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Embed a group's texts EMBED_GROUP at a time, logging progress when one document spans several steps."""
+    if len(texts) <= EMBED_GROUP:
+        return embedder.encode_with_spans(texts, spans, progress=progress)
+    names = ", ".join(doc.doc_id for doc, _, _ in group)
+    vectors, sentences = [], []
+    for start in range(0, len(texts), EMBED_GROUP):
+        part, part_sentences = embedder.encode_with_spans(
+            texts[start : start + EMBED_GROUP], spans[start : start + EMBED_GROUP], progress=progress
+        )
+        vectors.append(part)
+        sentences += part_sentences
+        log.info("embedding %s: %d of %d chunks", names, min(start + EMBED_GROUP, len(texts)), len(texts))
+    return np.concatenate(vectors), sentences
+
+
 def sync(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -206,7 +275,8 @@ def sync(
     report = IngestReport()
     max_bytes = int(settings.max_file_mb * 1e6)
 
-    files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir)
+    files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir, report.skipped)
+    unsafe = len(report.skipped)  # discover() logged these already
     existing = stored_docs(store)
     pending: list[tuple[Document, list[Chunk], str]] = []
     for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
@@ -217,19 +287,20 @@ def sync(
             if stored and stored.is_complete(data_hash, fingerprint):
                 report.unchanged += 1
                 continue
-            doc = load_file(source.path, source.doc_id, max_bytes)
+            doc = load_file(source.path, source.doc_id, max_bytes, settings.max_doc_chars)
+            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap, settings.max_doc_chunks)
         except (SkippedFile, OSError) as exc:
             reason = f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
             kept = " (its previously ingested version is kept)" if stored else ""
             report.skipped.append(f"{reason}{kept}")
             continue
-        pending.append((doc, chunk_document(doc, settings.chunk_size, settings.chunk_overlap), source.root))
+        pending.append((doc, chunks, source.root))
         if stored:
             report.updated += 1
         else:
             report.added += 1
 
-    for message in report.skipped:
+    for message in report.skipped[unsafe:]:
         log.warning("skipped %s", message)
 
     total = sum(len(chunks) for _, chunks, _ in pending)
@@ -250,7 +321,7 @@ def sync(
                 [(shift + s, shift + e) for s, e in content_sentences(chunk.text)]
                 for shift, (_, chunk, _) in zip(shifts, rows, strict=True)
             ]
-            vectors, sentence_vectors = embedder.encode_with_spans(texts, spans, progress=counter)
+            vectors, sentence_vectors = _embed(embedder, texts, spans, counter, group)
             for (_, _, meta), sentences in zip(rows, sentence_vectors, strict=True):
                 meta[SENTENCE_VECTORS] = pack_vectors(sentences)
             offset = 0

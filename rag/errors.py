@@ -6,7 +6,14 @@ class RagError(Exception):
 
 
 class StoreError(RagError):
-    """The vector store can't be opened, read or written."""
+    """The vector store can't be opened, read or written.
+
+    `public` says the same without server paths or raw error text: what a remote (UI) user is shown.
+    """
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or "The document store is unavailable; the server log has the details."
 
 
 class EmptyStoreError(RagError):

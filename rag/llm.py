@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import httpx
 
 from rag import llama_cpu
 from rag.errors import LLMError, MissingPackageError
@@ -61,43 +67,176 @@ class OpenAIChat:
         self._settings = settings
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Stream a chat completion, turning transport failures into an actionable `LLMError`."""
-        openai = self._openai
+        """Stream a chat completion within RAG_LLM_DEADLINE; failures become an actionable `LLMError`."""
+        openai, settings = self._openai, self._settings
+        deadline = Deadline(settings.llm_deadline)
+        response = None
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
-                temperature=self._settings.temperature,
-                max_tokens=self._settings.max_tokens,
+                temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
+                timeout=min(settings.llm_timeout, deadline.left()),
             )
+            kind = response.response.headers.get("content-type", "")
+            if kind.startswith("application/json"):  # a server that ignores stream=True answers in one piece
+                yield self._whole_answer(response.response.read())
+                return
+            if kind and not kind.startswith("text/event-stream"):
+                raise self._malformed(f"a {kind.split(';')[0]} body where an event stream belongs")
+            deadline.cut_off(response.response)
+            chunks = 0
             for chunk in response:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except openai.APITimeoutError as exc:
-            raise LLMError(
+                chunks += 1
+                if text := _delta_text(chunk):
+                    yield text
+                deadline.check(self._late)
+            deadline.check(self._late)
+            if not chunks:
+                raise self._malformed("an event stream with no completion in it")
+        except LLMError:
+            raise
+        except Exception as exc:
+            if deadline.expired:  # the watchdog cut the connection; whatever broke after that is the deadline
+                raise self._late() from exc
+            explained = self._explain(exc, openai)
+            if explained is exc:
+                raise
+            raise explained from exc
+        finally:
+            deadline.cancel()
+            if response is not None:
+                response.close()
+
+    def _explain(self, exc: Exception, openai: Any) -> Exception:
+        """The LLMError that says what to do about `exc`; anything unexpected is returned as it is."""
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(
                 f"LLM server at {self.base_url} did not answer within {self._settings.llm_timeout:g} s; is it running? "
                 "Raise RAG_LLM_TIMEOUT, or set RAG_LLM_BACKEND=extractive."
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise LLMError(
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMError(
                 f"Cannot reach the LLM server at {self.base_url}; is it running? "
                 "Check OPENAI_BASE_URL, or set RAG_LLM_BACKEND=local or extractive."
-            ) from exc
-        except openai.AuthenticationError as exc:
-            raise LLMError(
-                f"The LLM server at {self.base_url} refused the API key (401); check OPENAI_API_KEY."
-            ) from exc
-        except openai.RateLimitError as exc:
-            raise LLMError(
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            return LLMError(f"The LLM server at {self.base_url} refused the API key (401); check OPENAI_API_KEY.")
+        if isinstance(exc, openai.RateLimitError):
+            return LLMError(
                 f"The LLM server at {self.base_url} is rate-limiting us (429) even after retries; try again shortly."
-            ) from exc
-        except openai.NotFoundError as exc:
-            raise LLMError(
-                f"The LLM server at {self.base_url} has no model {self.model!r}; set RAG_OPENAI_MODEL."
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise LLMError(f"The LLM server at {self.base_url} failed with HTTP {exc.status_code}.") from exc
+            )
+        if isinstance(exc, openai.NotFoundError):
+            return LLMError(f"The LLM server at {self.base_url} has no model {self.model!r}; set RAG_OPENAI_MODEL.")
+        if isinstance(exc, openai.APIStatusError):
+            return LLMError(f"The LLM server at {self.base_url} failed with HTTP {exc.status_code}.")
+        if isinstance(exc, openai.APIError):  # an `error` event in the stream
+            return LLMError(f"The LLM server at {self.base_url} reported an error: {exc.message}")
+        if isinstance(exc, MalformedChunk):
+            return self._malformed(str(exc))
+        if isinstance(exc, json.JSONDecodeError):
+            return self._malformed(f"an event that is not JSON ({exc.msg} at character {exc.pos})")
+        if isinstance(exc, httpx.HTTPError):
+            return LLMError(f"The connection to the LLM server at {self.base_url} broke mid-answer ({exc}); try again.")
+        return exc
+
+    def _malformed(self, what: str) -> LLMError:
+        return LLMError(
+            f"The LLM server at {self.base_url} sent a malformed response: {what}. "
+            "Check that OPENAI_BASE_URL points at an OpenAI-compatible server."
+        )
+
+    def _late(self) -> LLMError:
+        return LLMError(
+            f"The LLM server at {self.base_url} did not finish the answer within {self._settings.llm_deadline:g} s "
+            "(RAG_LLM_DEADLINE), so it was stopped there; the answer is incomplete. "
+            "Raise RAG_LLM_DEADLINE, or set RAG_LLM_BACKEND=extractive."
+        )
+
+    def _whole_answer(self, body: bytes) -> str:
+        """The text of a non-streamed chat completion body; LLMError if it isn't one."""
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise self._malformed(f"an application/json body that is not JSON ({body[:60]!r})") from exc
+        try:
+            content = payload["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            content = None
+        if not isinstance(content, str):
+            raise self._malformed(f"JSON that is not a chat completion ({body[:60]!r})")
+        return content
+
+
+def _delta_text(chunk: Any) -> str:
+    """The text a streamed chunk adds; MalformedChunk if it doesn't have a chunk's shape."""
+    from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
+
+    choices = getattr(chunk, "choices", None)
+    if not isinstance(choices, list):
+        raise MalformedChunk(f'"choices" is {type(choices).__name__}, not a list')
+    if not choices:  # a usage-only chunk
+        return ""
+    choice = choices[0]
+    if not isinstance(choice, Choice) or not isinstance(choice.delta, ChoiceDelta):
+        raise MalformedChunk("a choice without a delta")
+    content = choice.delta.content
+    if content is not None and not isinstance(content, str):
+        raise MalformedChunk(f'"content" is {type(content).__name__}, not text')
+    return content or ""
+
+
+class MalformedChunk(Exception):
+    """A streamed chunk that doesn't have the shape of a chat completion chunk."""
+
+
+class Deadline:
+    """The time a whole answer may take. A watchdog shuts the connection when it passes, so a read that is
+    waiting (a server that trickles one chunk every few seconds, each within RAG_LLM_TIMEOUT) ends at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ends = time.monotonic() + seconds
+        self._expired = threading.Event()
+        self._timer: threading.Timer | None = None
+
+    @property
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        if time.monotonic() >= self.ends:
+            self._expired.set()
+        return self._expired.is_set()
+
+    def left(self) -> float:
+        """Seconds to go (a little at least, so a timeout computed from it is valid)."""
+        return max(0.01, self.ends - time.monotonic())
+
+    def check(self, late: Callable[[], LLMError]) -> None:
+        """Raise `late()` if the deadline has passed."""
+        if self.expired:
+            raise late()
+
+    def cut_off(self, response: httpx.Response) -> None:
+        """Shut `response`'s socket when the deadline passes (a blocked read then sees the end of the stream)."""
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:  # checked between chunks only
+            return
+
+        def shut() -> None:
+            self._expired.set()
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(self.left(), shut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stop the watchdog."""
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def bundled_gguf(name: str) -> Path:
@@ -166,6 +305,7 @@ class LocalLlama:
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """Generate with repetition control and stop sequences; serialised behind a lock."""
+        deadline = Deadline(self._settings.llm_deadline)
         with self._lock:
             for chunk in self._llama.create_chat_completion(  # type: ignore[attr-defined]
                 messages=fold_system(messages) if self._gemma else messages,
@@ -178,6 +318,13 @@ class LocalLlama:
                 delta = chunk["choices"][0]["delta"].get("content")
                 if delta:
                     yield delta
+                deadline.check(self._late)
+
+    def _late(self) -> LLMError:
+        return LLMError(
+            f"The local model did not finish the answer within {self._settings.llm_deadline:g} s (RAG_LLM_DEADLINE), "
+            "so it was stopped there; the answer is incomplete. Raise RAG_LLM_DEADLINE, or lower RAG_MAX_TOKENS."
+        )
 
 
 def choose_backend(settings: Settings) -> str:

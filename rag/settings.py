@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
     embed_batch_size: int = Field(default=32, ge=1)
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger corpus files are skipped.")
+    # Over 10x the largest shipped document (45,984 characters, 63 chunks), and small enough that one document
+    # at a cap embeds in under a minute on two cores (~20 chunks/s) while it holds the writer lock.
+    max_doc_chars: int = Field(
+        default=500_000, ge=1000, description="A document with more extracted text is skipped (checked while read)."
+    )
+    max_doc_chunks: int = Field(default=1000, ge=1, description="A document that needs more chunks is skipped.")
 
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
@@ -50,6 +56,9 @@ class Settings(BaseSettings):
     llm_backend: Backend | None = None
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM call is given up.")
     llm_retries: int = Field(default=2, ge=0)
+    llm_deadline: float = Field(
+        default=120.0, gt=0, description="Seconds a whole LLM answer may take, however steadily it streams."
+    )
     temperature: float = Field(default=0.1, ge=0, le=2)
     max_tokens: int = Field(default=300, ge=16)
     openai_model: str = "gpt-4o-mini"

@@ -7,11 +7,12 @@ import errno
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 # A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
 # same upsert that writes the new version (so no reader sees a mix of versions), then deleted.
 RETIRED = {"doc_chunks": 0}
+MIN_FREE, MAX_ROOM = 1_000_000, 256_000_000  # bytes: the least free space a store needs, and the most we ask for
 CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
 
 
@@ -214,27 +216,93 @@ def connect(settings: Settings) -> Any:
         if settings.chroma_host:
             raise StoreError(
                 f"Cannot open the {_describe(settings)}: {exc}. "
-                "Is `chroma run` up? Unset CHROMA_HOST to use the local store."
+                "Is `chroma run` up? Unset CHROMA_HOST to use the local store.",
+                "Cannot reach the document store server; the server log has the details.",
             ) from exc
         _forget_failed_open(str(settings.store_dir))
-        problem = _disk_problem(exc, settings.store_dir)
+        hint = diagnose(exc, settings.store_dir) or "Try again; if it keeps failing, run with -v for details"
         raise StoreError(
-            f"Cannot open the {_describe(settings)}: {exc}. "
-            + (f"{problem}, then try again." if problem else "If it is corrupted, run `rag ingest --rebuild`.")
+            f"Cannot open the {_describe(settings)}: {exc}. {hint}.", f"Cannot open the document store. {hint}."
         ) from exc
+
+
+def diagnose(exc: BaseException, folder: Path, opened: tuple[int, int] | None = None) -> str | None:
+    """What to do about a failed local-store operation, in words without paths; None when nothing specific is wrong.
+
+    `opened` is the identity of the store's database when this process opened it. `rag ingest --rebuild`
+    throws the store away, so it is only suggested when the database fails SQLite's integrity check.
+    """
+    if opened is not None and _identity(folder) != opened:
+        return (
+            "Its files were deleted or replaced while this process had them open: restart the app "
+            "(or run the command again), which opens the store afresh and ingests the corpus into it"
+        )
+    if problem := _disk_problem(exc, folder):
+        return problem
+    if damage := _integrity_problem(folder):
+        return f"Its database fails SQLite's integrity check ({damage}): run `rag ingest --rebuild` to recreate it"
+    return None
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of the store's database file, or None when there is none."""
+    try:
+        info = (folder / "chroma.sqlite3").stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _integrity_problem(folder: Path) -> str | None:
+    """What SQLite's quick check finds wrong with the store's database; None if it passes or can't be run."""
+    path = folder / "chroma.sqlite3"
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            result = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.OperationalError:  # locked, unreadable, no space for its lock file: not damage
+        return None
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        return str(exc)
+    return None if result == "ok" else str(result)
 
 
 def _disk_problem(exc: BaseException, folder: Path) -> str | None:
     """What to fix when a store operation failed because its disk is full or not writable; None otherwise."""
     text = str(exc).lower()
+    full = "The disk is full: free some space"
     if "disk is full" in text or "no space" in text or getattr(exc, "errno", None) == errno.ENOSPC:
-        return "The disk is full: free some space"
+        return full
     if "readonly" in text or "read-only" in text or not _writable(folder):
         return (
             "The store is read-only or belongs to another user, and Chroma must write to it even to search: "
             "make it writable, or set RAG_STORE_DIR to a writable folder"
         )
+    # Chroma often reports a lack of space as something else ("Failed to apply logs to the metadata segment"):
+    # applying queued writes can take as much room again as the database, so less than that free is the cause.
+    if _free_bytes(folder) < _room_needed(folder):
+        return full
     return None
+
+
+def _room_needed(folder: Path) -> float:
+    """Free bytes below which the store's disk counts as full: the database's size, within [1 MB, 256 MB]."""
+    try:
+        size = (folder / "chroma.sqlite3").stat().st_size
+    except OSError:
+        size = 0
+    return min(max(size, MIN_FREE), MAX_ROOM)
+
+
+def _free_bytes(folder: Path) -> float:
+    """Free space on the disk holding `folder` (or its nearest existing parent); infinite if unknown."""
+    for path in (folder, *folder.absolute().parents):
+        try:
+            return shutil.disk_usage(path).free
+        except OSError:
+            continue
+    return float("inf")
 
 
 def _forget_failed_open(path: str) -> None:
@@ -298,6 +366,7 @@ class Store:
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
         self.client = client or connect(settings)
+        self._opened = None if settings.chroma_host else _identity(settings.store_dir)
         try:
             # embedding_function=None: we always pass vectors; Chroma's default would download a model.
             self.collection = self.client.get_or_create_collection(
@@ -306,8 +375,13 @@ class Store:
         except Exception as exc:
             if client is None:
                 self.close()  # so `rag ingest --rebuild` can replace the files
+            if settings.chroma_host:
+                hint = "Run `rag ingest --rebuild` to recreate it"
+            else:
+                hint = diagnose(exc, settings.store_dir) or "Try again; if it keeps failing, run with -v for details"
             raise StoreError(
-                f"Cannot open collection {settings.collection!r}: {exc}. Run `rag ingest --rebuild` to recreate it."
+                f"Cannot open collection {settings.collection!r}: {exc}. {hint}.",
+                f"Cannot open the document store. {hint}.",
             ) from exc
 
     @classmethod
@@ -341,9 +415,14 @@ class Store:
         try:
             yield
         except _chroma_errors() as exc:
-            server = self.settings.chroma_host
-            hint = "Is `chroma run` up?" if server else "If it is corrupted, run `rag ingest --rebuild`."
-            raise StoreError(f"Cannot read the {_describe(self.settings)}: {exc}. {hint}") from exc
+            if self.settings.chroma_host:
+                hint = "Is `chroma run` up?"
+            else:
+                found = diagnose(exc, self.settings.store_dir, self._opened)
+                hint = f"{found}." if found else "Try again; if it keeps failing, run with -v for details."
+            raise StoreError(
+                f"Cannot read the {_describe(self.settings)}: {exc}. {hint}", f"Cannot read the document store. {hint}"
+            ) from exc
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -353,10 +432,14 @@ class Store:
             if self.settings.chroma_host:
                 hint = "Check that `chroma run` is up and its disk has space"
             else:
-                hint = _disk_problem(exc, self.settings.store_dir) or "Check that its disk has space and is writable"
+                hint = (
+                    diagnose(exc, self.settings.store_dir, self._opened)
+                    or "Check that its disk has space and is writable"
+                )
+            then = "then run `rag ingest` again; documents not rewritten yet keep their previous version."
             raise StoreError(
-                f"Cannot write to the {_describe(self.settings)}: {exc}. {hint}, then run `rag ingest` again; "
-                "documents not rewritten yet keep their previous version."
+                f"Cannot write to the {_describe(self.settings)}: {exc}. {hint}, {then}",
+                f"Cannot write to the document store. {hint}.",
             ) from exc
 
     def count(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import logging
 import os
@@ -90,51 +91,79 @@ def check_upload(src_path: Path, original_name: str, settings: Settings) -> str:
     return name
 
 
-def _free_path(folder: Path, name: str, src_path: Path) -> tuple[Path, bool]:
-    """Where to store `name` in `folder` without overwriting a different file; True if already stored."""
+def _publish(tmp: Path, folder: Path, name: str) -> tuple[Path, bool]:
+    """Give the finished file `tmp` the first free name like `name` in `folder`; True if an identical file is there.
+
+    Each name is claimed with an exclusive create (a hard link, or O_EXCL where links are not supported), so
+    concurrent uploads of the same name never overwrite each other, and a planted link is never written through.
+    """
     stem, suffix = Path(name).stem, Path(name).suffix
     for i in range(1, 1000):
         candidate = folder / (name if i == 1 else f"{stem}-{i}{suffix}")
-        if candidate.is_symlink():
-            continue  # never write through, or replace, a link someone planted
-        if not candidate.exists():
+        try:
+            _claim(tmp, candidate)
             return candidate, False
-        if candidate.is_file() and filecmp.cmp(candidate, src_path, shallow=False):
-            return candidate, True
+        except FileExistsError:
+            if not candidate.is_symlink() and candidate.is_file() and filecmp.cmp(candidate, tmp, shallow=False):
+                return candidate, True
     raise UploadError(f"Too many uploads named {name}; rename the file and try again.")
+
+
+def _claim(tmp: Path, dest: Path) -> None:
+    """Create `dest` with `tmp`'s bytes, atomically; FileExistsError if the name is taken (by a file or a link)."""
+    try:
+        os.link(tmp, dest)  # the whole file appears at once, so an ingest never reads half of it
+        return
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as out, tmp.open("rb") as src:
+        shutil.copyfileobj(src, out)
 
 
 def save_upload(src_path: str | Path, original_name: str, settings: Settings) -> Path:
     """Copy an uploaded file into corpus_dir/upload_dir under a sanitised, unused name; returns its path."""
+    return store_upload(src_path, original_name, settings)[0]
+
+
+def store_upload(src_path: str | Path, original_name: str, settings: Settings) -> tuple[Path, bool]:
+    """`save_upload`, also saying whether the file is new (False: an identical upload was already stored)."""
     src_path = Path(src_path)
     name = check_upload(src_path, original_name, settings)
     folder = upload_folder(settings)
-    dest, already = _free_path(folder, name, src_path)
-    if already:
-        log.info("upload %s is identical to %s; not stored twice", original_name, dest)
-        return dest
-    # Write under a hidden temporary name (ingest skips dot-files), then rename into place.
+    # Written under a hidden temporary name first (ingest skips dot-files), then published under a free name.
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, src_path.open("rb") as src:
             shutil.copyfileobj(src, out)
-        os.replace(tmp, dest)
+        dest, already = _publish(Path(tmp), folder, name)
     except OSError as exc:
+        log.warning("cannot store upload %r in %s: %s", original_name, folder, exc)
+        raise UploadError(f"Cannot store {name} in the upload folder ({exc.strerror}).") from None
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise UploadError(f"Cannot store {name} in {folder} ({exc.strerror}).") from None
-    if dest.resolve().parent != folder:
-        dest.unlink(missing_ok=True)
-        raise UploadError(f"Refused to store {name}: it would land outside {folder}.")
-    log.info("stored upload %r as %s", original_name, dest)
-    return dest
+    if already:
+        log.info("upload %s is identical to %s; not stored twice", original_name, dest)
+    else:
+        log.info("stored upload %r as %s", original_name, dest)
+    return dest, not already
 
 
 def add_upload(engine: Engine, src_path: str | Path, original_name: str) -> tuple[Path, IngestReport]:
     """Save an upload and ingest it at once, so the next question can use it; a file that can't be read is removed."""
-    dest = save_upload(src_path, original_name, engine.settings)
-    report = engine.ingest([dest])
+    dest, created = store_upload(src_path, original_name, engine.settings)
+    try:
+        report = engine.ingest([dest])
+    except BaseException:
+        if created:  # an upload that did not make it into the store must not linger in the corpus
+            dest.unlink(missing_ok=True)
+        raise
     if report.skipped:
-        dest.unlink(missing_ok=True)
+        if created:
+            dest.unlink(missing_ok=True)
         reason = report.skipped[0].split(": ", 1)[-1]
         raise UploadError(f"{dest.name} could not be ingested: {reason}.")
     return dest, report

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,6 +29,8 @@ from rag.settings import Settings
 from rag.store import Embedder, Store
 from tests.conftest import TINY_CORPUS
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
+from tests.reliability.llm_server import Script, ScriptedServer
+from tests.reliability.llm_server import serve as serve_script
 from tests.servers import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,8 +153,9 @@ class SmallDisk:
 
     path: Path
 
-    def fill(self) -> None:
-        """Write a filler file until the disk refuses (ENOSPC), in big blocks and then small ones."""
+    def fill(self, leave: int = 0) -> None:
+        """Write a filler file until the disk refuses (ENOSPC), in big blocks and then small ones; then free `leave`
+        bytes of it."""
         with (self.path / "filler").open("ab", buffering=0) as out:
             for block in (b"\0" * 65536, b"\0" * 512):
                 try:
@@ -159,6 +163,7 @@ class SmallDisk:
                         out.write(block)
                 except OSError as exc:
                     assert exc.errno == errno.ENOSPC
+            out.truncate(max(0, out.tell() - leave))
 
     def free(self) -> None:
         """Delete the filler."""
@@ -334,3 +339,13 @@ def attack_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedd
     store = Store(settings)
     sync(settings, store=store, embedder=embedder)
     return settings, store
+
+
+# --- an OpenAI-compatible server that sends what the test scripts ---------------------------------------
+
+
+@pytest.fixture
+def scripted_llm() -> Iterator[Callable[[Script], ScriptedServer]]:
+    """Start servers that answer chat completions with scripted bytes (tests/reliability/llm_server.py)."""
+    with ExitStack() as stack:
+        yield lambda script: stack.enter_context(serve_script(script))
