@@ -38,8 +38,24 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="RRF bonus share for chunks naming the question's countries."
     )
 
+    rare_ngram: int = Field(
+        default=2,
+        ge=0,
+        description="A question's word pair found in at most this many candidates ranks first (0: off).",
+    )
+    source_scope: bool = Field(
+        default=True, description="Limit 'the article'/'White House' questions to those documents."
+    )
+
     abstain_below: float = Field(
         default=0.45, description="Abstain when no passage has a sentence this similar to the question."
+    )
+    detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
+    topic_coverage: float = Field(
+        default=0.5, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
+    )
+    topic_similarity: float = Field(
+        default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
     support_threshold: float = Field(
         default=0.55, description="A sentence whose best quote is less similar is unsupported."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.chunking import chunk_document
-from ingest.countries import canonical_country, country_key, find_countries
+from ingest.countries import canonical_country, country_key, find_countries, with_countries
 from ingest.loaders import load_file
 from ingest.pipeline import chunk_metadata, chunking_fingerprint
 from tests.conftest import CORPUS
@@ -23,7 +23,7 @@ from tests.conftest import CORPUS
             ["ASEAN", "Philippines"],
         ),
         ("the Philippines perceived as the PRC’s provocative act", ["China", "Philippines"]),
-        ("President Marcos Jr. visited Beijing in early 2023", ["China"]),
+        ("President Marcos Jr. visited Beijing in early 2023", ["China", "Philippines"]),  # a leader names his country
         ("Manila summoned the envoy to express concerns", ["Philippines"]),
         ("thereby in-roading into the Pacific Island Countries", ["Pacific Islands"]),
         ("the geo-strategic importance of Asean and PIC (Pacific Island Nations)", ["ASEAN", "Pacific Islands"]),
@@ -111,3 +111,26 @@ def test_stored_chunks_flag_every_country_they_mention(make_settings):
     assert ream["metadata"][country_key("Cambodia")] is True
     assert country_key("Pacific Islands") == "country_Pacific_Islands"
     assert any(r["metadata"].get("country_Pacific_Islands") for r in records)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What did Kishida do in Jakarta?", ["Indonesia", "Japan"]),
+        ("President Biden met Prime Minister Hun Sen", ["Cambodia", "United States"]),
+        ("Marcos went to Beijing", ["China", "Philippines"]),
+        ("Hanoi welcomed General Secretary Nguyen Phu Trong", ["Vietnam"]),
+    ],
+)
+def test_capitals_and_leaders_resolve_to_their_countries(text, expected):
+    assert find_countries(text) == expected
+
+
+def test_leader_names_are_matched_case_sensitively():
+    assert find_countries("the marcos family and a modi-fied plan") == []
+
+
+def test_search_text_names_the_country_a_capital_or_leader_stands_for():
+    assert with_countries("What did Kishida do in Jakarta?") == "What did Kishida (Japan) do in Jakarta (Indonesia)?"
+    assert with_countries("When did Kishida visit Japan's neighbours?") == "When did Kishida visit Japan's neighbours?"
+    assert with_countries("Japanese ships in Manila") == "Japanese ships in Manila (Philippines)"
