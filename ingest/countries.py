@@ -239,24 +239,6 @@ def find_countries(text: str) -> list[str]:
     return sorted({name for _, _, name in country_mentions(text)})
 
 
-def with_countries(text: str) -> str:
-    """`text` with the country named after each capital or leader that stands for it, unless `text` names it.
-
-    "What did Kishida do in Jakarta?" -> "What did Kishida (Japan) do in Jakarta (Indonesia)?": what
-    a search needs to find passages that say "Japan" and "Indonesia".
-    """
-    stand_ins = {form.casefold() for forms in (*CAPITALS.values(), *LEADERS.values()) for form in forms}
-    mentions = country_mentions(text)
-    named = {c for s, e, c in mentions if text[s:e].casefold() not in stand_ins}
-    out, pos = [], 0
-    for start, end, canonical in mentions:
-        if text[start:end].casefold() in stand_ins and canonical not in named:
-            out += [text[pos:end], f" ({canonical})"]
-            pos = end
-            named.add(canonical)
-    return "".join([*out, text[pos:]])
-
-
 def canonical_country(name: str) -> str | None:
     """The canonical name for a user-typed country or grouping ("uk", "Viet Nam"), or None if unknown."""
     lower, exact, _ = _matchers()

@@ -19,7 +19,7 @@ from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.extractive import MONTH, MONTH_LOOKBEHIND
 from rag.retrieve import Hit
-from rag.scope import MULTI_PART
+from rag.scope import MULTI_PART, QUESTION_WORDS
 from rag.store import EMBED_DIM, SENTENCE_VECTORS, unpack_vectors
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
@@ -33,16 +33,6 @@ COUNT = re.compile(
 CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z0-9]\b|\b[A-Z]\b")
 QUOTED_TERM = re.compile(r"[“‘\"][^”’\"]{2,60}[”’\"]")
 CODE = re.compile(r"\b[A-Z]{1,4}-?\d{1,4}[A-Z]?\b")  # F-35, J20, MQ-9B
-# Words of a question that say how it asks, not what about; never part of its topic.
-QUESTION_WORDS = frozenset(
-    re.findall(
-        r"\w+",
-        """what which who whom whose how when where why does did do done is are was were be been the a an and or
-    can could would should will shall has have had also then so about according to of in on at for by with from
-    into as that this these those there their they them its it say says said tell told mention mentioned
-    describe described happen happened""",
-    )
-)
 SENTENCE_STARTERS = frozenset(
     [
         "The",

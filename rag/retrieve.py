@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 import numpy as np
 
 from ingest.chunking import content_sentences
-from ingest.countries import canonical_country, country_key, find_countries, with_countries
+from ingest.countries import canonical_country, country_key, find_countries
 from rag.errors import EmptyStoreError, UnknownCountryError
-from rag.scope import Scope, exact_matches, find_scope
+from rag.scope import QUESTION_WORDS, Scope, exact_matches, find_scope
 from rag.settings import Settings
 from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
 log = logging.getLogger(__name__)
+TOKEN = re.compile(r"\w\w+")  # BM25's tokens
 
 
 @dataclass
@@ -140,6 +142,11 @@ class _Bm25Index:
             df = int(indptr[token + 1] - indptr[token]) if token is not None else 0
             weights[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
+
+    def topic_weights(self, question: str) -> dict[str, float]:
+        """`idf(question)` less the words that only say how it asks ("what", "did", "say")."""
+        asking = set(self.stem(sorted(QUESTION_WORDS)))
+        return {t: w for t, w in self.idf(question).items() if t not in asking}
 
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 indexes for `words` (lower-cased)."""
@@ -282,8 +289,7 @@ class Retriever:
         index = self._bm25_index(count)
         scope = find_scope(question, docs, index.documents, self.settings.source_scope)
         doc_ids = scope.doc_ids if scope else None
-        search = with_countries(question)  # "Jakarta" finds passages that say "Indonesia"
-        embedding = self.embedder.encode([search])[0]
+        embedding = self.embedder.encode([question])[0]
         mask = _both(index.mentions(selected), index.in_documents(doc_ids))
         allowed = None if mask is None else [index.ids[i] for i in np.flatnonzero(mask)]
         n = max(self.settings.candidates, k)
@@ -291,12 +297,12 @@ class Retriever:
         found: dict[str, tuple[str, dict]] = {}
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
-        keyword = self.keyword_hits(search, n, selected, count, doc_ids)
+        keyword = self.keyword_hits(question, n, selected, count, doc_ids)
         exact = exact_matches(
             question, [(chunk_id, text) for chunk_id, _, text, _ in keyword], self.settings.rare_ngram
         )
         for weight, scores, results in (
-            (1.0, vector_scores, self.vector_hits(search, n, country_where(selected, doc_ids), embedding, allowed)),
+            (1.0, vector_scores, self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)),
             (self.settings.bm25_weight, bm25_scores, keyword),
         ):
             for rank, (chunk_id, score, text, meta) in enumerate(results):
@@ -314,7 +320,7 @@ class Retriever:
         if self.settings.rerank_depth:
             depth = max(k, self.settings.rerank_depth)
             ranked, fused, sentence_scores = self._rerank(
-                embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found
+                question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
             )
         # An exact match of what the user typed outranks any similarity: fusion and re-rank only order the rest.
         ranked = [c for c in ranked if c in exact] + [c for c in ranked if c not in exact]
@@ -332,21 +338,36 @@ class Retriever:
         ]
 
     def _rerank(
-        self, embedding: np.ndarray, ranked: list[str], fused: dict[str, float], found: dict[str, tuple[str, dict]]
+        self,
+        question: str,
+        embedding: np.ndarray,
+        ranked: list[str],
+        fused: dict[str, float],
+        found: dict[str, tuple[str, dict]],
+        index: _Bm25Index,
     ) -> tuple[list[str], dict[str, float], dict[str, float]]:
         """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
 
         A chunk's single embedding blurs its sentences together; the one sentence that answers
-        a question is a sharper signal (bylines and headings under four words don't count).
+        a question is a sharper signal (bylines and headings under four words don't count). A sentence
+        scores its similarity plus, weighted, the share of the question's rarer terms it contains.
         Returns the new order, its scores, and each chunk's best sentence similarity.
         """
-        sims = [self._sentence_similarities(embedding, *found[c]) for c in ranked]
+        weights = index.topic_weights(question) if self.settings.rerank_term_weight else {}
+        total = sum(weights.values())
         low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
         scores, best = {}, {}
-        for chunk_id, chunk_sims in zip(ranked, sims, strict=True):
-            best[chunk_id] = float(chunk_sims.max()) if len(chunk_sims) else 0.0
+        for chunk_id in ranked:
+            text, meta = found[chunk_id]
+            sims = self._sentence_similarities(embedding, text, meta)
+            best[chunk_id] = float(sims.max()) if len(sims) else 0.0
+            if total and len(sims):
+                terms = [set(index.stem(TOKEN.findall(text[s:e].lower()))) for s, e in content_sentences(text)]
+                sims = sims + self.settings.rerank_term_weight * np.array(
+                    [sum(w for t, w in weights.items() if t in held) / total for held in terms]
+                )
             share = (fused[chunk_id] - low) / (high - low) if high > low else 1.0
-            scores[chunk_id] = best[chunk_id] + self.settings.rerank_fusion_weight * share
+            scores[chunk_id] = (float(sims.max()) if len(sims) else 0.0) + self.settings.rerank_fusion_weight * share
         return sorted(ranked, key=scores.__getitem__, reverse=True), scores, best
 
     def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:

@@ -60,54 +60,15 @@ MULTI_PART = re.compile(
 )
 QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
 WORD = re.compile(r"[a-z0-9]+")
-# Words too common to make an n-gram rare on their own account.
-COMMON = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "this",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "about",
-        "into",
-        "according",
-        "also",
-        "between",
-    ]
+# Words of a question that say how it asks, not what about: no part of its topic, nor of a rare n-gram.
+QUESTION_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """what which who whom whose how when where why does did do done is are was were be been the a an and or
+        can could would should will shall has have had also then so about according to of in on at for by with from
+        into as that this these those there their they them its it say says said tell told mention mentioned
+        describe described happen happened between""",
+    )
 )
 
 
@@ -191,8 +152,8 @@ def question_ngrams(question: str) -> list[str]:
     return [
         f"{a} {b}".casefold()
         for a, b in itertools.pairwise(words)
-        if a.casefold() not in COMMON
-        and b.casefold() not in COMMON
+        if a.casefold() not in QUESTION_WORDS
+        and b.casefold() not in QUESTION_WORDS
         and len(a + b) > 6
         and not (canonical_country(a) and canonical_country(b))
     ]
