@@ -204,7 +204,17 @@ VARIANTS: dict[str, Variant] = {
         ),
     )
 }
-DEFAULT_VARIANTS = ("default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost", "no-rerank")
+DEFAULT_VARIANTS = (
+    "default",
+    "llamaindex-default",
+    "bm25-only",
+    "vector-only",
+    "no-country-boost",
+    "no-rerank",
+    "no-rare-ngram",
+    "no-source-scope",
+    "no-detail-check",
+)
 
 
 def resolve_variants(names: list[str] | None) -> list[Variant]:

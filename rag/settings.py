@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     )
     detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
     topic_coverage: float = Field(
-        default=0.6, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
+        default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
