@@ -436,7 +436,9 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     sync = sync or CorpusSync(engine)
     choices = country_choices(engine)
 
-    def respond(question: str, countries: list[str] | None, docs: list[str] | None, session: dict) -> Iterator[tuple]:
+    def respond(
+        question: str, countries: list[str] | None, session: dict, docs: list[str] | None = None
+    ) -> Iterator[tuple]:
         if not (question or "").strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -617,7 +619,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
 
         chat_event = {
             "fn": respond,
-            "inputs": [question, focus, doc_focus, session],
+            "inputs": [question, focus, session, doc_focus],
             "outputs": [question, chatbot, sources, session],
             "concurrency_limit": settings.ui_concurrency,
             "concurrency_id": "chat",
