@@ -20,7 +20,8 @@ Scripts can call the same engine through the `ask` endpoint::
     for citation in result["citations"]:
         print(citation["n"], citation["title"], citation["url"], citation["quote"])
 
-`countries` may be None (no filter). The result is `Answer.to_dict()` (as printed by
+`countries` may be None (no filter); a third argument, `docs`, limits the answer to the named
+documents (file names or titles, as `rag ask --doc`). The result is `Answer.to_dict()` (as printed by
 `rag ask --json`) plus "answer": the text with its [n] markers. Errors (an empty question,
 an unknown country...) come back as a `gradio_client` AppError carrying the message.
 """
@@ -300,7 +301,7 @@ def render_abstention(answer: Answer, turn: int) -> str:
         for hit in answer.retrieved[:CLOSEST_SHOWN]
     )
     closest = f"<p>Closest passages (they don't answer it):</p><ol>{items}</ol>" if items else ""
-    return f'<div class="abstain"><p class="abstain-head">⊘ {esc(ABSTAIN_TEXT)}</p>{closest}</div>'
+    return f'<div class="abstain"><p class="abstain-head">⊘ {esc(answer.text or ABSTAIN_TEXT)}</p>{closest}</div>'
 
 
 def highlighted_chunk(citation: Citation) -> str:
@@ -442,6 +443,13 @@ def country_choices(engine: Engine) -> list[tuple[str, str]]:
     return [(f"{name} ({count})", name) for name, count in corpus_countries(engine.store)]
 
 
+def document_choices(engine: Engine) -> list[tuple[str, str]]:
+    """Dropdown choices: 'Title (file)' -> the document's id, in title order."""
+    documents = engine.retriever.documents() if engine.store.count() else {}
+    labelled = [(f"{meta.get('title') or doc_id} ({doc_id})", doc_id) for doc_id, meta in documents.items()]
+    return sorted(labelled, key=lambda choice: choice[0].casefold())
+
+
 def new_session() -> dict[str, Any]:
     """Per-browser-tab state: what the chat shows, the plain history the engine sees, the source panel."""
     return {"turn": 0, "chat": [], "history": [], "panels": []}
@@ -452,7 +460,9 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     sync = sync or CorpusSync(engine)
     choices = country_choices(engine)
 
-    def respond(question: str, countries: list[str] | None, session: dict) -> Iterator[tuple]:
+    def respond(
+        question: str, countries: list[str] | None, session: dict, docs: list[str] | None = None
+    ) -> Iterator[tuple]:
         if not (question or "").strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -463,7 +473,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         yield "", [*chat, reply], gr.skip(), gr.skip()
         answer, text = None, ""
         try:
-            for item in engine.stream(question, session["history"], countries or None):
+            for item in engine.stream(question, session["history"], countries or None, docs=docs or None):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -502,10 +512,11 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     def clear() -> tuple:
         return "", [], NO_SOURCES, new_session()
 
-    def ask(question: str, countries: list[str] | None = None) -> dict[str, Any]:
-        """Answer `question` (optionally only from passages mentioning `countries`) with checked citations."""
+    def ask(question: str, countries: list[str] | None = None, docs: list[str] | None = None) -> dict[str, Any]:
+        """Answer `question` with checked citations, optionally only from passages mentioning `countries`
+        and only from the documents `docs` names (file names or titles)."""
         try:
-            answer = engine.ask(question, countries=countries or None)
+            answer = engine.ask(question, countries=countries or None, docs=docs or None)
         except EmptyStoreError as exc:
             message = str(IndexingError(0, 0, None)) if sync.running else str(exc)
             log.info("ask API: %s", message)
@@ -546,9 +557,10 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     def tick(seen: int) -> tuple:
         state = sync.describe()
         if state["generation"] == seen:
-            return render_status(state), gr.skip(), gr.skip(), seen
+            return render_status(state), gr.skip(), gr.skip(), gr.skip(), seen
         fresh = country_choices(engine)
-        return render_status(state), gr.update(choices=fresh), gr.update(choices=fresh), state["generation"]
+        documents = gr.update(choices=document_choices(engine))
+        return render_status(state), gr.update(choices=fresh), gr.update(choices=fresh), documents, state["generation"]
 
     with gr.Blocks(title="Diplomatic Overdrive: cited answers", analytics_enabled=False) as app:
         gr.Markdown(
@@ -591,6 +603,14 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                         elem_id="focus",
                         scale=6,
                     )
+                    doc_focus = gr.Dropdown(
+                        choices=document_choices(engine),
+                        multiselect=True,
+                        label="Document focus",
+                        info="Answer only from these documents.",
+                        elem_id="doc-focus",
+                        scale=6,
+                    )
                     clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
                 if settings.allow_upload:
@@ -624,7 +644,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
 
         chat_event = {
             "fn": respond,
-            "inputs": [question, focus, session],
+            "inputs": [question, focus, session, doc_focus],
             "outputs": [question, chatbot, sources, session],
             "concurrency_limit": settings.ui_concurrency,
             "concurrency_id": "chat",
@@ -636,7 +656,12 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         chatbot.clear(clear, None, [question, chatbot, sources, session], queue=False, api_visibility="private")
         timer = gr.Timer(2.0)
         timer.tick(
-            tick, seen, [status, focus, country, seen], show_progress="hidden", queue=False, api_visibility="private"
+            tick,
+            seen,
+            [status, focus, country, doc_focus, seen],
+            show_progress="hidden",
+            queue=False,
+            api_visibility="private",
         )
         gr.api(ask, api_name="ask", concurrency_limit=settings.ui_concurrency, concurrency_id="ask")
     return app

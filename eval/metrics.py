@@ -99,6 +99,16 @@ def key_fact_containment(answer: str, key_facts: Sequence[str]) -> float | None:
     return sum(1 for fact in key_facts if normalize(fact) in folded) / len(key_facts)
 
 
+def crag_score(answerable: bool, abstained: bool, right: bool) -> int:
+    """CRAG's scoring: +1 for a right answer, 0 for an abstention, -1 for a wrong one.
+
+    Any answer to an unanswerable question is wrong.
+    """
+    if abstained:
+        return 0
+    return 1 if answerable and right else -1
+
+
 def percentile(values: Iterable[float | None], q: float) -> float | None:
     """The q-th percentile (0-100, linear interpolation like numpy's default); None for no values."""
     data = sorted(v for v in values if v is not None)
@@ -147,6 +157,7 @@ def score_question(
     )
     scores["key_facts"] = None
     scores["abstained"] = abstained
+    scores["crag"] = None
     if answerable:
         relevant = relevance(ranked_texts, evidence)
         scores.update(
@@ -173,6 +184,10 @@ def score_question(
                 "key_facts": key_fact_containment(said, key_facts),
             }
         )
+    if abstained is not None:
+        # Right: every key fact stated (or, for a question without any, a citation of its evidence).
+        right = scores["key_facts"] == 1.0 if key_facts else scores["citation_hit"] == 1.0
+        scores["crag"] = crag_score(answerable, abstained, right)
     return scores
 
 
@@ -206,6 +221,7 @@ def summarize(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "key_fact_containment": avg("key_facts"),
         "abstention_accuracy": avg("abstained", unanswerable),
         "over_abstention": avg("abstained", answerable),
+        "crag": avg("crag", rows),
         "total_ms_p50": timing("total_ms", 50),
         "total_ms_p95": timing("total_ms", 95),
         "first_token_ms_p50": timing("first_token_ms", 50),

@@ -25,6 +25,7 @@ def columns(k: int) -> list[tuple[str, str, str]]:
         ("key_fact_containment", "key facts", "ratio"),
         ("abstention_accuracy", "abstain acc.", "ratio"),
         ("over_abstention", "over-abstain", "ratio"),
+        ("crag", "CRAG", "score"),
         ("total_ms_p50", "p50 ms", "ms"),
         ("total_ms_p95", "p95 ms", "ms"),
         ("retrieve_ms_p50", "p50 retrieve ms", "ms"),
@@ -45,6 +46,8 @@ def chart_metrics(k: int) -> list[tuple[str, str]]:
 def _cell(value: float | None, fmt: str) -> str:
     if value is None:
         return NA
+    if fmt == "score":
+        return f"{value:+.3f}"
     return f"{value:.0f}" if fmt == "ms" else f"{value:.3f}"
 
 
@@ -82,7 +85,9 @@ def markdown_report(summary: dict[str, Any]) -> str:
         "",
         "Retrieval and citation metrics count a chunk as relevant when it contains an evidence string "
         "(whitespace, quotes, dashes and case normalised); they, token F1 and key facts cover answerable "
-        "questions only, abstention accuracy covers unanswerable ones. n/a: the variant only retrieves. "
+        "questions only, abstention accuracy covers unanswerable ones. CRAG is the mean over all questions "
+        "of +1 (right: every key fact stated), 0 (abstained) and -1 (wrong, or any answer to an unanswerable one). "
+        "n/a: the variant only retrieves. "
         "Latency is Answer.total_ms (ms); `p50 retrieve ms` includes question checks and condensing.",
     ]
     return "\n".join([*lines, *([""] if notes else []), *notes]) + "\n"

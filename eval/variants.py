@@ -179,6 +179,13 @@ VARIANTS: dict[str, Variant] = {
         Variant("default", "the shipped configuration (Settings defaults / RAG_* env)"),
         Variant("no-country-boost", "hybrid retrieval without the country boost", overrides={"country_boost": 0.0}),
         Variant("no-rerank", "hybrid retrieval without the sentence re-rank", overrides={"rerank_depth": 0}),
+        Variant(
+            "no-detail-check", "no abstention for an asked detail the sources lack", overrides={"detail_check": False}
+        ),
+        Variant(
+            "no-source-scope", "questions naming a source are not limited to it", overrides={"source_scope": False}
+        ),
+        Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
         Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),
@@ -197,7 +204,17 @@ VARIANTS: dict[str, Variant] = {
         ),
     )
 }
-DEFAULT_VARIANTS = ("default", "llamaindex-default", "bm25-only", "vector-only", "no-country-boost", "no-rerank")
+DEFAULT_VARIANTS = (
+    "default",
+    "llamaindex-default",
+    "bm25-only",
+    "vector-only",
+    "no-country-boost",
+    "no-rerank",
+    "no-rare-ngram",
+    "no-source-scope",
+    "no-detail-check",
+)
 
 
 def resolve_variants(names: list[str] | None) -> list[Variant]:

@@ -23,10 +23,10 @@ CANONICAL_OVERRIDES = {
     "Timor-Leste": "Timor-Leste",
 }
 
-# Demonyms, capitals and abbreviations, case-insensitive unless listed in CASE_SENSITIVE.
+# Demonyms and abbreviations, case-insensitive unless listed in CASE_SENSITIVE.
 ALIASES: dict[str, list[str]] = {
-    "Japan": ["Japanese", "Tokyo", "Nippon"],
-    "China": ["Chinese", "Beijing", "PRC", "People's Republic of China", "People’s Republic of China"],
+    "Japan": ["Japanese", "Nippon"],
+    "China": ["Chinese", "PRC", "People's Republic of China", "People’s Republic of China"],
     "United States": [
         "US",
         "U.S.",
@@ -36,36 +36,35 @@ ALIASES: dict[str, list[str]] = {
         "America",
         "American",
         "Americans",
-        "Washington",
     ],
-    "United Kingdom": ["UK", "U.K.", "Britain", "Great Britain", "British", "London"],
-    "Philippines": ["Philippine", "Filipino", "Filipinos", "Manila"],
-    "Vietnam": ["Viet Nam", "Vietnamese", "Hanoi"],
-    "Indonesia": ["Indonesian", "Indonesians", "Jakarta"],
-    "Cambodia": ["Cambodian", "Cambodians", "Phnom Penh"],
-    "Thailand": ["Thai", "Bangkok"],
-    "India": ["Indian", "Indians", "New Delhi"],
-    "Australia": ["Australian", "Australians", "Canberra"],
-    "Italy": ["Italian", "Rome"],
-    "Saudi Arabia": ["Saudi", "Riyadh"],
-    "Russia": ["Russian", "Moscow", "Kremlin"],
-    "North Korea": ["DPRK", "Pyongyang", "North Korean"],
-    "South Korea": ["ROK", "Republic of Korea", "Seoul", "South Korean"],
-    "Taiwan": ["Taiwanese", "Taipei"],
-    "Malaysia": ["Malaysian", "Kuala Lumpur"],
+    "United Kingdom": ["UK", "U.K.", "Britain", "Great Britain", "British"],
+    "Philippines": ["Philippine", "Filipino", "Filipinos"],
+    "Vietnam": ["Viet Nam", "Vietnamese"],
+    "Indonesia": ["Indonesian", "Indonesians"],
+    "Cambodia": ["Cambodian", "Cambodians"],
+    "Thailand": ["Thai"],
+    "India": ["Indian", "Indians"],
+    "Australia": ["Australian", "Australians"],
+    "Italy": ["Italian"],
+    "Saudi Arabia": ["Saudi"],
+    "Russia": ["Russian", "Kremlin"],
+    "North Korea": ["DPRK", "North Korean"],
+    "South Korea": ["ROK", "Republic of Korea", "South Korean"],
+    "Taiwan": ["Taiwanese"],
+    "Malaysia": ["Malaysian"],
     "Singapore": ["Singaporean"],
     "Myanmar": ["Burma", "Burmese"],
-    "Laos": ["Lao PDR", "Laotian", "Vientiane"],
+    "Laos": ["Lao PDR", "Laotian"],
     "New Zealand": ["Aotearoa"],
     "Papua New Guinea": ["PNG"],
-    "France": ["French", "Paris"],
-    "Germany": ["German", "Berlin"],
-    "Ukraine": ["Ukrainian", "Kyiv"],
-    "Pakistan": ["Pakistani", "Islamabad"],
-    "Bangladesh": ["Bangladeshi", "Dhaka"],
-    "Sri Lanka": ["Sri Lankan", "Colombo"],
+    "France": ["French"],
+    "Germany": ["German"],
+    "Ukraine": ["Ukrainian"],
+    "Pakistan": ["Pakistani"],
+    "Bangladesh": ["Bangladeshi"],
+    "Sri Lanka": ["Sri Lankan"],
     "Israel": ["Israeli"],
-    "Iran": ["Iranian", "Tehran"],
+    "Iran": ["Iranian"],
     "ASEAN": ["Asean", "Association of Southeast Asian Nations"],
     "Quad": ["Quadrilateral Security Dialogue", "QUAD"],
     "Pacific Islands": [
@@ -81,6 +80,60 @@ ALIASES: dict[str, list[str]] = {
     "European Union": ["EU", "E.U."],
     "G7": ["G-7", "Group of Seven"],
     "G20": ["G-20", "Group of Twenty"],
+}
+# Capitals (and seats of government) stand for their country: "Tokyo's ambitions" are Japan's.
+CAPITALS: dict[str, list[str]] = {
+    "Japan": ["Tokyo"],
+    "China": ["Beijing"],
+    "United States": ["Washington"],
+    "United Kingdom": ["London"],
+    "Philippines": ["Manila"],
+    "Vietnam": ["Hanoi"],
+    "Indonesia": ["Jakarta"],
+    "Cambodia": ["Phnom Penh"],
+    "Thailand": ["Bangkok"],
+    "India": ["New Delhi"],
+    "Australia": ["Canberra"],
+    "Italy": ["Rome"],
+    "Saudi Arabia": ["Riyadh"],
+    "Russia": ["Moscow"],
+    "North Korea": ["Pyongyang"],
+    "South Korea": ["Seoul"],
+    "Taiwan": ["Taipei"],
+    "Malaysia": ["Kuala Lumpur"],
+    "Laos": ["Vientiane"],
+    "France": ["Paris"],
+    "Germany": ["Berlin"],
+    "Ukraine": ["Kyiv"],
+    "Pakistan": ["Islamabad"],
+    "Bangladesh": ["Dhaka"],
+    "Sri Lanka": ["Colombo"],
+    "Iran": ["Tehran"],
+}
+# Leaders (2022-2024, the corpus's years) resolve to the country they lead, so
+# "What did Kishida do in Jakarta?" is a question about Japan and Indonesia. Matched case-sensitively.
+LEADERS: dict[str, list[str]] = {
+    "Japan": ["Kishida", "Fumio Kishida", "Kishida Fumio", "Shinzo Abe", "Yoshihide Suga"],
+    "United States": ["Biden", "Joe Biden", "Joseph R. Biden", "Kamala Harris", "Vice President Harris"],
+    "India": ["Modi", "Narendra Modi"],
+    "Indonesia": ["Widodo", "Joko Widodo", "Jokowi"],
+    "Philippines": ["Marcos", "Ferdinand Marcos", "Marcos Jr.", "Bongbong Marcos", "Duterte"],
+    "Cambodia": ["Hun Sen", "Hun Manet"],
+    "Vietnam": ["Nguyen Phu Trong", "Vo Van Thuong", "Pham Minh Chinh", "Truong Tan Sang"],
+    "China": ["Xi Jinping", "Li Qiang"],
+    "Australia": ["Albanese", "Anthony Albanese"],
+    "Italy": ["Meloni", "Giorgia Meloni"],
+    "United Kingdom": ["Rishi Sunak", "Sunak"],
+    "Russia": ["Putin", "Vladimir Putin"],
+    "North Korea": ["Kim Jong Un", "Kim Jong-un"],
+    "South Korea": ["Yoon Suk Yeol"],
+    "Thailand": ["Prayut Chan-o-cha", "Prayut", "Srettha Thavisin"],
+    "Papua New Guinea": ["James Marape", "Marape"],
+    "Solomon Islands": ["Manasseh Sogavare", "Sogavare"],
+    "Fiji": ["Bainimarama", "Sitiveni Rabuka"],
+    "Marshall Islands": ["David Kabua"],
+    "Palau": ["Surangel Whipps"],
+    "Singapore": ["Lee Hsien Loong"],
 }
 GROUPINGS = frozenset({"ASEAN", "Quad", "Pacific Islands", "European Union", "G7", "G20"})
 
@@ -152,14 +205,21 @@ def _names() -> dict[str, str]:
         table[canonical] = canonical
         for form in forms:
             table[form] = canonical
+    for canonical, forms in (*CAPITALS.items(), *LEADERS.items()):
+        for form in forms:
+            table[form] = canonical
     return table
+
+
+def _case_sensitive(form: str) -> bool:
+    return form in CASE_SENSITIVE or any(form in forms for forms in LEADERS.values())
 
 
 @cache
 def _matchers() -> tuple[dict[str, str], dict[str, str], re.Pattern[str]]:
     table = _names()
-    lower = {form.lower(): name for form, name in table.items() if form not in CASE_SENSITIVE}
-    exact = {form: name for form, name in table.items() if form in CASE_SENSITIVE}
+    lower = {form.lower(): name for form, name in table.items() if not _case_sensitive(form)}
+    exact = {form: name for form, name in table.items() if _case_sensitive(form)}
     # One pass, longest form first, so "Papua New Guinea" is never also "Guinea".
     forms = sorted(table, key=len, reverse=True)
     alternation = "|".join(re.escape(f) if f in exact else f"(?i:{re.escape(f)})" for f in forms)

@@ -15,7 +15,7 @@ import yaml
 log = logging.getLogger(__name__)
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-METADATA_KEYS = ("title", "url", "date", "publisher", "license", "countries_topics")
+METADATA_KEYS = ("title", "url", "date", "author", "publisher", "kind", "license", "countries_topics")
 MAX_FRONT_MATTER = 64_000  # characters; real front matter is ~1-2 kB, and YAML parsing is slow
 # Bytes a .docx may expand to: python-docx parses its XML whole, so a small zip must not become a huge tree.
 MAX_UNZIPPED = 50_000_000

@@ -26,6 +26,7 @@ from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vecto
 
 log = logging.getLogger(__name__)
 
+CHUNK_METADATA = ("title", "url", "date", "author", "publisher", "kind", "source")  # document fields each chunk keeps
 EMBED_GROUP = 256  # chunks embedded and written together; bounds memory and lost work on a kill
 MAX_DEPTH = 32  # folder levels below a scanned root; deeper folders are skipped with a warning
 
@@ -188,7 +189,7 @@ def chunk_metadata(doc: Document, chunk: Chunk, total: int, root: str, fingerpri
         "end": chunk.end,
         "section": chunk.section,
         "countries": "; ".join(countries),
-        **{k: v for k, v in doc.metadata.items() if k in ("title", "url", "date", "publisher", "source")},
+        **{k: v for k, v in doc.metadata.items() if k in CHUNK_METADATA},
         **{country_key(name): True for name in countries},
     }
     if chunk.page is not None:

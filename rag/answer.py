@@ -46,6 +46,7 @@ class Answer:
     model: str = ""
     search_query: str = ""
     countries: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)  # the documents the sources were limited to (none: all)
     retrieve_ms: float = 0.0
     first_token_ms: float = 0.0
     total_ms: float = 0.0

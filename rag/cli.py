@@ -14,6 +14,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 
 log = logging.getLogger("rag")
+DOC_HELP = "only passages of document NAME: its file name (with or without extension) or title (repeatable)"
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,7 +37,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store(settings)
     hits = Retriever(settings, store, Embedder(settings.embed_batch_size)).retrieve(
-        args.question, k=args.k, countries=args.country
+        args.question, k=args.k, countries=args.country, docs=args.doc
     )
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
@@ -59,7 +60,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine.from_settings(settings, backend=args.backend)
     answer: Answer | None = None
     streamed = []
-    for item in engine.stream(args.question, countries=args.country):
+    for item in engine.stream(args.question, countries=args.country, docs=args.doc):
         if isinstance(item, Answer):
             answer = item
         elif not args.json:
@@ -103,12 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("question")
     search.add_argument("--k", type=int, default=None, help="how many passages (default: RAG_TOP_K)")
     search.add_argument("--country", action="append", metavar="NAME", help="only passages mentioning NAME (repeatable)")
+    search.add_argument("--doc", action="append", metavar="NAME", help=DOC_HELP)
     search.add_argument("--json", action="store_true", help="print a JSON list")
     search.set_defaults(run=_search)
 
     ask = sub.add_parser("ask", help="answer a question with checked citations")
     ask.add_argument("question")
     ask.add_argument("--country", action="append", metavar="NAME", help="only use passages mentioning NAME")
+    ask.add_argument("--doc", action="append", metavar="NAME", help=DOC_HELP)
     ask.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=_ask)

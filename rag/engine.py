@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.countries import country_mentions, find_countries
+from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import ground_citations
 from rag.condense import condense_question
@@ -20,13 +21,14 @@ from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
+from rag.scope import Scope, quoted_phrases, without_scope_words
 from rag.settings import Settings
 from rag.store import Embedder, Store
 
 log = logging.getLogger(__name__)
 
 ABSTAIN_PHRASES = re.compile(
-    r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover)"
+    r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover|give)"
     r"|not (mentioned|stated|covered|provided|addressed) in the sources|I (do not|don[’']t) know",
     re.I,
 )
@@ -178,18 +180,32 @@ class Engine:
         return self._progress or self._progress_file.read_other()
 
     def ask(
-        self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        countries: list[str] | None = None,
+        *,
+        docs: list[str] | None = None,
     ) -> Answer:
-        """Answer `question` with checked citations (the whole answer at once)."""
-        for item in self.stream(question, history, countries):
+        """Answer `question` with checked citations (the whole answer at once); `docs` limits the sources."""
+        for item in self.stream(question, history, countries, docs=docs):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream() always ends with an Answer")
 
     def stream(
-        self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        countries: list[str] | None = None,
+        *,
+        docs: list[str] | None = None,
     ) -> Iterator[str | Answer]:
-        """Yield text deltas as the answer is written, then the final, checked `Answer`."""
+        """Yield text deltas as the answer is written, then the final, checked `Answer`.
+
+        `docs` (document names or ids, see `rag search --doc`) limits the sources; an unknown name raises
+        UnknownDocumentError listing the names that exist.
+        """
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
         running = self.indexing()
@@ -197,7 +213,8 @@ class Engine:
             raise running.error()
         selected = resolve_countries(countries)
         query = condense_question(question, history)
-        hits = self.retriever.retrieve(query, countries=selected)
+        scope = self.retriever.scope(query, docs)
+        hits = self.retriever.retrieve(query, countries=selected, docs=docs)
         retrieve_ms = (time.perf_counter() - started) * 1000
         answer = Answer(
             question=question,
@@ -209,11 +226,12 @@ class Engine:
             model=self.model,
             search_query=query,
             countries=selected,
+            docs=list(scope.doc_ids) if scope else [],
             retrieve_ms=round(retrieve_ms, 1),
         )
 
-        if self._nothing_relevant(query, hits):
-            answer.text, answer.abstained = ABSTAIN_TEXT, True
+        if (reason := self._abstention(query, hits, scope)) is not None:
+            answer.text, answer.abstained = reason, True
             yield answer.text
         else:
             parts = []
@@ -233,16 +251,37 @@ class Engine:
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
 
-    def _nothing_relevant(self, query: str, hits: list[Hit]) -> bool:
-        """True when no passage is close enough, or a country or name the question asks about appears in none."""
+    def _abstention(self, query: str, hits: list[Hit], scope: Scope | None = None) -> str | None:
+        """What to say instead of answering, or None when the passages may answer.
+
+        Abstain when no passage is close enough (no sentence similar enough, none holding a quoted phrase
+        of the question, none holding the whole topic), when a country or name the question asks about appears in none
+        (titles and bylines included), or when the question asks for a detail (a date, an amount...) that
+        no sentence on its topic gives.
+        """
+        if not hits:
+            return ABSTAIN_TEXT
+        sentences, similarity = passage_sentences(hits, self.embedder.encode_cached([query])[0])
+        topic = without_scope_words(query)
+        coverage, topic_terms = topic_coverage(sentences, topic, self.retriever.idf(topic), self.retriever.stem)
         relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
-        if not hits or max(r or 0.0 for r in relevance) < self.settings.abstain_below:
-            return True
+        close = max(r or 0.0 for r in relevance) >= self.settings.abstain_below
+        # One sentence holding every term of the topic; a one-word topic only within a source the user named.
+        whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
+        quoted = set(quoted_phrases(query))
+        if not (close or whole_topic or any(h.exact in quoted for h in hits if h.exact)):
+            return ABSTAIN_TEXT
         mentioned = {c for h in hits for c in h.countries}
         if any(c not in mentioned for c in find_countries(query)):
-            return True
-        passages = " ".join(h.text for h in hits).lower()
-        return any(name.lower() not in passages for name in proper_names(query))
+            return ABSTAIN_TEXT
+        passages = " ".join(searchable_text(h) for h in hits).lower()
+        if any(name.lower() not in passages for name in proper_names(query)):
+            return ABSTAIN_TEXT
+        if self.settings.detail_check:
+            on_topic = (coverage >= self.settings.topic_coverage) | (similarity >= self.settings.topic_similarity)
+            if (detail := missing_detail(query, sentences, on_topic)) is not None:
+                return f"The sources don't give {detail.name}."
+        return None
 
     def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
         if self.chat_model is None:

@@ -28,6 +28,10 @@ class UnknownCountryError(RagError):
     """A country filter names something we don't recognise."""
 
 
+class UnknownDocumentError(RagError):
+    """A document filter names no stored document; the message lists the names that exist."""
+
+
 class LLMError(RagError):
     """The LLM backend is misconfigured, down, slow, or refused us."""
 

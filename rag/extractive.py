@@ -77,6 +77,10 @@ ANSWER_KINDS = [
     ),
     (re.compile(r"\bwhen\b|\bwhat (year|date)\b|\bby when\b", re.I), re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")),
 ]
+AUTHORSHIP = re.compile(
+    r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
+)
+WRITER = re.compile(r"\b(author|writer)\b", re.I)
 # The corpus's main actors; a question about another country needs passages about that one.
 ACTORS = frozenset({"Japan", "China", "United States"})
 
@@ -86,7 +90,12 @@ def _terms(text: str) -> set[str]:
 
 
 def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> list[str]:
-    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; none if none fits."""
+    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; none if none fits.
+
+    A question about who wrote a document (or about its author by name) is answered from its byline.
+    """
+    if byline := _byline(question, hits):
+        return byline
     candidates: list[tuple[int, int, int, str]] = []  # (n, doc start, doc end, sentence)
     seen: set[tuple[str, int]] = set()
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
@@ -130,3 +139,21 @@ def _cite(sentence: str, n: int) -> str:
     if sentence[-1] in ".!?":
         return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"
+
+
+def _byline(question: str, hits: list[Hit]) -> list[str]:
+    """'<author> wrote "<title>" [n].' when the question asks who wrote a passage's document, or names its author.
+
+    The author is front matter, not a sentence of the text, so no sentence states it; the passage
+    cited is one whose text carries the byline, so the claim can be checked against it.
+    """
+    for n, hit in enumerate(hits, start=1):
+        author = str(hit.metadata.get("author", ""))
+        if author and author in hit.text and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
+            writer = [
+                _cite(hit.text[s:e], n)
+                for s, e in sentence_spans(hit.text, 0, len(hit.text))
+                if len(hit.text[s:e].split()) >= MIN_WORDS and WRITER.search(hit.text[s:e])
+            ]
+            return [f"{author} wrote “{hit.title}” [{n}].", *writer]
+    return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -12,10 +13,12 @@ import numpy as np
 from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.errors import EmptyStoreError, UnknownCountryError
+from rag.scope import QUESTION_WORDS, Scope, exact_matches, find_scope
 from rag.settings import Settings
 from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
 log = logging.getLogger(__name__)
+TOKEN = re.compile(r"\w\w+")  # BM25's tokens
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Hit:
     vector_score: float | None = None
     bm25_score: float | None = None
     sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
+    exact: str | None = None  # a quoted phrase or rare n-gram of the question that the chunk contains verbatim
     metadata: dict = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,12 +64,14 @@ def resolve_countries(names: list[str] | None) -> list[str]:
     return sorted(set(resolved))
 
 
-def country_where(countries: list[str]) -> dict | None:
-    """A Chroma `where` that keeps chunks mentioning any of `countries`."""
+def country_where(countries: list[str], doc_ids: list[str] | None = None) -> dict | None:
+    """A Chroma `where` that keeps chunks mentioning any of `countries` (and, given `doc_ids`, of those documents)."""
     clauses: list[dict] = [{country_key(c): True} for c in countries]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+    where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$or": clauses}
+    if doc_ids is None:
+        return where
+    in_docs = {"doc_id": {"$in": list(doc_ids)}}
+    return in_docs if where is None else {"$and": [where, in_docs]}
 
 
 class _Bm25Index:
@@ -82,6 +88,10 @@ class _Bm25Index:
         self.texts = [r["document"] for r in records]
         self.metadatas = [r["metadata"] or {} for r in records]
         self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self.doc_ids = np.array([str(m.get("doc_id", "")) for m in self.metadatas], dtype=object)
+        self.documents: dict[str, dict] = {}  # doc_id -> one of its chunks' metadata (title, author, kind...)
+        for meta in self.metadatas:
+            self.documents.setdefault(str(meta.get("doc_id", "")), meta)
         self._flags: dict[str, np.ndarray] = {}  # country -> which chunks mention it
         self.model = bm25s.BM25()
         if records:
@@ -90,7 +100,9 @@ class _Bm25Index:
 
     @staticmethod
     def _embedding_free_text(meta: dict, text: str) -> str:
-        return f"{meta.get('title', '')}\n{meta.get('section', '')}\n{text}"
+        """What BM25 indexes: the chunk with its document's title, byline, publisher and date."""
+        fields = (meta.get(key, "") for key in ("title", "section", "author", "publisher", "date"))
+        return "\n".join([*(str(f) for f in fields if f), text])
 
     def _tokenize(self, texts: list[str]) -> Any:
         import bm25s
@@ -106,6 +118,39 @@ class _Bm25Index:
                 key = country_key(country)
                 self._flags[country] = np.fromiter((bool(m.get(key)) for m in self.metadatas), bool, len(self.ids))
         return np.logical_or.reduce([self._flags[c] for c in countries])
+
+    def in_documents(self, doc_ids: tuple[str, ...] | None) -> np.ndarray | None:
+        """Which chunks belong to `doc_ids`, as a boolean mask (None: no filter)."""
+        return None if doc_ids is None else np.isin(self.doc_ids, list(doc_ids))
+
+    def idf(self, question: str) -> dict[str, float]:
+        """BM25's inverse document frequency of each of the question's (stemmed, stopword-free) terms.
+
+        A term no chunk contains gets the largest weight: it is the most specific thing asked.
+        """
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+        terms = list(dict.fromkeys(tokens[0])) if tokens else []
+        n = len(self.ids)
+        indptr = self.model.scores["indptr"] if n else None
+        weights = {}
+        for term in terms:
+            token = self.model.vocab_dict.get(term) if n else None
+            df = int(indptr[token + 1] - indptr[token]) if token is not None else 0
+            weights[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return weights
+
+    def topic_weights(self, question: str) -> dict[str, float]:
+        """`idf(question)` less the words that only say how it asks ("what", "did", "say")."""
+        asking = set(self.stem(sorted(QUESTION_WORDS)))
+        return {t: w for t, w in self.idf(question).items() if t not in asking}
+
+    def stem(self, words: list[str]) -> list[str]:
+        """The stems BM25 indexes for `words` (lower-cased)."""
+        return self._stemmer.stemWords([w.lower() for w in words])
 
     def scores(self, question: str, mask: np.ndarray | None) -> np.ndarray:
         import bm25s
@@ -187,37 +232,78 @@ class Retriever:
         ]
 
     def keyword_hits(
-        self, question: str, n: int, countries: list[str], count: int | None = None
+        self,
+        question: str,
+        n: int,
+        countries: list[str],
+        count: int | None = None,
+        doc_ids: tuple[str, ...] | None = None,
     ) -> list[tuple[str, float, str, dict]]:
-        """(id, BM25 score, text, metadata) of the best keyword matches among chunks mentioning `countries`."""
+        """(id, BM25 score, text, metadata) of the best keyword matches among chunks mentioning `countries`.
+
+        `doc_ids` keeps only those documents' chunks.
+        """
         index = self._bm25_index(self.store.count() if count is None else count)
         if not index.ids:
             return []
-        mask = index.mentions(countries)
+        mask = _both(index.mentions(countries), index.in_documents(doc_ids))
         scores = index.scores(question, None if mask is None else mask.astype(np.float32))
         top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
         top = top[np.argsort(-scores[top])]
         return [(index.ids[i], float(scores[i]), index.texts[i], index.metadatas[i]) for i in top if scores[i] > 0]
 
-    def retrieve(self, question: str, k: int | None = None, countries: list[str] | None = None) -> list[Hit]:
-        """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them)."""
+    def documents(self) -> dict[str, dict]:
+        """doc_id -> metadata (title, author, publisher, date, kind) of every stored document."""
+        return self._bm25_index(self.store.count()).documents
+
+    def scope(self, question: str, docs: list[str] | None = None) -> Scope | None:
+        """The documents a question is limited to: `docs` (names or ids) if given, else what the question says."""
+        return find_scope(question, docs, self.documents(), self.settings.source_scope)
+
+    def idf(self, question: str) -> dict[str, float]:
+        """BM25's inverse document frequency of each of the question's stemmed terms."""
+        return self._bm25_index(self.store.count()).idf(question)
+
+    def stem(self, words: list[str]) -> list[str]:
+        """The stems BM25 uses for `words`."""
+        return self._bm25_index(self.store.count()).stem(words)
+
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        countries: list[str] | None = None,
+        docs: list[str] | None = None,
+    ) -> list[Hit]:
+        """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them).
+
+        `docs` (document names or ids) limits the search to those documents; without it, a question that
+        names its source ("the article", "the White House", a title) is limited to that source.
+        Chunks holding a quoted phrase of the question, or a rare n-gram of it verbatim, are ranked first.
+        """
         k = k or self.settings.top_k
         count = self.store.count()
         if count == 0:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         selected = resolve_countries(countries)
-        embedding = self.embedder.encode([question])[0]
         index = self._bm25_index(count)
-        mentions = index.mentions(selected)
-        allowed = None if mentions is None else [index.ids[i] for i in np.flatnonzero(mentions)]
+        scope = find_scope(question, docs, index.documents, self.settings.source_scope)
+        doc_ids = scope.doc_ids if scope else None
+        embedding = self.embedder.encode([question])[0]
+        mask = _both(index.mentions(selected), index.in_documents(doc_ids))
+        allowed = None if mask is None else [index.ids[i] for i in np.flatnonzero(mask)]
         n = max(self.settings.candidates, k)
         fused: dict[str, float] = {}
         found: dict[str, tuple[str, dict]] = {}
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
+        keyword = self.keyword_hits(question, n, selected, count, doc_ids)
+        exact = exact_matches(
+            question, [(chunk_id, text) for chunk_id, _, text, _ in keyword], self.settings.rare_ngram
+        )
         for weight, scores, results in (
-            (1.0, vector_scores, self.vector_hits(question, n, country_where(selected), embedding, allowed)),
-            (self.settings.bm25_weight, bm25_scores, self.keyword_hits(question, n, selected, count)),
+            (1.0, vector_scores, self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)),
+            (self.settings.bm25_weight, bm25_scores, keyword),
         ):
             for rank, (chunk_id, score, text, meta) in enumerate(results):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
@@ -232,31 +318,56 @@ class Retriever:
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         sentence_scores: dict[str, float] = {}
         if self.settings.rerank_depth:
+            depth = max(k, self.settings.rerank_depth)
             ranked, fused, sentence_scores = self._rerank(
-                embedding, ranked[: max(k, self.settings.rerank_depth)], fused, found
+                question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
             )
+        # An exact match of what the user typed outranks any similarity: fusion and re-rank only order the rest.
+        ranked = [c for c in ranked if c in exact] + [c for c in ranked if c not in exact]
         signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
         return [
-            _hit(rank, chunk_id, *found[chunk_id], fused[chunk_id], {k_: v.get(chunk_id) for k_, v in signals.items()})
+            _hit(
+                rank,
+                chunk_id,
+                *found[chunk_id],
+                fused[chunk_id],
+                {k_: v.get(chunk_id) for k_, v in signals.items()},
+                exact.get(chunk_id),
+            )
             for rank, chunk_id in enumerate(ranked[:k], start=1)
         ]
 
     def _rerank(
-        self, embedding: np.ndarray, ranked: list[str], fused: dict[str, float], found: dict[str, tuple[str, dict]]
+        self,
+        question: str,
+        embedding: np.ndarray,
+        ranked: list[str],
+        fused: dict[str, float],
+        found: dict[str, tuple[str, dict]],
+        index: _Bm25Index,
     ) -> tuple[list[str], dict[str, float], dict[str, float]]:
         """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
 
         A chunk's single embedding blurs its sentences together; the one sentence that answers
-        a question is a sharper signal (bylines and headings under four words don't count).
+        a question is a sharper signal (bylines and headings under four words don't count). A sentence
+        scores its similarity plus, weighted, the share of the question's rarer terms it contains.
         Returns the new order, its scores, and each chunk's best sentence similarity.
         """
-        sims = [self._sentence_similarities(embedding, *found[c]) for c in ranked]
+        weights = index.topic_weights(question) if self.settings.rerank_term_weight else {}
+        total = sum(weights.values())
         low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
         scores, best = {}, {}
-        for chunk_id, chunk_sims in zip(ranked, sims, strict=True):
-            best[chunk_id] = float(chunk_sims.max()) if len(chunk_sims) else 0.0
+        for chunk_id in ranked:
+            text, meta = found[chunk_id]
+            sims = self._sentence_similarities(embedding, text, meta)
+            best[chunk_id] = float(sims.max()) if len(sims) else 0.0
+            if total and len(sims):
+                terms = [set(index.stem(TOKEN.findall(text[s:e].lower()))) for s, e in content_sentences(text)]
+                sims = sims + self.settings.rerank_term_weight * np.array(
+                    [sum(w for t, w in weights.items() if t in held) / total for held in terms]
+                )
             share = (fused[chunk_id] - low) / (high - low) if high > low else 1.0
-            scores[chunk_id] = best[chunk_id] + self.settings.rerank_fusion_weight * share
+            scores[chunk_id] = (float(sims.max()) if len(sims) else 0.0) + self.settings.rerank_fusion_weight * share
         return sorted(ranked, key=scores.__getitem__, reverse=True), scores, best
 
     def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:
@@ -270,7 +381,20 @@ class Retriever:
         return self.embedder.encode_cached([text[s:e] for s, e in content_sentences(text)]) @ embedding
 
 
-def _hit(rank: int, chunk_id: str, text: str, meta: dict, score: float, signals: dict[str, float | None]) -> Hit:
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The chunks both masks keep (None: no filter)."""
+    return b if a is None else a if b is None else a & b
+
+
+def _hit(
+    rank: int,
+    chunk_id: str,
+    text: str,
+    meta: dict,
+    score: float,
+    signals: dict[str, float | None],
+    exact: str | None = None,
+) -> Hit:
     countries = [c for c in str(meta.get("countries", "")).split("; ") if c]
     page = meta.get("page")
     return Hit(
@@ -290,5 +414,6 @@ def _hit(rank: int, chunk_id: str, text: str, meta: dict, score: float, signals:
         vector_score=signals["vector"],
         bm25_score=signals["bm25"],
         sentence_score=signals["sentence"],
+        exact=exact,
         metadata=meta,
     )

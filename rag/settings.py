@@ -38,14 +38,33 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1)
     rerank_depth: int = Field(default=15, ge=0, description="Fused hits re-ranked by best sentence match (0: off).")
-    rerank_fusion_weight: float = Field(default=0.3, ge=0, description="Share of the fused rank kept in the re-rank.")
+    rerank_fusion_weight: float = Field(default=0.2, ge=0, description="Share of the fused rank kept in the re-rank.")
+    rerank_term_weight: float = Field(
+        default=0.2, ge=0, description="Weight of a sentence's share of the question's rare terms in the re-rank."
+    )
     bm25_weight: float = Field(default=0.7, ge=0, description="Weight of the BM25 ranking in the fusion (vector: 1).")
     country_boost: float = Field(
         default=1.0, ge=0, description="RRF bonus share for chunks naming the question's countries."
     )
 
+    rare_ngram: int = Field(
+        default=2,
+        ge=0,
+        description="A question's word pair found in at most this many candidates ranks first (0: off).",
+    )
+    source_scope: bool = Field(
+        default=True, description="Limit 'the article'/'White House' questions to those documents."
+    )
+
     abstain_below: float = Field(
         default=0.45, description="Abstain when no passage has a sentence this similar to the question."
+    )
+    detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
+    topic_coverage: float = Field(
+        default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
+    )
+    topic_similarity: float = Field(
+        default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
     support_threshold: float = Field(
         default=0.55, description="A sentence whose best quote is less similar is unsupported."

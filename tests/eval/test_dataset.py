@@ -78,4 +78,4 @@ def test_missing_fields_duplicates_and_bad_json_are_rejected(tmp_path, rows, wri
 @pytest.mark.parametrize("split", ["dev", "test"])
 def test_shipped_datasets_evidence_occurs_in_the_shipped_corpus(split):
     questions = load_dataset(REPO / "eval" / "datasets" / f"{split}.jsonl", REPO / "corpus")
-    assert len(questions) == 48
+    assert len(questions) >= 48  # datasets grow; none may lose questions

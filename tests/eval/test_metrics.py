@@ -10,6 +10,7 @@ from eval.metrics import (
     citation_hit,
     citation_precision,
     citation_relevance,
+    crag_score,
     evidence_coverage,
     hit_at_k,
     key_fact_containment,
@@ -180,3 +181,21 @@ def test_summarize_splits_abstention_by_answerability():
     assert summary["abstention_accuracy"] == pytest.approx(0.6667)
     assert summary["total_ms_p50"] == 300.0
     assert summary["citation_precision"] is None
+
+
+def test_crag_score_rewards_right_answers_and_punishes_wrong_ones_more_than_abstaining():
+    assert crag_score(answerable=True, abstained=False, right=True) == 1
+    assert crag_score(answerable=True, abstained=True, right=False) == 0
+    assert crag_score(answerable=True, abstained=False, right=False) == -1
+    assert crag_score(answerable=False, abstained=True, right=False) == 0
+    assert crag_score(answerable=False, abstained=False, right=False) == -1
+
+
+def test_crag_counts_an_answer_right_only_when_it_states_every_key_fact():
+    common = {"evidence": ["x"], "reference_answer": "r", "ranked_texts": ["x"], "k": 5, "abstained": False}
+    full = score_question(answerable=True, key_facts=["600 billion", "2024"], answer="600 billion by 2024", **common)
+    half = score_question(answerable=True, key_facts=["600 billion", "2024"], answer="600 billion", **common)
+    assert (full["crag"], half["crag"]) == (1, -1)
+    unanswerable = {"evidence": [], "key_facts": [], "reference_answer": "", "ranked_texts": [], "k": 5}
+    assert score_question(answerable=False, abstained=False, **unanswerable)["crag"] == -1
+    assert score_question(answerable=False, **unanswerable)["crag"] is None  # retrieval-only variants

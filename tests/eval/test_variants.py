@@ -8,7 +8,7 @@ from eval.variants import DEFAULT_VARIANTS, VARIANTS, UnknownVariantError, resol
 from rag.settings import Settings
 
 
-def test_default_set_is_the_documented_five():
+def test_default_set_is_the_documented_nine():
     assert [v.name for v in resolve_variants(None)] == list(DEFAULT_VARIANTS)
     assert set(DEFAULT_VARIANTS) == {
         "default",
@@ -17,6 +17,9 @@ def test_default_set_is_the_documented_five():
         "vector-only",
         "no-country-boost",
         "no-rerank",
+        "no-rare-ngram",
+        "no-source-scope",
+        "no-detail-check",
     }
 
 

@@ -23,7 +23,7 @@ from tests.conftest import CORPUS
             ["ASEAN", "Philippines"],
         ),
         ("the Philippines perceived as the PRC’s provocative act", ["China", "Philippines"]),
-        ("President Marcos Jr. visited Beijing in early 2023", ["China"]),
+        ("President Marcos Jr. visited Beijing in early 2023", ["China", "Philippines"]),  # a leader names his country
         ("Manila summoned the envoy to express concerns", ["Philippines"]),
         ("thereby in-roading into the Pacific Island Countries", ["Pacific Islands"]),
         ("the geo-strategic importance of Asean and PIC (Pacific Island Nations)", ["ASEAN", "Pacific Islands"]),
@@ -111,3 +111,20 @@ def test_stored_chunks_flag_every_country_they_mention(make_settings):
     assert ream["metadata"][country_key("Cambodia")] is True
     assert country_key("Pacific Islands") == "country_Pacific_Islands"
     assert any(r["metadata"].get("country_Pacific_Islands") for r in records)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What did Kishida do in Jakarta?", ["Indonesia", "Japan"]),
+        ("President Biden met Prime Minister Hun Sen", ["Cambodia", "United States"]),
+        ("Marcos went to Beijing", ["China", "Philippines"]),
+        ("Hanoi welcomed General Secretary Nguyen Phu Trong", ["Vietnam"]),
+    ],
+)
+def test_capitals_and_leaders_resolve_to_their_countries(text, expected):
+    assert find_countries(text) == expected
+
+
+def test_leader_names_are_matched_case_sensitively():
+    assert find_countries("the marcos family and a modi-fied plan") == []

@@ -174,3 +174,22 @@ def test_rag_search_json_prints_the_hits_with_their_provenance(corpus_store, rag
         assert hit["title"] == source.metadata["title"]
     assert "JPY 600 billion" in hits[0]["text"]
     assert {"Japan", "Philippines"} <= set(hits[0]["countries"])
+
+
+@pytest.mark.slow
+def test_rag_search_doc_limits_hits_and_names_the_documents_on_a_typo(corpus_store, rag_command, rag_env, tmp_path):
+    settings = corpus_store.settings
+    env = rag_env(RAG_STORE_DIR=settings.store_dir, RAG_CORPUS_DIR=settings.corpus_dir)
+
+    def search(*args: str) -> subprocess.CompletedProcess:
+        command = [*rag_command, "search", "maritime security", *args]
+        return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    found = search("--doc", "diplomatic-overdrive", "--json")
+    assert found.returncode == 0, found.stderr
+    assert {hit["doc_id"] for hit in json.loads(found.stdout)} == {"diplomatic-overdrive.md"}
+
+    typo = search("--doc", "diplomatic-overdrve")
+    assert typo.returncode == 1
+    assert "Unknown document 'diplomatic-overdrve'" in typo.stderr and "diplomatic-overdrive.md" in typo.stderr
+    assert "Traceback" not in typo.stderr

@@ -78,3 +78,13 @@ def test_login_is_required_when_ui_auth_is_set(engine: Engine, serve_with: Calla
         Client(url, auth=("alice", "wrong"), verbose=False)
     client = Client(url, auth=("alice", "wonderland"), verbose=False)
     assert client.predict("Who won the 2022 FIFA World Cup?", None, api_name="/ask")["abstained"]
+
+
+def test_docs_limit_the_answer_to_the_named_documents(client: Client) -> None:
+    result = client.predict(
+        "What was agreed on maritime security?", None, ["Quad Leaders’ Joint Statement"], api_name="/ask"
+    )
+    assert result["docs"] == ["wh_2023-05-20_quad_leaders_joint_statement.md"]
+    assert {hit["doc_id"] for hit in result["retrieved"]} == {"wh_2023-05-20_quad_leaders_joint_statement.md"}
+    with pytest.raises(AppError, match="Unknown document 'Narnia'"):
+        client.predict("What was agreed?", None, ["Narnia"], api_name="/ask")

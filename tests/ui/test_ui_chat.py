@@ -22,9 +22,16 @@ class RecordingEngine:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def stream(self, question: str, history: list[dict] | None = None, countries: list[str] | None = None) -> Iterator:
+    def stream(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        countries: list[str] | None = None,
+        docs: list[str] | None = None,
+    ) -> Iterator:
         self.calls.append((question, [dict(turn) for turn in history or []], countries))
-        return self.inner.stream(question, history, countries)
+        self.docs = docs
+        return self.inner.stream(question, history, countries, docs=docs)
 
 
 def handler(app: gr.Blocks, name: str) -> Callable:
@@ -71,3 +78,11 @@ def test_errors_show_as_a_message_and_leave_the_history_alone(recorded: tuple[Re
     assert 'class="error"' in chat[-1]["content"] and "Unknown country or grouping" in chat[-1]["content"]
     assert "Traceback" not in chat[-1]["content"]
     assert session["history"] == [] and sources == gr.skip()  # the source panel is left as it was
+
+
+def test_document_focus_limits_the_answer_to_those_documents(recorded: tuple[RecordingEngine, Callable]) -> None:
+    recorder, respond = recorded
+    quad = "wh_2023-05-20_quad_leaders_joint_statement.md"
+    *_, (_, chat, sources, _) = respond("What was agreed on maritime security?", [], ui.new_session(), [quad])
+    assert recorder.docs == [quad]
+    assert 'class="answer' in chat[-1]["content"] and "Quad Leaders" in sources

@@ -109,6 +109,13 @@ def test_abstention_says_so_and_lists_the_closest_passages() -> None:
     assert "<mark>" not in panel
 
 
+def test_abstention_names_the_missing_detail() -> None:
+    a = Answer(question="When was the RAA signed?", text="The sources don't give the date.", citations=[],
+               retrieved=[hit(1)], abstained=True)  # fmt: skip
+    rendered = ui.render_answer(a, 3)
+    assert "The sources don&#x27;t give the date." in rendered and 'href="#src-3-c1"' in rendered
+
+
 def test_streaming_text_is_escaped_as_it_arrives() -> None:
     assert "&lt;script&gt;" in ui.render_streaming("<script>alert(1)</script>")
     assert "<br>" in ui.render_streaming("line one\nline two")

@@ -1,0 +1,189 @@
+"""Which documents a question is about, and which of its phrases must be matched exactly.
+
+A question can name its source: "the article", "the author", "the White House", "joint statement",
+"fact sheet", or a document's title. `--doc NAME` (the `docs` parameter) names it explicitly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ingest.countries import canonical_country
+from rag.errors import UnknownDocumentError
+
+
+@dataclass(frozen=True)
+class ScopeRule:
+    """Questions matching `cue` are limited to documents whose metadata `field` matches `value`."""
+
+    label: str
+    cue: re.Pattern[str]
+    field: str
+    value: re.Pattern[str]
+
+
+_SAYS = (
+    r"say|says|said|think|thinks|argue|argues|suggest|suggests|use|uses|compare|compares|claim|claims|describe"
+    r"|describes|write|writes|wrote|mean|means|frame|frames|see|sees|view|views|call|calls|verdict|view|opinion"
+)
+# The corpus's own source words. A rule whose documents aren't in the store is skipped.
+SCOPE_RULES = (
+    ScopeRule(
+        "the article",
+        re.compile(
+            rf"\baccording to the (article|author|writer|essay)\b"
+            rf"|\bthe (article|author|writer|essay)(['’]s)?\s+(\w+\s+)?({_SAYS})\b"
+            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the (article|essay)\b",
+            re.I,
+        ),
+        "kind",
+        re.compile(r"^article$", re.I),
+    ),
+    ScopeRule("White House documents", re.compile(r"\bWhite House\b", re.I), "publisher", re.compile("White House")),
+    ScopeRule(
+        "joint statements",
+        re.compile(r"\bjoint statements?\b", re.I),
+        "title",
+        re.compile(r"\bjoint\b.*\bstatement\b", re.I),
+    ),
+    ScopeRule("fact sheets", re.compile(r"\bfact sheets?\b", re.I), "title", re.compile(r"\bfact sheet\b", re.I)),
+)
+# A second question in the same sentence ("What does the article say about X, and what did the US do?")
+# asks beyond the scoped source, so such questions are not scoped.
+MULTI_PART = re.compile(
+    r"[,;:\u2013\u2014]\s*(and\s+)?(what|how|has|have|had|did|does|do|which|who|when|where|why|is|are|was|were)\b"
+    r"|\?\s*\S",
+    re.I,
+)
+QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
+WORD = re.compile(r"[a-z0-9]+")
+# Words of a question that say how it asks, not what about: no part of its topic, nor of a rare n-gram.
+QUESTION_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """what which who whom whose how when where why does did do done is are was were be been the a an and or
+        can could would should will shall has have had also then so about according to of in on at for by with from
+        into as that this these those there their they them its it say says said tell told mention mentioned
+        describe described happen happened between""",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The documents a question is limited to, and why."""
+
+    label: str
+    doc_ids: tuple[str, ...]
+    explicit: bool = False  # named by the user (`docs`), not read from the question
+
+
+def document_names(documents: dict[str, dict]) -> list[str]:
+    """The names `--doc` accepts: each document's id (its path under the corpus folder)."""
+    return sorted(documents)
+
+
+def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str, ...]:
+    """Doc ids for user-typed names: an id, a file name with or without extension, or a title (any case)."""
+    lookup: dict[str, str] = {}
+    for doc_id, meta in documents.items():
+        path = PurePosixPath(doc_id)
+        title = str(meta.get("title", ""))
+        for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
+            if form.strip():
+                lookup.setdefault(" ".join(form.split()).casefold(), doc_id)
+    resolved = []
+    for name in names:
+        doc_id = lookup.get(" ".join(str(name).split()).casefold())
+        if doc_id is None:
+            raise UnknownDocumentError(
+                f"Unknown document {name!r}. Documents in the store: {', '.join(document_names(documents))}."
+            )
+        resolved.append(doc_id)
+    return tuple(sorted(set(resolved)))
+
+
+def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict], infer: bool = True) -> Scope | None:
+    """The user's `docs` if given; else the source the question names (unless it asks two things); else None."""
+    if docs:
+        doc_ids = resolve_documents(docs, documents)
+        return Scope(", ".join(doc_ids), doc_ids, explicit=True)
+    if not infer or MULTI_PART.search(question.strip()):
+        return None
+    for rule in SCOPE_RULES:
+        if rule.cue.search(question):
+            doc_ids = tuple(
+                sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
+            )
+            if doc_ids:
+                return Scope(rule.label, doc_ids)
+    folded = _fold(question)
+    titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, str(meta.get("title", "")))))
+    return Scope(", ".join(titled), titled) if titled else None
+
+
+def _names_title(folded_question: str, title: str) -> bool:
+    """True when the question contains the document's title (or its main title, before a colon) of 2+ words."""
+    for form in {title, title.split(":")[0]}:
+        folded = _fold(form)
+        if len(folded.split()) >= 2 and f" {folded} " in f" {folded_question} ":
+            return True
+    return False
+
+
+def _fold(text: str) -> str:
+    return " ".join(WORD.findall(text.casefold().replace("’", "'")))
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """Phrases the question puts in quotes, folded for matching."""
+    return [p for m in QUOTED.finditer(question) if (p := _fold(m.group("phrase")))]
+
+
+def question_ngrams(question: str) -> list[str]:
+    """Adjacent pairs of the question's content words, folded: the candidates for a rare exact match.
+
+    A pair of two country names ("Japan-UK") says which countries, not what about them: it is left out.
+    """
+    words = re.findall(r"[A-Za-z0-9]+", question.replace("’", "'"))
+    return [
+        f"{a} {b}".casefold()
+        for a, b in itertools.pairwise(words)
+        if a.casefold() not in QUESTION_WORDS
+        and b.casefold() not in QUESTION_WORDS
+        and len(a + b) > 6
+        and not (canonical_country(a) and canonical_country(b))
+    ]
+
+
+def without_scope_words(question: str) -> str:
+    """The question less the words that name its source ("according to the article"), which are no topic."""
+    for rule in SCOPE_RULES:
+        question = rule.cue.sub(" ", question)
+    return question
+
+
+def exact_matches(question: str, candidates: list[tuple[str, str]], rare: int) -> dict[str, str]:
+    """chunk id -> the phrase it contains verbatim: any quoted phrase, or an n-gram only `rare` or fewer contain.
+
+    `candidates` are (chunk id, text), BM25's best: a chunk holding both words of an n-gram ranks high
+    there, so an n-gram in more than `rare` of them is common, whatever the rest of the corpus holds.
+    """
+    if not candidates:
+        return {}
+    texts = {chunk_id: f" {_fold(text)} " for chunk_id, text in candidates}
+    found: dict[str, str] = {}
+    for phrase in quoted_phrases(question):
+        for chunk_id, text in texts.items():
+            if f" {phrase} " in text:
+                found.setdefault(chunk_id, phrase)
+    if rare:
+        for ngram in question_ngrams(question):
+            holders = [chunk_id for chunk_id, text in texts.items() if f" {ngram} " in text]
+            if len(holders) <= rare:
+                for chunk_id in holders:
+                    found.setdefault(chunk_id, ngram)
+    return found

@@ -1,0 +1,75 @@
+"""Source scope from the question, the explicit document filter, and exact phrase matches."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import UnknownDocumentError
+from rag.scope import exact_matches, find_scope, question_ngrams, quoted_phrases, resolve_documents
+
+DOCUMENTS = {
+    "diplomatic-overdrive.md": {"title": "Diplomatic Overdrive: Japan trying to upgrade relations", "kind": "article"},
+    "wh_a.md": {"title": "Quad Leaders’ Joint Statement", "publisher": "The White House (Briefing Room)"},
+    "wh_b.md": {"title": "FACT SHEET: New Initiatives with Thailand", "publisher": "The White House (Briefing Room)"},
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_ids"),
+    [
+        ("What does the article say about India?", ("diplomatic-overdrive.md",)),
+        ("How has the BRI affected ASEAN, according to the author?", ("diplomatic-overdrive.md",)),
+        ("What is the author's verdict on Tokyo's outreach?", ("diplomatic-overdrive.md",)),
+        ("Who is the writer?", ("diplomatic-overdrive.md",)),
+        ("What did the White House say about Vietnam?", ("wh_a.md", "wh_b.md")),
+        ("What does the joint statement say about Quad vaccines?", ("wh_a.md",)),
+        ("Which fact sheet mentions the Mekong?", ("wh_b.md",)),
+        ("Who wrote Diplomatic Overdrive?", ("diplomatic-overdrive.md",)),
+        ("Besides the RAA mentioned in the article, what step did the US and Japan announce?", None),
+        ("What did the article say about Vietnam, and what did the US agree?", None),
+        ("What did Japan pledge to the Philippines?", None),
+    ],
+)
+def test_the_question_scopes_itself_to_the_source_it_names(question: str, doc_ids) -> None:
+    scope = find_scope(question, None, DOCUMENTS)
+    assert (scope.doc_ids if scope else None) == doc_ids
+
+
+def test_scope_can_be_turned_off() -> None:
+    assert find_scope("What does the article say about India?", None, DOCUMENTS, infer=False) is None
+
+
+def test_explicit_docs_win_over_the_question() -> None:
+    scope = find_scope("What does the article say about India?", ["wh_a"], DOCUMENTS)
+    assert scope.doc_ids == ("wh_a.md",) and scope.explicit
+
+
+@pytest.mark.parametrize(
+    "name", ["wh_a.md", "wh_a", "WH_A.MD", "quad leaders’ joint statement", "Diplomatic Overdrive"]
+)
+def test_documents_resolve_by_file_name_stem_or_title(name: str) -> None:
+    assert len(resolve_documents([name], DOCUMENTS)) == 1
+
+
+def test_unknown_document_lists_the_names_that_exist() -> None:
+    with pytest.raises(UnknownDocumentError, match=r"Unknown document 'x'.*diplomatic-overdrive.md, wh_a.md, wh_b.md"):
+        resolve_documents(["x"], DOCUMENTS)
+
+
+def test_quoted_phrases_are_found_and_apostrophes_are_not_quotes() -> None:
+    assert quoted_phrases("What is the 'diamond hexagon'?") == ["diamond hexagon"]
+    assert quoted_phrases("What is the “diamond hexagon”?") == ["diamond hexagon"]
+    assert quoted_phrases("What is Japan's view of China's plan?") == []
+
+
+def test_question_ngrams_skip_function_words_and_country_pairs() -> None:
+    assert question_ngrams("When was the Japan-UK RAA signed?") == ["raa signed"]
+    assert "diamond hexagon" in question_ngrams("What is the diamond hexagon framework?")
+
+
+def test_exact_matches_keep_quoted_phrases_and_rare_ngrams_only() -> None:
+    candidates = [("a", "the diamond hexagon framework"), ("b", "naval base here"), ("c", "naval base there")]
+    found = exact_matches("Is the 'diamond hexagon' near the naval base?", candidates, rare=1)
+    assert found == {"a": "diamond hexagon"}
+    assert exact_matches("Is it near the naval base?", candidates, rare=2) == {"b": "naval base", "c": "naval base"}
+    assert exact_matches("Is it near the naval base?", candidates, rare=0) == {}
