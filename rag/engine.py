@@ -12,15 +12,16 @@ from pathlib import Path
 
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.citations import ground_citations
+from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
 from rag.errors import QuestionError
-from rag.extractive import extract_answer
+from rag.extractive import Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.settings import Settings
+from rag.shapes import classify, comparison_entities, split_parts
 from rag.store import Embedder, Store
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,19 @@ def check_question(question: str, max_chars: int) -> str:
     return cleaned
 
 
+# The extractive answer is streamed a sentence or a line at a time ("".join(pieces) is the text).
+PIECE = re.compile(r"[^.!?\n]+(?:[.!?]+\s?|\n+|$)|[.!?\n]+")
+
+
+def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
+    """The passages of every group, each once, in group order: source `n` is position n in this list."""
+    seen: dict[str, Hit] = {}
+    for _, hits in groups:
+        for hit in hits:
+            seen.setdefault(hit.chunk_id, hit)
+    return list(seen.values())
+
+
 class Engine:
     """Question -> retrieve -> prompt -> LLM -> checked citations -> Answer."""
 
@@ -189,7 +203,12 @@ class Engine:
     def stream(
         self, question: str, history: list[dict[str, str]] | None = None, countries: list[str] | None = None
     ) -> Iterator[str | Answer]:
-        """Yield text deltas as the answer is written, then the final, checked `Answer`."""
+        """Yield text deltas as the answer is written, then the final, checked `Answer`.
+
+        A follow-up is first condensed with the history into a standalone question; that question, not
+        the raw follow-up, drives retrieval, the abstention checks, sentence selection, the prompt and
+        the citations.
+        """
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
         running = self.indexing()
@@ -197,7 +216,12 @@ class Engine:
             raise running.error()
         selected = resolve_countries(countries)
         query = condense_question(question, history)
-        hits = self.retriever.retrieve(query, countries=selected)
+        # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
+        shape = classify(question if query.startswith(f"{question} ") else query)
+        parts = split_parts(query)
+        entities = comparison_entities(query) if shape == "comparison" and len(parts) == 1 else []
+        groups = self._retrieve_groups(query, parts, entities, selected)
+        hits = _merge(groups)
         retrieve_ms = (time.perf_counter() - started) * 1000
         answer = Answer(
             question=question,
@@ -208,30 +232,105 @@ class Engine:
             backend=self.backend,
             model=self.model,
             search_query=query,
+            shape=shape,
+            parts=parts if len(parts) > 1 else [],
             countries=selected,
             retrieve_ms=round(retrieve_ms, 1),
         )
-
-        if self._nothing_relevant(query, hits):
+        answered = {i for i, (part, part_hits) in enumerate(groups) if not self._nothing_relevant(part, part_hits)}
+        if (len(entities) < 2 and not answered) or (len(entities) >= 2 and self._nothing_relevant(query, hits)):
             answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield answer.text
+        elif self.chat_model is None:
+            extract = self._extract(query, shape, entities, groups, answered, hits)
+            answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+            if extract.claims:
+                answer.text = extract.text
+                answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+            else:
+                answer.text, answer.abstained = ABSTAIN_TEXT, True
+            yield from PIECE.findall(answer.text)
         else:
-            parts = []
-            for delta in self._generate(question, hits):
-                if not parts:
+            parts_text = []
+            for delta in self.chat_model.stream(self._messages(query, hits)):
+                if not parts_text:
                     answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-                parts.append(delta)
+                parts_text.append(delta)
                 yield delta
-            raw = "".join(parts).strip()
+            raw = "".join(parts_text).strip()
             text, citations, unsupported = ground_citations(raw, hits, self.embedder, self.settings.support_threshold)
             if not text or (ABSTAIN_PHRASES.search(text) and not citations):
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
+            elif unsupported and not any(c.supported for c in citations):
+                self._stand_in(answer, self._extract(query, shape, entities, groups, answered, hits), hits)
             else:
                 answer.text, answer.citations, answer.unsupported_sentences = text, citations, unsupported
         if not answer.first_token_ms:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
+
+    def _retrieve_groups(
+        self, query: str, parts: list[str], entities: list[str], selected: list[str]
+    ) -> list[tuple[str, list[Hit]]]:
+        """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
+        if len(entities) >= 2:
+            return [(entity, self.retriever.retrieve(query, countries=[entity])) for entity in entities]
+        return [(part, self.retriever.retrieve(part, countries=selected)) for part in parts]
+
+    def _extract(
+        self,
+        query: str,
+        shape: str,
+        entities: list[str],
+        groups: list[tuple[str, list[Hit]]],
+        answered: set[int],
+        hits: list[Hit],
+    ) -> Extract:
+        """The extractive answer: per shape, per comparison side, or per part (each part under its question)."""
+        number = {h.chunk_id: n for n, h in enumerate(hits, start=1)}
+        limits = Limits(
+            self.settings.extractive_sentences,
+            self.settings.list_max_items,
+            self.settings.overview_max_items,
+            self.settings.comparison_max_items,
+        )
+        if len(entities) >= 2:
+            numbered = [(number[h.chunk_id], h) for h in hits]
+            return compare(query, entities, numbered, self.embedder, limits)
+        if len(groups) == 1:
+            if not answered:
+                return Extract("")
+            numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
+            return extract_answer(query, shape, numbered, self.embedder, limits)
+        blocks, claims = [], []
+        for i, (part, part_hits) in enumerate(groups):
+            extract = Extract("")
+            if i in answered:
+                numbered = [(number[h.chunk_id], h) for h in part_hits]
+                extract = extract_answer(part, classify(part), numbered, self.embedder, limits)
+            blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
+            claims += extract.claims
+        return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
+        """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""
+        answer.note = (
+            f"The {self.backend} backend ({self.model}) wrote an answer the sources don't support; "
+            "showing the source sentences instead."
+        )
+        log.warning("%s answer unsupported; showing the extractive answer", self.backend)
+        if extract.claims:
+            answer.text = extract.text
+            answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+        else:
+            answer.text, answer.abstained = ABSTAIN_TEXT, True
+
+    def _messages(self, query: str, hits: list[Hit]) -> list[dict[str, str]]:
+        """The prompt for the standalone question over every retrieved passage."""
+        assert self.chat_model is not None
+        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
+        return build_messages(query, sources, compact=self.chat_model.compact_prompt)
 
     def _nothing_relevant(self, query: str, hits: list[Hit]) -> bool:
         """True when no passage is close enough, or a country or name the question asks about appears in none."""
@@ -243,14 +342,6 @@ class Engine:
             return True
         passages = " ".join(h.text for h in hits).lower()
         return any(name.lower() not in passages for name in proper_names(query))
-
-    def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        if self.chat_model is None:
-            for sentence in extract_answer(question, hits, self.embedder, self.settings.extractive_sentences):
-                yield sentence + " "
-            return
-        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
-        yield from self.chat_model.stream(build_messages(question, sources, compact=self.chat_model.compact_prompt))
 
     def status(self) -> dict[str, object]:
         """Backend, model and corpus size, for a status line (never secrets)."""

@@ -1,8 +1,13 @@
-"""The `extractive` backend: no LLM; the answer is the source sentences that best answer the question."""
+"""The `extractive` backend: no LLM; the answer is the source sentences that answer the question, shaped to it.
+
+Every shown sentence is an exact substring of its source (a leading connective may be cut, its offsets
+moved with it), so each claim's quote is the claim itself.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -81,20 +86,101 @@ ANSWER_KINDS = [
 ACTORS = frozenset({"Japan", "China", "United States"})
 
 
+# A connective that only links to the sentence before; cut from the shown sentence (offsets move with it).
+# The one-word ones may stand without a comma ("Yet Japan..."); the rest need one, so "In addition to X" stays.
+CONNECTIVE = re.compile(
+    r"^(?:(?:and|but|yet|moreover|furthermore|however|additionally|also|besides|thus|hence)\b,?"
+    r"|(?:in fact|in addition|further|therefore|meanwhile|still|nonetheless|nevertheless|indeed|similarly|likewise"
+    r"|consequently|notably|accordingly|overall|in short|that said|at the same time|on the other hand|as such|so"
+    r"|then|importantly|finally|lastly|interestingly|crucially|instead|otherwise|in turn|by contrast|in contrast),)"
+    r"\s+(?=\S)",
+    re.I,
+)
+# A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
+POINTER = re.compile(
+    r"^(?:this|these|that|those|it|its|they|their|such|he|she|his|her|both|here|the latter|the former|the two)\b"
+    r"|\b(?:both (?:the )?(?:countries|sides|nations|leaders|parties|governments)"
+    r"|the two (?:countries|sides|nations|leaders|governments|parties)|the latter|the former)\b",
+    re.I,
+)
+# Words that give a reason, for "why" questions.
+REASON_CUE = re.compile(
+    r"\b(because|due to|owing to|as a result|in order to|so as to|aims? (to|at)|aimed at|reasons?|driven by|motivat\w*"
+    r"|seek(s|ing)? to|to counter|in response to|amid|concerns?|so that|to ensure|to deter|given (that|the)|since"
+    r"|in light of|on account of|stems? from|rooted in|fears?|worr(y|ies|ied))\b",
+    re.I,
+)
+COUNTRY_LIST = re.compile(r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I)
+MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.2, "overview": 0.25, "comparison": 0.3}
+NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One shown sentence: verbatim `text` = the document's text[start:end], cited as source `n`."""
+
+    n: int
+    start: int
+    end: int
+    text: str
+    tag: str = ""  # what a pointing subject refers to, when no earlier sentence of the passage says it
+
+    def line(self) -> str:
+        """The sentence on one line with `[n]` before its closing punctuation, after its context tag."""
+        return (f"({self.tag}) " if self.tag else "") + _cite(self.text, self.n)
+
+
+@dataclass
+class Extract:
+    """An extractive answer: its text and the claims it is made of (each with its own span)."""
+
+    text: str
+    claims: list[Claim] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    n: int
+    hit: Hit
+    index: int  # which sentence of the chunk
+    spans: list[tuple[int, int]]  # every sentence span of the chunk (chunk offsets)
+    sentence: str
+    score: float = 0.0
+    vector: np.ndarray | None = None
+
+    @property
+    def kind(self) -> str:
+        publisher = str(self.hit.metadata.get("publisher", ""))
+        return "statements" if "white house" in publisher.lower() else "article"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long each shape may grow (from Settings)."""
+
+    sentences: int = 3
+    list_items: int = 8
+    overview_items: int = 6
+    comparison_items: int = 3
+
+
 def _terms(text: str) -> set[str]:
     return {w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
-def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> list[str]:
-    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; none if none fits."""
-    candidates: list[tuple[int, int, int, str]] = []  # (n, doc start, doc end, sentence)
+def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candidate]:
+    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for)."""
+    found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
     given = set(re.findall(r"\w+", question))
     topics = set(find_countries(question)) - ACTORS
     asked_terms = _terms(question)
-    for n, hit in enumerate(hits, start=1):
-        for start, end in sentence_spans(hit.text, 0, len(hit.text)):
+    for n, hit in numbered:
+        if topics and not topics & set(hit.countries):
+            continue
+        spans = list(sentence_spans(hit.text, 0, len(hit.text)))
+        for index, (start, end) in enumerate(spans):
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
             if (
@@ -103,25 +189,171 @@ def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sente
                 and not INJECTION.search(sentence)
                 and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
                 and (not needs or _terms(sentence) & asked_terms)
-                and (not topics or topics & set(hit.countries))
             ):
                 seen.add(key)
-                candidates.append((n, hit.start + start, hit.start + end, sentence))
-    if not candidates:
-        return []
-    vectors = embedder.encode_cached([question] + [c[3] for c in candidates])
-    similarity = vectors[1:] @ vectors[0]
+                found.append(_Candidate(n, hit, index, spans, sentence))
+    return found
+
+
+def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> None:
+    vectors = embedder.encode_cached([question] + [c.sentence for c in candidates])
+    asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
-    scores = []
-    for (n, _, _, sentence), sim in zip(candidates, similarity, strict=True):
-        overlap = len(asked_terms & _terms(sentence)) / max(len(asked_terms), 1)
-        countries = len(asked_countries & set(find_countries(sentence))) / max(len(asked_countries), 1)
-        rank_prior = 1.0 / (n + 4)  # retrieval already ranked the chunks; trust it a little
-        scores.append(float(sim) + 0.3 * overlap + 0.1 * countries + 0.2 * rank_prior)
-    order = np.argsort(scores)[::-1]
-    best = scores[order[0]]
-    chosen = [i for i in order[:max_sentences] if scores[i] >= best - 0.25]
-    return [_cite(candidates[i][3], candidates[i][0]) for i in chosen]
+    for c, vector in zip(candidates, vectors[1:], strict=True):
+        overlap = len(asked_terms & _terms(c.sentence)) / max(len(asked_terms), 1)
+        countries = len(asked_countries & set(find_countries(c.sentence))) / max(len(asked_countries), 1)
+        rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
+        c.score = float(vector @ vectors[0]) + 0.3 * overlap + 0.1 * countries + 0.2 * rank_prior
+        c.vector = vector
+
+
+def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
+    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it."""
+    claim = _claim(c.n, c.hit, *c.spans[c.index])
+    if not POINTER.search(claim.text):
+        return [claim]
+    if c.index > 0:
+        start, end = c.spans[c.index - 1]
+        before, key = c.hit.text[start:end], (c.hit.doc_id, c.hit.start + start)
+        if key in taken:  # shown already, right before or elsewhere in the answer
+            return [claim]
+        if len(before.split()) >= 4 and not INJECTION.search(before):
+            taken.add(key)
+            return [_claim(c.n, c.hit, start, end), claim]
+    countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
+    tag = ", ".join(countries[:3]) if countries else c.hit.title
+    return [Claim(claim.n, claim.start, claim.end, claim.text, tag=tag)]
+
+
+def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
+    cut = CONNECTIVE.match(hit.text, start, end)
+    if cut and len(hit.text[cut.end() : end].split()) >= 4:
+        start = cut.end()
+    return Claim(n, hit.start + start, hit.start + end, hit.text[start:end])
+
+
+def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """The candidates the shape keeps, in the order it shows them."""
+    if not ranked:
+        return []
+    best = ranked[0].score
+    close = [c for c in ranked if c.score >= best - MARGIN.get(shape, 0.25)]
+    if shape in ("list", "overview", "comparison"):
+        asked = _terms(question)
+        close = [c for c in close if c is ranked[0] or _terms(c.sentence) & asked]
+        return _distinct(question, close, limit, by_country=shape == "list" and bool(COUNTRY_LIST.search(question)))
+    if shape == "reason":
+        with_reason = [c for c in close if REASON_CUE.search(c.sentence)]
+        return (with_reason + [c for c in close if c not in with_reason])[:limit]
+    # fact / yes-no: the best sentence, then only sentences that add an asked term the ones before lack.
+    asked = _terms(question)
+    chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
+    for c in close[1:]:
+        if len(chosen) >= limit:
+            break
+        new = (_terms(c.sentence) & asked) - covered
+        if new:
+            chosen.append(c)
+            covered |= new
+    return chosen
+
+
+def _distinct(question: str, ranked: list[_Candidate], limit: int, by_country: bool) -> list[_Candidate]:
+    """Up to `limit` candidates that repeat no earlier one (nor, for a list of countries, only name listed ones)."""
+    asked = set(find_countries(question)) | {"Japan"}
+    chosen: list[_Candidate] = []
+    listed: set[str] = set()
+    for c in ranked:
+        if len(chosen) >= limit:
+            break
+        if any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        if by_country:
+            items = set(find_countries(c.sentence)) - asked
+            if not items or items <= listed:
+                continue
+            listed |= items
+        chosen.append(c)
+    return chosen
+
+
+def _render(units: list[list[Claim]], bullets: bool) -> list[str]:
+    lines = [" ".join(claim.line() for claim in unit) for unit in units]
+    return [f"- {line}" for line in lines] if bullets else lines
+
+
+def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[list[Claim]]:
+    return [_unit(c, taken) for c in chosen]
+
+
+def extract_answer(
+    question: str, shape: str, numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+) -> Extract:
+    """The source sentences that answer `question`, arranged for its shape; empty when none fits.
+
+    `numbered` pairs each passage with its source number `n` in the final answer.
+    """
+    candidates = _candidates(question, numbered)
+    if not candidates:
+        return Extract("")
+    _score(question, candidates, embedder)
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
+    chosen = _pick(question, shape, ranked, limit)
+    taken = {(c.hit.doc_id, c.hit.start + c.spans[c.index][0]) for c in chosen}
+    if shape == "overview":
+        return _overview(chosen, taken)
+    units = _units(chosen, taken)
+    lines = _render(units, bullets=shape == "list")
+    return Extract("\n".join(lines) if shape == "list" else " ".join(lines), [c for u in units for c in u])
+
+
+def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
+    """Bullets grouped by source kind (what the article argues, what the statements record), dated in order."""
+    groups = {"article": "What the article argues:", "statements": "What the statements record:"}
+    kinds = [k for k in groups if any(c.kind == k for c in chosen)]
+    blocks, claims = [], []
+    for kind in kinds:
+        members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, c.hit.doc_id, c.hit.start))
+        units = _units(members, taken)
+        lines = []
+        for c, unit in zip(members, units, strict=True):
+            dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
+            lines.append(f"- {dated}{' '.join(claim.line() for claim in unit)}")
+            claims += unit
+        blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
+    return Extract("\n\n".join(blocks), claims)
+
+
+def compare(
+    question: str, entities: list[str], numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+) -> Extract:
+    """One labelled part per entity, each from the sentences of passages that mention that entity."""
+    candidates = _candidates(question, numbered)
+    if not candidates:
+        return Extract("")
+    _score(question, candidates, embedder)
+    ranked = sorted(candidates, key=lambda c: -c.score)
+    blocks, claims, used = [], [], set()
+    taken: set[tuple[str, int]] = set()
+    for entity in entities:
+        own = [
+            c
+            for c in ranked
+            if entity in c.hit.countries and entity in find_countries(c.sentence) and id(c) not in used
+        ]
+        chosen = _pick(question, "comparison", own, limits.comparison_items)
+        used.update(id(c) for c in chosen)
+        taken.update((c.hit.doc_id, c.hit.start + c.spans[c.index][0]) for c in chosen)
+        units = _units(chosen, taken)
+        if units:
+            blocks.append(f"{entity}:\n" + "\n".join(_render(units, bullets=True)))
+            claims += [claim for unit in units for claim in unit]
+        else:
+            blocks.append(f"{entity}: the passages found say nothing about this.")
+    if not claims:
+        return Extract("")
+    return Extract("\n\n".join(blocks), claims)
 
 
 def _cite(sentence: str, n: int) -> str:
