@@ -308,7 +308,7 @@ def render_quotes(citation: Citation) -> str:
     for q in citation.quotes:
         claim = "" if " ".join(q.quote.split()) == q.claim else f'<div class="muted">for: {esc(q.claim)}</div>'
         items.append(
-            f"<li>“{esc(' '.join(q.quote.split()))}” <span class=\"muted\">chars {q.quote_start}–{q.quote_end}</span>"
+            f'<li>“{esc(" ".join(q.quote.split()))}” <span class="muted">chars {q.quote_start}–{q.quote_end}</span>'
             f"{claim}</li>"
         )
     return f'<ul class="quotes">{"".join(items)}</ul>' if items else ""

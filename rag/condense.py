@@ -22,6 +22,8 @@ FOLLOW_UP = re.compile(
 # A follow-up ending in "it"/"that"/"this" ("What did Biden say about it?"), and a name it may stand for.
 PRONOUN = re.compile(r"(?<=\s)(it|that|this)(?=\s*[?.!]?\s*$)", re.I)
 TOPIC = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+)?[A-Z][a-z]+)+\b")
+# Country names said with "the": "the United States", "the Philippines".
+THE = re.compile(r"(United|Philippines|Netherlands|Maldives|Bahamas|Gambia|Czech|Holy|Marshall|Solomon|Pacific)", re.I)
 # What a follow-up like "And with Vietnam?" or "What about India, then?" says besides its country.
 FILLER = re.compile(
     r"\b(and|also|what|how|about|of|same|for|with|then|too|as well|so|the|in|case|regarding|re|now|please)\b|[^\w\s]",
@@ -42,7 +44,17 @@ def condense_question(question: str, history: list[dict[str, str]] | None) -> st
     previous = last_user_question(history)
     if not previous or not (FOLLOW_UP.search(question) or len(question.split()) <= 4):
         return question
-    new = [name for _, _, name in country_mentions(question)]
+    assert history is not None
+    # The earlier question may itself have been a follow-up: read it with what came before it.
+    earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
+    previous = condense_question(previous, earlier)
+    # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
+    # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
+    new = [
+        name
+        for start, end, name in country_mentions(question)
+        if name not in ACTORS and not question[start:end].lower().endswith(("ese", "ian", "ish"))
+    ]
     if not new:
         return _resolve_pronoun(question, previous) or f"{question} {previous}"
     old = country_mentions(previous)
@@ -58,7 +70,12 @@ def condense_question(question: str, history: list[dict[str, str]] | None) -> st
     rewritten, pos = [], 0
     for start, end, name in old:
         if name == topic:
-            rewritten += [previous[pos:start], replacement]
+            before = previous[pos:start]
+            if re.search(r"\bthe\s+$", before, re.I) and not THE.match(
+                replacement
+            ):  # "to the Philippines" -> "to Vietnam"
+                before = re.sub(r"\bthe\s+$", "", before, flags=re.I)
+            rewritten += [before, replacement]
             pos = end
     rewritten.append(previous[pos:])
     standalone = "".join(rewritten)
@@ -85,4 +102,3 @@ def _resolve_pronoun(question: str, previous: str) -> str | None:
         return None
     match = pronouns[0]
     return f"{question[: match.start()]}{max(names, key=len)}{question[match.end() :]}"
-

@@ -220,7 +220,7 @@ class Engine:
         shape = classify(question if query.startswith(f"{question} ") else query)
         parts = split_parts(query)
         entities = comparison_entities(query) if shape == "comparison" and len(parts) == 1 else []
-        groups = self._retrieve_groups(query, parts, entities, selected)
+        groups = self._retrieve_groups(query, shape, parts, entities, selected)
         hits = _merge(groups)
         retrieve_ms = (time.perf_counter() - started) * 1000
         answer = Answer(
@@ -271,12 +271,14 @@ class Engine:
         yield answer
 
     def _retrieve_groups(
-        self, query: str, parts: list[str], entities: list[str], selected: list[str]
+        self, query: str, shape: str, parts: list[str], entities: list[str], selected: list[str]
     ) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
         if len(entities) >= 2:
             return [(entity, self.retriever.retrieve(query, countries=[entity])) for entity in entities]
-        return [(part, self.retriever.retrieve(part, countries=selected)) for part in parts]
+        # A list or an overview gathers items across passages, so it reads more of them.
+        k = self.settings.top_k * 2 if shape in ("list", "overview") and len(parts) == 1 else None
+        return [(part, self.retriever.retrieve(part, k=k, countries=selected)) for part in parts]
 
     def _extract(
         self,

@@ -6,8 +6,10 @@ moved with it), so each claim's quote is the claim itself.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +65,17 @@ STOPWORDS = frozenset(
         "source",
     ]
 )
+# What a question's verb is answered with: "What did Japan sign?" is answered by an "agreement".
+_SIGNED = {"sign", "agreement", "agre", "arrang", "accord", "pact", "deal", "memorandum"}
+SAME_AS = {stem: _SIGNED for stem in _SIGNED}
+# Words that say how a question asks, not what: "Tell me about Japan's relations with India".
+GENERIC = frozenset(
+    {
+        *("tell", "describ", "overview", "summari", "summar", "relat", "relationship", "tie", "give", "happen"),
+        *("state", "countri", "nation", "compar", "differ", "contrast", "similar", "name", "list", "explain"),
+        *("reason", "approach", "way", "engag", "support", "do", "say", "articl", "statement", "sourc"),
+    }
+)
 MIN_WORDS = 6  # captions and headings are not answers
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -88,31 +101,43 @@ ACTORS = frozenset({"Japan", "China", "United States"})
 
 # A connective that only links to the sentence before; cut from the shown sentence (offsets move with it).
 # The one-word ones may stand without a comma ("Yet Japan..."); the rest need one, so "In addition to X" stays.
-CONNECTIVE = re.compile(
-    r"^(?:(?:and|but|yet|moreover|furthermore|however|additionally|also|besides|thus|hence)\b,?"
+CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("^" would not)
+    r"(?:(?:and|but|yet|moreover|furthermore|however|additionally|also|besides|thus|hence)\b,?"
     r"|(?:in fact|in addition|further|therefore|meanwhile|still|nonetheless|nevertheless|indeed|similarly|likewise"
     r"|consequently|notably|accordingly|overall|in short|that said|at the same time|on the other hand|as such|so"
-    r"|then|importantly|finally|lastly|interestingly|crucially|instead|otherwise|in turn|by contrast|in contrast),)"
+    r"|then|importantly|finally|lastly|interestingly|crucially|instead|otherwise|in turn|by contrast|in contrast"
+    r"|for example|for instance),)"
     r"\s+(?=\S)",
     re.I,
 )
+# A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
+LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
-    r"^(?:this|these|that|those|it|its|they|their|such|he|she|his|her|both|here|the latter|the former|the two)\b"
+    r"^(?:this|these|that|those|it(?!\s+(?:is|was|comes|remains|appears|seems|would be|will be|may be)\b)|its|they"
+    r"|their|such|he|she|his|her|both|here|the latter|the former|the two)\b"
     r"|\b(?:both (?:the )?(?:countries|sides|nations|leaders|parties|governments)"
     r"|the two (?:countries|sides|nations|leaders|governments|parties)|the latter|the former)\b",
     re.I,
 )
+# Short sentences that only announce what comes next ("Let's take the example of Thailand.") state nothing.
+SIGNPOST = re.compile(r"^(let[’']s (take|look)|take\b.*\bfor (instance|example)\b|a similar (trajectory|path)\b)", re.I)
+SIGNPOST_WORDS = 12
 # Words that give a reason, for "why" questions.
 REASON_CUE = re.compile(
     r"\b(because|due to|owing to|as a result|in order to|so as to|aims? (to|at)|aimed at|reasons?|driven by|motivat\w*"
-    r"|seek(s|ing)? to|to counter|in response to|amid|concerns?|so that|to ensure|to deter|given (that|the)|since"
-    r"|in light of|on account of|stems? from|rooted in|fears?|worr(y|ies|ied))\b",
+    r"|to counter|in response to|so that|to ensure|to deter|given that|in light of|on account of|stems? from"
+    r"|rooted in|thereby|hence)\b",
     re.I,
 )
-COUNTRY_LIST = re.compile(r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I)
-MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.2, "overview": 0.25, "comparison": 0.3}
+COUNTRY_LIST = re.compile(
+    r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I
+)
+MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
+REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
+TOPIC_BONUS = 0.1
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
+BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 
 
 @dataclass(frozen=True)
@@ -138,7 +163,7 @@ class Extract:
     claims: list[Claim] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two candidates are never "equal" sentences
 class _Candidate:
     n: int
     hit: Hit
@@ -164,8 +189,20 @@ class Limits:
     comparison_items: int = 3
 
 
-def _terms(text: str) -> set[str]:
-    return {w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS}
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Stemmed content words ("signed" and "sign" match), with what a question's verb stands for in an answer."""
+    stems = set(_stemmer().stemWords([w for w in WORD.findall(text.lower()) if w not in STOPWORDS]))
+    for stem in list(stems):
+        stems |= SAME_AS.get(stem, set())
+    return frozenset(stems)
 
 
 def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candidate]:
@@ -187,6 +224,8 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candida
                 len(sentence.split()) >= MIN_WORDS
                 and key not in seen
                 and not INJECTION.search(sentence)
+                and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
+                and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
                 and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
                 and (not needs or _terms(sentence) & asked_terms)
             ):
@@ -196,15 +235,29 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candida
 
 
 def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> None:
-    vectors = embedder.encode_cached([question] + [c.sentence for c in candidates])
+    """Score each candidate against the question; a sentence that points back is read with the one before it."""
+    texts = [_in_context(c) for c in candidates]
+    vectors = embedder.encode_cached([question, *texts])
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
-    for c, vector in zip(candidates, vectors[1:], strict=True):
-        overlap = len(asked_terms & _terms(c.sentence)) / max(len(asked_terms), 1)
-        countries = len(asked_countries & set(find_countries(c.sentence))) / max(len(asked_countries), 1)
+    topics = asked_countries - ACTORS
+    for c, text, vector in zip(candidates, texts, vectors[1:], strict=True):
+        named = set(find_countries(text))
+        overlap = len(asked_terms & _terms(text)) / max(len(asked_terms), 1)
+        countries = len(asked_countries & named) / max(len(asked_countries), 1)
+        on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
-        c.score = float(vector @ vectors[0]) + 0.3 * overlap + 0.1 * countries + 0.2 * rank_prior
+        c.score = float(vector @ vectors[0]) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior
         c.vector = vector
+
+
+def _in_context(c: _Candidate) -> str:
+    """The sentence, after the one before it when its subject only points back ("It has also signed...")."""
+    start, end = c.spans[c.index]
+    cut = CONNECTIVE.match(c.hit.text, start, end)
+    if c.index == 0 or not POINTER.search(c.hit.text[cut.end() if cut else start : end]):
+        return c.sentence
+    return f"{c.hit.text[c.spans[c.index - 1][0] : c.spans[c.index - 1][1]]} {c.sentence}"
 
 
 def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
@@ -226,6 +279,9 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
 
 
 def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
+    markup = LEADING_MARKUP.match(hit.text, start, end)
+    if markup and markup.end() > start and len(hit.text[markup.end() : end].split()) >= 4:
+        start = markup.end()
     cut = CONNECTIVE.match(hit.text, start, end)
     if cut and len(hit.text[cut.end() : end].split()) >= 4:
         start = cut.end()
@@ -239,13 +295,15 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> li
     best = ranked[0].score
     close = [c for c in ranked if c.score >= best - MARGIN.get(shape, 0.25)]
     if shape in ("list", "overview", "comparison"):
-        asked = _terms(question)
-        close = [c for c in close if c is ranked[0] or _terms(c.sentence) & asked]
+        if shape != "comparison":  # a comparison's sides are already held to passages naming them
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c)]
         return _distinct(question, close, limit, by_country=shape == "list" and bool(COUNTRY_LIST.search(question)))
     if shape == "reason":
-        with_reason = [c for c in close if REASON_CUE.search(c.sentence)]
-        return (with_reason + [c for c in close if c not in with_reason])[:limit]
-    # fact / yes-no: the best sentence, then only sentences that add an asked term the ones before lack.
+        # The sentence that restates the question rarely gives the reason; one that says "because" does,
+        # so reasons are looked for further down the ranking and shown first, then the best match.
+        reasons = [c for c in ranked if c.score >= best - REASON_REACH and REASON_CUE.search(c.sentence)][:2]
+        return ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
+    # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
     chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
     for c in close[1:]:
@@ -258,21 +316,38 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> li
     return chosen
 
 
+def _on_topic(question: str, c: _Candidate) -> bool:
+    """True when the sentence names the country asked about and shares what is asked beyond the names.
+
+    A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
+    """
+    asked = set(find_countries(question))
+    named = set(find_countries(_in_context(c)))
+    topics = asked - ACTORS
+    if topics and not topics & named:
+        return False
+    if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
+        return False
+    names = _terms(" ".join(find_countries(question)))
+    content = _terms(question) - names - GENERIC
+    return not content or bool(content & _terms(c.sentence))
+
+
 def _distinct(question: str, ranked: list[_Candidate], limit: int, by_country: bool) -> list[_Candidate]:
-    """Up to `limit` candidates that repeat no earlier one (nor, for a list of countries, only name listed ones)."""
+    """Up to `limit` candidates that repeat no earlier one (for a list of countries: that name a new one)."""
     asked = set(find_countries(question)) | {"Japan"}
     chosen: list[_Candidate] = []
     listed: set[str] = set()
     for c in ranked:
         if len(chosen) >= limit:
             break
-        if any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
-            continue
         if by_country:
             items = set(find_countries(c.sentence)) - asked
             if not items or items <= listed:
                 continue
             listed |= items
+        elif any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
         chosen.append(c)
     return chosen
 
@@ -282,8 +357,28 @@ def _render(units: list[list[Claim]], bullets: bool) -> list[str]:
     return [f"- {line}" for line in lines] if bullets else lines
 
 
-def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[list[Claim]]:
-    return [_unit(c, taken) for c in chosen]
+def _key(c: _Candidate, offset: int = 0) -> tuple[str, int] | None:
+    """(document, start) of the candidate's sentence, or of the one `offset` sentences away (None: outside)."""
+    index = c.index + offset
+    if not 0 <= index < len(c.spans):
+        return None
+    return c.hit.doc_id, c.hit.start + c.spans[index][0]
+
+
+def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[_Candidate, list[Claim]]]:
+    """Each candidate as shown; one that points back joins its antecedent's unit when that is shown too."""
+    keys = {_key(c) for c in chosen}
+    followers = {_key(c, -1): c for c in chosen if _key(c, -1) in keys and _in_context(c) != c.sentence}
+    units = []
+    for c in chosen:
+        if c in followers.values():
+            continue
+        unit, follower = _unit(c, taken), followers.get(_key(c))
+        while follower is not None:
+            unit += _unit(follower, taken)
+            follower = followers.get(_key(follower))
+        units.append((c, unit))
+    return units
 
 
 def extract_answer(
@@ -300,10 +395,10 @@ def extract_answer(
     ranked = sorted(candidates, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit)
-    taken = {(c.hit.doc_id, c.hit.start + c.spans[c.index][0]) for c in chosen}
+    taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
-    units = _units(chosen, taken)
+    units = [unit for _, unit in _units(chosen, taken)]
     lines = _render(units, bullets=shape == "list")
     return Extract("\n".join(lines) if shape == "list" else " ".join(lines), [c for u in units for c in u])
 
@@ -314,10 +409,9 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
     kinds = [k for k in groups if any(c.kind == k for c in chosen)]
     blocks, claims = [], []
     for kind in kinds:
-        members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, c.hit.doc_id, c.hit.start))
-        units = _units(members, taken)
+        members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, *_key(c)))  # type: ignore[misc]
         lines = []
-        for c, unit in zip(members, units, strict=True):
+        for c, unit in _units(members, taken):
             dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
             lines.append(f"- {dated}{' '.join(claim.line() for claim in unit)}")
             claims += unit
@@ -337,15 +431,22 @@ def compare(
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
     for entity in entities:
-        own = [
-            c
-            for c in ranked
-            if entity in c.hit.countries and entity in find_countries(c.sentence) and id(c) not in used
-        ]
+        others = set(entities) - {entity}
+        own = sorted(
+            (
+                c
+                for c in ranked
+                if entity in c.hit.countries
+                and entity in find_countries(c.sentence)
+                and id(c) not in used
+                and _key(c) not in taken
+            ),
+            key=lambda c: -(c.score - (BOTH_SIDES if others & set(find_countries(c.sentence)) else 0.0)),
+        )
         chosen = _pick(question, "comparison", own, limits.comparison_items)
         used.update(id(c) for c in chosen)
-        taken.update((c.hit.doc_id, c.hit.start + c.spans[c.index][0]) for c in chosen)
-        units = _units(chosen, taken)
+        taken.update(_key(c) for c in chosen)
+        units = [unit for _, unit in _units(chosen, taken)]
         if units:
             blocks.append(f"{entity}:\n" + "\n".join(_render(units, bullets=True)))
             claims += [claim for unit in units for claim in unit]

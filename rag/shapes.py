@@ -5,6 +5,7 @@ Deterministic on purpose: every backend sees the same shape, and a rule that mis
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 
@@ -15,7 +16,7 @@ SHAPES: tuple[Shape, ...] = ("fact", "list", "overview", "comparison", "reason",
 
 ACTORS = frozenset({"Japan", "China", "United States"})
 COMPARISON = re.compile(
-    r"\b(compare[ds]?|comparison|comparing|differ(s|ed)?|differences?|different|contrast(s|ed)?|versus|vs\.?"
+    r"\b(compare[ds]?|comparison|comparing|differ(s|ed)?|differences?|different(ly)?|contrast(s|ed)?|versus|vs\.?"
     r"|similar(ities|ity)?|in common|alike)\b",
     re.I,
 )
@@ -25,7 +26,8 @@ REASON = re.compile(
     re.I,
 )
 LIST = re.compile(
-    r"\b(which|what)\s+(\w+\s+){0,3}?(countries|nations|partners|states|members|agreements|deals|areas|fields|sectors"
+    r"\b(which|what)\s+(\w+\s+){0,3}?(countries|nations|partners|members|agreements|deals|areas|fields|sectors|concerns"
+    r"|efforts|regions|threats|capabilities|priorities|items|companies|places|investments|exercises|activities"
     r"|projects|initiatives|steps|measures|commitments|programs|programmes|exercises|issues|topics|ways|pledges"
     r"|documents|statements|sources|organi[sz]ations|groupings|leaders|arrangements|treaties)\b"
     r"|^\s*(please\s+)?(name|list|enumerate)\b|\bname (the|all|some|three|two|four|five)\b",
@@ -40,24 +42,28 @@ OVERVIEW = re.compile(
     re.I,
 )
 YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
-QUESTION_WORD = re.compile(r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I)
+QUESTION_WORD = re.compile(
+    r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I
+)
 # "..., and with Italy?" / "...; and what about India?": a second part after a comma, semicolon or "and also".
 PART_BREAK = re.compile(r"\s*(?:[,;]\s*(?:and\s+(?:also\s+)?)?|\s+and\s+also\s+)(?=\S)", re.I)
+# What joins the two sides of a comparison: "Thailand and Cambodia", "Japan vs China", "to Japan and to the US".
+PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and for|from)\s+(?:the\s+)?", re.I)
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
 def classify(question: str) -> Shape:
-    """The question's shape, by the first rule that matches (comparison before list before overview)."""
+    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
     if COMPARISON.search(question) or _versus(question):
         return "comparison"
     if REASON.search(question):
         return "reason"
+    if YESNO.search(question):
+        return "yesno"
     if LIST.search(question):
         return "list"
     if OVERVIEW.search(question):
         return "overview"
-    if YESNO.search(question):
-        return "yesno"
     return "fact"
 
 
@@ -66,10 +72,20 @@ def _versus(question: str) -> bool:
 
 
 def comparison_entities(question: str) -> list[str]:
-    """The countries a comparison sets side by side: those named, less Japan when two others are named."""
-    names = list(dict.fromkeys(name for _, _, name in country_mentions(question)))
-    others = [n for n in names if n != "Japan"]
-    return others if len(others) >= 2 else names
+    """The countries a comparison sets side by side; [] when it compares aspects of one relationship.
+
+    In order of trust: countries in the possessive ("Japan's ... China's"), a pair joined by "and",
+    "vs" or "with" ("Thailand and Cambodia"), then every country but Japan when two others are named.
+    """
+    mentions = country_mentions(question)
+    possessive = [name for _, end, name in mentions if re.match(r"['’]s?(?![A-Za-z])", question[end : end + 3])]
+    if len(set(possessive)) >= 2:
+        return list(dict.fromkeys(possessive))
+    for (_, end, first), (start, _, second) in itertools.pairwise(mentions):
+        if first != second and PAIR.fullmatch(question[end:start]):
+            return [first, second]
+    others = list(dict.fromkeys(name for _, _, name in mentions if name != "Japan"))
+    return others if len(others) >= 2 else []
 
 
 def split_parts(question: str) -> list[str]:

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from eval.metrics import (
+    citation_focus,
     citation_hit,
     citation_precision,
-    citation_focus,
     evidence_coverage,
     hit_at_k,
     key_fact_containment,
