@@ -112,6 +112,7 @@ CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("
 )
 # A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
 LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
+LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
     r"^(?:this|these|that|those|it(?!\s+(?:is|was|comes|remains|appears|seems|would be|will be|may be)\b)|its|they"
@@ -216,7 +217,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candida
     for n, hit in numbered:
         if topics and not topics & set(hit.countries):
             continue
-        spans = list(sentence_spans(hit.text, 0, len(hit.text)))
+        spans = _split_items(hit.text, list(sentence_spans(hit.text, 0, len(hit.text))))
         for index, (start, end) in enumerate(spans):
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
@@ -232,6 +233,17 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candida
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans, with hard-wrapped list items ("order.\n-   The three NSAs...") split apart."""
+    out = []
+    for start, end in spans:
+        for item in LIST_ITEM.finditer(text, start, end):
+            out.append((start, item.start()))
+            start = item.end()
+        out.append((start, end))
+    return [(s, e) for s, e in out if text[s:e].strip()]
 
 
 def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> None:
