@@ -69,7 +69,8 @@ def shape_table(summary: dict[str, Any]) -> str:
         return ""
     name, result = answering[0]
     lines = [
-        f"| {name}: question type | questions | key facts | cit. focus | abstain acc. | over-abstain | quote ≠ claim |",
+        f"| question type ({name}) | questions | key facts | cit. focus | abstain acc. | over-abstain | quote ≠ claim"
+        " |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, m in [*result.get("by_type", {}).items(), ("all", result["metrics"])]:
@@ -83,7 +84,7 @@ def shape_table(summary: dict[str, Any]) -> str:
                 ("quote_mismatches", "count"),
             )
         ]
-        lines.append(f"| {kind} | {m['questions']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {kind} | {m.get('questions', NA)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

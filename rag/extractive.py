@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from ingest.chunking import sentence_spans
+from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.prompts import INJECTION
 from rag.retrieve import Hit
-from rag.store import Embedder
+from rag.store import SENTENCE_VECTORS, Embedder, unpack_vectors
 
 WORD = re.compile(r"[a-z0-9]{3,}")
 STOPWORDS = frozenset(
@@ -246,21 +246,41 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> None:
-    """Score each candidate against the question; a sentence that points back is read with the one before it."""
-    texts = [_in_context(c) for c in candidates]
-    vectors = embedder.encode_cached([question, *texts])
+def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> list[_Candidate]:
+    """Score candidates against the question with the sentence vectors ingest stored with each chunk.
+
+    Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
+    has also signed...") carries what it refers to, and answering embeds nothing but the question
+    (embedding the sentences of ten passages costs seconds on two cores). A sentence without a stored
+    vector (a chunk stored before they were, a list item split out) is embedded with the one before it.
+    Returns the candidates, scored.
+    """
+    query = embedder.encode_cached([question])[0]
+    stored: dict[int, dict[tuple[int, int], np.ndarray]] = {}
+    vectors: list[np.ndarray | None] = []
+    for c in candidates:
+        if id(c.hit) not in stored:
+            packed = c.hit.metadata.get(SENTENCE_VECTORS)
+            spans = content_sentences(c.hit.text)
+            rows = unpack_vectors(str(packed)) if packed and spans else []
+            stored[id(c.hit)] = dict(zip(spans, rows, strict=False)) if len(rows) == len(spans) else {}
+        vectors.append(stored[id(c.hit)].get(c.spans[c.index]))
+    missing = [i for i, v in enumerate(vectors) if v is None]
+    for i, vector in zip(missing, embedder.encode_cached([_in_context(candidates[i]) for i in missing]), strict=True):
+        vectors[i] = vector
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
     topics = asked_countries - ACTORS
-    for c, text, vector in zip(candidates, texts, vectors[1:], strict=True):
+    for c, vector in zip(candidates, vectors, strict=True):
+        text = _in_context(c)
         named = set(find_countries(text))
         overlap = len(asked_terms & _terms(text)) / max(len(asked_terms), 1)
         countries = len(asked_countries & named) / max(len(asked_countries), 1)
         on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
-        c.score = float(vector @ vectors[0]) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior
+        c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
         c.vector = vector
+    return candidates
 
 
 def _in_context(c: _Candidate) -> str:
@@ -403,8 +423,7 @@ def extract_answer(
     candidates = _candidates(question, numbered)
     if not candidates:
         return Extract("")
-    _score(question, candidates, embedder)
-    ranked = sorted(candidates, key=lambda c: -c.score)
+    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit)
     taken = {_key(c) for c in chosen}
@@ -438,8 +457,7 @@ def compare(
     candidates = _candidates(question, numbered)
     if not candidates:
         return Extract("")
-    _score(question, candidates, embedder)
-    ranked = sorted(candidates, key=lambda c: -c.score)
+    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
     for entity in entities:
