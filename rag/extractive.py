@@ -356,7 +356,9 @@ def _on_topic(question: str, c: _Candidate) -> bool:
     asked = set(find_countries(question))
     named = set(find_countries(_in_context(c)))
     topics = asked - ACTORS
-    if topics and not topics & named:
+    # About the country asked of: naming it, or naming no other in a passage about it
+    # ("The President raised concerns regarding the situation at Ream Naval Base").
+    if topics and not topics & named and (named - ACTORS or not topics & set(c.hit.countries)):
         return False
     if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
         return False
