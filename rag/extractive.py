@@ -137,6 +137,7 @@ COUNTRY_LIST = re.compile(
 MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
+PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 
@@ -326,6 +327,9 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> li
         return []
     best = ranked[0].score
     close = [c for c in ranked if c.score >= best - MARGIN.get(shape, 0.25)]
+    # Cite only passages that carry what was asked: one retrieval found far less relevant adds noise.
+    top = max((c.hit.sentence_score or 0.0) for c in close)
+    close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
     if shape in ("list", "overview", "comparison"):
         if shape != "comparison":  # a comparison's sides are already held to passages naming them
             close = [c for c in close if c is ranked[0] or _on_topic(question, c)]
