@@ -77,6 +77,8 @@ CSS = """
 a.cite { color: var(--color-accent); text-decoration: none; font-weight: 600; font-size: 0.85em; padding: 0 1px; }
 .unsupported { background: rgba(245, 158, 11, 0.18); border-bottom: 2px dashed #d97706; }
 .unsupported::before { content: "⚠ "; }
+.note { background: rgba(245, 158, 11, 0.12); padding: 4px 8px; border-radius: 4px; }
+.quotes { margin: 4px 0; padding-left: 1.2em; font-size: 0.9em; }
 .inert { color: var(--body-text-color-subdued); }
 .abstain { border-left: 4px solid #64748b; padding: 4px 10px; background: rgba(100, 116, 139, 0.10); }
 .abstain .abstain-head { font-weight: 600; margin: 0 0 4px 0; }
@@ -290,7 +292,8 @@ def render_answer(answer: Answer, turn: int) -> str:
         out.append(rendered)
         pos = end
     out.append(esc_lines(text[pos:]))
-    return f'<div class="answer">{"".join(out)}</div>'
+    note = f'<p class="note">⚠ {esc(answer.note)}</p>' if answer.note else ""
+    return f'<div class="answer">{note}{"".join(out)}</div>'
 
 
 def render_abstention(answer: Answer, turn: int) -> str:
@@ -324,6 +327,18 @@ def highlighted_chunk(citation: Citation) -> str:
     return "".join(out)
 
 
+def render_quotes(citation: Citation) -> str:
+    """Each answer sentence citing this source with its own quoted span (the claim is named when it differs)."""
+    items = []
+    for q in citation.quotes:
+        claim = "" if " ".join(q.quote.split()) == q.claim else f'<div class="muted">for: {esc(q.claim)}</div>'
+        items.append(
+            f'<li>“{esc(" ".join(q.quote.split()))}” <span class="muted">chars {q.quote_start}–{q.quote_end}</span>'
+            f"{claim}</li>"
+        )
+    return f'<ul class="quotes">{"".join(items)}</ul>' if items else ""
+
+
 def source_meta(date: str, page: int | None, extra: str = "") -> str:
     """'date · page n · extra', whichever are known."""
     parts = [esc(date)] if date else []
@@ -355,6 +370,7 @@ def render_sources(answer: Answer, turn: int) -> str:
                 f'<article class="source" id="{source_anchor(turn, c.n)}">'
                 f"<div><strong>[{c.n}]</strong> {source_title(c.title or c.doc_id, c.url)}</div>"
                 f'<div class="meta">{source_meta(c.date, c.page, c.doc_id)}</div>'
+                f"{render_quotes(c)}"
                 f'<p class="chunk">{highlighted_chunk(c)}</p></article>'
             )
     if not cards:

@@ -51,11 +51,20 @@ def recall_at_k(texts: Sequence[str], evidence: Sequence[str], k: int) -> float:
     return sum(1 for e in evidence if any(normalize(e) in t for t in top)) / len(evidence)
 
 
-def citation_relevance(cited_texts: Sequence[str], evidence: Sequence[str]) -> float | None:
-    """Share of citations whose chunk contains evidence; None when nothing was cited."""
+def citation_focus(cited_texts: Sequence[str], evidence: Sequence[str]) -> float | None:
+    """Share of citations whose chunk holds an evidence string (cites what was asked); None when nothing was cited.
+
+    Unlike citation precision it gives no credit for a quote that merely supports its own sentence,
+    which every extractive citation does by construction.
+    """
     if not cited_texts:
         return None
     return sum(relevance(cited_texts, evidence)) / len(cited_texts)
+
+
+def quote_mismatches(claims_and_quotes: Sequence[tuple[str, str]]) -> int:
+    """How many (claim, quote) pairs show a quote the claim doesn't contain (normalised): a quote that differs."""
+    return sum(1 for claim, quote in claims_and_quotes if normalize(quote) not in normalize(claim))
 
 
 def citation_precision(cited_texts: Sequence[str], evidence: Sequence[str], supported: Sequence[bool]) -> float | None:
@@ -139,6 +148,7 @@ def score_question(
     abstained: bool | None = None,
     cited_texts: Sequence[str] = (),
     cited_supported: Sequence[bool] | None = None,
+    claim_quotes: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Every per-question metric; `answer`/`abstained` None means the variant only retrieves."""
     scores: dict[str, Any] = dict.fromkeys(
@@ -149,7 +159,7 @@ def score_question(
             "ndcg@10",
             f"recall@{k}",
             "citation_precision",
-            "citation_relevance",
+            "citation_focus",
             "citation_hit",
             "token_f1",
         ),
@@ -158,6 +168,7 @@ def score_question(
     scores["key_facts"] = None
     scores["abstained"] = abstained
     scores["crag"] = None
+    scores["quote_mismatches"] = quote_mismatches(claim_quotes) if abstained is not None else None
     if answerable:
         relevant = relevance(ranked_texts, evidence)
         scores.update(
@@ -178,7 +189,7 @@ def score_question(
                     evidence,
                     cited_supported if cited_supported is not None else [False] * len(cited_texts),
                 ),
-                "citation_relevance": citation_relevance(cited_texts, evidence),
+                "citation_focus": citation_focus(cited_texts, evidence),
                 "citation_hit": citation_hit(cited_texts, evidence),
                 "token_f1": token_f1(said, reference_answer),
                 "key_facts": key_fact_containment(said, key_facts),
@@ -204,6 +215,7 @@ def summarize(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         value = percentile((r["timings"].get(key) for r in rows), q)
         return None if value is None else round(value, 1)
 
+    mismatches = [r["metrics"]["quote_mismatches"] for r in rows if r["metrics"].get("quote_mismatches") is not None]
     return {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -215,7 +227,8 @@ def summarize(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "ndcg@10": avg("ndcg@10"),
         f"recall@{k}": avg(f"recall@{k}"),
         "citation_precision": avg("citation_precision"),
-        "citation_relevance": avg("citation_relevance"),
+        "citation_focus": avg("citation_focus"),
+        "quote_mismatches": sum(mismatches) if mismatches else None,
         "citation_recall": avg("citation_hit"),
         "token_f1": avg("token_f1"),
         "key_fact_containment": avg("key_facts"),

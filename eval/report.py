@@ -19,13 +19,14 @@ def columns(k: int) -> list[tuple[str, str, str]]:
         ("ndcg@10", "nDCG@10", "ratio"),
         (f"recall@{k}", f"recall@{k}", "ratio"),
         ("citation_precision", "cit. precision", "ratio"),
-        ("citation_relevance", "cit. relevance", "ratio"),
+        ("citation_focus", "cit. focus", "ratio"),
         ("citation_recall", "cit. recall", "ratio"),
         ("token_f1", "token F1", "ratio"),
         ("key_fact_containment", "key facts", "ratio"),
         ("abstention_accuracy", "abstain acc.", "ratio"),
         ("over_abstention", "over-abstain", "ratio"),
         ("crag", "CRAG", "score"),
+        ("quote_mismatches", "quote ≠ claim", "count"),
         ("total_ms_p50", "p50 ms", "ms"),
         ("total_ms_p95", "p95 ms", "ms"),
         ("retrieve_ms_p50", "p50 retrieve ms", "ms"),
@@ -48,7 +49,7 @@ def _cell(value: float | None, fmt: str) -> str:
         return NA
     if fmt == "score":
         return f"{value:+.3f}"
-    return f"{value:.0f}" if fmt == "ms" else f"{value:.3f}"
+    return f"{value:.0f}" if fmt in ("ms", "count") else f"{value:.3f}"
 
 
 def markdown_table(summary: dict[str, Any]) -> str:
@@ -61,6 +62,32 @@ def markdown_table(summary: dict[str, Any]) -> str:
     for name, result in summary["variants"].items():
         metrics = result["metrics"]
         lines.append(f"| {name} | " + " | ".join(_cell(metrics.get(key), fmt) for key, _, fmt in cols) + " |")
+    return "\n".join(lines)
+
+
+def shape_table(summary: dict[str, Any]) -> str:
+    """Per question type, for the first variant that answers: key facts, citation focus and abstention."""
+    answering = [(n, r) for n, r in summary["variants"].items() if r["metrics"].get("key_fact_containment") is not None]
+    if not answering:
+        return ""
+    name, result = answering[0]
+    lines = [
+        f"| question type ({name}) | questions | key facts | cit. focus | abstain acc. | over-abstain | quote ≠ claim"
+        " |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, m in [*result.get("by_type", {}).items(), ("all", result["metrics"])]:
+        cells = [
+            _cell(m.get(key), fmt)
+            for key, fmt in (
+                ("key_fact_containment", "ratio"),
+                ("citation_focus", "ratio"),
+                ("abstention_accuracy", "ratio"),
+                ("over_abstention", "ratio"),
+                ("quote_mismatches", "count"),
+            )
+        ]
+        lines.append(f"| {kind} | {m.get('questions', NA)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -82,6 +109,8 @@ def markdown_report(summary: dict[str, Any]) -> str:
         f"{summary['seconds']:.0f} s, {summary['started']}.",
         "",
         markdown_table(summary),
+        "",
+        shape_table(summary),
         "",
         "Retrieval and citation metrics count a chunk as relevant when it contains an evidence string "
         "(whitespace, quotes, dashes and case normalised); they, token F1 and key facts cover answerable "

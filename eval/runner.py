@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from eval.dataset import Question, load_dataset, normalize
 from eval.metrics import evidence_coverage, score_question, summarize
-from eval.report import markdown_report, markdown_table, write_chart
+from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Pipeline, Ranked, Variant, resolve_variants
 from rag.errors import MissingPackageError, RagError
 from rag.settings import Backend, Settings
@@ -62,6 +62,7 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
         "answer": None,
         "abstained": None,
         "search_query": None,
+        "shape": None,
         "citations": [],
         "retrieved": [],
         "timings": {},
@@ -71,7 +72,9 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
     try:
         if pipeline.answers:
             answer = pipeline.ask(question.question, question.history_list())
-            row.update(answer=answer.text, abstained=answer.abstained, search_query=answer.search_query)
+            row.update(
+                answer=answer.text, abstained=answer.abstained, search_query=answer.search_query, shape=answer.shape
+            )
             row["citations"] = [
                 {
                     "n": c.n,
@@ -80,13 +83,17 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
                     "text": c.chunk_text,
                     "quote": c.quote,
                     "supported": c.supported,
+                    "quotes": [{"claim": q.claim, "quote": q.quote} for q in c.quotes],
                 }
                 for c in answer.citations
             ]
             row["timings"] = {k_: getattr(answer, k_) for k_ in ("retrieve_ms", "first_token_ms", "total_ms")}
             # The same query and filter the answer used, ranked deeper for nDCG@10; its top_k prefix is what ask() saw.
             ranking = pipeline.rank(answer.search_query, depth, answer.countries)
-            if [h.chunk_id for h in answer.retrieved] != [r.chunk_id for r in ranking[: len(answer.retrieved)]]:
+            single = not answer.parts and answer.shape not in ("comparison", "list", "overview")
+            if single and [h.chunk_id for h in answer.retrieved] != [
+                r.chunk_id for r in ranking[: len(answer.retrieved)]
+            ]:
                 log.warning("%s: the deeper ranking does not start with the passages the answer used", question.id)
         else:
             from rag.condense import condense_question
@@ -113,6 +120,7 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
         abstained=row["abstained"],
         cited_texts=[c["text"] for c in row["citations"]],
         cited_supported=[c["supported"] for c in row["citations"]],
+        claim_quotes=[(q["claim"], q["quote"]) for c in row["citations"] for q in c["quotes"]],
     )
     return row
 
@@ -284,6 +292,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
     print(markdown_table(summary))
+    print()
+    print(shape_table(summary))
     print(
         f"\n{summary['questions']} questions in {summary['seconds']:.0f} s; "
         f"wrote {out}/results.jsonl, summary.json, summary.md"

@@ -11,6 +11,17 @@ ABSTAIN_TEXT = "The sources don't answer this."
 
 
 @dataclass
+class Quote:
+    """One answer sentence that cites a source, and the verbatim span of that source supporting it."""
+
+    claim: str  # the answer sentence, markers removed
+    quote: str  # text[quote_start:quote_end] of the document
+    quote_start: int
+    quote_end: int
+    support: float
+
+
+@dataclass
 class Citation:
     """Source `[n]` of an answer, with the verbatim span that supports it."""
 
@@ -30,6 +41,9 @@ class Citation:
     supported: bool  # support reaches RAG_SUPPORT_THRESHOLD (and no figure is missing from the source)
     # Document offsets of every span of this source that supports some answer sentence (the quote included).
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    # One entry per answer sentence citing this source, each with its own supporting span;
+    # `quote` above is the best-supported of them.
+    quotes: list[Quote] = field(default_factory=list)
 
 
 @dataclass
@@ -44,7 +58,10 @@ class Answer:
     unsupported_sentences: list[str] = field(default_factory=list)
     backend: str = ""
     model: str = ""
-    search_query: str = ""
+    search_query: str = ""  # the standalone question: the follow-up condensed with the history
+    shape: str = ""  # fact, list, overview, comparison, reason or yesno (rag/shapes.py)
+    parts: list[str] = field(default_factory=list)  # the standalone parts of a multi-part question
+    note: str = ""  # e.g. why the extractive answer stands in for an LLM's
     countries: list[str] = field(default_factory=list)
     docs: list[str] = field(default_factory=list)  # the documents the sources were limited to (none: all)
     retrieve_ms: float = 0.0
@@ -55,4 +72,5 @@ class Answer:
         """JSON-ready form, as printed by `rag ask --json` and returned by the UI's `ask` API."""
         data = asdict(self)
         data["retrieved"] = [hit.to_dict() for hit in self.retrieved]
+        data["standalone_question"] = self.search_query
         return data

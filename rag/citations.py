@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.chunking import sentence_spans
-from rag.answer import Citation
+from rag.answer import Citation, Quote
 from rag.retrieve import Hit
 from rag.store import Embedder
 
@@ -91,6 +91,7 @@ def ground_citations(
 
     best: dict[int, tuple[float, int, int]] = {}
     quoted: dict[int, set[tuple[int, int]]] = defaultdict(set)  # every supporting span, for highlighting
+    quotes: dict[int, list[Quote]] = defaultdict(list)  # one per claim citing the source
     unsupported = []
     for claim, vec in zip(checked, claim_vecs, strict=True):
         support = 0.0
@@ -104,6 +105,9 @@ def ground_citations(
             support = max(support, sim)
             if sim > best.get(n, (-1.0, 0, 0))[0]:
                 best[n] = (sim, *spans[n][i])
+            start, end = spans[n][i]
+            hit = hits[n - 1]
+            quotes[n].append(Quote(claim.text, hit.text[start:end], hit.start + start, hit.start + end, round(sim, 4)))
             if sim >= threshold:
                 quoted[n].add(spans[n][i])
         if support < threshold:
@@ -129,6 +133,40 @@ def ground_citations(
                 support=round(sim, 4),
                 supported=sim >= threshold,
                 highlights=[(hit.start + s, hit.start + e) for s, e in sorted(quoted[n] | {(start, end)})],
+                quotes=quotes[n],
             )
         )
     return text, citations, unsupported
+
+
+def claim_citations(claims: list[tuple[int, int, int, str]], hits: list[Hit]) -> list[Citation]:
+    """Citations for verbatim claims (n, document start, document end, shown sentence): each quote is its claim."""
+    by_source: dict[int, list[Quote]] = defaultdict(list)
+    for n, start, end, sentence in claims:
+        hit = hits[n - 1]
+        quote = hit.text[start - hit.start : end - hit.start]
+        by_source[n].append(Quote(" ".join(sentence.split()), quote, start, end, 1.0))
+    citations = []
+    for n, quotes in sorted(by_source.items()):
+        hit, first = hits[n - 1], quotes[0]
+        citations.append(
+            Citation(
+                n=n,
+                chunk_id=hit.chunk_id,
+                doc_id=hit.doc_id,
+                title=hit.title,
+                url=hit.url,
+                date=hit.date,
+                page=hit.page,
+                quote=first.quote,
+                quote_start=first.quote_start,
+                quote_end=first.quote_end,
+                chunk_text=hit.text,
+                chunk_start=hit.start,
+                support=1.0,
+                supported=True,
+                highlights=sorted({(q.quote_start, q.quote_end) for q in quotes}),
+                quotes=quotes,
+            )
+        )
+    return citations

@@ -1,4 +1,4 @@
-"""`rag ingest | search | ask | eval`: the command line. The only module besides ui.py that talks to people."""
+"""`rag ingest | search | ask | chat | eval`: the command line. The only module besides ui.py that talks to people."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ import logging
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import RagError
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time: `rag --help` should not load the engine
+    from rag.answer import Answer
+    from rag.engine import Engine
 
 log = logging.getLogger("rag")
 DOC_HELP = "only passages of document NAME: its file name (with or without extension) or title (repeatable)"
@@ -54,25 +59,49 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import Answer
     from rag.engine import Engine
 
     engine = Engine.from_settings(settings, backend=args.backend)
-    answer: Answer | None = None
-    streamed = []
-    for item in engine.stream(args.question, countries=args.country, docs=args.doc):
-        if isinstance(item, Answer):
-            answer = item
-        elif not args.json:
-            streamed.append(item)
-            print(item, end="", flush=True)
-    assert answer is not None
+    answer = _stream_answer(engine, args.question, None, args.country, echo=not args.json, docs=args.doc)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print("\n")
-    if answer.text.strip() != "".join(streamed).strip():
-        print(f"Checked answer: {answer.text}\n")
+    print(f"\n{answer.backend} / {answer.model} - {answer.total_ms / 1000:.1f} s")
+    return 0
+
+
+def _stream_answer(
+    engine: Engine,
+    question: str,
+    history: list[dict[str, str]] | None,
+    countries: list[str] | None,
+    echo: bool,
+    docs: list[str] | None = None,
+) -> Answer:
+    """Print the answer as it streams (when `echo`), then its checked form and sources; returns the Answer."""
+    from rag.answer import Answer
+
+    answer: Answer | None = None
+    streamed = []
+    for item in engine.stream(question, history, countries, docs=docs):
+        if isinstance(item, Answer):
+            answer = item
+        elif echo:
+            streamed.append(item)
+            print(item, end="", flush=True)
+    assert answer is not None
+    if echo:
+        print("\n")
+        _print_answer(answer, "".join(streamed))
+    return answer
+
+
+def _print_answer(answer: Answer, streamed: str) -> None:
+    """The checked answer (when it differs from what streamed), any note, and every claim's own quote."""
+    if answer.text.strip() != streamed.strip():
+        print(f"Checked answer:\n{answer.text}\n")
+    if answer.note:
+        print(f"Note: {answer.note}\n")
     for sentence in answer.unsupported_sentences:
         print(f"  ! not supported by the cited sources: {sentence}")
     label = "Closest passages" if answer.abstained else "Sources"
@@ -83,9 +112,65 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for c in answer.citations:
         where = f", p. {c.page}" if c.page else ""
         print(f"  [{c.n}] {c.title} ({c.date}{where}) {c.url or c.doc_id}")
-        print(textwrap.indent(textwrap.fill(f'"{" ".join(c.quote.split())}"', 100), "      "))
-        print(f"      {c.doc_id} chars {c.quote_start}-{c.quote_end}")
-    print(f"\n{answer.backend} / {answer.model} - {answer.total_ms / 1000:.1f} s")
+        for quote in c.quotes or []:
+            print(textwrap.indent(textwrap.fill(f'"{" ".join(quote.quote.split())}"', 100), "      "))
+            print(f"      {c.doc_id} chars {quote.quote_start}-{quote.quote_end}")
+
+
+CHAT_HELP = (
+    "Type a question; /reset forgets the conversation, /country NAME focuses on a country "
+    "(/country alone: all countries), /quit ends."
+)
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.engine import Engine
+    from rag.retrieve import resolve_countries
+
+    engine = Engine.from_settings(settings, backend=args.backend)
+    interactive = sys.stdin.isatty()
+    countries: list[str] | None = resolve_countries(args.country) or None
+    history: list[dict[str, str]] = []
+    print(f"Chatting with the corpus ({engine.backend} / {engine.model}). {CHAT_HELP}")
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            break
+        if not interactive and not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if not interactive:
+            print(f"> {question}")
+        command, _, rest = question.partition(" ")
+        if command in ("/quit", "/exit", "/q"):
+            break
+        if command == "/reset":
+            history = []
+            print("Conversation reset.")
+            continue
+        if command == "/country":
+            try:
+                countries = resolve_countries([rest.strip()]) if rest.strip() else None
+            except RagError as exc:
+                print(f"error: {exc}")
+                continue
+            print(f"Focus: {', '.join(countries)}." if countries else "Focus: all countries.")
+            continue
+        if command.startswith("/"):
+            print(f"Unknown command {command}. {CHAT_HELP}")
+            continue
+        try:
+            answer = _stream_answer(engine, question, history, countries, echo=True)
+        except RagError as exc:
+            print(f"error: {exc}")
+            continue
+        if answer.search_query != question:
+            print(f"(answered as: {answer.search_query})")
+        print()
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
     return 0
 
 
@@ -115,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(run=_ask)
+
+    chat = sub.add_parser(
+        "chat",
+        help="an interactive session that keeps the conversation (one question per line when stdin is piped)",
+        description=CHAT_HELP,
+    )
+    chat.add_argument("--country", action="append", metavar="NAME", help="only use passages mentioning NAME")
+    chat.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
+    chat.set_defaults(run=_chat)
 
     from eval.runner import add_parser as add_eval_parser
 

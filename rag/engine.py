@@ -13,16 +13,17 @@ from pathlib import Path
 from ingest.countries import country_mentions, find_countries
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.citations import ground_citations
+from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
 from rag.errors import QuestionError
-from rag.extractive import extract_answer
+from rag.extractive import Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.scope import Scope, quoted_phrases, without_scope_words
 from rag.settings import Settings
+from rag.shapes import classify, comparison_entities, split_parts
 from rag.store import Embedder, Store
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,19 @@ def check_question(question: str, max_chars: int) -> str:
     return cleaned
 
 
+# The extractive answer is streamed a sentence or a line at a time ("".join(pieces) is the text).
+PIECE = re.compile(r"[^.!?\n]+(?:[.!?]+\s?|\n+|$)|[.!?\n]+")
+
+
+def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
+    """The passages of every group, each once, in group order: source `n` is position n in this list."""
+    seen: dict[str, Hit] = {}
+    for _, hits in groups:
+        for hit in hits:
+            seen.setdefault(hit.chunk_id, hit)
+    return list(seen.values())
+
+
 class Engine:
     """Question -> retrieve -> prompt -> LLM -> checked citations -> Answer."""
 
@@ -203,6 +217,10 @@ class Engine:
     ) -> Iterator[str | Answer]:
         """Yield text deltas as the answer is written, then the final, checked `Answer`.
 
+        A follow-up is first condensed with the history into a standalone question; that question, not
+        the raw follow-up, drives retrieval, the abstention checks, sentence selection, the prompt and
+        the citations.
+
         `docs` (document names or ids, see `rag search --doc`) limits the sources; an unknown name raises
         UnknownDocumentError listing the names that exist.
         """
@@ -214,7 +232,12 @@ class Engine:
         selected = resolve_countries(countries)
         query = condense_question(question, history)
         scope = self.retriever.scope(query, docs)
-        hits = self.retriever.retrieve(query, countries=selected, docs=docs)
+        # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
+        shape = classify(question if query.startswith(f"{question} ") else query)
+        parts = split_parts(query)
+        entities = comparison_entities(query) if shape == "comparison" and len(parts) == 1 else []
+        groups = self._retrieve_groups(query, shape, parts, entities, selected, docs)
+        hits = _merge(groups)
         retrieve_ms = (time.perf_counter() - started) * 1000
         answer = Answer(
             question=question,
@@ -225,31 +248,120 @@ class Engine:
             backend=self.backend,
             model=self.model,
             search_query=query,
+            shape=shape,
+            parts=parts if len(parts) > 1 else [],
             countries=selected,
             docs=list(scope.doc_ids) if scope else [],
             retrieve_ms=round(retrieve_ms, 1),
         )
-
-        if (reason := self._abstention(query, hits, scope)) is not None:
+        if len(entities) >= 2:  # a comparison answers when its passages, all sides together, may answer
+            answered = set(range(len(groups)))
+            reason = self._abstention(query, hits, scope)
+        else:
+            reasons = [self._abstention(part, part_hits, scope) for part, part_hits in groups]
+            answered = {i for i, why in enumerate(reasons) if why is None}
+            reason = None if answered else (reasons[0] if len(reasons) == 1 else ABSTAIN_TEXT)
+        if reason is not None:
             answer.text, answer.abstained = reason, True
             yield answer.text
+        elif self.chat_model is None:
+            extract = self._extract(query, shape, entities, groups, answered, hits)
+            answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+            if extract.claims:
+                answer.text = extract.text
+                answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+            else:
+                answer.text, answer.abstained = ABSTAIN_TEXT, True
+            yield from PIECE.findall(answer.text)
         else:
-            parts = []
-            for delta in self._generate(question, hits):
-                if not parts:
+            parts_text = []
+            for delta in self.chat_model.stream(self._messages(query, hits)):
+                if not parts_text:
                     answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-                parts.append(delta)
+                parts_text.append(delta)
                 yield delta
-            raw = "".join(parts).strip()
+            raw = "".join(parts_text).strip()
             text, citations, unsupported = ground_citations(raw, hits, self.embedder, self.settings.support_threshold)
             if not text or (ABSTAIN_PHRASES.search(text) and not citations):
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
+            elif unsupported and not any(c.supported for c in citations):
+                self._stand_in(answer, self._extract(query, shape, entities, groups, answered, hits), hits)
             else:
                 answer.text, answer.citations, answer.unsupported_sentences = text, citations, unsupported
         if not answer.first_token_ms:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
+
+    def _retrieve_groups(
+        self,
+        query: str,
+        shape: str,
+        parts: list[str],
+        entities: list[str],
+        selected: list[str],
+        docs: list[str] | None,
+    ) -> list[tuple[str, list[Hit]]]:
+        """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
+        if len(entities) >= 2:
+            return [(entity, self.retriever.retrieve(query, countries=[entity], docs=docs)) for entity in entities]
+        # A list or an overview gathers items across passages, so it reads more of them.
+        k = self.settings.top_k * 2 if shape in ("list", "overview") and len(parts) == 1 else None
+        return [(part, self.retriever.retrieve(part, k=k, countries=selected, docs=docs)) for part in parts]
+
+    def _extract(
+        self,
+        query: str,
+        shape: str,
+        entities: list[str],
+        groups: list[tuple[str, list[Hit]]],
+        answered: set[int],
+        hits: list[Hit],
+    ) -> Extract:
+        """The extractive answer: per shape, per comparison side, or per part (each part under its question)."""
+        number = {h.chunk_id: n for n, h in enumerate(hits, start=1)}
+        limits = Limits(
+            self.settings.extractive_sentences,
+            self.settings.list_max_items,
+            self.settings.overview_max_items,
+            self.settings.comparison_max_items,
+        )
+        if len(entities) >= 2:
+            numbered = [(number[h.chunk_id], h) for h in hits]
+            return compare(query, entities, numbered, self.embedder, limits)
+        if len(groups) == 1:
+            if not answered:
+                return Extract("")
+            numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
+            return extract_answer(query, shape, numbered, self.embedder, limits)
+        blocks, claims = [], []
+        for i, (part, part_hits) in enumerate(groups):
+            extract = Extract("")
+            if i in answered:
+                numbered = [(number[h.chunk_id], h) for h in part_hits]
+                extract = extract_answer(part, classify(part), numbered, self.embedder, limits)
+            blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
+            claims += extract.claims
+        return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
+        """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""
+        answer.note = (
+            f"The {self.backend} backend ({self.model}) wrote an answer the sources don't support; "
+            "showing the source sentences instead."
+        )
+        log.warning("%s answer unsupported; showing the extractive answer", self.backend)
+        if extract.claims:
+            answer.text = extract.text
+            answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+        else:
+            answer.text, answer.abstained = ABSTAIN_TEXT, True
+
+    def _messages(self, query: str, hits: list[Hit]) -> list[dict[str, str]]:
+        """The prompt for the standalone question over every retrieved passage."""
+        assert self.chat_model is not None
+        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
+        return build_messages(query, sources, compact=self.chat_model.compact_prompt)
 
     def _abstention(self, query: str, hits: list[Hit], scope: Scope | None = None) -> str | None:
         """What to say instead of answering, or None when the passages may answer.
@@ -282,14 +394,6 @@ class Engine:
             if (detail := missing_detail(query, sentences, on_topic)) is not None:
                 return f"The sources don't give {detail.name}."
         return None
-
-    def _generate(self, question: str, hits: list[Hit]) -> Iterator[str]:
-        if self.chat_model is None:
-            for sentence in extract_answer(question, hits, self.embedder, self.settings.extractive_sentences):
-                yield sentence + " "
-            return
-        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
-        yield from self.chat_model.stream(build_messages(question, sources, compact=self.chat_model.compact_prompt))
 
     def status(self) -> dict[str, object]:
         """Backend, model and corpus size, for a status line (never secrets)."""

@@ -1,16 +1,23 @@
-"""The `extractive` backend: no LLM; the answer is the source sentences that best answer the question."""
+"""The `extractive` backend: no LLM; the answer is the source sentences that answer the question, shaped to it.
+
+Every shown sentence is an exact substring of its source (a leading connective may be cut, its offsets
+moved with it), so each claim's quote is the claim itself.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ingest.chunking import sentence_spans
+from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.prompts import INJECTION
 from rag.retrieve import Hit
-from rag.store import Embedder
+from rag.store import SENTENCE_VECTORS, Embedder, unpack_vectors
 
 WORD = re.compile(r"[a-z0-9]{3,}")
 STOPWORDS = frozenset(
@@ -58,6 +65,17 @@ STOPWORDS = frozenset(
         "source",
     ]
 )
+# What a question's verb is answered with: "What did Japan sign?" is answered by an "agreement".
+_SIGNED = {"sign", "agreement", "agre", "arrang", "accord", "pact", "deal", "memorandum"}
+SAME_AS = {stem: _SIGNED for stem in _SIGNED}
+# Words that say how a question asks, not what: "Tell me about Japan's relations with India".
+GENERIC = frozenset(
+    {
+        *("tell", "describ", "overview", "summari", "summar", "relat", "relationship", "tie", "give", "happen"),
+        *("state", "countri", "nation", "compar", "differ", "contrast", "similar", "name", "list", "explain"),
+        *("reason", "approach", "way", "engag", "support", "do", "say", "articl", "statement", "sourc"),
+    }
+)
 MIN_WORDS = 6  # captions and headings are not answers
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -80,57 +98,404 @@ ANSWER_KINDS = [
 AUTHORSHIP = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
-WRITER = re.compile(r"\b(author|writer)\b", re.I)
 # The corpus's main actors; a question about another country needs passages about that one.
 ACTORS = frozenset({"Japan", "China", "United States"})
 
 
-def _terms(text: str) -> set[str]:
-    return {w[:6] for w in WORD.findall(text.lower()) if w not in STOPWORDS}
+# A connective that only links to the sentence before; cut from the shown sentence (offsets move with it).
+# The one-word ones may stand without a comma ("Yet Japan..."); the rest need one, so "In addition to X" stays.
+CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("^" would not)
+    r"(?:(?:and|but|yet|moreover|furthermore|however|additionally|also|besides|thus|hence)\b,?"
+    r"|(?:in fact|in addition|further|therefore|meanwhile|still|nonetheless|nevertheless|indeed|similarly|likewise"
+    r"|consequently|notably|accordingly|overall|in short|that said|at the same time|on the other hand|as such|so"
+    r"|then|importantly|finally|lastly|interestingly|crucially|instead|otherwise|in turn|by contrast|in contrast"
+    r"|for example|for instance),)"
+    r"\s+(?=\S)",
+    re.I,
+)
+# A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
+LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
+LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
+# A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
+POINTER = re.compile(
+    r"^(?:this|these|that|those|it(?!\s+(?:is|was|comes|remains|appears|seems|would be|will be|may be)\b)|its|they"
+    r"|their|such|he|she|his|her|both|here|the latter|the former|the two)\b"
+    r"|\b(?:both (?:the )?(?:countries|sides|nations|leaders|parties|governments)"
+    r"|the two (?:countries|sides|nations|leaders|governments|parties)|the latter|the former)\b",
+    re.I,
+)
+# Short sentences that only announce what comes next ("Let's take the example of Thailand.") state nothing.
+SIGNPOST = re.compile(r"^(let[’']s (take|look)|take\b.*\bfor (instance|example)\b|a similar (trajectory|path)\b)", re.I)
+SIGNPOST_WORDS = 12
+# Words that give a reason, for "why" questions.
+REASON_CUE = re.compile(
+    r"\b(because|due to|owing to|as a result|in order to|so as to|aims? (to|at)|aimed at|reasons?|driven by|motivat\w*"
+    r"|to counter|in response to|so that|to ensure|to deter|given that|in light of|on account of|stems? from"
+    r"|rooted in|thereby|hence)\b",
+    re.I,
+)
+COUNTRY_LIST = re.compile(
+    r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I
+)
+MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
+REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
+TOPIC_BONUS = 0.1
+PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
+NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
+BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 
 
-def extract_answer(question: str, hits: list[Hit], embedder: Embedder, max_sentences: int) -> list[str]:
-    """Up to `max_sentences` verbatim source sentences, best first, each with its `[n]`; none if none fits.
+@dataclass(frozen=True)
+class Claim:
+    """One shown sentence: verbatim `text` = the document's text[start:end], cited as source `n`."""
 
-    A question about who wrote a document (or about its author by name) is answered from its byline.
-    """
-    if byline := _byline(question, hits):
-        return byline
-    candidates: list[tuple[int, int, int, str]] = []  # (n, doc start, doc end, sentence)
+    n: int
+    start: int
+    end: int
+    text: str
+    tag: str = ""  # what a pointing subject refers to, when no earlier sentence of the passage says it
+
+    def line(self) -> str:
+        """The sentence on one line with `[n]` before its closing punctuation, after its context tag."""
+        return (f"({self.tag}) " if self.tag else "") + _cite(self.text, self.n)
+
+
+@dataclass
+class Extract:
+    """An extractive answer: its text and the claims it is made of (each with its own span)."""
+
+    text: str
+    claims: list[Claim] = field(default_factory=list)
+
+
+@dataclass(eq=False)  # compared by identity: two candidates are never "equal" sentences
+class _Candidate:
+    n: int
+    hit: Hit
+    index: int  # which sentence of the chunk
+    spans: list[tuple[int, int]]  # every sentence span of the chunk (chunk offsets)
+    sentence: str
+    score: float = 0.0
+    vector: np.ndarray | None = None
+
+    @property
+    def kind(self) -> str:
+        publisher = str(self.hit.metadata.get("publisher", ""))
+        return "statements" if "white house" in publisher.lower() else "article"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long each shape may grow (from Settings)."""
+
+    sentences: int = 3
+    list_items: int = 8
+    overview_items: int = 6
+    comparison_items: int = 3
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str) -> frozenset[str]:
+    """Stemmed content words ("signed" and "sign" match), with what a question's verb stands for in an answer."""
+    stems = set(_stemmer().stemWords([w for w in WORD.findall(text.lower()) if w not in STOPWORDS]))
+    for stem in list(stems):
+        stems |= SAME_AS.get(stem, set())
+    return frozenset(stems)
+
+
+def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candidate]:
+    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for)."""
+    found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
     given = set(re.findall(r"\w+", question))
     topics = set(find_countries(question)) - ACTORS
     asked_terms = _terms(question)
-    for n, hit in enumerate(hits, start=1):
-        for start, end in sentence_spans(hit.text, 0, len(hit.text)):
+    for n, hit in numbered:
+        if topics and not topics & set(hit.countries):
+            continue
+        spans = _split_items(hit.text, list(sentence_spans(hit.text, 0, len(hit.text))))
+        for index, (start, end) in enumerate(spans):
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
             if (
                 len(sentence.split()) >= MIN_WORDS
                 and key not in seen
                 and not INJECTION.search(sentence)
+                and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
+                and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
                 and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
                 and (not needs or _terms(sentence) & asked_terms)
-                and (not topics or topics & set(hit.countries))
             ):
                 seen.add(key)
-                candidates.append((n, hit.start + start, hit.start + end, sentence))
-    if not candidates:
-        return []
-    vectors = embedder.encode_cached([question] + [c[3] for c in candidates])
-    similarity = vectors[1:] @ vectors[0]
+                found.append(_Candidate(n, hit, index, spans, sentence))
+    return found
+
+
+def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans, with hard-wrapped list items ("order.\n-   The three NSAs...") split apart."""
+    out = []
+    for start, end in spans:
+        for item in LIST_ITEM.finditer(text, start, end):
+            out.append((start, item.start()))
+            start = item.end()
+        out.append((start, end))
+    return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> list[_Candidate]:
+    """Score candidates against the question with the sentence vectors ingest stored with each chunk.
+
+    Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
+    has also signed...") carries what it refers to, and answering embeds nothing but the question
+    (embedding the sentences of ten passages costs seconds on two cores). A sentence without a stored
+    vector (a chunk stored before they were, a list item split out) is embedded with the one before it.
+    Returns the candidates, scored.
+    """
+    query = embedder.encode_cached([question])[0]
+    stored: dict[int, dict[tuple[int, int], np.ndarray]] = {}
+    vectors: list[np.ndarray | None] = []
+    for c in candidates:
+        if id(c.hit) not in stored:
+            packed = c.hit.metadata.get(SENTENCE_VECTORS)
+            spans = content_sentences(c.hit.text)
+            rows = unpack_vectors(str(packed)) if packed and spans else []
+            stored[id(c.hit)] = dict(zip(spans, rows, strict=False)) if len(rows) == len(spans) else {}
+        vectors.append(stored[id(c.hit)].get(c.spans[c.index]))
+    missing = [i for i, v in enumerate(vectors) if v is None]
+    for i, vector in zip(missing, embedder.encode_cached([_in_context(candidates[i]) for i in missing]), strict=True):
+        vectors[i] = vector
+    asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
-    scores = []
-    for (n, _, _, sentence), sim in zip(candidates, similarity, strict=True):
-        overlap = len(asked_terms & _terms(sentence)) / max(len(asked_terms), 1)
-        countries = len(asked_countries & set(find_countries(sentence))) / max(len(asked_countries), 1)
-        rank_prior = 1.0 / (n + 4)  # retrieval already ranked the chunks; trust it a little
-        scores.append(float(sim) + 0.3 * overlap + 0.1 * countries + 0.2 * rank_prior)
-    order = np.argsort(scores)[::-1]
-    best = scores[order[0]]
-    chosen = [i for i in order[:max_sentences] if scores[i] >= best - 0.25]
-    return [_cite(candidates[i][3], candidates[i][0]) for i in chosen]
+    topics = asked_countries - ACTORS
+    for c, vector in zip(candidates, vectors, strict=True):
+        text = _in_context(c)
+        named = set(find_countries(text))
+        overlap = len(asked_terms & _terms(text)) / max(len(asked_terms), 1)
+        countries = len(asked_countries & named) / max(len(asked_countries), 1)
+        on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
+        rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
+        c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
+        c.vector = vector
+    return candidates
+
+
+def _in_context(c: _Candidate) -> str:
+    """The sentence, after the one before it when its subject only points back ("It has also signed...")."""
+    start, end = c.spans[c.index]
+    cut = CONNECTIVE.match(c.hit.text, start, end)
+    if c.index == 0 or not POINTER.search(c.hit.text[cut.end() if cut else start : end]):
+        return c.sentence
+    return f"{c.hit.text[c.spans[c.index - 1][0] : c.spans[c.index - 1][1]]} {c.sentence}"
+
+
+def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
+    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it."""
+    claim = _claim(c.n, c.hit, *c.spans[c.index])
+    if not POINTER.search(claim.text):
+        return [claim]
+    if c.index > 0:
+        start, end = c.spans[c.index - 1]
+        before, key = c.hit.text[start:end], (c.hit.doc_id, c.hit.start + start)
+        if key in taken:  # shown already, right before or elsewhere in the answer
+            return [claim]
+        if len(before.split()) >= 4 and not INJECTION.search(before):
+            taken.add(key)
+            return [_claim(c.n, c.hit, start, end), claim]
+    countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
+    tag = ", ".join(countries[:3]) if countries else c.hit.title
+    return [Claim(claim.n, claim.start, claim.end, claim.text, tag=tag)]
+
+
+def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
+    markup = LEADING_MARKUP.match(hit.text, start, end)
+    if markup and markup.end() > start and len(hit.text[markup.end() : end].split()) >= 4:
+        start = markup.end()
+    cut = CONNECTIVE.match(hit.text, start, end)
+    if cut and len(hit.text[cut.end() : end].split()) >= 4:
+        start = cut.end()
+    return Claim(n, hit.start + start, hit.start + end, hit.text[start:end])
+
+
+def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """The candidates the shape keeps, in the order it shows them."""
+    if not ranked:
+        return []
+    best = ranked[0].score
+    close = [c for c in ranked if c.score >= best - MARGIN.get(shape, 0.25)]
+    # Cite only passages that carry what was asked: one retrieval found far less relevant adds noise.
+    top = max((c.hit.sentence_score or 0.0) for c in close)
+    close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
+    if shape in ("list", "overview", "comparison"):
+        if shape != "comparison":  # a comparison's sides are already held to passages naming them
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c)]
+        return _distinct(question, close, limit, by_country=shape == "list" and bool(COUNTRY_LIST.search(question)))
+    if shape == "reason":
+        # The sentence that restates the question rarely gives the reason; one that says "because" does,
+        # so reasons are looked for further down the ranking and shown first, then the best match.
+        reasons = [c for c in ranked if c.score >= best - REASON_REACH and REASON_CUE.search(c.sentence)][:2]
+        return ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
+    # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
+    asked = _terms(question)
+    chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
+    for c in close[1:]:
+        if len(chosen) >= limit:
+            break
+        new = (_terms(c.sentence) & asked) - covered
+        if new:
+            chosen.append(c)
+            covered |= new
+    return chosen
+
+
+def _on_topic(question: str, c: _Candidate) -> bool:
+    """True when the sentence names the country asked about and shares what is asked beyond the names.
+
+    A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
+    """
+    asked = set(find_countries(question))
+    named = set(find_countries(_in_context(c)))
+    topics = asked - ACTORS
+    # About the country asked of: naming it, or naming no other in a passage about it
+    # ("The President raised concerns regarding the situation at Ream Naval Base").
+    if topics and not topics & named and (named - ACTORS or not topics & set(c.hit.countries)):
+        return False
+    if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
+        return False
+    names = _terms(" ".join(find_countries(question)))
+    content = _terms(question) - names - GENERIC
+    return not content or bool(content & _terms(c.sentence))
+
+
+def _distinct(question: str, ranked: list[_Candidate], limit: int, by_country: bool) -> list[_Candidate]:
+    """Up to `limit` candidates that repeat no earlier one (for a list of countries: that name a new one)."""
+    asked = set(find_countries(question)) | {"Japan"}
+    chosen: list[_Candidate] = []
+    listed: set[str] = set()
+    for c in ranked:
+        if len(chosen) >= limit:
+            break
+        if by_country:
+            items = set(find_countries(c.sentence)) - asked
+            if not items or items <= listed:
+                continue
+            listed |= items
+        elif any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        chosen.append(c)
+    return chosen
+
+
+def _render(units: list[list[Claim]], bullets: bool) -> list[str]:
+    lines = [" ".join(claim.line() for claim in unit) for unit in units]
+    return [f"- {line}" for line in lines] if bullets else lines
+
+
+def _key(c: _Candidate, offset: int = 0) -> tuple[str, int] | None:
+    """(document, start) of the candidate's sentence, or of the one `offset` sentences away (None: outside)."""
+    index = c.index + offset
+    if not 0 <= index < len(c.spans):
+        return None
+    return c.hit.doc_id, c.hit.start + c.spans[index][0]
+
+
+def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[_Candidate, list[Claim]]]:
+    """Each candidate as shown; one that points back joins its antecedent's unit when that is shown too."""
+    keys = {_key(c) for c in chosen}
+    followers = {_key(c, -1): c for c in chosen if _key(c, -1) in keys and _in_context(c) != c.sentence}
+    units = []
+    for c in chosen:
+        if c in followers.values():
+            continue
+        unit, follower = _unit(c, taken), followers.get(_key(c))
+        while follower is not None:
+            unit += _unit(follower, taken)
+            follower = followers.get(_key(follower))
+        units.append((c, unit))
+    return units
+
+
+def extract_answer(
+    question: str, shape: str, numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+) -> Extract:
+    """The source sentences that answer `question`, arranged for its shape; empty when none fits.
+
+    `numbered` pairs each passage with its source number `n` in the final answer.
+    """
+    if (byline := _byline(question, numbered)).claims:
+        return byline
+    candidates = _candidates(question, numbered)
+    if not candidates:
+        return Extract("")
+    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
+    limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
+    chosen = _pick(question, shape, ranked, limit)
+    taken = {_key(c) for c in chosen}
+    if shape == "overview":
+        return _overview(chosen, taken)
+    units = [unit for _, unit in _units(chosen, taken)]
+    lines = _render(units, bullets=shape == "list")
+    return Extract("\n".join(lines) if shape == "list" else " ".join(lines), [c for u in units for c in u])
+
+
+def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
+    """Bullets grouped by source kind (what the article argues, what the statements record), dated in order."""
+    groups = {"article": "What the article argues:", "statements": "What the statements record:"}
+    kinds = [k for k in groups if any(c.kind == k for c in chosen)]
+    blocks, claims = [], []
+    for kind in kinds:
+        members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, *_key(c)))  # type: ignore[misc]
+        lines = []
+        for c, unit in _units(members, taken):
+            dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
+            lines.append(f"- {dated}{' '.join(claim.line() for claim in unit)}")
+            claims += unit
+        blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
+    return Extract("\n\n".join(blocks), claims)
+
+
+def compare(
+    question: str, entities: list[str], numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+) -> Extract:
+    """One labelled part per entity, each from the sentences of passages that mention that entity."""
+    candidates = _candidates(question, numbered)
+    if not candidates:
+        return Extract("")
+    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
+    blocks, claims, used = [], [], set()
+    taken: set[tuple[str, int]] = set()
+    for entity in entities:
+        others = set(entities) - {entity}
+        own = sorted(
+            (
+                c
+                for c in ranked
+                if entity in c.hit.countries
+                and entity in find_countries(c.sentence)
+                and id(c) not in used
+                and _key(c) not in taken
+            ),
+            key=lambda c: -(c.score - (BOTH_SIDES if others & set(find_countries(c.sentence)) else 0.0)),
+        )
+        chosen = _pick(question, "comparison", own, limits.comparison_items)
+        used.update(id(c) for c in chosen)
+        taken.update(_key(c) for c in chosen)
+        units = [unit for _, unit in _units(chosen, taken)]
+        if units:
+            blocks.append(f"{entity}:\n" + "\n".join(_render(units, bullets=True)))
+            claims += [claim for unit in units for claim in unit]
+        else:
+            blocks.append(f"{entity}: the passages found say nothing about this.")
+    if not claims:
+        return Extract("")
+    return Extract("\n\n".join(blocks), claims)
 
 
 def _cite(sentence: str, n: int) -> str:
@@ -141,19 +506,16 @@ def _cite(sentence: str, n: int) -> str:
     return f"{sentence} [{n}]"
 
 
-def _byline(question: str, hits: list[Hit]) -> list[str]:
-    """'<author> wrote "<title>" [n].' when the question asks who wrote a passage's document, or names its author.
+def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
+    """The byline, when the question asks who wrote a passage's document or names its author.
 
-    The author is front matter, not a sentence of the text, so no sentence states it; the passage
-    cited is one whose text carries the byline, so the claim can be checked against it.
+    The author is front matter, not a sentence of the text; the answer quotes the byline in the passage
+    that carries it, tagged with the document it signs, so the claim stays a verbatim, checkable span.
     """
-    for n, hit in enumerate(hits, start=1):
+    for n, hit in numbered:
         author = str(hit.metadata.get("author", ""))
-        if author and author in hit.text and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
-            writer = [
-                _cite(hit.text[s:e], n)
-                for s, e in sentence_spans(hit.text, 0, len(hit.text))
-                if len(hit.text[s:e].split()) >= MIN_WORDS and WRITER.search(hit.text[s:e])
-            ]
-            return [f"{author} wrote “{hit.title}” [{n}].", *writer]
-    return []
+        at = hit.text.find(author) if author else -1
+        if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
+            claim = Claim(n, hit.start + at, hit.start + at + len(author), author, tag=f"author of “{hit.title}”")
+            return Extract(claim.line(), [claim])
+    return Extract("")

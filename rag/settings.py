@@ -70,7 +70,12 @@ class Settings(BaseSettings):
         default=0.55, description="A sentence whose best quote is less similar is unsupported."
     )
     max_question_chars: int = Field(default=2000, ge=10)
-    extractive_sentences: int = Field(default=3, ge=1, le=10)
+    extractive_sentences: int = Field(
+        default=3, ge=1, le=10, description="Most sentences in an extractive fact, reason or yes/no answer."
+    )
+    list_max_items: int = Field(default=8, ge=1, le=30, description="Most bullets in a list answer.")
+    overview_max_items: int = Field(default=6, ge=1, le=30, description="Most bullets in an overview answer.")
+    comparison_max_items: int = Field(default=3, ge=1, le=10, description="Most bullets per side of a comparison.")
 
     llm_backend: Backend | None = None
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM call is given up.")

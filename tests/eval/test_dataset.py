@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -78,4 +79,14 @@ def test_missing_fields_duplicates_and_bad_json_are_rejected(tmp_path, rows, wri
 @pytest.mark.parametrize("split", ["dev", "test"])
 def test_shipped_datasets_evidence_occurs_in_the_shipped_corpus(split):
     questions = load_dataset(REPO / "eval" / "datasets" / f"{split}.jsonl", REPO / "corpus")
-    assert len(questions) >= 48  # datasets grow; none may lose questions
+    assert len(questions) >= 104
+
+
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_shipped_datasets_cover_every_answer_shape_and_conversations(split):
+    questions = read_dataset(REPO / "eval" / "datasets" / f"{split}.jsonl")
+    shapes = Counter(q.type for q in questions)
+    assert all(shapes[shape] >= 12 for shape in ("list", "overview", "comparison", "reason"))
+    conversations = [q for q in questions if q.id.startswith("a-") and q.history]
+    assert len(conversations) >= 8
+    assert {len(q.history) // 2 + 1 for q in conversations} == {2, 3}  # two- and three-turn conversations

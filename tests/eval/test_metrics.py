@@ -7,9 +7,9 @@ import math
 import pytest
 
 from eval.metrics import (
+    citation_focus,
     citation_hit,
     citation_precision,
-    citation_relevance,
     crag_score,
     evidence_coverage,
     hit_at_k,
@@ -74,9 +74,9 @@ def test_recall_needs_evidence():
         recall_at_k([OTHER], [], 5)
 
 
-def test_citation_relevance_is_the_share_of_cited_chunks_with_evidence():
-    assert citation_relevance([RELEVANT, OTHER, OTHER, RELEVANT], EVIDENCE) == 0.5
-    assert citation_relevance([], EVIDENCE) is None
+def test_citation_focus_is_the_share_of_cited_chunks_with_evidence():
+    assert citation_focus([RELEVANT, OTHER, OTHER, RELEVANT], EVIDENCE) == 0.5
+    assert citation_focus([], EVIDENCE) is None
 
 
 def test_citation_precision_also_credits_a_quote_that_supports_its_sentence():

@@ -1,0 +1,120 @@
+"""Question shapes (fact, list, overview, comparison, reason, yes/no) and multi-part splitting, by rule.
+
+Deterministic on purpose: every backend sees the same shape, and a rule that misfires can be read and fixed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Literal
+
+from ingest.countries import country_mentions
+
+Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
+SHAPES: tuple[Shape, ...] = ("fact", "list", "overview", "comparison", "reason", "yesno")
+
+ACTORS = frozenset({"Japan", "China", "United States"})
+COMPARISON = re.compile(
+    r"\b(compare[ds]?|comparison|comparing|differ(s|ed)?|differences?|different(ly)?|contrast(s|ed)?|versus|vs\.?"
+    r"|similar(ities|ity)?|in common|alike)\b",
+    re.I,
+)
+REASON = re.compile(
+    r"^\s*(and\s+)?why\b|\bwhat (explains|drives|drove|motivates|motivated|is behind|lies behind|are the reasons?"
+    r"|is the reason|reasons?)\b|\bfor what reasons?\b|\bhow come\b|\breasons? (for|behind|why)\b",
+    re.I,
+)
+LIST = re.compile(
+    r"\b(which|what)\s+(\w+\s+){0,3}?(countries|nations|partners|members|agreements|deals|areas|fields|sectors|concerns"
+    r"|efforts|regions|threats|capabilities|priorities|items|companies|places|investments|exercises|activities"
+    r"|projects|initiatives|steps|measures|commitments|programs|programmes|exercises|issues|topics|ways|pledges"
+    r"|documents|statements|sources|organi[sz]ations|groupings|leaders|arrangements|treaties)\b"
+    r"|^\s*(please\s+)?(name|list|enumerate)\b|\bname (the|all|some|three|two|four|five)\b",
+    re.I,
+)
+OVERVIEW = re.compile(
+    r"\btell me about\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bdescribe\b|\bwhat is (japan|the us|the united states)"
+    r" doing\b|\bwhat (is|are) \w+(\s\w+)? doing (with|in|about)\b|\bwhat do(es)? the (article|sources?|statements?)"
+    r" say about\b|\b(relations?|relationship|ties)\b|\bstate of\b"
+    r"|\bhow (is|are|has|have) (japan|the us|the united states|\w+)('s)? (relations?|ties|relationship)\b"
+    r"|\bwhat is happening\b|\bwhat has (japan|the us|the united states) done\b",
+    re.I,
+)
+YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
+QUESTION_WORD = re.compile(
+    r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I
+)
+# "..., and with Italy?" / "...; and what about India?": a second part after a comma, semicolon or "and also".
+PART_BREAK = re.compile(r"\s*(?:[,;]\s*(?:and\s+(?:also\s+)?)?|\s+and\s+also\s+)(?=\S)", re.I)
+# What joins the two sides of a comparison: "Thailand and Cambodia", "Japan vs China", "to Japan and to the US".
+PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and for|from)\s+(?:the\s+)?", re.I)
+PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
+
+
+def classify(question: str) -> Shape:
+    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
+    if COMPARISON.search(question) or _versus(question):
+        return "comparison"
+    if REASON.search(question):
+        return "reason"
+    if YESNO.search(question):
+        return "yesno"
+    if LIST.search(question):
+        return "list"
+    if OVERVIEW.search(question):
+        return "overview"
+    return "fact"
+
+
+def _versus(question: str) -> bool:
+    return bool(re.search(r"\b\w+\s+(v|vs)\.?\s+\w+", question, re.I))
+
+
+def comparison_entities(question: str) -> list[str]:
+    """The countries a comparison sets side by side; [] when it compares aspects of one relationship.
+
+    In order of trust: countries in the possessive ("Japan's ... China's"), a pair joined by "and",
+    "vs" or "with" ("Thailand and Cambodia"), then every country but Japan when two others are named.
+    """
+    mentions = country_mentions(question)
+    possessive = [name for _, end, name in mentions if re.match(r"['’]s?(?![A-Za-z])", question[end : end + 3])]
+    if len(set(possessive)) >= 2:
+        return list(dict.fromkeys(possessive))
+    for (_, end, first), (start, _, second) in itertools.pairwise(mentions):
+        if first != second and PAIR.fullmatch(question[end:start]):
+            return [first, second]
+    others = list(dict.fromkeys(name for _, _, name in mentions if name != "Japan"))
+    return others if len(others) >= 2 else []
+
+
+def split_parts(question: str) -> list[str]:
+    """A multi-part question as standalone parts; one part when it isn't one.
+
+    "What did Japan agree with the US, and with Italy?" -> ["What did Japan agree with the US?",
+    "What did Japan agree with Italy?"]. Only a tail that is a whole question, or a preposition and a
+    country, splits: "How much did Japan pledge, and by when?" stays one question with two asked facts.
+    """
+    body = question.strip()
+    mark = "?" if body.endswith("?") else ""
+    body = body.rstrip("?").strip()
+    for match in PART_BREAK.finditer(body):
+        head, tail = body[: match.start()].strip(), body[match.end() :].strip()
+        if not head or not tail:
+            continue
+        if QUESTION_WORD.match(tail) and len(tail.split()) >= 3 and QUESTION_WORD.match(head):
+            return [f"{head}?", *split_parts(f"{tail}{mark}")]
+        prep = PREPOSITION.match(tail)
+        if prep and _is_country_phrase(tail[prep.end() :]):
+            keyword = prep.group(1).lower()
+            at = [m.start() for m in re.finditer(rf"\b{keyword}\b", head, re.I)]
+            if at and _is_country_phrase(head[at[-1] + len(keyword) :].strip()):
+                return [f"{head}?", f"{head[: at[-1]].rstrip()} {tail}?"]
+    return [question]
+
+
+def _is_country_phrase(text: str) -> bool:
+    """True when `text` is a country name, with at most an article or "the" before it ("the US")."""
+    text = re.sub(r"^(the)\s+", "", text.strip(), flags=re.I)
+    mentions = country_mentions(text)
+    return bool(mentions) and mentions[0][0] == 0 and len(text[mentions[-1][1] :].split()) <= 2
