@@ -116,26 +116,9 @@ def ground_citations(
     citations = []
     for n, (sim, start, end) in sorted(best.items()):
         hit = hits[n - 1]
-        citations.append(
-            Citation(
-                n=n,
-                chunk_id=hit.chunk_id,
-                doc_id=hit.doc_id,
-                title=hit.title,
-                url=hit.url,
-                date=hit.date,
-                page=hit.page,
-                quote=hit.text[start:end],
-                quote_start=hit.start + start,
-                quote_end=hit.start + end,
-                chunk_text=hit.text,
-                chunk_start=hit.start,
-                support=round(sim, 4),
-                supported=sim >= threshold,
-                highlights=[(hit.start + s, hit.start + e) for s, e in sorted(quoted[n] | {(start, end)})],
-                quotes=quotes[n],
-            )
-        )
+        best_quote = Quote("", hit.text[start:end], hit.start + start, hit.start + end, round(sim, 4))
+        highlights = [(hit.start + s, hit.start + e) for s, e in sorted(quoted[n] | {(start, end)})]
+        citations.append(_citation(n, hit, best_quote, sim >= threshold, highlights, quotes[n]))
     return text, citations, unsupported
 
 
@@ -146,27 +129,31 @@ def claim_citations(claims: list[tuple[int, int, int, str]], hits: list[Hit]) ->
         hit = hits[n - 1]
         quote = hit.text[start - hit.start : end - hit.start]
         by_source[n].append(Quote(" ".join(sentence.split()), quote, start, end, 1.0))
-    citations = []
-    for n, quotes in sorted(by_source.items()):
-        hit, first = hits[n - 1], quotes[0]
-        citations.append(
-            Citation(
-                n=n,
-                chunk_id=hit.chunk_id,
-                doc_id=hit.doc_id,
-                title=hit.title,
-                url=hit.url,
-                date=hit.date,
-                page=hit.page,
-                quote=first.quote,
-                quote_start=first.quote_start,
-                quote_end=first.quote_end,
-                chunk_text=hit.text,
-                chunk_start=hit.start,
-                support=1.0,
-                supported=True,
-                highlights=sorted({(q.quote_start, q.quote_end) for q in quotes}),
-                quotes=quotes,
-            )
-        )
-    return citations
+    return [
+        _citation(n, hits[n - 1], quotes[0], True, sorted({(q.quote_start, q.quote_end) for q in quotes}), quotes)
+        for n, quotes in sorted(by_source.items())
+    ]
+
+
+def _citation(
+    n: int, hit: Hit, best: Quote, supported: bool, highlights: list[tuple[int, int]], quotes: list[Quote]
+) -> Citation:
+    """Source `n` as cited: its passage, its best quote (with that quote's support) and every claim's span."""
+    return Citation(
+        n=n,
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        title=hit.title,
+        url=hit.url,
+        date=hit.date,
+        page=hit.page,
+        quote=best.quote,
+        quote_start=best.quote_start,
+        quote_end=best.quote_end,
+        chunk_text=hit.text,
+        chunk_start=hit.start,
+        support=best.support,
+        supported=supported,
+        highlights=highlights,
+        quotes=quotes,
+    )
