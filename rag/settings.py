@@ -106,3 +106,8 @@ class Settings(BaseSettings):
     allow_upload: bool = False
     upload_dir: str = Field(default="uploads", description="Folder inside the corpus dir that uploads go to.")
     upload_max_mb: float = Field(default=10.0, gt=0)
+
+    api_host: str = Field(default="127.0.0.1", description="Where `rag serve` listens (loopback by default).")
+    api_port: int = Field(default=8800, description="Port of `rag serve`.")
+    api_key: SecretStr | None = Field(default=None, description="Bearer token the /v1 API requires when set.")
+    api_max_request_kb: int = Field(default=256, ge=1, description="Larger /v1 request bodies get HTTP 413.")

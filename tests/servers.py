@@ -155,6 +155,29 @@ def serve(engine: Any, settings: Any, sync: Any = None) -> tuple[Any, str]:
     return app, url
 
 
+@contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """An ASGI app (the API, or ui.build_server) under uvicorn in a thread on a free loopback port; yields its URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 # --- in-process native code, isolated ----------------------------------------------------------------
 
 

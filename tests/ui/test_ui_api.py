@@ -59,8 +59,48 @@ def test_bad_input_comes_back_as_a_message_not_a_traceback(client: Client) -> No
         client.predict("   ", None, api_name="/ask")
 
 
-def test_only_the_ask_endpoint_is_offered_to_scripts(client: Client) -> None:
-    assert list(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == ["/ask"]
+@pytest.mark.parametrize(
+    ("countries", "message"),
+    [
+        ("Japan", 'countries must be a list of names, e.g. ["Japan"]; got str.'),
+        (123, 'countries must be a list of names, e.g. ["Japan"]; got int.'),
+        ([None], 'countries must be a list of non-empty names, e.g. ["Japan"]; got None.'),
+        ([["Japan"]], "countries must be a list of non-empty names, e.g. [\"Japan\"]; got ['Japan']."),
+    ],
+    ids=["string", "number", "null", "nested"],
+)
+def test_malformed_country_parameters_get_a_clear_message_and_no_traceback(
+    client: Client, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture, countries: object, message: str
+) -> None:
+    with pytest.raises(AppError) as caught:
+        client.predict("What did Japan pledge?", countries, api_name="/ask")
+    assert str(caught.value) == message
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_missing_question_gets_a_clear_message(client: Client, app_url: str) -> None:
+    with pytest.raises(AppError, match="The question is missing"):
+        client.predict(api_name="/ask")
+    started = httpx.post(app_url + "gradio_api/call/ask", json={"data": [None, None, None]}, timeout=30)
+    assert started.status_code == 200, started.text
+    events = httpx.get(app_url + f"gradio_api/call/ask/{started.json()['event_id']}", timeout=60).text
+    assert "event: error" in events and "The question is missing" in events
+
+
+def test_search_and_countries_endpoints_validate_like_ask(client: Client) -> None:
+    passages = client.predict("Ream Naval Base", 2, ["Cambodia"], api_name="/search")
+    assert len(passages) == 2 and all("Cambodia" in p["countries"] for p in passages)
+    with pytest.raises(AppError, match="k must be a whole number from 1 to 50"):
+        client.predict("Ream Naval Base", -1, None, api_name="/search")
+    with pytest.raises(AppError, match="question is empty"):
+        client.predict("", 3, None, api_name="/search")
+    assert any(c["country"] == "Cambodia" for c in client.predict(api_name="/countries"))
+
+
+def test_only_the_ask_search_and_countries_endpoints_are_offered_to_scripts(client: Client) -> None:
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert sorted(endpoints) == ["/ask", "/countries", "/search"]
 
 
 def test_secrets_never_reach_the_page(app_url: str, engine: Engine) -> None:

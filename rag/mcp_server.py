@@ -1,0 +1,102 @@
+"""MCP tools over the engine, `ask`, `search` and `countries`, served over stdio by `rag mcp`.
+
+The UI serves the same three tools through Gradio's MCP server (at /gradio_api/mcp/).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rag.api import citation_fields, model_id
+from rag.engine import Engine
+
+if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+
+INSTRUCTIONS = (
+    "Cited answers about Japan's diplomacy in the Indo-Pacific from a fixed corpus (an opinion article and "
+    "White House statements). Use `ask` for an answer whose [n] markers point at verbatim quotes, `search` "
+    "for ranked passages, `countries` for the names a country filter accepts."
+)
+
+
+def ask_result(engine: Engine, question: str, countries: list[str] | None, docs: list[str] | None) -> dict[str, Any]:
+    """The answer with its [n] markers, whether it abstained, what wrote it, and its citations."""
+    filters: dict[str, Any] = {"docs": docs} if docs else {}
+    answer = engine.ask(question, countries=countries, **filters)
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "model": model_id(engine),
+        "citations": [citation_fields(c) for c in answer.citations],
+    }
+
+
+def search_result(engine: Engine, question: str, k: int | None, countries: list[str] | None) -> list[dict[str, Any]]:
+    """The ranked passages, each with its document and character offsets into it."""
+    return [
+        {
+            "rank": hit.rank,
+            "title": hit.title,
+            "url": hit.url,
+            "doc_id": hit.doc_id,
+            "date": hit.date,
+            "page": hit.page,
+            "text": hit.text,
+            "start": hit.start,
+            "end": hit.end,
+            "countries": hit.countries,
+            "score": hit.score,
+        }
+        for hit in engine.search(question, k, countries)
+    ]
+
+
+def countries_result(engine: Engine) -> list[dict[str, Any]]:
+    """Every country or grouping the corpus mentions, with how many passages mention it."""
+    return [{"country": name, "chunks": count} for name, count in engine.countries()]
+
+
+def build_server(engine: Engine) -> FastMCP:
+    """A FastMCP server with the three tools."""
+    from mcp.server.fastmcp import FastMCP
+
+    server = FastMCP("diplomatic-rag", instructions=INSTRUCTIONS)
+
+    @server.tool()
+    def ask(question: str, countries: list[str] | None = None, docs: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question from the corpus with checked citations.
+
+        Args:
+            question: the question, in plain words.
+            countries: answer only from passages mentioning any of these countries or groupings, e.g. ["Japan"].
+            docs: answer only from these documents (file names or titles, as `rag ask --doc`).
+
+        Returns the answer (with [n] markers), `abstained` (true when the sources don't answer it) and
+        `citations`: n, title, url, doc_id, quote and quote_start/quote_end, the quote's character
+        offsets in the document.
+        """
+        return ask_result(engine, question, countries, docs)
+
+    @server.tool()
+    def search(question: str, k: int = 5, countries: list[str] | None = None) -> list[dict[str, Any]]:
+        """The passages ranked best for a question, with their documents and character offsets.
+
+        Args:
+            question: what to look for.
+            k: how many passages (1 to 50).
+            countries: only passages that mention any of these countries or groupings.
+        """
+        return search_result(engine, question, k, countries)
+
+    @server.tool()
+    def countries() -> list[dict[str, Any]]:
+        """The countries and groupings the corpus mentions, each with the number of passages mentioning it."""
+        return countries_result(engine)
+
+    return server
+
+
+def run_stdio(engine: Engine) -> None:
+    """Serve the tools over stdin/stdout until the client closes them."""
+    build_server(engine).run("stdio")
