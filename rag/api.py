@@ -324,9 +324,7 @@ def create_api(engine: Engine) -> FastAPI:
         authorize(request, key)
         chat = parse_request(await read_body(request, limit))
         question, history = conversation(chat.messages)
-        filters: dict[str, Any] = {"countries": chat.filter("countries")}
-        if docs := chat.filter("docs"):
-            filters["docs"] = docs  # only when given: the engine's document filter is optional
+        filters = {"countries": chat.filter("countries"), "docs": chat.filter("docs")}
         try:
             if not chat.stream:
                 answer = await call(lambda: engine.ask(question, history, **filters))

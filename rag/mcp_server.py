@@ -22,8 +22,7 @@ INSTRUCTIONS = (
 
 def ask_result(engine: Engine, question: str, countries: list[str] | None, docs: list[str] | None) -> dict[str, Any]:
     """The answer with its [n] markers, whether it abstained, what wrote it, and its citations."""
-    filters: dict[str, Any] = {"docs": docs} if docs else {}
-    answer = engine.ask(question, countries=countries, **filters)
+    answer = engine.ask(question, countries=countries, docs=docs)
     return {
         "answer": answer.text,
         "abstained": answer.abstained,

@@ -143,6 +143,27 @@ def test_country_filter_from_body_or_metadata_restricts_the_sources(
         assert any(d == c["doc_id"] and s <= c["quote_start"] and c["quote_end"] <= e for d, s, e in allowed)
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"extra_body": {"docs": ["Quad Leaders’ Joint Statement"]}},
+        {"metadata": {"docs": "Quad Leaders’ Joint Statement"}},
+    ],
+    ids=["body", "metadata"],
+)
+def test_document_filter_from_body_or_metadata_limits_the_sources(client: openai.OpenAI, extra: dict) -> None:
+    reply = client.chat.completions.create(
+        model="rag", messages=[{"role": "user", "content": "What was agreed on maritime security?"}], **extra
+    )
+    citations = reply.choices[0].message.model_extra["citations"]
+    assert citations
+    assert {c["doc_id"] for c in citations} == {"wh_2023-05-20_quad_leaders_joint_statement.md"}
+    with pytest.raises(openai.BadRequestError, match="Unknown document 'Narnia'"):
+        client.chat.completions.create(
+            model="rag", messages=[{"role": "user", "content": PLEDGE}], extra_body={"docs": ["Narnia"]}
+        )
+
+
 def test_abstention_is_a_normal_reply(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(
         model="rag", messages=[{"role": "user", "content": "Who won the 2022 FIFA World Cup?"}]
