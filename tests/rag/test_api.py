@@ -275,7 +275,9 @@ def test_llm_cli_shows_the_answer_with_its_sources(api_url: str, tmp_path: Path,
     assert result.returncode == 0, result.stderr
     answer, _, sources = result.stdout.partition("\n\nSources:\n")
     assert "600 billion" in answer and re.search(r"\[\d+\]", answer)
-    assert re.search(r"^\[\d+\] .+ https?://\S+ - \".+\"$", sources, re.M), sources
+    # [n] title (date) URL, or the file name of a document without one - "quote"
+    line = r"^\[\d+\] .+ \(\d{4}[-\d]*\) (https?://\S+|\S+\.md) - \".*600 billion.*\"$"
+    assert re.search(line, sources, re.M), sources
 
 
 @pytest.mark.slow
