@@ -32,6 +32,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise RagError(str(exc)) from exc
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
+    if report.chunks:
+        engine.retriever.build_index()  # saved next to the store, so the next `rag ask` starts at once
     print(report.summary())
     return 0
 
@@ -41,7 +43,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     from rag.store import Embedder, Store
 
     store = Store(settings)
-    hits = Retriever(settings, store, Embedder(settings.embed_batch_size)).retrieve(
+    hits = Retriever(settings, store, Embedder.from_settings(settings)).retrieve(
         args.question, k=args.k, countries=args.country, docs=args.doc
     )
     if args.json:
