@@ -35,7 +35,7 @@ def rotating_doc(name: str) -> str:
 
 @dataclass
 class Timeline:
-    """When each rotating document entered and left the store (the ingest that did it had finished)."""
+    """When each rotating document may have entered the store (its ingest began) and had left it (its ingest ended)."""
 
     events: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,12 +87,14 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
                 present = not target.exists()
                 if present:
                     shutil.copy(pool / doc, target)
+                    timeline.record(doc, True)  # answers may cite it as soon as this ingest writes it
                 else:
                     target.unlink()
                 run = subprocess.run([*rag_command, "ingest"], env=env, cwd=tmp_path, capture_output=True, text=True)
                 if run.returncode:
                     errors.append(f"rag ingest: {run.stderr[-500:]}")
-                timeline.record(doc, present)
+                if not present:
+                    timeline.record(doc, False)  # gone for every reader once this ingest has finished
                 ingests.append(run.returncode)
                 i += 1
 
