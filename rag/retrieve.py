@@ -234,7 +234,7 @@ class Retriever:
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         sentence_scores: dict[str, float] = {}
-        if self.settings.rerank_depth:
+        if self.settings.rerank_depth and ranked:  # none: every candidate was deleted since the index was built
             depth = max(k, self.settings.rerank_depth)
             ranked, fused, sentence_scores = self._rerank(
                 question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
