@@ -12,6 +12,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from tqdm import tqdm
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
 from ingest.countries import country_key, find_countries
 from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
+from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vectors
+from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vectors, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -264,14 +266,40 @@ def sync(
 
     `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
     is embedded, then after each batch.
+    One writer at a time across processes: a second one waits for the lock next to the store.
+    When done, the store's generation is bumped so readers elsewhere reload.
     """
+    with writer_lock(settings):
+        if store is None:
+            store = Store.empty(settings) if rebuild else Store(settings)
+        else:
+            # A handle opened before another process wrote would write its stale vector index back over theirs.
+            store.follow(force=True)
+            if rebuild:
+                store.reset()
+        try:
+            report = _sync(settings, paths, store, embedder, progress, on_progress)
+        except BaseException:
+            # Documents written before the failure are whole and current: readers should see them. If the
+            # disk is what failed, the bump may fail too; the first error is the one to report.
+            with suppress(StoreError):
+                store.publish()
+            raise
+        store.publish()
+        return report
+
+
+def _sync(
+    settings: Settings,
+    paths: Iterable[Path] | None,
+    store: Store,
+    embedder: Embedder | None,
+    progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> IngestReport:
     started = time.perf_counter()
-    if store is None:
-        store = Store.empty(settings) if rebuild else Store(settings)
-    elif rebuild:
-        store.reset()
     store.delete_retired()  # what a killed run left behind
-    embedder = embedder or Embedder(settings.embed_batch_size)
+    embedder = embedder or Embedder.from_settings(settings)
     fingerprint = chunking_fingerprint(settings)
     report = IngestReport()
     max_bytes = int(settings.max_file_mb * 1e6)

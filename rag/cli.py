@@ -37,6 +37,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         raise RagError(str(exc)) from exc
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
+    if report.chunks:
+        engine.retriever.build_index()  # saved next to the store, so the next `rag ask` starts at once
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
     return 0
 

@@ -25,7 +25,7 @@ from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.scope import Scope, quoted_phrases, without_scope_words
 from rag.settings import Settings
 from rag.shapes import classify, comparison_entities, split_parts
-from rag.store import Embedder, Store
+from rag.store import Embedder, Store, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +177,18 @@ class Engine:
     def from_settings(cls, settings: Settings | None = None, backend: str | None = None) -> Engine:
         """Build the engine the settings describe (store, embeddings, LLM backend)."""
         settings = settings or Settings()
-        return cls(settings, Store(settings), Embedder(settings.embed_batch_size), backend or choose_backend(settings))
+        return cls(settings, Store(settings), Embedder.from_settings(settings), backend or choose_backend(settings))
 
     @classmethod
     def for_ingest(cls, settings: Settings, rebuild: bool = False) -> Engine:
         """An engine to sync the corpus with (no LLM); `rebuild` starts from an empty store, recreating a broken one."""
-        store = Store.empty(settings) if rebuild else Store(settings)
-        return cls(settings, store, Embedder(settings.embed_batch_size), "extractive")
+        if rebuild:
+            with writer_lock(settings):  # never wipe the store under another process's ingest
+                store = Store.empty(settings)
+                store.publish()  # readers elsewhere drop what they loaded from the old one
+        else:
+            store = Store(settings)
+        return cls(settings, store, Embedder.from_settings(settings), "extractive")
 
     @property
     def chat_model(self) -> ChatModel | None:
@@ -452,6 +457,7 @@ class Engine:
 
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
+        self.store.follow()  # another process may have ingested since
         docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
         running = self.indexing()
         return {

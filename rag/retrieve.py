@@ -12,8 +12,9 @@ import numpy as np
 
 from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
-from rag.errors import EmptyStoreError, UnknownCountryError
-from rag.scope import QUESTION_WORDS, Scope, exact_matches, find_scope
+from rag.bm25 import Bm25Index
+from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
+from rag.scope import Scope, exact_matches, find_scope
 from rag.settings import Settings
 from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
@@ -74,122 +75,30 @@ def country_where(countries: list[str], doc_ids: list[str] | None = None) -> dic
     return in_docs if where is None else {"$and": [where, in_docs]}
 
 
-class _Bm25Index:
-    """BM25 over every stored chunk, rebuilt from the store so a fresh process needs no re-ingest."""
-
-    def __init__(self, store: Store) -> None:
-        import bm25s
-        import Stemmer
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it forces DEBUG on itself
-        self._stemmer = Stemmer.Stemmer("english")
-        records = list(store.iter_records(include=("documents", "metadatas")))
-        self.ids = [r["id"] for r in records]
-        self.texts = [r["document"] for r in records]
-        self.metadatas = [r["metadata"] or {} for r in records]
-        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-        self.doc_ids = np.array([str(m.get("doc_id", "")) for m in self.metadatas], dtype=object)
-        self.documents: dict[str, dict] = {}  # doc_id -> one of its chunks' metadata (title, author, kind...)
-        for meta in self.metadatas:
-            self.documents.setdefault(str(meta.get("doc_id", "")), meta)
-        self._flags: dict[str, np.ndarray] = {}  # country -> which chunks mention it
-        self.model = bm25s.BM25()
-        if records:
-            corpus = [self._embedding_free_text(m, t) for m, t in zip(self.metadatas, self.texts, strict=True)]
-            self.model.index(self._tokenize(corpus), show_progress=False)
-
-    @staticmethod
-    def _embedding_free_text(meta: dict, text: str) -> str:
-        """What BM25 indexes: the chunk with its document's title, byline, publisher and date."""
-        fields = (meta.get(key, "") for key in ("title", "section", "author", "publisher", "date"))
-        return "\n".join([*(str(f) for f in fields if f), text])
-
-    def _tokenize(self, texts: list[str]) -> Any:
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-
-    def mentions(self, countries: list[str]) -> np.ndarray | None:
-        """Which chunks mention any of `countries`, as a boolean mask (None: no filter)."""
-        if not countries:
-            return None
-        for country in countries:
-            if country not in self._flags:  # one pass over the metadata per country, then reused
-                key = country_key(country)
-                self._flags[country] = np.fromiter((bool(m.get(key)) for m in self.metadatas), bool, len(self.ids))
-        return np.logical_or.reduce([self._flags[c] for c in countries])
-
-    def in_documents(self, doc_ids: tuple[str, ...] | None) -> np.ndarray | None:
-        """Which chunks belong to `doc_ids`, as a boolean mask (None: no filter)."""
-        return None if doc_ids is None else np.isin(self.doc_ids, list(doc_ids))
-
-    def idf(self, question: str) -> dict[str, float]:
-        """BM25's inverse document frequency of each of the question's (stemmed, stopword-free) terms.
-
-        A term no chunk contains gets the largest weight: it is the most specific thing asked.
-        """
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            [question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-        terms = list(dict.fromkeys(tokens[0])) if tokens else []
-        n = len(self.ids)
-        indptr = self.model.scores["indptr"] if n else None
-        weights = {}
-        for term in terms:
-            token = self.model.vocab_dict.get(term) if n else None
-            df = int(indptr[token + 1] - indptr[token]) if token is not None else 0
-            weights[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return weights
-
-    def topic_weights(self, question: str) -> dict[str, float]:
-        """`idf(question)` less the words that only say how it asks ("what", "did", "say")."""
-        asking = set(self.stem(sorted(QUESTION_WORDS)))
-        return {t: w for t, w in self.idf(question).items() if t not in asking}
-
-    def stem(self, words: list[str]) -> list[str]:
-        """The stems BM25 indexes for `words` (lower-cased)."""
-        return self._stemmer.stemWords([w.lower() for w in words])
-
-    def scores(self, question: str, mask: np.ndarray | None) -> np.ndarray:
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            [question], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
-        ids = self.model.get_tokens_ids(tokens[0]) if tokens and tokens[0] else []
-        if not ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return self.model.get_scores_from_ids(ids, weight_mask=mask)
-
-
 class Retriever:
-    """Ranks stored chunks for a question. Thread-safe; call `refresh()` after an ingest."""
+    """Ranks stored chunks for a question. Thread-safe; follows the store as other processes change it."""
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self._bm25: _Bm25Index | None = None
-        self._bm25_count = -1
+        self._bm25: Bm25Index | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
-        """Forget the BM25 index so the next query rebuilds it from the store."""
+        """Forget the BM25 index so the next query loads or rebuilds it."""
         with self._lock:
             self._bm25 = None
 
     def build_index(self) -> None:
-        """Build the BM25 index now instead of on the first question (start-up warm-up, benchmarks)."""
-        self._bm25_index(self.store.count())
+        """Load or build the BM25 index now instead of on the first question (start-up warm-up, benchmarks)."""
+        self._bm25_index()
 
-    def _bm25_index(self, count: int) -> _Bm25Index:
-        """The BM25 index, rebuilt when the store's size says another process has changed it."""
+    def _bm25_index(self) -> Bm25Index:
+        """The BM25 index of the store's current generation: the one in memory, the saved one, or a new one."""
         with self._lock:
-            if self._bm25 is None or count != self._bm25_count:
-                self._bm25 = _Bm25Index(self.store)
-                self._bm25_count = count
+            if self._bm25 is None or self._bm25.generation != self.store.generation:
+                self._bm25 = Bm25Index.open(self.store)
             return self._bm25
 
     def vector_hits(
@@ -232,29 +141,26 @@ class Retriever:
         ]
 
     def keyword_hits(
-        self,
-        question: str,
-        n: int,
-        countries: list[str],
-        count: int | None = None,
-        doc_ids: tuple[str, ...] | None = None,
+        self, question: str, n: int, countries: list[str], doc_ids: tuple[str, ...] | None = None
     ) -> list[tuple[str, float, str, dict]]:
         """(id, BM25 score, text, metadata) of the best keyword matches among chunks mentioning `countries`.
 
         `doc_ids` keeps only those documents' chunks.
         """
-        index = self._bm25_index(self.store.count() if count is None else count)
+        index = self._bm25_index()
         if not index.ids:
             return []
         mask = _both(index.mentions(countries), index.in_documents(doc_ids))
         scores = index.scores(question, None if mask is None else mask.astype(np.float32))
         top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
-        top = top[np.argsort(-scores[top])]
-        return [(index.ids[i], float(scores[i]), index.texts[i], index.metadatas[i]) for i in top if scores[i] > 0]
+        top = [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
+        # Texts and metadata come from the store: the index keeps only ids, so it loads in no time.
+        found = self.store.get([index.ids[i] for i in top])
+        return [(index.ids[i], float(scores[i]), *found[index.ids[i]]) for i in top if index.ids[i] in found]
 
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, publisher, date, kind) of every stored document."""
-        return self._bm25_index(self.store.count()).documents
+        return self._bm25_index().documents
 
     def scope(self, question: str, docs: list[str] | None = None) -> Scope | None:
         """The documents a question is limited to: `docs` (names or ids) if given, else what the question says."""
@@ -262,11 +168,11 @@ class Retriever:
 
     def idf(self, question: str) -> dict[str, float]:
         """BM25's inverse document frequency of each of the question's stemmed terms."""
-        return self._bm25_index(self.store.count()).idf(question)
+        return self._bm25_index().idf(question)
 
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
-        return self._bm25_index(self.store.count()).stem(words)
+        return self._bm25_index().stem(words)
 
     def retrieve(
         self,
@@ -280,13 +186,24 @@ class Retriever:
         `docs` (document names or ids) limits the search to those documents; without it, a question that
         names its source ("the article", "the White House", a title) is limited to that source.
         Chunks holding a quoted phrase of the question, or a rare n-gram of it verbatim, are ranked first.
+        Picks up changes another process made to the store first (checked at most once a second).
+        A failed read is tried once more on a freshly opened store: it may have been opened mid-write.
         """
+        self.store.follow()
+        try:
+            return self._retrieve(question, k, countries, docs)
+        except StoreError:
+            if not self.store.follow(force=True):
+                raise
+            return self._retrieve(question, k, countries, docs)
+
+    def _retrieve(self, question: str, k: int | None, countries: list[str] | None, docs: list[str] | None) -> list[Hit]:
         k = k or self.settings.top_k
         count = self.store.count()
         if count == 0:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         selected = resolve_countries(countries)
-        index = self._bm25_index(count)
+        index = self._bm25_index()
         scope = find_scope(question, docs, index.documents, self.settings.source_scope)
         doc_ids = scope.doc_ids if scope else None
         embedding = self.embedder.encode([question])[0]
@@ -297,7 +214,7 @@ class Retriever:
         found: dict[str, tuple[str, dict]] = {}
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
-        keyword = self.keyword_hits(question, n, selected, count, doc_ids)
+        keyword = self.keyword_hits(question, n, selected, doc_ids)
         exact = exact_matches(
             question, [(chunk_id, text) for chunk_id, _, text, _ in keyword], self.settings.rare_ngram
         )
@@ -317,7 +234,7 @@ class Retriever:
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         sentence_scores: dict[str, float] = {}
-        if self.settings.rerank_depth:
+        if self.settings.rerank_depth and ranked:  # none: every candidate was deleted since the index was built
             depth = max(k, self.settings.rerank_depth)
             ranked, fused, sentence_scores = self._rerank(
                 question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
@@ -344,7 +261,7 @@ class Retriever:
         ranked: list[str],
         fused: dict[str, float],
         found: dict[str, tuple[str, dict]],
-        index: _Bm25Index,
+        index: Bm25Index,
     ) -> tuple[list[str], dict[str, float], dict[str, float]]:
         """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
 

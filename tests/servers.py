@@ -217,7 +217,7 @@ def ask_in_fresh_engine(settings: Any, backend: str, questions: list[str]) -> li
     from rag.engine import Engine
     from rag.store import Embedder, Store
 
-    engine = Engine(settings, Store(settings), Embedder(settings.embed_batch_size), backend)
+    engine = Engine(settings, Store(settings), Embedder.from_settings(settings), backend)
     return [engine.ask(question) for question in questions]
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ingest.chunking import content_sentences
+from ingest.pipeline import embedding_text
+from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path
 from rag.retrieve import Retriever
 from rag.store import SENTENCE_VECTORS, pack_vectors, unpack_vectors
 
@@ -68,3 +71,57 @@ def test_retrieval_with_the_re_rank_embeds_only_the_question(corpus_store, count
     hits = retriever.retrieve("How much did Japan pledge to the Philippines, and by when?")
     assert hits and all(h.sentence_score is not None for h in hits)
     assert counting_embedder.texts == 1
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    """The torch runtime: the reference the ONNX vectors are checked against."""
+    return Embedder(runtime="torch")
+
+
+@pytest.mark.slow
+def test_onnx_and_torch_embeddings_agree_on_the_corpus_chunks_and_sentences(corpus_store, embedder, torch_embedder):
+    assert embedder.onnx is not None  # the default runtime really is ONNX Runtime
+    records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
+    texts = [embedding_text(r["metadata"], r["document"]) for r in records]
+    spans = [
+        [
+            (len(t) - len(r["document"]) + s, len(t) - len(r["document"]) + e)
+            for s, e in content_sentences(r["document"])
+        ]
+        for t, r in zip(texts, records, strict=True)
+    ]
+
+    onnx_chunks, onnx_sentences = embedder.encode_with_spans(texts, spans)
+    torch_chunks, torch_sentences = torch_embedder.encode_with_spans(texts, spans)
+
+    assert (onnx_chunks * torch_chunks).sum(axis=1).min() >= 0.999
+    onnx_rows, torch_rows = np.concatenate(onnx_sentences), np.concatenate(torch_sentences)
+    kept = np.linalg.norm(torch_rows, axis=1) > 0  # spans past the length limit are zero in both
+    assert np.array_equal(np.linalg.norm(onnx_rows, axis=1) > 0, kept)
+    assert kept.sum() > len(records) and (onnx_rows * torch_rows).sum(axis=1)[kept].min() >= 0.999
+    questions = QUESTIONS + SENTENCES
+    assert (embedder.encode(questions) * torch_embedder.encode(questions)).sum(axis=1).min() >= 0.999
+
+
+def test_the_onnx_export_is_cached_and_reused(embedder):
+    path = onnx_model_path()
+    written = path.stat().st_mtime_ns
+
+    assert onnx_model_path() == path
+    assert path.stat().st_mtime_ns == written
+    assert embedder.encode(["Japan"]).shape == (1, 384)
+
+
+@pytest.mark.slow
+def test_an_onnx_model_that_cannot_load_falls_back_to_torch(tmp_path, torch_embedder, caplog):
+    broken = onnx_cache_path(tmp_path)
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not an onnx model")
+    fallback = Embedder(cache_dir=tmp_path)
+
+    vectors = fallback.encode(SENTENCES)
+
+    assert fallback.runtime == "torch"
+    assert "using torch" in caplog.text
+    np.testing.assert_allclose(vectors, torch_embedder.encode(SENTENCES), atol=1e-5)

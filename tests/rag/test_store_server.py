@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import chromadb
@@ -11,7 +12,7 @@ from ingest.pipeline import sync
 from rag.errors import StoreError
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
+from rag.store import FOLLOW_EVERY_S, Store
 from tests.servers import chroma_server as run_chroma_server
 
 
@@ -38,6 +39,31 @@ def test_server_store_syncs_retrieves_and_resyncs_nothing(
     assert second.chunks == first.chunks
     on_server = chromadb.HttpClient(host=host, port=port).get_collection(settings.collection)
     assert on_server.count() == first.chunks
+
+
+@pytest.mark.server
+def test_a_reader_on_a_server_follows_another_clients_ingest_of_the_same_size(
+    chroma_server, tiny_corpus, make_settings, embedder
+):
+    host, port = chroma_server
+    settings = make_settings(
+        chroma_host=host,
+        chroma_port=port,
+        collection=f"test-{uuid.uuid4().hex[:12]}",
+        corpus_dir=tiny_corpus,
+        store_dir=tiny_corpus.parent / "local",
+    )
+    sync(settings, embedder=embedder)
+    reader = Retriever(settings, Store(settings), embedder)
+    assert not reader.keyword_hits("zorbex", 5, [])
+    path = tiny_corpus / "harbour_pact.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("patrol", "zorbex"), encoding="utf-8")
+
+    sync(settings, store=Store(settings), embedder=embedder)  # another client, as another process would be
+    time.sleep(FOLLOW_EVERY_S)
+
+    hits = reader.retrieve("zorbex boats", k=1)
+    assert hits[0].doc_id == "harbour_pact.md" and "zorbex" in hits[0].text
 
 
 def test_unreachable_chroma_server_raises_store_error_saying_what_to_do(monkeypatch, tmp_path, unused_port):

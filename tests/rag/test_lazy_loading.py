@@ -1,0 +1,34 @@
+"""Nothing heavy loads before it is needed: help, an engine's construction and its status load no model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "onnxruntime", "sentence_transformers", "transformers")
+
+
+def loaded_modules(code: str, env: dict[str, str]) -> set[str]:
+    """The heavy modules a fresh interpreter has imported after running `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return set(run.stdout.split())
+
+
+@pytest.mark.slow
+def test_rag_help_loads_no_model(rag_env):
+    assert loaded_modules("from rag.cli import build_parser\nbuild_parser().format_help()", rag_env()) == set()
+
+
+@pytest.mark.slow
+def test_an_engine_opens_its_store_and_reports_status_without_loading_a_model(corpus_store, rag_env):
+    code = (
+        "from rag.engine import Engine\n"
+        "from rag.settings import Settings\n"
+        "engine = Engine.from_settings(Settings(_env_file=None), backend='extractive')\n"
+        "assert engine.status()['chunks'] > 0\n"
+    )
+    assert loaded_modules(code, rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir)) == set()
