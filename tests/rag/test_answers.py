@@ -182,7 +182,7 @@ class UnsupportedModel:
 
 def test_wholly_unsupported_model_answer_is_replaced_by_the_extractive_one(make_engine) -> None:
     engine = make_engine("extractive")
-    engine.chat_model, engine.backend, engine.model = UnsupportedModel(), "local", "fake-unsupported"
+    engine._chat_model, engine.backend, engine.model = UnsupportedModel(), "local", "fake-unsupported"
     answer = engine.ask("How much did Japan pledge to the Philippines, and by when?")
     assert "600 billion" in answer.text and "cheese" not in answer.text
     assert "local" in answer.note
