@@ -43,9 +43,9 @@ SLOW_FIXTURES = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that use a slow fixture as `slow`."""
+    """Mark the tests that use a slow fixture, or a `chroma run` server, as `slow`."""
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("server"):
             item.add_marker(pytest.mark.slow)
 
 

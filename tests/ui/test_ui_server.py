@@ -19,6 +19,10 @@ from tests.servers import serve_asgi
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 
 
+# The whole app on uvicorn, MCP included: its shutdown alone waits ~30 s for MCP sessions to close.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def server_url(engine: Engine) -> Iterator[str]:
     """ui.build_server, served by uvicorn as `python ui.py` serves it."""
