@@ -116,9 +116,8 @@ def _proc_peak_mb(pid: int) -> float:
 
 def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
     """Sync the shipped corpus into a fresh store with a warm model; for torch, also time raw encode()."""
-    from ingest.chunking import chunk_document
-    from ingest.loaders import load_file
-    from ingest.pipeline import chunk_metadata, discover, embedding_text, sync
+    from benchmarks.ingest_retrieval import embedding_inputs
+    from ingest.pipeline import sync
     from rag.embeddings import Embedder
     from rag.settings import Settings
     from rag.store import Store
@@ -128,12 +127,7 @@ def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
     embedder.encode(["warm up"])
     figures: dict[str, float] = {}
     if runtime == "torch":
-        files, _ = discover([settings.corpus_dir], settings.corpus_dir)
-        texts = []
-        for source in files:
-            doc = load_file(source.path, source.doc_id)
-            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
-            texts += [embedding_text(chunk_metadata(doc, c, len(chunks), "", ""), c.text) for c in chunks]
+        texts = embedding_inputs(settings)
         started = time.perf_counter()
         embedder.model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True)
         figures["raw_torch_chunks_per_s"] = len(texts) / (time.perf_counter() - started)
