@@ -270,8 +270,14 @@ def render_incomplete(text: str, message: str) -> str:
     return f'<div class="answer incomplete">{esc_lines(text)} <i>(incomplete)</i></div>{render_error(message)}'
 
 
-def user_message(exc: RagError) -> str:
-    """What a UI user is told about `exc`: store errors without server paths or raw error text."""
+def user_message(exc: RagError, syncing: bool = False) -> str:
+    """What a UI user is told about `exc`: store errors without server paths or raw error text.
+
+    An empty store while the background sync is starting (before its ingest has taken the store) is the
+    first ingest, so it gets the indexing message rather than an instruction to run `rag ingest`.
+    """
+    if isinstance(exc, EmptyStoreError) and syncing:
+        return str(IndexingError(0, 0, None))
     if isinstance(exc, StoreError):
         log.warning("%s", exc)  # the operator's version, paths and all
         return exc.public
@@ -504,13 +510,10 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                     text += item
                     reply = {"role": "assistant", "content": render_streaming(text)}
                     yield gr.skip(), [*chat, reply], gr.skip(), gr.skip()
-        except EmptyStoreError as exc:  # the background sync has started but not yet taken the store
-            message = str(IndexingError(0, 0, None)) if sync.running else str(exc)
-            log.info("question not answered: %s", message)
-            reply = {"role": "assistant", "content": render_error(message)}
         except RagError as exc:
-            log.info("question not answered: %s", exc)
-            reply = {"role": "assistant", "content": render_incomplete(text, user_message(exc))}
+            message = user_message(exc, sync.running)
+            log.info("question not answered: %s", message)
+            reply = {"role": "assistant", "content": render_incomplete(text, message)}
         except Exception:
             log.exception("answering %r failed", question)
             message = "Something went wrong; see the server log."
@@ -720,13 +723,10 @@ def api_call(fn: Callable[[], Any], what: object, syncing: bool = False) -> Any:
     """`fn()`, its errors turned into messages for API and MCP callers (never a traceback)."""
     try:
         return fn()
-    except EmptyStoreError as exc:
-        message = str(IndexingError(0, 0, None)) if syncing else str(exc)
+    except RagError as exc:
+        message = user_message(exc, syncing)
         log.info("API call for %r refused: %s", what, message)
         raise gr.Error(message, print_exception=False) from None
-    except RagError as exc:
-        log.info("API call for %r refused: %s", what, exc)
-        raise gr.Error(user_message(exc), print_exception=False) from None
     except Exception:
         log.exception("API call for %r failed", what)
         raise gr.Error("Something went wrong; see the server log.") from None
