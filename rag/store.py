@@ -37,6 +37,7 @@ CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "c
 GENERATION_KEY = "rag_generation"
 FOLLOW_EVERY_S = 1.0  # how often a reader checks whether another process changed the store
 LOCK_FILE = "ingest.lock"  # next to the store; its sidecar `ingest.lock.json` names the holder
+OPEN_LOCK_FILE = "open.lock"  # held for the moment it takes to open (or first create) a local store
 OPEN_RETRIES = 3  # a reader that fails to open the store (another process mid-write) tries again
 
 
@@ -240,8 +241,15 @@ class Store:
 
     def _open(self, client: Any | None) -> tuple[Any, Any]:
         """A client and the collection handle (created if missing)."""
+        if client is not None or self.settings.chroma_host:
+            return self._open_collection(client or connect(self.settings))
+        # Two processes creating one empty store at once race in Chroma's schema migration
+        # ("table collections already exists"), so local opens take turns.
+        with _open_lock(self.settings):
+            return self._open_collection(connect(self.settings))
+
+    def _open_collection(self, client: Any) -> tuple[Any, Any]:
         settings = self.settings
-        client = client or connect(settings)
         try:
             # embedding_function=None: we always pass vectors; Chroma's default would download a model.
             collection = client.get_or_create_collection(
@@ -493,6 +501,26 @@ def lock_path(settings: Settings) -> Path:
 
 def _holder_file(settings: Settings) -> Path:
     return lock_path(settings).with_suffix(".lock.json")
+
+
+@contextmanager
+def _open_lock(settings: Settings) -> Iterator[None]:
+    """Serialise opening the local store across processes (held for well under a second)."""
+    from filelock import FileLock
+
+    path = settings.store_dir / OPEN_LOCK_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path)
+        lock.acquire(timeout=60)
+    except OSError as exc:  # read-only or full disk: opening says why, clearly
+        log.debug("no open lock at %s: %s", path, exc)
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager
