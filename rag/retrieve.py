@@ -14,7 +14,7 @@ from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.bm25 import Bm25Index
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
-from rag.scope import Scope, exact_matches, find_scope
+from rag.scope import Scope, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
 from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
@@ -239,8 +239,7 @@ class Retriever:
             ranked, fused, sentence_scores = self._rerank(
                 question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
             )
-        # An exact match of what the user typed outranks any similarity: fusion and re-rank only order the rest.
-        ranked = [c for c in ranked if c in exact] + [c for c in ranked if c not in exact]
+        ranked = keep_exact(ranked, exact, quoted_phrases(question), k)
         signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
         return [
             _hit(
@@ -301,6 +300,22 @@ class Retriever:
 def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     """The chunks both masks keep (None: no filter)."""
     return b if a is None else a if b is None else a & b
+
+
+def keep_exact(ranked: list[str], exact: dict[str, str], quoted: list[str], k: int) -> list[str]:
+    """`ranked` with exact matches kept in the top k: a quoted phrase's chunks first, a rare n-gram's anywhere above k.
+
+    What the user put in quotes outranks any similarity. A rare n-gram is weaker evidence (a name can
+    be rare and still beside the point), so its chunk only keeps a place in the top k, displacing the
+    lowest-ranked others, and fusion and re-rank still decide its order there.
+    """
+    quoted_set = set(quoted)
+    first = [c for c in ranked if exact.get(c) in quoted_set]
+    rest = [c for c in ranked if c not in first]
+    room = max(k - len(first), 0)
+    rare = [c for c in rest if c in exact][:room]
+    top = set(rare) | set([c for c in rest if c not in exact][: room - len(rare)])
+    return first + [c for c in rest if c in top] + [c for c in rest if c not in top]
 
 
 def _hit(

@@ -11,7 +11,7 @@ import pytest
 from ingest.countries import country_key
 from ingest.loaders import load_file
 from rag.errors import EmptyStoreError, UnknownCountryError
-from rag.retrieve import Retriever
+from rag.retrieve import Retriever, keep_exact
 from rag.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -193,3 +193,13 @@ def test_rag_search_doc_limits_hits_and_names_the_documents_on_a_typo(corpus_sto
     assert typo.returncode == 1
     assert "Unknown document 'diplomatic-overdrve'" in typo.stderr and "diplomatic-overdrive.md" in typo.stderr
     assert "Traceback" not in typo.stderr
+
+
+def test_a_quoted_phrase_ranks_first_and_a_rare_ngram_keeps_a_place_in_the_top_k():
+    ranked = ["a", "b", "c", "d", "e", "f", "g"]
+    exact = {"f": "diamond hexagon", "g": "lantern accord"}
+
+    assert keep_exact(ranked, {"f": "diamond hexagon"}, [], 3) == ["a", "b", "f", "c", "d", "e", "g"]  # f displaces c
+    assert keep_exact(ranked, exact, [], 3) == ["a", "f", "g", "b", "c", "d", "e"]
+    assert keep_exact(ranked, exact, ["lantern accord"], 3) == ["g", "a", "f", "b", "c", "d", "e"]
+    assert keep_exact(ranked, {"b": "x"}, [], 3) == ranked  # already in the top k: order untouched
