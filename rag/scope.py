@@ -58,6 +58,9 @@ MULTI_PART = re.compile(
     r"|\?\s*\S",
     re.I,
 )
+YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+MONTH = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?=\s+(?:\d|19|20))", re.I)
 QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
 WORD = re.compile(r"[a-z0-9]+")
 # Words of a question that say how it asks, not what about: no part of its topic, nor of a rare n-gram.
@@ -119,10 +122,27 @@ def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict]
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )
             if doc_ids:
-                return Scope(rule.label, doc_ids)
+                return Scope(rule.label, dated(question, doc_ids, documents))
     folded = _fold(question)
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, str(meta.get("title", "")))))
     return Scope(", ".join(titled), titled) if titled else None
+
+
+def dated(question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]) -> tuple[str, ...]:
+    """`doc_ids` narrowed to those dated when the question says ("the 2023 joint statement", "of November 2022").
+
+    Left as they are when the question names no year, or when none of them carries that date.
+    """
+    years = set(YEAR.findall(question))
+    if not years:
+        return doc_ids
+    months = {MONTHS.index(m.casefold()[:3]) + 1 for m in MONTH.findall(question)}
+
+    def matches(doc_id: str) -> bool:
+        date = str(documents[doc_id].get("date", ""))
+        return date[:4] in years and (not months or (date[5:7].isdigit() and int(date[5:7]) in months))
+
+    return tuple(d for d in doc_ids if matches(d)) or doc_ids
 
 
 def _names_title(folded_question: str, title: str) -> bool:

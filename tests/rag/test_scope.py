@@ -73,3 +73,18 @@ def test_exact_matches_keep_quoted_phrases_and_rare_ngrams_only() -> None:
     assert found == {"a": "diamond hexagon"}
     assert exact_matches("Is it near the naval base?", candidates, rare=2) == {"b": "naval base", "c": "naval base"}
     assert exact_matches("Is it near the naval base?", candidates, rare=0) == {}
+
+
+def test_a_year_or_month_in_the_question_narrows_a_named_kind_of_source_to_those_dated_then():
+    documents = {
+        "a.md": {"title": "Joint Statement of A and B", "date": "2023-01-13"},
+        "b.md": {"title": "Joint Statement of A and C", "date": "2024-04-10"},
+        "c.md": {"title": "Joint Statement of A and D", "date": "2023-05-01"},
+    }
+    assert find_scope("Describe the alliance as the 2023 joint statement presents it.", None, documents).doc_ids == (
+        "a.md",
+        "c.md",
+    )
+    assert find_scope("What did the May 2023 joint statement say?", None, documents).doc_ids == ("c.md",)
+    assert find_scope("What may the joint statement mean?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
+    assert find_scope("What did the 1999 joint statement say?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
