@@ -14,7 +14,7 @@ from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.bm25 import Bm25Index
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
-from rag.scope import Scope, exact_matches, find_scope, quoted_phrases
+from rag.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
 from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
 
@@ -232,6 +232,13 @@ class Retriever:
             for chunk_id, (_, meta) in found.items():
                 mentioned = sum(1 for c in asked if meta.get(country_key(c)))
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
+        months = [d for d in asked_dates(question) if len(d) == 7]
+        if months and self.settings.date_boost:
+            # "their January 2023 statement": the documents of that month, as a named country is boosted.
+            top_share = 1.0 / (self.settings.rrf_k + 1)
+            for chunk_id, (_, meta) in found.items():
+                if str(meta.get("date", "")).startswith(tuple(months)):
+                    fused[chunk_id] += self.settings.date_boost * top_share
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         sentence_scores: dict[str, float] = {}
         if self.settings.rerank_depth and ranked:  # none: every candidate was deleted since the index was built

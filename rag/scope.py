@@ -60,7 +60,9 @@ MULTI_PART = re.compile(
 )
 YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-MONTH = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?=\s+(?:\d|19|20))", re.I)
+MONTH_YEAR = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?((?:19|20)\d\d)\b", re.I
+)
 QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
 WORD = re.compile(r"[a-z0-9]+")
 # Words of a question that say how it asks, not what about: no part of its topic, nor of a rare n-gram.
@@ -128,21 +130,22 @@ def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict]
     return Scope(", ".join(titled), titled) if titled else None
 
 
+def asked_dates(question: str) -> tuple[str, ...]:
+    """The dates a question names, as ISO prefixes: "January 2023" -> "2023-01", a bare "2023" -> "2023"."""
+    dated = [f"{year}-{MONTHS.index(month.casefold()[:3]) + 1:02d}" for month, year in MONTH_YEAR.findall(question)]
+    bare = [year for year in YEAR.findall(MONTH_YEAR.sub(" ", question))]
+    return tuple(dict.fromkeys(dated + bare))
+
+
 def dated(question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]) -> tuple[str, ...]:
     """`doc_ids` narrowed to those dated when the question says ("the 2023 joint statement", "of November 2022").
 
-    Left as they are when the question names no year, or when none of them carries that date.
+    Left as they are when the question names no date, or when none of them carries that date.
     """
-    years = set(YEAR.findall(question))
-    if not years:
+    dates = asked_dates(question)
+    if not dates:
         return doc_ids
-    months = {MONTHS.index(m.casefold()[:3]) + 1 for m in MONTH.findall(question)}
-
-    def matches(doc_id: str) -> bool:
-        date = str(documents[doc_id].get("date", ""))
-        return date[:4] in years and (not months or (date[5:7].isdigit() and int(date[5:7]) in months))
-
-    return tuple(d for d in doc_ids if matches(d)) or doc_ids
+    return tuple(d for d in doc_ids if str(documents[d].get("date", "")).startswith(dates)) or doc_ids
 
 
 def _names_title(folded_question: str, title: str) -> bool:

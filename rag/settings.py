@@ -54,10 +54,13 @@ class Settings(BaseSettings):
         default=1.0, ge=0, description="RRF bonus share for chunks naming the question's countries."
     )
 
+    date_boost: float = Field(
+        default=1.0, ge=0, description="RRF bonus share for chunks of documents dated in a month the question names."
+    )
     rare_ngram: int = Field(
         default=2,
         ge=0,
-        description="A question's word pair found in at most this many candidates ranks first (0: off).",
+        description="A question's word pair found in at most this many candidates keeps a place in the top k (0: off).",
     )
     source_scope: bool = Field(
         default=True, description="Limit 'the article'/'White House' questions to those documents."

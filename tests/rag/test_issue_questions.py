@@ -104,3 +104,8 @@ def test_unknown_document_name_lists_the_names_that_exist(extractive_engine: Eng
 def test_unanswerable_question_without_an_asked_detail_keeps_the_plain_abstention(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("Which university does Natasha Agarwal teach at?")
     assert answer.abstained and answer.text == ABSTAIN_TEXT
+
+
+def test_a_month_the_question_names_ranks_that_months_document_first(retriever) -> None:
+    hits = retriever.retrieve("Which economic security topics did Japan and the US list in January 2023?")
+    assert hits[0].doc_id == "wh_2023-01-13_joint_statement_united_states_japan.md"  # not the April 2024 statement

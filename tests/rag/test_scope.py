@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import UnknownDocumentError
-from rag.scope import exact_matches, find_scope, question_ngrams, quoted_phrases, resolve_documents
+from rag.scope import asked_dates, exact_matches, find_scope, question_ngrams, quoted_phrases, resolve_documents
 
 DOCUMENTS = {
     "diplomatic-overdrive.md": {"title": "Diplomatic Overdrive: Japan trying to upgrade relations", "kind": "article"},
@@ -88,3 +88,9 @@ def test_a_year_or_month_in_the_question_narrows_a_named_kind_of_source_to_those
     assert find_scope("What did the May 2023 joint statement say?", None, documents).doc_ids == ("c.md",)
     assert find_scope("What may the joint statement mean?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
     assert find_scope("What did the 1999 joint statement say?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
+
+
+def test_asked_dates_reads_month_year_pairs_and_bare_years():
+    assert asked_dates("in their January 2023 statement, and since 2021?") == ("2023-01", "2021")
+    assert asked_dates("on 20 May 2023 or Sept. 11, 2023") == ("2023-05", "2023-09")
+    assert asked_dates("What may Japan do next?") == ()
