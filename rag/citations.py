@@ -45,6 +45,16 @@ def clean_markers(text: str, n_sources: int) -> str:
     return re.sub(r"[ \t]+(?=[.,;:!?]|$)", "", MARKER_GROUP.sub(fix, text), flags=re.M)
 
 
+def plain_sentence(sentence: str) -> str:
+    """A sentence without its [n] markers and with normalised spaces: the text of its claim."""
+    return re.sub(r"\s+(?=[.,;:!?])", "", " ".join(MARKER.sub("", sentence).split()))
+
+
+def answer_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of an answer, split as `split_claims` splits it."""
+    return list(sentence_spans(text, 0, len(text)))
+
+
 def split_claims(text: str) -> list[Claim]:
     """Answer sentences with their markers; markers opening a sentence belong to the one before."""
     claims: list[Claim] = []
@@ -56,7 +66,7 @@ def split_claims(text: str) -> list[Claim]:
             claims[-1] = Claim(prev.text, prev.cited + tuple(int(n) for n in MARKER.findall(leading.group(0))))
             sentence = sentence[leading.end() :]
         cited = tuple(dict.fromkeys(int(n) for n in MARKER.findall(sentence)))
-        plain = re.sub(r"\s+(?=[.,;:!?])", "", " ".join(MARKER.sub("", sentence).split()))
+        plain = plain_sentence(sentence)
         if plain:
             claims.append(Claim(plain, cited))
     return claims

@@ -9,6 +9,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ingest.countries import country_mentions, find_countries
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
@@ -19,7 +20,7 @@ from rag.errors import QuestionError
 from rag.extractive import Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
-from rag.overview import corpus_countries
+from rag.overview import corpus_countries, country_profile
 from rag.prompts import build_messages
 from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.scope import Scope, quoted_phrases, without_scope_words
@@ -422,6 +423,22 @@ class Engine:
     def countries(self) -> list[tuple[str, int]]:
         """(country or grouping, chunks mentioning it) for the whole store, most mentioned first."""
         return corpus_countries(self.store)
+
+    def country_profile(self, country: str, k: int = 5) -> dict[str, Any]:
+        """Mentions of `country` per document and its top `k` passages (the UI's country view)."""
+        return country_profile(self.store, self.retriever, country, k)
+
+    def documents(self) -> dict[str, dict]:
+        """doc_id -> metadata (title, author, date, ...) of every stored document; {} for an empty store."""
+        return self.retriever.documents() if self.store.count() else {}
+
+    def chunk_count(self) -> int:
+        """Chunks in the store now (it grows while an ingest runs)."""
+        return self.store.count()
+
+    def warm_up(self) -> None:
+        """Load the embedding model and the keyword index now rather than on the first question."""
+        self.retriever.retrieve("warm-up", k=1)
 
     def _abstention(self, query: str, hits: list[Hit], scope: Scope | None = None) -> str | None:
         """What to say instead of answering, or None when the passages may answer.

@@ -146,12 +146,11 @@ class LlamaServer:
 
 def serve(engine: Any, settings: Any, sync: Any = None) -> tuple[Any, str]:
     """The app, built and launched as `python ui.py` does, on a free loopback port; returns (app, url)."""
-    if str(REPO) not in sys.path:  # ui.py lives at the repository root, outside the packages
-        sys.path.insert(0, str(REPO))
     import ui
+    from webui.serving import launch
 
     app = ui.build_app(engine, settings, sync)
-    _, url, _ = ui.launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    _, url, _ = launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
     return app, url
 
 

@@ -7,24 +7,14 @@ The fixtures live here rather than in tests/conftest.py because only this module
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from gradio_client import Client
 
-from rag.engine import Engine
-from rag.settings import Settings
-from rag.store import Embedder, Store
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # ui.py and benchmarks/ live at the repository root, outside the packages
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.load import (  # noqa: E402
+from benchmarks.load import (
     NEEDLE_DOC,
     NEEDLE_FACT,
     NEEDLE_QUESTION,
@@ -33,7 +23,11 @@ from benchmarks.load import (  # noqa: E402
     run_load,
     write_extra_documents,
 )
-from tests.servers import serve  # noqa: E402
+from rag.engine import Engine
+from rag.settings import Settings
+from rag.store import Embedder, Store
+from tests.conftest import TINY_CORPUS
+from tests.servers import serve
 
 pytestmark = pytest.mark.slow  # see README, Tests
 
@@ -56,7 +50,7 @@ def load_engine(
 ) -> Engine:
     """An extractive engine over its own copy of the tiny corpus, ingested."""
     base = tmp_path_factory.mktemp("load")
-    shutil.copytree(ROOT / "tests" / "data" / "tiny_corpus", base / "corpus")
+    shutil.copytree(TINY_CORPUS, base / "corpus")
     settings = make_settings(
         corpus_dir=base / "corpus", store_dir=base / "store", collection="load_tests", llm_backend="extractive"
     )

@@ -18,7 +18,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
 import pytest
 
 from benchmarks.injection import Attack, load_attacks
@@ -35,8 +34,6 @@ from tests.servers import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKS = ROOT / "tests" / "data" / "attacks"
-if str(ROOT) not in sys.path:  # ui.py lives at the repository root, outside the packages
-    sys.path.insert(0, str(ROOT))
 
 PATCH_QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
 
@@ -261,12 +258,7 @@ def llama_server_later(tmp_path: Path) -> Iterator[LlamaServer]:
     server.stop()
 
 
-# --- the UI, called directly ---------------------------------------------------------------------------
-
-
-def handler(app: gr.Blocks, name: str) -> Callable:
-    """The event handler called `name` in the app (a closure inside build_app)."""
-    return next(fn.fn for fn in app.fns.values() if fn.fn is not None and fn.fn.__name__ == name)
+# --- the UI's HTML ------------------------------------------------------------------------------------
 
 
 ALLOWED_TAGS = {"div", "span", "a", "br", "p", "ol", "li", "mark", "b", "strong", "section", "h4", "article"}

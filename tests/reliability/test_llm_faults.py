@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-import ui
 from rag.errors import LLMError
-from tests.reliability.conftest import PATCH_QUESTION, handler, run_rag, settings_env
+from tests.reliability.conftest import PATCH_QUESTION, run_rag, settings_env
 from tests.reliability.llm_server import event, raw, trickle
 from tests.reliability.test_llm_outage import last_message, remote_engine
+from webui.events import Events, new_session
 
 WORDS = [f"word{i} " for i in range(12)]
 MALFORMED = {
@@ -31,11 +31,11 @@ def test_a_server_that_trickles_chunks_is_cut_off_at_the_deadline_and_the_ui_sho
 ):
     server = scripted_llm(trickle(WORDS, every=1.5))  # each read well within RAG_LLM_TIMEOUT: only a deadline stops it
     engine = remote_engine(tiny_store, embedder, server.url, llm_timeout=5, llm_deadline=4)
-    respond = handler(ui.build_app(engine, engine.settings), "respond")
+    respond = Events(engine, engine.settings).respond
     engine.retriever.retrieve(PATCH_QUESTION)  # warm: the time below is the answer's
 
     started = time.monotonic()
-    message, session = last_message(list(respond(PATCH_QUESTION, [], ui.new_session())))
+    message, session = last_message(list(respond(PATCH_QUESTION, [], new_session())))
     elapsed = time.monotonic() - started
 
     assert elapsed < 4 + 3, f"took {elapsed:.1f} s"  # the deadline, plus retrieval
@@ -67,11 +67,11 @@ def test_a_malformed_response_is_an_llm_error_in_the_engine_and_the_ui_never_an_
 ):
     server = scripted_llm(MALFORMED[fault])
     engine = remote_engine(tiny_store, embedder, server.url)
-    respond = handler(ui.build_app(engine, engine.settings), "respond")
+    respond = Events(engine, engine.settings).respond
 
     with pytest.raises(LLMError, match=rf"The LLM server at {server.url} sent a malformed response: "):
         engine.ask(PATCH_QUESTION)
-    message, _ = last_message(list(respond(PATCH_QUESTION, [], ui.new_session())))
+    message, _ = last_message(list(respond(PATCH_QUESTION, [], new_session())))
 
     text = html.unescape(message)
     assert 'class="error"' in message and f"The LLM server at {server.url} sent a malformed response" in text

@@ -10,9 +10,9 @@ import gradio as gr
 import pytest
 from pydantic import SecretStr
 
-import ui
 from rag.engine import Engine
-from tests.reliability.conftest import PATCH_QUESTION, SERVER_KEY, handler, run_rag, settings_env
+from tests.reliability.conftest import PATCH_QUESTION, SERVER_KEY, run_rag, settings_env
+from webui.events import Events, new_session
 
 
 def remote_engine(tiny_store, embedder, url: str, **overrides) -> Engine:
@@ -43,11 +43,11 @@ def test_server_down_shows_the_fix_in_the_ui_and_the_same_engine_answers_once_it
     tiny_store, embedder, llama_server_later
 ):
     engine = remote_engine(tiny_store, embedder, llama_server_later.url, llm_timeout=30)
-    app = ui.build_app(engine, engine.settings)
-    respond, ask = handler(app, "respond"), handler(app, "ask")
+    events = Events(engine, engine.settings)
+    respond, ask = events.respond, events.ask
 
     started = time.monotonic()
-    message, session = last_message(list(respond(PATCH_QUESTION, [], ui.new_session())))
+    message, session = last_message(list(respond(PATCH_QUESTION, [], new_session())))
 
     assert time.monotonic() - started < engine.settings.llm_timeout
     assert 'class="error"' in message and "Traceback" not in message
@@ -66,10 +66,10 @@ def test_server_down_shows_the_fix_in_the_ui_and_the_same_engine_answers_once_it
 
 def test_hanging_server_shows_the_timeout_in_the_ui_within_it(tiny_store, embedder, silent_server):
     engine = remote_engine(tiny_store, embedder, silent_server, llm_timeout=2)
-    respond = handler(ui.build_app(engine, engine.settings), "respond")
+    respond = Events(engine, engine.settings).respond
 
     started = time.monotonic()
-    message, _ = last_message(list(respond(PATCH_QUESTION, [], ui.new_session())))
+    message, _ = last_message(list(respond(PATCH_QUESTION, [], new_session())))
 
     assert time.monotonic() - started < 2 + 5  # the timeout, plus retrieval
     assert "did not answer within 2 s; is it running?" in html.unescape(message)

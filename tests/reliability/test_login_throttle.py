@@ -10,8 +10,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-import ui
-from tests.servers import free_port
+from tests.servers import serve
+from webui.auth import LOGIN_FREE_FAILURES
 
 USER, PASSWORD = "alice", "s3cret-passphrase"
 
@@ -20,8 +20,7 @@ USER, PASSWORD = "alice", "s3cret-passphrase"
 def login_url(tiny_engine):
     """The app served on loopback with a login, as `RAG_UI_AUTH=alice:... python ui.py` serves it."""
     settings = tiny_engine.settings.model_copy(update={"ui_auth": SecretStr(f"{USER}:{PASSWORD}")})
-    app = ui.build_app(tiny_engine, settings)
-    _, url, _ = ui.launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    app, url = serve(tiny_engine, settings)
     yield url.rstrip("/") + "/login"
     app.close()
 
@@ -35,8 +34,8 @@ def test_a_burst_of_wrong_passwords_is_throttled_after_a_few_and_logged(login_ur
     with caplog.at_level(logging.WARNING, logger="rag.ui"), httpx.Client(timeout=10) as client:
         codes = [attempt(client, login_url, f"guess-{i}").status_code for i in range(30)]
 
-    assert codes[: ui.LOGIN_FREE_FAILURES] == [400] * ui.LOGIN_FREE_FAILURES  # Gradio's "Incorrect credentials"
-    assert codes.count(400) <= ui.LOGIN_FREE_FAILURES + 1, codes
+    assert codes[:LOGIN_FREE_FAILURES] == [400] * LOGIN_FREE_FAILURES  # Gradio's "Incorrect credentials"
+    assert codes.count(400) <= LOGIN_FREE_FAILURES + 1, codes
     assert codes[-1] == 429
     assert "failed logins in a row from 127.0.0.1" in caplog.text
     assert "login from 127.0.0.1 refused: too many failed logins" in caplog.text
@@ -44,7 +43,7 @@ def test_a_burst_of_wrong_passwords_is_throttled_after_a_few_and_logged(login_ur
 
 def test_the_backoff_refuses_even_the_right_password_then_doubles_and_a_success_clears_it(login_url):
     with httpx.Client(timeout=10) as client:
-        for i in range(ui.LOGIN_FREE_FAILURES):
+        for i in range(LOGIN_FREE_FAILURES):
             assert attempt(client, login_url, f"guess-{i}").status_code == 400
         refused = attempt(client, login_url, PASSWORD)
         assert refused.status_code == 429 and refused.headers["retry-after"] == "1"

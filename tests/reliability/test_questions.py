@@ -8,11 +8,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import ui
 from rag.answer import Answer, Citation
 from rag.engine import Engine
 from rag.errors import QuestionError
-from tests.reliability.conftest import assert_inert, handler
+from tests.reliability.conftest import assert_inert
+from webui.events import Events, new_session
+from webui.render import esc_lines, render_answer, render_error, render_sources, render_streaming
 
 ATTACKS = [
     "<script>alert(1)</script>",
@@ -83,20 +84,20 @@ def test_chat_rendering_escapes_whatever_the_model_or_user_wrote(text: str, othe
                     abstained=False, unsupported_sentences=[other])  # fmt: skip
 
     for fragment in (
-        ui.render_answer(answer, 1),
-        ui.render_sources(answer, 1),
-        ui.render_streaming(text),
-        ui.render_error(text),
-        ui.esc_lines(text),
+        render_answer(answer, 1),
+        render_sources(answer, 1),
+        render_streaming(text),
+        render_error(text),
+        esc_lines(text),
     ):
         assert_inert(fragment, {CITATION.url})
 
 
 @pytest.mark.parametrize("question", ATTACKS)
 def test_the_chat_handler_shows_hostile_questions_as_text(tiny_engine: Engine, question: str) -> None:
-    respond = handler(ui.build_app(tiny_engine, tiny_engine.settings), "respond")
+    respond = Events(tiny_engine, tiny_engine.settings).respond
 
-    *_, (_, chat, sources, _) = respond(f"What did Japan pledge? {question}", [], ui.new_session())
+    *_, (_, chat, sources, _) = respond(f"What did Japan pledge? {question}", [], new_session())
 
     corpus_urls = {"https://example.org/harbour-pact", "https://example.org/island-forum",
                    "https://example.org/river-commission"}  # fmt: skip

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-import ui
 from rag.answer import Answer, Citation
 from rag.retrieve import Hit
 from tests.reliability.conftest import assert_inert
+from webui.render import render_answer, render_sources
 
 CITED = "https://example.org/statement"
 RETRIEVED_NOT_CITED = "https://example.org/other"
@@ -32,7 +32,7 @@ UNCITED_HIT = Hit(
 
 def rendered(text: str, url: str = CITED) -> str:
     """The chat HTML for an answer citing [1] at `url` (and retrieving, not citing, another source)."""
-    return ui.render_answer(Answer(question="q", text=text, citations=[citation(url)], retrieved=[UNCITED_HIT],
+    return render_answer(Answer(question="q", text=text, citations=[citation(url)], retrieved=[UNCITED_HIT],
                                    abstained=False), 1)  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def test_a_link_to_a_cited_source_stays_a_link_that_opens_safely(text: str) -> N
 def test_a_planted_source_url_cannot_break_out_of_its_attribute() -> None:
     url = 'https://example.org/x"onmouseover="alert(1)'  # front matter is attacker-controlled in a planted document
 
-    html = rendered(f"See {url} [1].", url=url) + ui.render_sources(
+    html = rendered(f"See {url} [1].", url=url) + render_sources(
         Answer(question="q", text="Japan pledged [1].", citations=[citation(url)], retrieved=[], abstained=False), 1
     )
 

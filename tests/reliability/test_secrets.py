@@ -13,10 +13,10 @@ import gradio as gr
 import pytest
 from pydantic import SecretStr
 
-import ui
 from rag.engine import Engine
 from rag.errors import LLMError
-from tests.reliability.conftest import PATCH_QUESTION, handler, run_rag, settings_env
+from tests.reliability.conftest import PATCH_QUESTION, run_rag, settings_env
+from webui.events import Events, new_session
 
 SECRET = "sk-test-SECRET-5f0c1e9a7b3d4c21a8e6"
 
@@ -61,15 +61,15 @@ def test_api_key_never_appears_in_errors_logs_or_the_ui(where, tiny_store, embed
         update={"openai_api_key": SecretStr(SECRET), "openai_base_url": url, "llm_retries": 0, "llm_timeout": 10}
     )
     engine = Engine(settings, store, embedder, "openai")
-    app = ui.build_app(engine, settings)
+    events = Events(engine, settings)
 
     with caplog.at_level(logging.DEBUG):
         with pytest.raises(LLMError) as raised:
             engine.ask(PATCH_QUESTION)
-        steps = list(handler(app, "respond")(PATCH_QUESTION, [], ui.new_session()))
+        steps = list(events.respond(PATCH_QUESTION, [], new_session()))
         with pytest.raises(gr.Error) as shown:
-            handler(app, "ask")(PATCH_QUESTION)
-        status = handler(app, "tick")(-1)[0]
+            events.ask(PATCH_QUESTION)
+        status = events.tick(-1)[0]
 
     assert ("401" if where == "refusing server" else "Cannot reach") in str(raised.value)
     seen = {

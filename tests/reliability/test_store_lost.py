@@ -9,7 +9,6 @@ import shutil
 import numpy as np
 import pytest
 
-import ui
 from rag.engine import Engine
 from rag.errors import StoreError
 from rag.retrieve import Retriever
@@ -17,13 +16,13 @@ from rag.store import EMBED_DIM, Store
 from tests.reliability.conftest import (
     PATCH_QUESTION,
     corrupt_sqlite,
-    handler,
     ingest_and_close,
     run_rag,
     settings_env,
     tiny_copy,
 )
 from tests.reliability.test_store_faults import assert_clean_cli_error
+from webui.events import Events, new_session
 
 NOTE = "# Glacier Accord\n\nIceland and Mongolia will build seventy-seven glacier weather stations by 2030.\n"
 
@@ -82,20 +81,15 @@ def test_a_store_that_fails_the_integrity_check_is_the_one_case_that_names_the_r
 @pytest.fixture
 def live_engine(tmp_path, make_settings, embedder) -> Engine:
     """An engine over an ingested copy of the tiny corpus, uploads on, as a running `python ui.py` holds it."""
-    settings = tiny_copy(tmp_path, make_settings).model_copy(
-        update={"allow_upload": True, "llm_backend": "extractive"}
-    )
+    settings = tiny_copy(tmp_path, make_settings).model_copy(update={"allow_upload": True, "llm_backend": "extractive"})
     engine = Engine(settings, Store(settings), embedder, "extractive")
     engine.ingest()
     return engine
 
 
-def test_an_upload_after_the_store_was_deleted_says_so_leaves_no_file_and_shows_no_server_path(
-    live_engine, tmp_path
-):
+def test_an_upload_after_the_store_was_deleted_says_so_leaves_no_file_and_shows_no_server_path(live_engine, tmp_path):
     settings = live_engine.settings
-    app = ui.build_app(live_engine, settings)
-    on_upload = handler(app, "on_upload")
+    on_upload = Events(live_engine, settings).on_upload
     shutil.rmtree(settings.store_dir)
     src = tmp_path / "accord.md"
     src.write_text(NOTE)
@@ -113,10 +107,10 @@ def test_an_upload_after_the_store_was_deleted_says_so_leaves_no_file_and_shows_
 
 def test_a_question_after_the_store_was_deleted_gets_the_diagnosis_or_an_answer_never_a_path(live_engine, tmp_path):
     settings = live_engine.settings
-    respond = handler(ui.build_app(live_engine, settings), "respond")
+    respond = Events(live_engine, settings).respond
     shutil.rmtree(settings.store_dir)
 
-    steps = list(respond(PATCH_QUESTION, [], ui.new_session()))
+    steps = list(respond(PATCH_QUESTION, [], new_session()))
 
     message = html.unescape(steps[-1][1][-1]["content"])
     assert str(tmp_path) not in message and "Traceback" not in message

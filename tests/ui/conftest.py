@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from tests.conftest import IngestedCorpus
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ui.py lives at the repository root, outside the packages
-    sys.path.insert(0, str(ROOT))
 
 TEST_API_KEY = "sk-test-never-shown-0123456789"  # set in the settings; must never reach a page
 

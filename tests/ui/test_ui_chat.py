@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 import pytest
 
-import ui
 from rag.engine import Engine
+from webui.events import Events, new_session
 
 
 class RecordingEngine:
@@ -34,21 +34,15 @@ class RecordingEngine:
         return self.inner.stream(question, history, countries, docs=docs)
 
 
-def handler(app: gr.Blocks, name: str) -> Callable:
-    """The event handler called `name` in the app (a closure inside build_app)."""
-    return next(fn.fn for fn in app.fns.values() if fn.fn is not None and fn.fn.__name__ == name)
-
-
 @pytest.fixture
 def recorded(engine: Engine) -> tuple[RecordingEngine, Callable]:
     recorder = RecordingEngine(engine)
-    app = ui.build_app(recorder, engine.settings)  # type: ignore[arg-type]
-    return recorder, handler(app, "respond")
+    return recorder, Events(recorder, engine.settings).respond  # type: ignore[arg-type]
 
 
 def test_answer_streams_then_renders_with_sources(recorded: tuple[RecordingEngine, Callable]) -> None:
     _, respond = recorded
-    steps = list(respond("What did Japan pledge to the Philippines?", [], ui.new_session()))
+    steps = list(respond("What did Japan pledge to the Philippines?", [], new_session()))
     streaming = [step[1][-1]["content"] for step in steps[:-1]]
     assert len(streaming) >= 2 and all('class="answer streaming"' in html for html in streaming)
     textbox, chat, sources, session = steps[-1]
@@ -61,7 +55,7 @@ def test_answer_streams_then_renders_with_sources(recorded: tuple[RecordingEngin
 def test_follow_up_question_gets_the_plain_text_history(recorded: tuple[RecordingEngine, Callable]) -> None:
     recorder, respond = recorded
     first = "What did Japan pledge to the Philippines?"
-    session = list(respond(first, [], ui.new_session()))[-1][3]
+    session = list(respond(first, [], new_session()))[-1][3]
     *_, (_, chat, sources, session) = respond("And what about Vietnam?", ["Vietnam"], session)
 
     question, history, countries = recorder.calls[-1]
@@ -74,7 +68,7 @@ def test_follow_up_question_gets_the_plain_text_history(recorded: tuple[Recordin
 
 def test_errors_show_as_a_message_and_leave_the_history_alone(recorded: tuple[RecordingEngine, Callable]) -> None:
     _, respond = recorded
-    *_, (_, chat, sources, session) = respond("What did Japan pledge?", ["Narnia"], ui.new_session())
+    *_, (_, chat, sources, session) = respond("What did Japan pledge?", ["Narnia"], new_session())
     assert 'class="error"' in chat[-1]["content"] and "Unknown country or grouping" in chat[-1]["content"]
     assert "Traceback" not in chat[-1]["content"]
     assert session["history"] == [] and sources == gr.skip()  # the source panel is left as it was
@@ -83,6 +77,6 @@ def test_errors_show_as_a_message_and_leave_the_history_alone(recorded: tuple[Re
 def test_document_focus_limits_the_answer_to_those_documents(recorded: tuple[RecordingEngine, Callable]) -> None:
     recorder, respond = recorded
     quad = "wh_2023-05-20_quad_leaders_joint_statement.md"
-    *_, (_, chat, sources, _) = respond("What was agreed on maritime security?", [], ui.new_session(), [quad])
+    *_, (_, chat, sources, _) = respond("What was agreed on maritime security?", [], new_session(), [quad])
     assert recorder.docs == [quad]
     assert 'class="answer' in chat[-1]["content"] and "Quad Leaders" in sources

@@ -1,27 +1,27 @@
-"""Country overview data (rag/overview.py) behind the country focus list and the country view."""
+"""Country overview data (Engine.countries, Engine.country_profile) behind the country focus list and view."""
 
 from __future__ import annotations
 
 import pytest
 
-import ui
 from ingest.countries import canonical_country
 from rag.engine import Engine
 from rag.errors import UnknownCountryError
-from rag.overview import corpus_countries, country_profile
+from webui.events import country_choices
+from webui.render import mentions_frame
 
 
 def test_corpus_countries_lists_what_the_store_mentions_most_first(engine: Engine) -> None:
-    countries = corpus_countries(engine.store)
+    countries = engine.countries()
     names = [name for name, _ in countries]
     assert {"Japan", "Philippines", "Cambodia", "ASEAN"} <= set(names)
     counts = [count for _, count in countries]
     assert counts == sorted(counts, reverse=True) and min(counts) > 0
-    assert ui.country_choices(engine)[0] == (f"{names[0]} ({counts[0]})", names[0])
+    assert country_choices(engine)[0] == (f"{names[0]} ({counts[0]})", names[0])
 
 
 def test_country_profile_counts_mentions_per_document_and_finds_passages(engine: Engine) -> None:
-    profile = country_profile(engine.store, engine.retriever, "cambodian")  # any alias works
+    profile = engine.country_profile("cambodian")  # any alias works
     assert profile["country"] == "Cambodia"
     docs = {d["doc_id"]: d for d in profile["documents"]}
     assert "wh_2022-11-12_biden_hun_sen_cambodia_readout_and_remarks.md" in docs
@@ -32,10 +32,10 @@ def test_country_profile_counts_mentions_per_document_and_finds_passages(engine:
         assert "Cambodia" in passage["countries"]
         for start, end in passage["mentions"]:
             assert canonical_country(passage["text"][start:end]) == "Cambodia"
-    frame = ui.mentions_frame(profile)
+    frame = mentions_frame(profile)
     assert list(frame.columns) == ["document", "mentions"] and len(frame) == len(docs)
 
 
 def test_country_profile_of_an_unknown_name_raises(engine: Engine) -> None:
     with pytest.raises(UnknownCountryError):
-        country_profile(engine.store, engine.retriever, "Narnia")
+        engine.country_profile("Narnia")

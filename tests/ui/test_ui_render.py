@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-import ui
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.retrieve import Hit
+from webui.render import render_answer, render_sources, render_streaming, source_urls
 
 CHUNK = "Intro sentence here. Japan pledged <b>600</b> billion yen to the Philippines. Closing words."
 QUOTE = "Japan pledged <b>600</b> billion yen to the Philippines."
@@ -45,23 +45,23 @@ def answer(text: str, citations: list[Citation], **kwargs: object) -> Answer:
 
 
 def test_model_and_document_html_is_escaped() -> None:
-    rendered = ui.render_answer(answer('<img src=x onerror="alert(1)"> Japan pledged a lot [1].', [citation()]), 1)
+    rendered = render_answer(answer('<img src=x onerror="alert(1)"> Japan pledged a lot [1].', [citation()]), 1)
     assert "<img" not in rendered and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in rendered
-    panel = ui.render_sources(answer("Japan pledged [1].", [citation()]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [citation()]), 1)
     assert "<b>600</b>" not in panel and "&lt;b&gt;600&lt;/b&gt;" in panel
     assert "Joint &lt;Statement&gt;" in panel and "&lt;Japan&gt;" in panel
 
 
 def test_citation_markers_link_to_their_passage_in_the_source_panel() -> None:
     a = answer("Japan pledged 600 billion yen [1]. It also said more [2].", [citation()])
-    rendered, panel = ui.render_answer(a, 3), ui.render_sources(a, 3)
+    rendered, panel = render_answer(a, 3), render_sources(a, 3)
     assert '<a class="cite" href="#src-3-1"' in rendered
     assert 'id="src-3-1"' in panel
     assert "[2]" in rendered and 'href="#src-3-2"' not in rendered  # no such source: plain text
 
 
 def test_supporting_quote_is_highlighted_in_its_chunk() -> None:
-    panel = ui.render_sources(answer("Japan pledged [1].", [citation()]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [citation()]), 1)
     marked = re.findall(r"<mark>(.*?)</mark>", panel)
     assert marked == ["Japan pledged &lt;b&gt;600&lt;/b&gt; billion yen to the Philippines."]
     assert "Intro sentence here." in panel and "page 7" in panel and "2024-04-11" in panel
@@ -73,7 +73,7 @@ def test_links_and_images_in_model_output_are_inert_unless_they_point_at_a_cited
         "See [the statement](https://example.org/statement) [1]. Click [here](https://evil.example/x) or "
         "https://evil.example/y now. ![pixel](https://evil.example/p.png) [bad](javascript:alert(1))"
     )
-    rendered = ui.render_answer(answer(text, [citation()]), 1)
+    rendered = render_answer(answer(text, [citation()]), 1)
     assert '<a href="https://example.org/statement" target="_blank"' in rendered
     assert "evil.example" in rendered  # still readable...
     assert not re.search(r'href="[^"]*evil', rendered)  # ...but not a link
@@ -81,9 +81,9 @@ def test_links_and_images_in_model_output_are_inert_unless_they_point_at_a_cited
 
 
 def test_unsafe_source_urls_are_not_linked() -> None:
-    panel = ui.render_sources(answer("Japan pledged [1].", [citation(url="javascript:alert(1)")]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [citation(url="javascript:alert(1)")]), 1)
     assert "href=" not in panel.replace('href="#', "")
-    two = ui.source_urls("https://a.example/x ; https://b.example/y")
+    two = source_urls("https://a.example/x ; https://b.example/y")
     assert two == ["https://a.example/x", "https://b.example/y"]
 
 
@@ -93,7 +93,7 @@ def test_unsupported_sentences_are_flagged() -> None:
         [citation()],
         unsupported_sentences=["Japan also promised a moon base."],
     )
-    rendered = ui.render_answer(a, 1)
+    rendered = render_answer(a, 1)
     flagged = re.findall(r'<span class="unsupported"[^>]*>(.*?)</span>', rendered)
     assert len(flagged) == 1 and "moon base" in flagged[0]
     assert "600 billion" not in flagged[0]
@@ -102,7 +102,7 @@ def test_unsupported_sentences_are_flagged() -> None:
 def test_abstention_says_so_and_lists_the_closest_passages() -> None:
     a = Answer(question="Who won?", text=ABSTAIN_TEXT, citations=[], retrieved=[hit(1), hit(2, "Other <doc>")],
                abstained=True)  # fmt: skip
-    rendered, panel = ui.render_answer(a, 2), ui.render_sources(a, 2)
+    rendered, panel = render_answer(a, 2), render_sources(a, 2)
     assert 'class="abstain"' in rendered and "The sources don&#x27;t answer this." in rendered
     assert 'href="#src-2-c1"' in rendered and "Other &lt;doc&gt;" in rendered
     assert 'id="src-2-c1"' in panel and 'id="src-2-c2"' in panel and "&lt;i&gt;text&lt;/i&gt;" in panel
@@ -112,10 +112,10 @@ def test_abstention_says_so_and_lists_the_closest_passages() -> None:
 def test_abstention_names_the_missing_detail() -> None:
     a = Answer(question="When was the RAA signed?", text="The sources don't give the date.", citations=[],
                retrieved=[hit(1)], abstained=True)  # fmt: skip
-    rendered = ui.render_answer(a, 3)
+    rendered = render_answer(a, 3)
     assert "The sources don&#x27;t give the date." in rendered and 'href="#src-3-c1"' in rendered
 
 
 def test_streaming_text_is_escaped_as_it_arrives() -> None:
-    assert "&lt;script&gt;" in ui.render_streaming("<script>alert(1)</script>")
-    assert "<br>" in ui.render_streaming("line one\nline two")
+    assert "&lt;script&gt;" in render_streaming("<script>alert(1)</script>")
+    assert "<br>" in render_streaming("line one\nline two")

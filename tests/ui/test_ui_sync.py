@@ -11,12 +11,13 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import ui
 from rag.engine import Engine
 from rag.errors import IndexingError
 from rag.store import Store
-from tests.reliability.conftest import handler
 from tests.servers import serve
+from webui.events import Events, country_choices, new_session
+from webui.render import render_status
+from webui.sync import CorpusSync
 
 SMALL_CORPUS = ["wh_2022-11-12_biden_hun_sen_cambodia_readout_and_remarks.md"]
 QUESTION = "What did Biden and Hun Sen discuss?"
@@ -34,7 +35,7 @@ def fresh_engine(tmp_path: Path, engine: Engine, gated_embedder) -> Engine:
 
 
 def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine: Engine, gated_embedder) -> None:
-    sync = ui.CorpusSync(fresh_engine)
+    sync = CorpusSync(fresh_engine)
     assert sync.describe()["chunks"] == 0
 
     thread = sync.start()
@@ -42,7 +43,7 @@ def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine
     state = sync.describe()
     assert state["running"] and state["indexing"]["first"]
     total = state["indexing"]["total"]
-    assert total > 0 and f"Indexing the corpus: 0 of {total} passages" in ui.render_status(state)
+    assert total > 0 and f"Indexing the corpus: 0 of {total} passages" in render_status(state)
     gated_embedder.open.set()
     thread.join(timeout=120)
 
@@ -50,8 +51,8 @@ def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine
     assert not state["running"] and not state["failed"] and state["indexing"] is None
     assert state["documents"] == 1 and state["chunks"] == total and state["last_ingest"]
     assert state["generation"] == 1 and "1 added" in state["message"]
-    assert "last ingest 20" in ui.render_status(state)
-    assert "Cambodia" in dict(ui.country_choices(fresh_engine)).values()
+    assert "last ingest 20" in render_status(state)
+    assert "Cambodia" in dict(country_choices(fresh_engine)).values()
 
     sync.start().join(timeout=120)  # a later start syncs incrementally: nothing to embed
     assert "1 unchanged" in sync.describe()["message"] and "(0 embedded)" in sync.describe()["message"]
@@ -60,9 +61,9 @@ def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine
 def test_a_question_during_the_first_ingest_gets_its_progress_not_an_instruction(
     fresh_engine: Engine, gated_embedder, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture
 ) -> None:
-    sync = ui.CorpusSync(fresh_engine)
+    sync = CorpusSync(fresh_engine)
     app, url = serve(fresh_engine, fresh_engine.settings, sync)
-    respond = handler(app, "respond")
+    respond = Events(fresh_engine, fresh_engine.settings, sync).respond  # as the served page's chat calls it
     try:
         thread = sync.start()
         assert gated_embedder.waiting.wait(timeout=60)
@@ -70,7 +71,7 @@ def test_a_question_during_the_first_ingest_gets_its_progress_not_an_instruction
         with pytest.raises(IndexingError, match=r"being indexed: 0 of \d+ passages") as raised:
             fresh_engine.ask(QUESTION)
         assert raised.value.retry_after_s >= 1
-        *_, (_, chat, _, _) = respond(QUESTION, [], ui.new_session())
+        *_, (_, chat, _, _) = respond(QUESTION, [], new_session())
         assert "The corpus is being indexed" in chat[-1]["content"] and "rag ingest" not in chat[-1]["content"]
         with caplog.at_level(logging.INFO), pytest.raises(AppError, match="The corpus is being indexed") as error:
             Client(url, verbose=False).predict(QUESTION, None, api_name="/ask")  # a script can tell, and retry

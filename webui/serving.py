@@ -1,0 +1,42 @@
+"""How the Gradio app is served: theme, CSS, login, MCP, alone (`launch`) or beside the API (`ui.build_server`)."""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from typing import Any
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from rag.api import LOOPBACK
+from rag.settings import Settings
+from webui.auth import LoginThrottle, login
+
+log = logging.getLogger("rag.ui")
+
+CSS = files("webui").joinpath("style.css").read_text(encoding="utf-8")
+THEME = gr.themes.Soft(primary_hue="indigo")
+
+
+def gradio_options(settings: Settings) -> dict[str, Any]:
+    """How the app is served, alone (`launch`) or mounted beside the API (`build_server`)."""
+    return {
+        "auth": login(settings),
+        "theme": THEME,
+        "css": CSS,
+        "show_error": False,
+        "max_file_size": int(settings.upload_max_mb * 1e6),
+        "ssr_mode": False,
+        "mcp_server": True,  # the ask/search/countries endpoints as MCP tools at /gradio_api/mcp/
+        "app_kwargs": {"middleware": [Middleware(LoginThrottle)]} if settings.ui_auth is not None else None,
+    }
+
+
+def launch(app: gr.Blocks, settings: Settings, host: str, port: int, **kwargs: Any) -> tuple:
+    """Serve the Gradio app alone on host:port with our theme and CSS, the optional login, and no share link."""
+    if host not in LOOPBACK and settings.ui_auth is None:
+        log.warning("serving on %s without a login; set RAG_UI_AUTH=user:password", host)
+    return app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
+        server_name=host, server_port=port, share=False, **gradio_options(settings), **kwargs
+    )
