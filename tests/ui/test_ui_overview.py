@@ -1,4 +1,4 @@
-"""Country overview data (Engine.countries, Engine.country_profile) behind the country focus list and view."""
+"""Overview data behind the focus lists and the country view: Engine.countries, .country_profile, .documents."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from ingest.countries import canonical_country
 from rag.engine import Engine
 from rag.errors import UnknownCountryError
-from webui.events import country_choices
+from webui.events import country_choices, document_choices
 from webui.render import mentions_frame
 
 
@@ -39,3 +39,12 @@ def test_country_profile_counts_mentions_per_document_and_finds_passages(engine:
 def test_country_profile_of_an_unknown_name_raises(engine: Engine) -> None:
     with pytest.raises(UnknownCountryError):
         engine.country_profile("Narnia")
+
+
+def test_document_focus_lists_every_stored_document_by_title_and_file(engine: Engine) -> None:
+    choices = document_choices(engine)
+    quad = "wh_2023-05-20_quad_leaders_joint_statement.md"
+    assert (f"Quad Leaders’ Joint Statement ({quad})", quad) in choices
+    assert len(choices) == engine.status()["documents"]
+    labels = [label for label, _ in choices]
+    assert labels == sorted(labels, key=str.casefold)

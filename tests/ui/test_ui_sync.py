@@ -15,7 +15,7 @@ from rag.engine import Engine
 from rag.errors import IndexingError
 from rag.store import Store
 from tests.servers import serve
-from webui.events import Events, country_choices, new_session
+from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import render_status
 from webui.sync import CorpusSync
 
@@ -36,7 +36,7 @@ def fresh_engine(tmp_path: Path, engine: Engine, gated_embedder) -> Engine:
 
 def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine: Engine, gated_embedder) -> None:
     sync = CorpusSync(fresh_engine)
-    assert sync.describe()["chunks"] == 0
+    assert sync.describe()["chunks"] == 0 and document_choices(fresh_engine) == []
 
     thread = sync.start()
     assert gated_embedder.waiting.wait(timeout=60)  # the ingest is now surely running, before its first chunk
