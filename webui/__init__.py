@@ -1,0 +1,4 @@
+"""What the Gradio app (ui.py) does: event handlers, HTML rendering, the background corpus sync, login, CSS.
+
+It calls only `rag.engine.Engine` methods (and rag's public functions); nothing but ui.py and tests imports it.
+"""
