@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1)
-    rerank_depth: int = Field(default=15, ge=0, description="Fused hits re-ranked by best sentence match (0: off).")
+    rerank_depth: int = Field(default=25, ge=0, description="Fused hits re-ranked by best sentence match (0: off).")
     rerank_fusion_weight: float = Field(default=0.2, ge=0, description="Share of the fused rank kept in the re-rank.")
     rerank_term_weight: float = Field(
         default=0.2, ge=0, description="Weight of a sentence's share of the question's rare terms in the re-rank."
