@@ -16,7 +16,9 @@ from ingest.countries import country_mentions
 ACTORS = frozenset({"Japan", "China", "United States"})
 FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|same for|and how|and what|why|how so|really)\b"
-    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her)\b",
+    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her)\b"
+    # "during the visit", "at the meeting": an event named only by what the conversation was about.
+    r"|\bthe (visit|trip|meeting|summit|talks|deal|agreement|statement)\s*[?.!]?\s*$",
     re.I,
 )
 # A follow-up ending in "it"/"that"/"this" ("What did Biden say about it?"), and a name it may stand for.
