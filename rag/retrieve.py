@@ -133,7 +133,8 @@ class Retriever:
                 except Exception:  # Chroma rejects an id deleted since the index was built
                     log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
                     result = self.store.collection.query(**query, where=where)
-        rows = zip(result["ids"][0], result["distances"][0], result["documents"][0], result["metadatas"][0], strict=True)
+        columns = ("ids", "distances", "documents", "metadatas")
+        rows = zip(*(result[c][0] for c in columns), strict=True)
         # exp(-distance), as llama-index scored it: the abstention threshold was tuned on this scale.
         return [
             (chunk_id, math.exp(-distance), text or "", dict(meta or {}))
