@@ -127,7 +127,7 @@ def write_chart(summary: dict[str, Any], path: Path) -> None:
     try:
         import matplotlib
     except ImportError as exc:
-        raise MissingPackageError("variants.png needs matplotlib: pip install matplotlib") from exc
+        raise MissingPackageError.extra("variants.png needs matplotlib", "charts") from exc
     matplotlib.use("Agg")  # no display on servers and in CI
     import matplotlib.pyplot as plt
 

@@ -52,8 +52,13 @@ def _ranked_rows(ranking: list[Ranked], evidence: tuple[str, ...]) -> list[dict[
     ]
 
 
-def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int, n_relevant: int) -> dict[str, Any]:
-    """One results.jsonl row (without `variant`): the answer, citations, ranking, metrics and timings."""
+def evaluate_question(
+    pipeline: Pipeline, question: Question, k: int, depth: int, n_relevant: int, actors: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """One results.jsonl row (without `variant`): the answer, citations, ranking, metrics and timings.
+
+    `actors` (the corpus profile's) condense follow-ups for the retrieval-only pipelines as the engine does.
+    """
     row: dict[str, Any] = {
         "id": question.id,
         "question": question.question,
@@ -98,7 +103,7 @@ def evaluate_question(pipeline: Pipeline, question: Question, k: int, depth: int
         else:
             from rag.condense import condense_question
 
-            row["search_query"] = query = condense_question(question.question, question.history_list())
+            row["search_query"] = query = condense_question(question.question, question.history_list(), actors)
             started = time.perf_counter()
             ranking = pipeline.rank(query, depth)
             row["timings"] = {"retrieve_ms": _ms(started)}
@@ -164,7 +169,9 @@ def run_variant(
     pipeline.rank("warm-up", 1)  # loads the embedder and builds BM25 before anything is timed
     rows = []
     for question in tqdm(questions, desc=variant.name, unit="q", disable=not progress):
-        row = evaluate_question(pipeline, question, k, max(k, NDCG_DEPTH), coverage[question.id][0])
+        row = evaluate_question(
+            pipeline, question, k, max(k, NDCG_DEPTH), coverage[question.id][0], settings.profile.actors
+        )
         rows.append({**row, "variant": variant.name})
     types = sorted({q.type for q in questions if q.type})
     entry = {

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_METADATA = ("title", "url", "date", "author", "publisher", "kind", "source")  # document fields each chunk keeps
 EMBED_GROUP = 256  # chunks embedded and written together; bounds memory and lost work on a kill
+CORPUS_NOTES = frozenset({"README.md", "profile.yaml"})  # at the corpus's top: about it, not documents in it
 MAX_DEPTH = 32  # folder levels below a scanned root; deeper folders are skipped with a warning
 
 
@@ -119,7 +120,7 @@ def discover(
         scopes.append((label, prefix))
         for path in _walk(root, base, fence, skipped):
             rel = path.relative_to(base).as_posix()
-            if any(part.startswith(".") for part in Path(rel).parts) or (label == "" and rel == "README.md"):
+            if any(part.startswith(".") for part in Path(rel).parts) or (label == "" and rel in CORPUS_NOTES):
                 continue
             files[rel] = SourceFile(path, rel, label)
     for message in skipped:

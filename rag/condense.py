@@ -10,10 +10,10 @@ Vietnam?". The result drives every later step (retrieval, abstention, sentence c
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from ingest.countries import country_mentions
 
-ACTORS = frozenset({"Japan", "China", "United States"})
 FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|same for|and how|and what|why|how so|really)\b"
     r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her)\b"
@@ -41,21 +41,24 @@ def last_user_question(history: list[dict[str, str]] | None) -> str | None:
     return None
 
 
-def condense_question(question: str, history: list[dict[str, str]] | None) -> str:
-    """A standalone question for `question` given the conversation so far."""
+def condense_question(question: str, history: list[dict[str, str]] | None, actors: Collection[str]) -> str:
+    """A standalone question for `question` given the conversation so far.
+
+    `actors` are the corpus's main actors (its profile's): rarely the country a question is about.
+    """
     previous = last_user_question(history)
     if not previous or not (FOLLOW_UP.search(question) or len(question.split()) <= 4):
         return question
     assert history is not None
     # The earlier question may itself have been a follow-up: read it with what came before it.
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
-    previous = condense_question(previous, earlier)
+    previous = condense_question(previous, earlier, actors)
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
     new = [
         name
         for start, end, name in country_mentions(question)
-        if name not in ACTORS and not question[start:end].lower().endswith(("ese", "ian", "ish"))
+        if name not in actors and not question[start:end].lower().endswith(("ese", "ian", "ish"))
     ]
     if not new:
         return _resolve_pronoun(question, previous) or f"{question} {previous}"
@@ -67,7 +70,7 @@ def condense_question(question: str, history: list[dict[str, str]] | None) -> st
     names = [name for _, _, name in old if name not in new]
     if not names:
         return f"{question} {previous}"
-    topic = next((n for n in names if n not in ACTORS), names[-1])
+    topic = next((n for n in names if n not in actors), names[-1])
     replacement = " and ".join(dict.fromkeys(new))
     rewritten, pos = [], 0
     for start, end, name in old:

@@ -275,7 +275,7 @@ class Engine:
         self._raise_if_first_ingest_runs()
         selected = check_countries(countries)
         docs = check_names(docs, "docs")
-        query = condense_question(question, history)
+        query = condense_question(question, history, self.settings.profile.actors)
         scope = self.retriever.scope(query, docs)
         # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
         shape = classify(question if query.startswith(f"{question} ") else query)
@@ -373,18 +373,18 @@ class Engine:
         )
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
-            return compare(query, entities, numbered, self.embedder, limits)
+            return compare(query, entities, numbered, self.embedder, limits, self.settings.profile)
         if len(groups) == 1:
             if not answered:
                 return Extract("")
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
-            return extract_answer(query, shape, numbered, self.embedder, limits)
+            return extract_answer(query, shape, numbered, self.embedder, limits, self.settings.profile)
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
-                extract = extract_answer(part, classify(part), numbered, self.embedder, limits)
+                extract = extract_answer(part, classify(part), numbered, self.embedder, limits, self.settings.profile)
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
@@ -406,7 +406,7 @@ class Engine:
         """The prompt for the standalone question over every retrieved passage."""
         assert self.chat_model is not None
         sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
-        return build_messages(query, sources, compact=self.chat_model.compact_prompt)
+        return build_messages(query, sources, compact=self.chat_model.compact_prompt, topic=self.settings.profile.topic)
 
     def search(
         self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None

@@ -1,5 +1,7 @@
 """The engine's own exceptions; each message tells the user what to do next."""
 
+from __future__ import annotations
+
 
 class RagError(Exception):
     """Base class: anything the CLI or UI should show as a message, not a stack trace."""
@@ -38,6 +40,11 @@ class LLMError(RagError):
 
 class MissingPackageError(RagError):
     """An optional backend's package isn't installed; the message names the install command."""
+
+    @classmethod
+    def extra(cls, needs: str, extra: str) -> MissingPackageError:
+        """The error for a part of the optional `extra` (pyproject.toml) that a plain install leaves out."""
+        return cls(f'{needs}, from the `{extra}` extra: pip install -e ".[{extra}]" (or "diplomatic-rag[{extra}]")')
 
 
 class IndexingError(RagError):

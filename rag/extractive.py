@@ -15,6 +15,7 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.profile import Profile
 from rag.prompts import INJECTION
 from rag.retrieve import Hit
 from rag.store import SENTENCE_VECTORS, Embedder, unpack_vectors
@@ -98,8 +99,6 @@ ANSWER_KINDS = [
 AUTHORSHIP = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
-# The corpus's main actors; a question about another country needs passages about that one.
-ACTORS = frozenset({"Japan", "China", "United States"})
 
 
 # A connective that only links to the sentence before; cut from the shown sentence (offsets move with it).
@@ -210,13 +209,16 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(stems)
 
 
-def _candidates(question: str, numbered: list[tuple[int, Hit]]) -> list[_Candidate]:
-    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for)."""
+def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str]) -> list[_Candidate]:
+    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for).
+
+    A question about a country other than the corpus's main `actors` needs passages about that one.
+    """
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
     needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
     given = set(re.findall(r"\w+", question))
-    topics = set(find_countries(question)) - ACTORS
+    topics = set(find_countries(question)) - actors
     asked_terms = _terms(question)
     for n, hit in numbered:
         if topics and not topics & set(hit.countries):
@@ -250,7 +252,7 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> list[_Candidate]:
+def _score(question: str, candidates: list[_Candidate], embedder: Embedder, actors: frozenset[str]) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
     Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
@@ -274,7 +276,7 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder) -> l
         vectors[i] = vector
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
-    topics = asked_countries - ACTORS
+    topics = asked_countries - actors
     for c, vector in zip(candidates, vectors, strict=True):
         text = _in_context(c)
         named = set(find_countries(text))
@@ -324,7 +326,7 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     return Claim(n, hit.start + start, hit.start + end, hit.text[start:end])
 
 
-def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them."""
     if not ranked:
         return []
@@ -335,8 +337,9 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> li
     close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
     if shape in ("list", "overview", "comparison"):
         if shape != "comparison":  # a comparison's sides are already held to passages naming them
-            close = [c for c in close if c is ranked[0] or _on_topic(question, c)]
-        return _distinct(question, close, limit, by_country=shape == "list" and bool(COUNTRY_LIST.search(question)))
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors)]
+        by_country = shape == "list" and bool(COUNTRY_LIST.search(question))
+        return _distinct(question, close, limit, by_country, profile.subject)
     if shape == "reason":
         # The sentence that restates the question rarely gives the reason; one that says "because" does,
         # so reasons are looked for further down the ranking and shown first, then the best match.
@@ -355,17 +358,17 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int) -> li
     return chosen
 
 
-def _on_topic(question: str, c: _Candidate) -> bool:
+def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
     """True when the sentence names the country asked about and shares what is asked beyond the names.
 
     A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
     """
     asked = set(find_countries(question))
     named = set(find_countries(_in_context(c)))
-    topics = asked - ACTORS
+    topics = asked - actors
     # About the country asked of: naming it, or naming no other in a passage about it
     # ("The President raised concerns regarding the situation at Ream Naval Base").
-    if topics and not topics & named and (named - ACTORS or not topics & set(c.hit.countries)):
+    if topics and not topics & named and (named - actors or not topics & set(c.hit.countries)):
         return False
     if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
         return False
@@ -374,9 +377,14 @@ def _on_topic(question: str, c: _Candidate) -> bool:
     return not content or bool(content & _terms(c.sentence))
 
 
-def _distinct(question: str, ranked: list[_Candidate], limit: int, by_country: bool) -> list[_Candidate]:
-    """Up to `limit` candidates that repeat no earlier one (for a list of countries: that name a new one)."""
-    asked = set(find_countries(question)) | {"Japan"}
+def _distinct(
+    question: str, ranked: list[_Candidate], limit: int, by_country: bool, subject: str | None
+) -> list[_Candidate]:
+    """Up to `limit` candidates that repeat no earlier one (for a list of countries: that name a new one).
+
+    The corpus's `subject` is never a new country: a list of Japan's partners doesn't offer Japan.
+    """
+    asked = set(find_countries(question)) | ({subject} if subject else set())
     chosen: list[_Candidate] = []
     listed: set[str] = set()
     for c in ranked:
@@ -423,20 +431,25 @@ def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[
 
 
 def extract_answer(
-    question: str, shape: str, numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+    question: str,
+    shape: str,
+    numbered: list[tuple[int, Hit]],
+    embedder: Embedder,
+    limits: Limits,
+    profile: Profile,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
-    `numbered` pairs each passage with its source number `n` in the final answer.
+    `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
-    candidates = _candidates(question, numbered)
+    candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
+    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit)
+    chosen = _pick(question, shape, ranked, limit, profile)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
@@ -462,13 +475,18 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
 
 
 def compare(
-    question: str, entities: list[str], numbered: list[tuple[int, Hit]], embedder: Embedder, limits: Limits
+    question: str,
+    entities: list[str],
+    numbered: list[tuple[int, Hit]],
+    embedder: Embedder,
+    limits: Limits,
+    profile: Profile,
 ) -> Extract:
     """One labelled part per entity, each from the sentences of passages that mention that entity."""
-    candidates = _candidates(question, numbered)
+    candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder), key=lambda c: -c.score)
+    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
     for entity in entities:
@@ -484,7 +502,7 @@ def compare(
             ),
             key=lambda c: -(c.score - (BOTH_SIDES if others & set(find_countries(c.sentence)) else 0.0)),
         )
-        chosen = _pick(question, "comparison", own, limits.comparison_items)
+        chosen = _pick(question, "comparison", own, limits.comparison_items, profile)
         used.update(id(c) for c in chosen)
         taken.update(_key(c) for c in chosen)
         units = [unit for _, unit in _units(chosen, taken)]

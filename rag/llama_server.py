@@ -7,13 +7,19 @@ llama.cpp's extra buffer types where the CPU needs it (see rag/llama_cpu.py, RAG
 from __future__ import annotations
 
 from rag import llama_cpu
+from rag.errors import MissingPackageError
 from rag.settings import Settings
 
 
 def main() -> None:
     """Run llama_cpp.server with the CPU-safe model loading."""
+    try:
+        from llama_cpp.server.__main__ import main as serve
+    except ImportError as exc:
+        raise SystemExit(
+            str(MissingPackageError.extra("rag.llama_server needs llama-cpp-python[server]", "local"))
+        ) from exc
     llama_cpu.prepare(Settings().local_extra_buffers)
-    from llama_cpp.server.__main__ import main as serve
 
     serve()
 

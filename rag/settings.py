@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from rag.profile import Profile
 
 Backend = Literal["openai", "openai-compatible", "local", "extractive"]
 
@@ -17,6 +20,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     corpus_dir: Path = Path("corpus")
+    profile_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RAG_PROFILE", "profile_file"),  # the name too: tests and code pass it
+        description="The corpus profile YAML (default: <corpus_dir>/profile.yaml).",
+    )
     store_dir: Path = Path("data/store")
     collection: str = "corpus"
 
@@ -121,3 +129,10 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8800, description="Port of `rag serve`.")
     api_key: SecretStr | None = Field(default=None, description="Bearer token the /v1 API requires when set.")
     api_max_request_kb: int = Field(default=256, ge=1, description="Larger /v1 request bodies get HTTP 413.")
+
+    @property
+    def profile(self) -> Profile:
+        """The corpus profile (topic, actors, UI words), read on first use and again only when its file changes."""
+        from rag.profile import PROFILE_FILE, current_profile
+
+        return current_profile(self.profile_file or self.corpus_dir / PROFILE_FILE)

@@ -14,7 +14,6 @@ from ingest.countries import country_mentions
 Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
 SHAPES: tuple[Shape, ...] = ("fact", "list", "overview", "comparison", "reason", "yesno")
 
-ACTORS = frozenset({"Japan", "China", "United States"})
 COMPARISON = re.compile(
     r"\b(compare[ds]?|comparison|comparing|differ(s|ed)?|differences?|different(ly)?|contrast(s|ed)?|versus|vs\.?"
     r"|similar(ities|ity)?|in common|alike)\b",

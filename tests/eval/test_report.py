@@ -46,7 +46,7 @@ def test_report_flags_failed_questions_and_split_evidence():
 
 def test_chart_without_matplotlib_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(MissingPackageError, match="pip install matplotlib"):
+    with pytest.raises(MissingPackageError, match=r'needs matplotlib.*pip install -e "\.\[charts\]"'):
         write_chart(_summary(), tmp_path / "variants.png")
 
 

@@ -15,7 +15,11 @@ from rag.answer import Answer
 from rag.condense import condense_question
 from rag.engine import Engine
 from rag.extractive import CONNECTIVE
+from rag.profile import load_profile
 from rag.shapes import classify, comparison_entities, split_parts
+from tests.conftest import CORPUS
+
+ACTORS = load_profile(CORPUS / "profile.yaml").actors
 
 THAILAND = [
     {"role": "user", "content": "What did Japan sign with Thailand?"},
@@ -74,12 +78,15 @@ def test_comparison_sides_are_the_compared_countries_not_the_actor(question: str
 
 
 def test_country_follow_up_becomes_the_earlier_question_about_the_new_country() -> None:
-    assert condense_question("And with Vietnam?", THAILAND) == "What did Japan sign with Vietnam?"
+    assert condense_question("And with Vietnam?", THAILAND, ACTORS) == "What did Japan sign with Vietnam?"
 
 
 def test_pronoun_follow_up_names_the_earlier_topic() -> None:
     history = [{"role": "user", "content": "What is happening at Ream Naval Base?"}]
-    assert condense_question("What did Biden say about it?", history) == "What did Biden say about Ream Naval Base?"
+    assert (
+        condense_question("What did Biden say about it?", history, ACTORS)
+        == "What did Biden say about Ream Naval Base?"
+    )
 
 
 def test_an_event_named_only_as_the_visit_is_read_with_the_earlier_question() -> None:

