@@ -1,4 +1,5 @@
-"""Nothing heavy loads before it is needed: help, an engine's construction and its status load no model."""
+"""Nothing heavy loads before it is needed: help, an engine's construction and its status load no model;
+an answer never loads llama-index."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 HEAVY = ("torch", "onnxruntime", "sentence_transformers", "transformers")
 
 
-def loaded_modules(code: str, env: dict[str, str]) -> set[str]:
-    """The heavy modules a fresh interpreter has imported after running `code`."""
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+def loaded_modules(code: str, env: dict[str, str], heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The `heavy` modules a fresh interpreter has imported after running `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {heavy!r} if m in sys.modules))"
     run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     return set(run.stdout.split())
@@ -32,3 +33,16 @@ def test_an_engine_opens_its_store_and_reports_status_without_loading_a_model(co
         "assert engine.status()['chunks'] > 0\n"
     )
     assert loaded_modules(code, rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir)) == set()
+
+
+@pytest.mark.slow
+def test_an_answer_never_imports_llama_index(corpus_store, rag_env):
+    # Importing llama_index.core takes ~1.8 s, most of a cold `rag ask`: only rag/llamaindex.py may import it.
+    code = (
+        "from rag.engine import Engine\n"
+        "from rag.settings import Settings\n"
+        "engine = Engine.from_settings(Settings(_env_file=None), backend='extractive')\n"
+        "assert not engine.ask('What did Japan pledge to the Philippines?').abstained\n"
+    )
+    env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir)
+    assert loaded_modules(code, env, heavy=("llama_index", "llama_index.core")) == set()
