@@ -44,7 +44,7 @@ class MissingPackageError(RagError):
     @classmethod
     def extra(cls, needs: str, extra: str) -> MissingPackageError:
         """The error for a part of the optional `extra` (pyproject.toml) that a plain install leaves out."""
-        return cls(f'{needs}, from the `{extra}` extra: pip install -e ".[{extra}]" (or "diplomatic-rag[{extra}]")')
+        return cls(f'{needs}, from the {extra!r} extra: pip install -e ".[{extra}]" (or "diplomatic-rag[{extra}]")')
 
 
 class IndexingError(RagError):
