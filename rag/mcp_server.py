@@ -13,10 +13,10 @@ from rag.engine import Engine
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
 
+# {topic} and {contents}: the corpus profile's (rag/profile.py).
 INSTRUCTIONS = (
-    "Cited answers about Japan's diplomacy in the Indo-Pacific from a fixed corpus (an opinion article and "
-    "White House statements). Use `ask` for an answer whose [n] markers point at verbatim quotes, `search` "
-    "for ranked passages, `countries` for the names a country filter accepts."
+    "Cited answers about {topic} from {contents}. Use `ask` for an answer whose [n] markers point at verbatim "
+    "quotes, `search` for ranked passages, `countries` for the names a country filter accepts."
 )
 
 
@@ -60,7 +60,8 @@ def build_server(engine: Engine) -> FastMCP:
     """A FastMCP server with the three tools."""
     from mcp.server.fastmcp import FastMCP
 
-    server = FastMCP("diplomatic-rag", instructions=INSTRUCTIONS)
+    profile = engine.settings.profile
+    server = FastMCP("diplomatic-rag", instructions=INSTRUCTIONS.format(topic=profile.topic, contents=profile.contents))
 
     @server.tool()
     def ask(question: str, countries: list[str] | None = None, docs: list[str] | None = None) -> dict[str, Any]:

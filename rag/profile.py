@@ -43,6 +43,8 @@ class Profile(BaseModel):
     name: str = "the corpus"
     # The system prompt says "You answer questions about {topic} using ONLY the numbered sources ...".
     topic: str = NEUTRAL_TOPIC
+    # What the corpus holds, for clients choosing a tool: "Cited answers about {topic} from {contents}."
+    contents: str = "a fixed set of documents"
     # The country the corpus is about: a list of countries never offers it as an item.
     subject: str | None = None
     # The countries that act in most passages (the subject among them): a question naming only these is
