@@ -17,12 +17,13 @@ Backend = Literal["openai", "openai-compatible", "local", "extractive"]
 class Settings(BaseSettings):
     """Project configuration. Defaults are the measured best on the eval `dev` split."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    # populate_by_name: code and tests pass fields by name, also those read from an env var of another name.
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = Path("corpus")
     profile_file: Path | None = Field(
         default=None,
-        validation_alias=AliasChoices("RAG_PROFILE", "profile_file"),  # the name too: tests and code pass it
+        validation_alias="RAG_PROFILE",
         description="The corpus profile YAML (default: <corpus_dir>/profile.yaml).",
     )
     store_dir: Path = Path("data/store")
