@@ -31,8 +31,9 @@ class UIProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str = "Cited answers"
-    description: str = "Ask about the documents; every answer cites the passages it rests on."
+    intro: str = "Ask about the documents; every answer cites the passages it rests on."
     examples: tuple[str, ...] = ()
+    placeholder: str = "Ask a question about the documents"  # in the empty question box
 
 
 class Profile(BaseModel):
