@@ -17,7 +17,7 @@ import pytest
 
 from ingest.chunking import chunk_document
 from ingest.loaders import content_hash, load_file
-from ingest.pipeline import chunking_fingerprint, sync
+from ingest.pipeline import CORPUS_NOTES, chunking_fingerprint, sync
 from rag import cli
 from rag.store import Store
 
@@ -44,7 +44,7 @@ def _assert_one_clean_copy(settings, corpus: Path, records: list[dict]) -> None:
     pairs = Counter((r["metadata"]["doc_id"], r["metadata"]["chunk_index"]) for r in records)
     assert max(pairs.values()) == 1, "duplicate chunks"
     assert len({r["id"] for r in records}) == len(records)
-    files = sorted(p for p in corpus.iterdir() if p.is_file())
+    files = sorted(p for p in corpus.iterdir() if p.is_file() and p.name not in CORPUS_NOTES)
     docs = _by_doc(records)
     assert sorted(docs) == [p.name for p in files]
     for path in files:
