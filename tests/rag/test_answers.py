@@ -91,9 +91,11 @@ def test_pronoun_follow_up_names_the_earlier_topic() -> None:
 
 def test_an_event_named_only_as_the_visit_is_read_with_the_earlier_question() -> None:
     history = [{"role": "user", "content": "What did Vietnam's leader do in China?"}]
-    condensed = condense_question("How many agreements were signed during the visit?", history)
+    condensed = condense_question("How many agreements were signed during the visit?", history, ACTORS)
     assert condensed == "How many agreements were signed during the visit? What did Vietnam's leader do in China?"
-    assert condense_question("Who attended the summit in Hiroshima?", history).endswith("Hiroshima?")  # names its own
+    assert condense_question("Who attended the summit in Hiroshima?", history, ACTORS).endswith(
+        "Hiroshima?"
+    )  # names its own
 
 
 def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
