@@ -45,7 +45,6 @@ from rag.errors import RagError
 from rag.settings import Settings
 from rag.upload import ALLOWED_SUFFIXES
 from webui.events import Events, country_choices, document_choices, new_session
-from webui.profile import EXAMPLES, INTRO, QUESTION_PLACEHOLDER, TITLE
 from webui.render import NO_SOURCES, render_status
 from webui.serving import gradio_options
 from webui.sync import CorpusSync
@@ -59,8 +58,9 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
     sync = events.sync
     choices = country_choices(engine)
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.Markdown(f"## {TITLE}\n{INTRO}")
+    words = settings.profile.ui  # the corpus profile's title, introduction and examples
+    with gr.Blocks(title=words.title, analytics_enabled=False) as app:
+        gr.Markdown(f"## {words.title}\n{words.intro}")
         status = gr.HTML(render_status(sync.describe()), elem_id="status")
         session = gr.State(new_session())
         seen = gr.State(sync.generation)
@@ -82,7 +82,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                     question = gr.Textbox(
                         elem_id="question",
                         show_label=False,
-                        placeholder=QUESTION_PLACEHOLDER,
+                        placeholder=words.placeholder,
                         max_length=settings.max_question_chars,
                         autofocus=True,
                         scale=6,
@@ -106,7 +106,8 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                         scale=6,
                     )
                     clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                if words.examples:
+                    gr.Examples(list(words.examples), inputs=question, label="Examples")
                 if settings.allow_upload:
                     with gr.Accordion("Add a document", open=False, elem_id="add-document"):
                         upload = gr.File(
