@@ -4,6 +4,7 @@
     python -m benchmarks.scale --sizes 1000 10000 --server      # also 10k against a `chroma run` server
     python -m benchmarks.scale --sizes 1000 --queries 30 --plot /tmp/scale.png   # a quick look
     python -m benchmarks.scale --json figures.json ... ; python -m benchmarks.scale --from-json figures.json  # re-plot
+    python -m benchmarks.scale --retrieval-only /tmp/big/store-100000   # latency only, on a store built before
 
 Each size runs in a fresh process (so its peak RSS is its own) over a generated markdown corpus:
 documents of DOC_CHUNKS sections, each section two short sentences (~100 characters) that become
@@ -283,6 +284,28 @@ def measure(size: int, server: bool, n_queries: int, workdir: Path) -> dict[str,
     return figures
 
 
+def retrieval_only(store_dir: Path, n_queries: int) -> dict[str, Any]:
+    """Retrieval latency on a store built before (e.g. `benchmarks.cold_start --big-store`), with today's code.
+
+    Such a store may hold random vectors in place of the model's: a vector query reads the same bytes.
+    """
+    settings = Settings(_env_file=None, store_dir=store_dir, chunk_size=CHUNK_SIZE, chunk_overlap=0)
+    embedder = Embedder()
+    embedder.encode(["warm up"])
+    store = Store(settings)
+    retriever = Retriever(settings, store, TimedEmbedder(embedder))
+    retriever.build_index()
+    asked = questions(n_queries * len(CONFIGS) + 5)
+    for question, country in asked[:5]:
+        retriever.retrieve(question, countries=[country])
+    figures: dict[str, Any] = {"chunks": store.count(), "rerank_depth": settings.rerank_depth}
+    for n, (name, filtered, rerank) in enumerate(CONFIGS):
+        batch = asked[5 + n * n_queries : 5 + (n + 1) * n_queries]
+        retriever.settings = settings.model_copy(update={"rerank_depth": settings.rerank_depth if rerank else 0})
+        figures[name] = time_queries(retriever, batch, filtered)
+    return figures
+
+
 @contextmanager
 def _no_server() -> Iterator[tuple[None, None, None]]:
     yield None, None, None
@@ -408,7 +431,19 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--from-json", type=Path, help="print and plot figures saved by --json; measure nothing")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: measure one size, print JSON
+    parser.add_argument("--retrieval-only", type=Path, metavar="STORE", help="only time retrieval on this store")
     args = parser.parse_args()
+
+    if args.retrieval_only:
+        figures = retrieval_only(args.retrieval_only, args.queries)
+        print(f"{figures['chunks']:,} chunks, re-rank depth {figures['rerank_depth']}")
+        for name, *_ in CONFIGS:
+            f = figures[name]
+            print(
+                f"{name:18} p50 {f['p50_ms']:5.0f} ms  p95 {f['p95_ms']:5.0f} ms  "
+                f"search-only p50 {f['search_p50_ms']:5.1f}  p95 {f['search_p95_ms']:5.1f}  load {f['loadavg']:.1f}"
+            )
+        return
 
     if args.from_json:
         results = json.loads(args.from_json.read_text())
