@@ -19,9 +19,10 @@ import numpy as np
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from ingest.pipeline import chunk_metadata, discover, embedding_text, sync
+from rag.embeddings import Embedder
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 

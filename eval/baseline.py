@@ -19,7 +19,7 @@ from pydantic import PrivateAttr
 
 from eval.variants import Ranked
 from rag.answer import Answer
-from rag.store import Embedder
+from rag.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,10 @@ from eval.dataset import Question, load_dataset, normalize
 from eval.metrics import evidence_coverage, score_question, summarize
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Pipeline, Ranked, Variant, resolve_variants
+from rag.embeddings import Embedder
 from rag.errors import MissingPackageError, RagError
 from rag.settings import Backend, Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rag.answer import Answer
+from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from tqdm import tqdm
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
 from ingest.countries import country_key, find_countries
 from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
+from rag.embeddings import EMBED_MODEL, Embedder, pack_vectors
 from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vectors, writer_lock
+from rag.store import SENTENCE_VECTORS, Store, writer_lock
 
 log = logging.getLogger(__name__)
 

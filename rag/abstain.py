@@ -17,10 +17,11 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
+from rag.embeddings import EMBED_DIM, unpack_vectors
 from rag.extractive import MONTH, MONTH_LOOKBEHIND
 from rag.retrieve import Hit
 from rag.scope import MULTI_PART, QUESTION_WORDS
-from rag.store import EMBED_DIM, SENTENCE_VECTORS, unpack_vectors
+from rag.store import SENTENCE_VECTORS
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")

@@ -11,8 +11,8 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from rag.answer import Citation, Quote
+from rag.embeddings import Embedder
 from rag.retrieve import Hit
-from rag.store import Embedder
 
 log = logging.getLogger(__name__)
 

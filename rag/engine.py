@@ -16,6 +16,7 @@ from rag.abstain import missing_detail, passage_sentences, searchable_text, topi
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
+from rag.embeddings import Embedder
 from rag.errors import QuestionError
 from rag.extractive import Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
@@ -26,7 +27,7 @@ from rag.retrieve import Hit, Retriever, resolve_countries
 from rag.scope import Scope, quoted_phrases, without_scope_words
 from rag.settings import Settings
 from rag.shapes import classify, comparison_entities, split_parts
-from rag.store import Embedder, Store, writer_lock
+from rag.store import Store, writer_lock
 
 log = logging.getLogger(__name__)
 

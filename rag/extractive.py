@@ -15,9 +15,10 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.embeddings import Embedder, unpack_vectors
 from rag.prompts import INJECTION
 from rag.retrieve import Hit
-from rag.store import SENTENCE_VECTORS, Embedder, unpack_vectors
+from rag.store import SENTENCE_VECTORS
 
 WORD = re.compile(r"[a-z0-9]{3,}")
 STOPWORDS = frozenset(

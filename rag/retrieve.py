@@ -13,10 +13,11 @@ import numpy as np
 from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, country_key, find_countries
 from rag.bm25 import Bm25Index
+from rag.embeddings import Embedder, unpack_vectors
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
-from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
+from rag.store import SENTENCE_VECTORS, Store, is_retired
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\w\w+")  # BM25's tokens

@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 
-# The embedder lived here; many callers still import it (and the vector packing) from this module.
-from rag.embeddings import EMBED_DIM, EMBED_MODEL, Embedder, pack_vectors, unpack_vectors  # noqa: F401
 from rag.errors import StoreError
 from rag.settings import Settings
 

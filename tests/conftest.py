@@ -21,9 +21,10 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from ingest.pipeline import IngestReport, sync
+from rag.embeddings import Embedder
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 from tests import servers
 from tests.servers import answers, free_port
 

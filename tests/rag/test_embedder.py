@@ -7,9 +7,9 @@ import pytest
 
 from ingest.chunking import content_sentences
 from ingest.pipeline import embedding_text
-from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path
+from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path, pack_vectors, unpack_vectors
 from rag.retrieve import Retriever
-from rag.store import SENTENCE_VECTORS, pack_vectors, unpack_vectors
+from rag.store import SENTENCE_VECTORS
 
 SENTENCES = [
     "Japan pledged JPY 600 billion to the Philippines by March 2024.",

@@ -23,9 +23,10 @@ import pytest
 from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
 from ingest.pipeline import chunking_fingerprint, stored_docs, sync
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 from tests.conftest import TINY_CORPUS
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer
