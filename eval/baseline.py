@@ -17,7 +17,7 @@ from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 from pydantic import PrivateAttr
 
-from eval.variants import Ranked
+from eval.pipeline import Ranked
 from rag.answer import Answer
 from rag.embeddings import Embedder
 

@@ -12,7 +12,7 @@ import numpy as np
 from ingest.chunking import sentence_spans
 from rag.answer import Citation, Quote
 from rag.embeddings import Embedder
-from rag.retrieve import Hit
+from rag.records import Hit
 
 log = logging.getLogger(__name__)
 

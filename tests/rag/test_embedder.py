@@ -8,6 +8,7 @@ import pytest
 from ingest.chunking import content_sentences
 from ingest.pipeline import embedding_text
 from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path, pack_vectors, unpack_vectors
+from rag.records import decode
 from rag.retrieve import Retriever
 from rag.store import SENTENCE_VECTORS
 
@@ -83,7 +84,7 @@ def torch_embedder() -> Embedder:
 def test_onnx_and_torch_embeddings_agree_on_the_corpus_chunks_and_sentences(corpus_store, embedder, torch_embedder):
     assert embedder.onnx is not None  # the default runtime really is ONNX Runtime
     records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
-    texts = [embedding_text(r["metadata"], r["document"]) for r in records]
+    texts = [embedding_text(decode(r["id"], r["document"], r["metadata"])) for r in records]
     spans = [
         [
             (len(t) - len(r["document"]) + s, len(t) - len(r["document"]) + e)
