@@ -230,8 +230,10 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `rag` argument parser."""
+def build_parser(
+    commands: list[Callable[[argparse._SubParsersAction], object]] | None = None,
+) -> argparse.ArgumentParser:
+    """The `rag` argument parser, with the commands other packages add (default: the installed `rag.commands`)."""
     parser = argparse.ArgumentParser(prog="rag", description="Cited Q&A over the Diplomatic Overdrive corpus.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = sub.add_parser("mcp", help="serve the MCP tools ask, search and countries over stdio")
     mcp.set_defaults(run=_mcp)
 
-    for register in plugin_commands():
+    for register in plugin_commands() if commands is None else commands:
         register(sub)
     return parser
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.countries import country_mentions, find_countries
+from rag import records
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import claim_citations, ground_citations
@@ -470,7 +471,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
-        docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
+        docs = {records.doc_id(r["id"], r["metadata"]) for r in self.store.iter_records()}
         running = self.indexing()
         return {
             "backend": self.backend,

@@ -18,11 +18,11 @@ from ingest.countries import find_countries
 from rag.embeddings import Embedder
 from rag.prompts import INJECTION
 from rag.records import Hit
-from rag.scope import QUESTION_WORDS
+from rag.scope import FUNCTION_WORDS
 
 WORD = re.compile(r"[a-z0-9]{3,}")
-# Words that carry no topic: how questions ask, and the words for the sources themselves.
-STOPWORDS = QUESTION_WORDS | {"it's", "over", "under", "article", "source", "sources"}
+# Words that carry no topic in a sentence or a question: function words, and the words for the sources themselves.
+STOPWORDS = FUNCTION_WORDS | {"it's", "over", "under", "article", "source", "sources"}
 # What a question's verb is answered with: "What did Japan sign?" is answered by an "agreement".
 _SIGNED = {"sign", "agreement", "agre", "arrang", "accord", "pact", "deal", "memorandum"}
 SAME_AS = {stem: _SIGNED for stem in _SIGNED}

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from rag import records
 from rag.errors import StoreError
 from rag.records import RETIRED, is_retired
 from rag.settings import Settings
@@ -444,7 +445,7 @@ class Store:
         stale = [
             r
             for r in self.iter_records(include=("documents", "metadatas", "embeddings"), where={"doc_id": doc_id})
-            if int(r["metadata"].get("chunk_index", -1)) >= len(ids)
+            if records.version(r["metadata"])[1] >= len(ids)
         ]
         if stale:
             ids = [*ids, *(r["id"] for r in stale)]
