@@ -304,9 +304,11 @@ def plugin_commands() -> list[Callable[[argparse._SubParsersAction], object]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `rag` console script."""
-    args = build_parser().parse_args(argv)
+def main(
+    argv: list[str] | None = None, commands: list[Callable[[argparse._SubParsersAction], object]] | None = None
+) -> int:
+    """Entry point of the `rag` console script; `commands` as for `build_parser`."""
+    args = build_parser(commands).parse_args(argv)
     # A native crash (say in llama.cpp) names itself instead of exiting silently; the process's own stderr,
     # as the one in sys.stderr may be a capture with no file behind it.
     faulthandler.enable(sys.__stderr__)
