@@ -12,7 +12,7 @@ This module is the only one that knows those keys.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -140,6 +140,10 @@ class Source:
     url: str
     date: str
     page: int | None
+
+    def source_fields(self) -> dict[str, Any]:
+        """Just the `Source` fields, to make another kind of source (a citation of this hit) from."""
+        return {f.name: getattr(self, f.name) for f in fields(Source)}
 
 
 @dataclass
