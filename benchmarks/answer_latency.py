@@ -13,9 +13,10 @@ import argparse
 import numpy as np
 
 from benchmarks.ingest_retrieval import questions
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
 
 
 def main() -> None:

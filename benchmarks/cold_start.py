@@ -117,10 +117,10 @@ def _proc_peak_mb(pid: int) -> float:
 def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
     """Sync the shipped corpus into a fresh store with a warm model; for torch, also time raw encode()."""
     from benchmarks.ingest_retrieval import embedding_inputs
-    from ingest.pipeline import sync
     from rag.embeddings import Embedder
     from rag.settings import Settings
     from rag.store import Store
+    from rag.sync import sync
 
     settings = Settings(_env_file=None, corpus_dir=REPO / "corpus", store_dir=workdir / f"store-{runtime}")
     embedder = Embedder.from_settings(settings.model_copy(update={"embed_runtime": runtime}))
@@ -159,10 +159,10 @@ class RandomEmbedder:
 
 def build_big_store(folder: Path, size: int) -> tuple[Path, Path, float]:
     """(store, corpus, seconds the BM25 index took to build) for `size` synthetic chunks; reused when present."""
-    from ingest.pipeline import sync
     from rag.bm25 import Bm25Index
     from rag.settings import Settings
     from rag.store import Store
+    from rag.sync import sync
 
     corpus, store_dir = folder / f"corpus-{size}", folder / f"store-{size}"
     settings = Settings(_env_file=None, corpus_dir=corpus, store_dir=store_dir, chunk_size=CHUNK_SIZE, chunk_overlap=0)

@@ -18,10 +18,12 @@ import numpy as np
 
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
-from ingest.pipeline import chunk_metadata, discover, embedding_text, sync
+from ingest.pipeline import discover, embedding_text
+from rag.embeddings import Embedder
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
+from rag.sync import sync
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,7 +46,7 @@ def embedding_inputs(settings: Settings) -> list[str]:
     for source in files:
         doc = load_file(source.path, source.doc_id)
         chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
-        texts += [embedding_text(chunk_metadata(doc, c, len(chunks), "", ""), c.text) for c in chunks]
+        texts += [embedding_text(c) for c in chunks]
     return texts
 
 

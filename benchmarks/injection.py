@@ -28,12 +28,13 @@ from unittest import mock
 
 from pydantic import SecretStr
 
-from ingest.pipeline import sync
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.prompts import build_messages
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
+from rag.sync import sync
 
 ATTACKS = Path(__file__).resolve().parents[1] / "tests" / "data" / "attacks"
 HEADER = f"{'backend':<18} {'defences':<9} {'attacks won':>11} {'fact stated':>11} {'abstained':>9} {'s/q':>6}"

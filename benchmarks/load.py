@@ -196,9 +196,7 @@ def run_load(
     if in_process:
         stop: Any = threading.Event()
         box: list[list[Request]] = []
-        worker: Any = threading.Thread(
-            target=lambda: box.append(run_clients(url, questions, clients, stop, answered))
-        )
+        worker: Any = threading.Thread(target=lambda: box.append(run_clients(url, questions, clients, stop, answered)))
     else:
         stop, out = context.Event(), context.Queue()
         worker = context.Process(target=_client_process, args=(url, questions, clients, stop, answered, out))
@@ -248,9 +246,10 @@ def main() -> None:
 
     from gradio_client import Client
 
+    from rag.embeddings import Embedder
     from rag.engine import Engine
     from rag.settings import Settings
-    from rag.store import Embedder, Store
+    from rag.store import Store
 
     with tempfile.TemporaryDirectory(prefix="rag_load_") as tmp:
         base = Path(tmp)

@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from ingest.countries import find_countries
-from ingest.pipeline import sync
+from rag.embeddings import Embedder
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
+from rag.sync import sync
 from tests.servers import chroma_server
 
 REPO = Path(__file__).resolve().parents[1]

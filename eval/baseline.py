@@ -17,9 +17,9 @@ from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 from pydantic import PrivateAttr
 
-from eval.variants import Ranked
+from eval.pipeline import Ranked
 from rag.answer import Answer
-from rag.store import Embedder
+from rag.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 

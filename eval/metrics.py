@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eval.dataset import contains_evidence, normalize
+from rag.citations import MARKER
 
-MARKER = re.compile(r"\[\d+\]")
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 

@@ -21,11 +21,13 @@ from tqdm import tqdm
 
 from eval.dataset import Question, load_dataset, normalize
 from eval.metrics import evidence_coverage, score_question, summarize
+from eval.pipeline import Pipeline, Ranked
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
-from eval.variants import DEFAULT_VARIANTS, VARIANTS, Pipeline, Ranked, Variant, resolve_variants
+from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
+from rag.embeddings import Embedder
+from rag.engine import Engine
 from rag.errors import MissingPackageError, RagError
 from rag.settings import Backend, Settings
-from rag.store import Embedder, Store
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +103,7 @@ def evaluate_question(
             ]:
                 log.warning("%s: the deeper ranking does not start with the passages the answer used", question.id)
         else:
-            from rag.condense import condense_question
-
-            row["search_query"] = query = condense_question(question.question, question.history_list(), actors)
+            row["search_query"] = query = Engine.condense(question.question, question.history_list(), actors)
             started = time.perf_counter()
             ranking = pipeline.rank(query, depth)
             row["timings"] = {"retrieve_ms": _ms(started)}
@@ -130,21 +130,19 @@ def evaluate_question(
     return row
 
 
-def _store_opener(embedder: Embedder, progress: bool) -> Callable[[Settings], Store]:
+def _engine_opener(embedder: Embedder, progress: bool) -> Callable[[Settings], Engine]:
     """Opens a variant's collection, syncing the corpus into it once per run (incremental, so cheap)."""
-    opened: dict[str, Store] = {}
+    opened: dict[str, Engine] = {}
 
-    def open_store(settings: Settings) -> Store:
+    def open_engine(settings: Settings) -> Engine:
         if settings.collection not in opened:
-            from ingest.pipeline import sync
-
-            store = Store(settings)
-            report = sync(settings, store=store, embedder=embedder, progress=progress)
+            engine = Engine.for_ingest(settings, embedder=embedder)
+            report = engine.ingest(progress=progress)
             log.info("%s: %s", settings.collection, report.summary())
-            opened[settings.collection] = store
+            opened[settings.collection] = engine
         return opened[settings.collection]
 
-    return open_store
+    return open_engine
 
 
 def run_variant(
@@ -155,12 +153,12 @@ def run_variant(
     backend: str | None,
     k: int,
     embedder: Embedder,
-    open_store: Callable[[Settings], Store],
+    open_engine: Callable[[Settings], Engine],
     progress: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Result rows for every question, and the variant's entry in summary.json."""
     started = time.perf_counter()
-    pipeline = variant.build(settings, backend, embedder, open_store)
+    pipeline = variant.build(settings, backend, embedder, open_engine)
     folded_chunks = [normalize(text) for text in pipeline.chunk_texts()]
     coverage = {q.id: evidence_coverage(q.evidence, folded_chunks) for q in questions}
     unreachable = [{"id": qid, "evidence": e} for qid, (_, missing) in coverage.items() for e in missing]
@@ -202,7 +200,7 @@ def run_eval(
     questions = load_dataset(dataset, settings.corpus_dir)[:limit]
     k = k or settings.top_k
     embedder = Embedder(settings.embed_batch_size)
-    open_store = _store_opener(embedder, progress)
+    open_engine = _engine_opener(embedder, progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, Any] = {}
     with (out_dir / "results.jsonl").open("w", encoding="utf-8") as results:
@@ -214,7 +212,7 @@ def run_eval(
                 backend=backend,
                 k=k,
                 embedder=embedder,
-                open_store=open_store,
+                open_engine=open_engine,
                 progress=progress,
             )
             results.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from eval.pipeline import Pipeline, Ranked
 from rag.answer import Answer
+from rag.embeddings import Embedder
 from rag.errors import RagError
+from rag.records import Hit
 from rag.settings import Settings
-from rag.store import Embedder, Store
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -25,56 +30,17 @@ class UnknownVariantError(RagError):
     """A --variant names nothing in the registry."""
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """One retrieved chunk, as the eval records and scores it."""
-
-    rank: int
-    chunk_id: str
-    doc_id: str
-    text: str
-    score: float
-
-
-class Pipeline(Protocol):
-    """What a variant runs questions through."""
-
-    answers: bool  # False: retrieval only; answer metrics are n/a
-
-    def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
-        """Answer through the Engine API (only when `answers`)."""
-        ...
-
-    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
-        """The top `depth` chunks for an (already condensed) query."""
-        ...
-
-    def chunk_texts(self) -> list[str]:
-        """The text of every chunk the pipeline can retrieve (to count relevant chunks)."""
-        ...
-
-
-def _ranked(hits: list[tuple[str, float, str, dict]]) -> list[Ranked]:
-    return [
-        Ranked(rank, chunk_id, str(meta.get("doc_id", chunk_id.rsplit("#", 1)[0])), text, round(score, 6))
-        for rank, (chunk_id, score, text, meta) in enumerate(hits, start=1)
-    ]
-
-
-def _store_texts(store: Store) -> list[str]:
-    return [r["document"] for r in store.iter_records(include=("documents",))]
+def _ranked(hits: list[Hit]) -> list[Ranked]:
+    return [Ranked(h.rank, h.chunk_id, h.doc_id, h.text, h.score) for h in hits]
 
 
 class EnginePipeline:
-    """The product: `Engine.ask` (the UI's API) for answers, its hybrid retriever for the ranking."""
+    """The product: `Engine.ask` (the UI's API) for answers, its hybrid ranking for the retrieval metrics."""
 
     answers = True
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, backend: str | None) -> None:
-        from rag.engine import Engine
-        from rag.llm import choose_backend
-
-        self.engine = Engine(settings, store, embedder, backend or choose_backend(settings))
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
         """`Engine.ask`, exactly as the UI calls it (no country filter)."""
@@ -82,12 +48,11 @@ class EnginePipeline:
 
     def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
         """The hybrid ranking; its top `top_k` are the passages `ask` answered from."""
-        hits = self.engine.retriever.retrieve(query, k=depth, countries=countries)
-        return [Ranked(h.rank, h.chunk_id, h.doc_id, h.text, h.score) for h in hits]
+        return _ranked(self.engine.retrieve(query, depth, countries))
 
     def chunk_texts(self) -> list[str]:
         """Every chunk in the variant's collection."""
-        return _store_texts(self.engine.store)
+        return self.engine.chunk_texts()
 
 
 class SingleRetrieverPipeline:
@@ -95,11 +60,8 @@ class SingleRetrieverPipeline:
 
     answers = False
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder, which: str) -> None:
-        from rag.retrieve import Retriever
-
-        self.retriever = Retriever(settings, store, embedder)
-        self.store = store
+    def __init__(self, engine: Engine, which: str) -> None:
+        self.engine = engine
         self.which = which
 
     def ask(self, question: str, history: list[dict[str, str]] | None) -> Answer:
@@ -108,13 +70,11 @@ class SingleRetrieverPipeline:
 
     def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
         """Top chunks by cosine similarity (`vector`) or BM25 (`bm25`) alone."""
-        if self.which == "vector":
-            return _ranked(self.retriever.vector_hits(query, depth, None))
-        return _ranked(self.retriever.keyword_hits(query, depth, []))
+        return _ranked(self.engine.retrieve(query, depth, countries, method=self.which))
 
     def chunk_texts(self) -> list[str]:
         """Every chunk in the variant's collection."""
-        return _store_texts(self.store)
+        return self.engine.chunk_texts()
 
 
 @dataclass(frozen=True)
@@ -156,17 +116,18 @@ class Variant:
         return info
 
     def build(
-        self, base: Settings, backend: str | None, embedder: Embedder, store: Callable[[Settings], Store]
+        self, base: Settings, backend: str | None, embedder: Embedder, engine: Callable[[Settings], Engine]
     ) -> Pipeline:
-        """The pipeline to measure; `store` opens (and syncs) the collection for given settings."""
+        """The pipeline to measure; `engine` opens (and syncs) the collection for given settings."""
         settings = self.settings(base)
         if self.kind == "llamaindex":
             from eval.baseline import LlamaIndexPipeline
 
             return LlamaIndexPipeline.from_corpus(settings.corpus_dir, embedder, LLAMAINDEX_TOP_K)
+        synced = engine(settings)
         if self.kind in ("vector", "bm25"):
-            return SingleRetrieverPipeline(settings, store(settings), embedder, self.kind)
-        return EnginePipeline(settings, store(settings), embedder, self.backend or backend)
+            return SingleRetrieverPipeline(synced.with_settings(settings, "extractive"), self.kind)
+        return EnginePipeline(synced.with_settings(settings, self.backend or backend))
 
 
 def _chunking(size: int) -> dict[str, int]:

@@ -1,13 +1,19 @@
-"""Sentence-aware chunking that keeps exact character offsets into the document text."""
+"""Sentence-aware chunking that keeps exact character offsets into the document text.
+
+Also the one sentence splitter (`sentence_spans`) that everything else (citations, abstention, the
+extractive answer, prompt fencing) splits text with.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ingest.countries import find_countries
 from ingest.loaders import Document, SkippedFile
 
+CHUNK_METADATA = ("title", "url", "date", "author", "publisher", "kind", "source")  # document fields each chunk keeps
 CHUNKER_VERSION = 2  # bump when chunk boundaries change, so stores re-chunk
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by
@@ -19,7 +25,11 @@ _ABBREVIATIONS = re.compile(r"\b(?:[A-Z]\.){1,3}$|\b(?:Mr|Mrs|Ms|Dr|St|No|vs|e\.
 
 @dataclass(frozen=True)
 class Chunk:
-    """A span of a document: `document.text[start:end] == text`, always."""
+    """A span of a document: `document.text[start:end] == text`, always. The record that travels to the answer.
+
+    `countries` are the canonical names its heading and text mention; `metadata` is its document's
+    provenance (the CHUNK_METADATA fields: title, url, date...).
+    """
 
     chunk_id: str
     doc_id: str
@@ -29,6 +39,8 @@ class Chunk:
     end: int
     section: str = ""
     page: int | None = None
+    countries: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 def sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -88,6 +100,7 @@ def chunk_document(doc: Document, size: int, overlap: int, max_chunks: int | Non
     Raises SkippedFile as soon as a document needs more than `max_chunks`.
     """
     chunks: list[Chunk] = []
+    metadata = {k: v for k, v in doc.metadata.items() if k in CHUNK_METADATA}
     for sec_start, sec_end, heading, page in _sections(doc):
         spans = [p for s, e in sentence_spans(doc.text, sec_start, sec_end) for p in _pieces(doc.text, s, e, size)]
         first = 0
@@ -101,16 +114,19 @@ def chunk_document(doc: Document, size: int, overlap: int, max_chunks: int | Non
                     f"{doc.doc_id}: more than {max_chunks:,} chunks, over the per-document cap (RAG_MAX_DOC_CHUNKS); "
                     "split it or raise the cap"
                 )
+            text = doc.text[start:end]
             chunks.append(
                 Chunk(
                     f"{doc.doc_id}#{len(chunks)}",
                     doc.doc_id,
                     len(chunks),
-                    doc.text[start:end],
+                    text,
                     start,
                     end,
                     heading,
                     page,
+                    tuple(find_countries(f"{heading}\n{text}")),
+                    metadata,
                 )
             )
             if last + 1 >= len(spans):

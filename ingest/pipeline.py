@@ -1,8 +1,11 @@
-"""Incremental, idempotent sync of corpus files into the store.
+"""Incremental, idempotent sync of corpus files into any store that follows `ChunkStore`.
 
 The store is its own manifest: every chunk records its document's content hash, the
 chunking fingerprint and how many chunks the document has. A document is unchanged only
 when all of that agrees, so a run killed at any point is repaired by the next one.
+
+This module knows no store and no settings: the caller (`rag.sync`) hands it a store, an
+embedding function and plain parameters.
 """
 
 from __future__ import annotations
@@ -10,25 +13,19 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
-from ingest.countries import country_key, find_countries
 from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
-from rag.errors import StoreError
-from rag.settings import Settings
-from rag.store import EMBED_MODEL, SENTENCE_VECTORS, Embedder, Store, pack_vectors, writer_lock
 
 log = logging.getLogger(__name__)
 
-CHUNK_METADATA = ("title", "url", "date", "author", "publisher", "kind", "source")  # document fields each chunk keeps
 EMBED_GROUP = 256  # chunks embedded and written together; bounds memory and lost work on a kill
 CORPUS_NOTES = frozenset({"README.md", "profile.yaml"})  # at the corpus's top: about it, not documents in it
 MAX_DEPTH = 32  # folder levels below a scanned root; deeper folders are skipped with a warning
@@ -85,12 +82,52 @@ class StoredDoc:
         )
 
 
-def chunking_fingerprint(settings: Settings) -> str:
-    """Everything besides a file's bytes that decides its chunks; a change re-ingests every file."""
-    return (
-        f"chunker={CHUNKER_VERSION};size={settings.chunk_size};overlap={settings.chunk_overlap};"
-        f"embed={EMBED_MODEL};sentences=pooled-int8"
-    )
+@dataclass(frozen=True)
+class Version:
+    """The version of a document its chunks are written as: what the next sync compares the file against."""
+
+    doc_hash: str
+    fingerprint: str
+    chunks: int  # how many chunks the document has
+    root: str = ""  # label of the root it was synced under ("" for the corpus folder)
+
+
+class ChunkStore(Protocol):
+    """What a sync needs of a store."""
+
+    def stored_docs(self) -> dict[str, StoredDoc]:
+        """Per document, what its stored chunks say about the version they belong to."""
+        ...
+
+    def delete_retired(self) -> None:
+        """Delete chunks a killed sync left retired."""
+        ...
+
+    def write_doc(
+        self, chunks: list[Chunk], version: Version, vectors: np.ndarray, sentence_vectors: list[np.ndarray]
+    ) -> None:
+        """Make `chunks` the document's chunks, in one write: a failure leaves the old or the new version."""
+        ...
+
+    def delete_doc(self, doc_id: str) -> None:
+        """Remove a document's chunks."""
+        ...
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        ...
+
+
+# (texts, per text the (start, end) spans to embed too, progress) -> (text vectors, span vectors per text)
+Embed = Callable[[Sequence[str], Sequence[Sequence[tuple[int, int]]], Any], tuple[np.ndarray, list[np.ndarray]]]
+
+
+def chunking_fingerprint(chunk_size: int, chunk_overlap: int, embedding: str) -> str:
+    """Everything besides a file's bytes that decides its chunks and vectors; a change re-ingests every file.
+
+    `embedding` names the embedder and how sentence vectors are kept (e.g. "embed=all-MiniLM-L6-v2;...").
+    """
+    return f"chunker={CHUNKER_VERSION};size={chunk_size};overlap={chunk_overlap};{embedding}"
 
 
 def discover(
@@ -164,45 +201,9 @@ def _walk(root: Path, base: Path, fence: Path, skipped: list[str]) -> Iterator[P
         stack.extend((child, depth + 1) for child in reversed(children) if not child.name.startswith("."))
 
 
-def stored_docs(store: Store) -> dict[str, StoredDoc]:
-    """Per-document state reconstructed from chunk metadata."""
-    docs: dict[str, StoredDoc] = defaultdict(StoredDoc)
-    for record in store.iter_records():
-        meta = record["metadata"] or {}
-        doc = docs[str(meta.get("doc_id", record["id"].rsplit("#", 1)[0]))]
-        doc.hashes.add(str(meta.get("doc_hash")))
-        doc.fingerprints.add(str(meta.get("fingerprint")))
-        doc.expected.add(int(meta.get("doc_chunks", -1)))
-        doc.indexes.add(int(meta.get("chunk_index", -1)))
-        doc.root = str(meta.get("root", ""))
-    return dict(docs)
-
-
-def chunk_metadata(doc: Document, chunk: Chunk, total: int, root: str, fingerprint: str) -> dict:
-    """Flat Chroma metadata for one chunk, with a `country_<Name>: True` flag per mention."""
-    countries = find_countries(f"{chunk.section}\n{chunk.text}")
-    meta: dict = {
-        "doc_id": doc.doc_id,
-        "chunk_index": chunk.index,
-        "doc_chunks": total,
-        "doc_hash": doc.content_hash,
-        "fingerprint": fingerprint,
-        "root": root,
-        "start": chunk.start,
-        "end": chunk.end,
-        "section": chunk.section,
-        "countries": "; ".join(countries),
-        **{k: v for k, v in doc.metadata.items() if k in CHUNK_METADATA},
-        **{country_key(name): True for name in countries},
-    }
-    if chunk.page is not None:
-        meta["page"] = chunk.page
-    return meta
-
-
-def embedding_text(meta: dict, text: str) -> str:
+def embedding_text(chunk: Chunk) -> str:
     """What gets embedded: the chunk under its title and section, so context-free chunks still match."""
-    return "\n".join(part for part in (meta.get("title", ""), meta.get("section", ""), text) if part)
+    return "\n".join(part for part in (chunk.metadata.get("title", ""), chunk.section, chunk.text) if part)
 
 
 def _groups(items: list[tuple[Document, list[Chunk], str]]) -> Iterator[list[tuple[Document, list[Chunk], str]]]:
@@ -233,7 +234,7 @@ class _Progress:
 
 
 def _embed(
-    embedder: Embedder,
+    embed: Embed,
     texts: list[str],
     spans: list[list[tuple[int, int]]],
     progress: _Progress,
@@ -241,84 +242,61 @@ def _embed(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Embed a group's texts EMBED_GROUP at a time, logging progress when one document spans several steps."""
     if len(texts) <= EMBED_GROUP:
-        return embedder.encode_with_spans(texts, spans, progress=progress)
+        return embed(texts, spans, progress)
     names = ", ".join(doc.doc_id for doc, _, _ in group)
     vectors, sentences = [], []
     for start in range(0, len(texts), EMBED_GROUP):
-        part, part_sentences = embedder.encode_with_spans(
-            texts[start : start + EMBED_GROUP], spans[start : start + EMBED_GROUP], progress=progress
-        )
+        part, part_sentences = embed(texts[start : start + EMBED_GROUP], spans[start : start + EMBED_GROUP], progress)
         vectors.append(part)
         sentences += part_sentences
         log.info("embedding %s: %d of %d chunks", names, min(start + EMBED_GROUP, len(texts)), len(texts))
     return np.concatenate(vectors), sentences
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How files are read and cut: bytes a file may have, characters and chunks a document may make."""
+
+    chunk_size: int
+    chunk_overlap: int
+    max_bytes: int | None = None
+    max_doc_chars: int | None = None
+    max_doc_chunks: int | None = None
+
+
 def sync(
-    settings: Settings,
-    paths: Iterable[Path] | None = None,
-    store: Store | None = None,
-    embedder: Embedder | None = None,
-    rebuild: bool = False,
+    store: ChunkStore,
+    embed: Embed,
+    roots: Iterable[Path],
+    corpus_dir: Path,
+    limits: Limits,
+    fingerprint: str,
     progress: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under `paths` (default: the corpus dir).
+    """Bring `store` in line with the files under `roots`; documents gone from a synced root are removed.
 
     `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
-    is embedded, then after each batch.
-    One writer at a time across processes: a second one waits for the lock next to the store.
-    When done, the store's generation is bumped so readers elsewhere reload.
+    is embedded, then after each batch. Who writes at the same time, and telling readers, is the caller's job.
     """
-    with writer_lock(settings):
-        if store is None:
-            store = Store.empty(settings) if rebuild else Store(settings)
-        else:
-            # A handle opened before another process wrote would write its stale vector index back over theirs.
-            store.follow(force=True)
-            if rebuild:
-                store.reset()
-        try:
-            report = _sync(settings, paths, store, embedder, progress, on_progress)
-        except BaseException:
-            # Documents written before the failure are whole and current: readers should see them. If the
-            # disk is what failed, the bump may fail too; the first error is the one to report.
-            with suppress(StoreError):
-                store.publish()
-            raise
-        store.publish()
-        return report
-
-
-def _sync(
-    settings: Settings,
-    paths: Iterable[Path] | None,
-    store: Store,
-    embedder: Embedder | None,
-    progress: bool,
-    on_progress: Callable[[int, int], None] | None,
-) -> IngestReport:
     started = time.perf_counter()
     store.delete_retired()  # what a killed run left behind
-    embedder = embedder or Embedder.from_settings(settings)
-    fingerprint = chunking_fingerprint(settings)
     report = IngestReport()
-    max_bytes = int(settings.max_file_mb * 1e6)
 
-    files, scopes = discover(list(paths or [settings.corpus_dir]), settings.corpus_dir, report.skipped)
+    files, scopes = discover(list(roots), corpus_dir, report.skipped)
     unsafe = len(report.skipped)  # discover() logged these already
-    existing = stored_docs(store)
+    existing = store.stored_docs()
     pending: list[tuple[Document, list[Chunk], str]] = []
     for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
         stored = existing.get(source.doc_id)
         try:
-            check_size(source.path, source.doc_id, max_bytes)  # before reading: a huge file is never read
+            check_size(source.path, source.doc_id, limits.max_bytes)  # before reading: a huge file is never read
             data_hash = content_hash(source.path.read_bytes())
             if stored and stored.is_complete(data_hash, fingerprint):
                 report.unchanged += 1
                 continue
-            doc = load_file(source.path, source.doc_id, max_bytes, settings.max_doc_chars)
-            chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap, settings.max_doc_chunks)
+            doc = load_file(source.path, source.doc_id, limits.max_bytes, limits.max_doc_chars)
+            chunks = chunk_document(doc, limits.chunk_size, limits.chunk_overlap, limits.max_doc_chunks)
         except (SkippedFile, OSError) as exc:
             reason = f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
             kept = " (its previously ingested version is kept)" if stored else ""
@@ -339,34 +317,24 @@ def _sync(
     with tqdm(total=total, desc="Embedding", unit="chunk", disable=not progress) as bar:
         counter = _Progress(bar, total, on_progress)
         for group in _groups(pending):
-            rows = [
-                (doc, chunk, chunk_metadata(doc, chunk, len(chunks), root, fingerprint))
-                for doc, chunks, root in group
-                for chunk in chunks
-            ]
-            texts = [embedding_text(meta, chunk.text) for _, chunk, meta in rows]
+            chunks = [chunk for _, doc_chunks, _ in group for chunk in doc_chunks]
+            texts = [embedding_text(chunk) for chunk in chunks]
             # The chunk ends its embedding text, so a sentence's span there is shifted by the prefix.
-            shifts = [len(text) - len(chunk.text) for text, (_, chunk, _) in zip(texts, rows, strict=True)]
+            shifts = [len(text) - len(chunk.text) for text, chunk in zip(texts, chunks, strict=True)]
             spans = [
                 [(shift + s, shift + e) for s, e in content_sentences(chunk.text)]
-                for shift, (_, chunk, _) in zip(shifts, rows, strict=True)
+                for shift, chunk in zip(shifts, chunks, strict=True)
             ]
-            vectors, sentence_vectors = _embed(embedder, texts, spans, counter, group)
-            for (_, _, meta), sentences in zip(rows, sentence_vectors, strict=True):
-                meta[SENTENCE_VECTORS] = pack_vectors(sentences)
+            vectors, sentence_vectors = _embed(embed, texts, spans, counter, group)
             offset = 0
-            for doc, chunks, _ in group:
-                n = len(chunks)
-                part = rows[offset : offset + n]
-                store.replace_doc(
-                    doc.doc_id,
-                    [c.chunk_id for _, c, _ in part],
-                    [c.text for _, c, _ in part],
-                    vectors[offset : offset + n],
-                    [m for _, _, m in part],
+            for doc, doc_chunks, root in group:
+                n = len(doc_chunks)
+                version = Version(doc.content_hash, fingerprint, n, root)
+                store.write_doc(
+                    doc_chunks, version, vectors[offset : offset + n], sentence_vectors[offset : offset + n]
                 )
                 offset += n
-            report.embedded += len(rows)
+            report.embedded += len(chunks)
 
     seen = {f.doc_id for f in files}
     for doc_id, stored in existing.items():

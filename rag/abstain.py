@@ -17,10 +17,10 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
+from rag.embeddings import EMBED_DIM
 from rag.extractive import MONTH, MONTH_LOOKBEHIND
-from rag.retrieve import Hit
+from rag.records import Hit
 from rag.scope import MULTI_PART, QUESTION_WORDS
-from rag.store import EMBED_DIM, SENTENCE_VECTORS, unpack_vectors
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
@@ -206,8 +206,8 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
 
 
 def _sentence_vectors(hit: Hit) -> np.ndarray:
-    packed = hit.metadata.get(SENTENCE_VECTORS)
-    return unpack_vectors(str(packed)) if packed else np.zeros((0, EMBED_DIM), dtype=np.float32)
+    vectors = hit.sentence_vectors
+    return vectors if vectors is not None else np.zeros((0, EMBED_DIM), dtype=np.float32)
 
 
 def topic_coverage(

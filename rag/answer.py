@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.retrieve import Hit
+from rag.records import Hit, Source
 
 ABSTAIN_TEXT = "The sources don't answer this."
 
@@ -22,16 +22,10 @@ class Quote:
 
 
 @dataclass
-class Citation:
+class Citation(Source):
     """Source `[n]` of an answer, with the verbatim span that supports it."""
 
     n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    url: str
-    date: str
-    page: int | None
     quote: str
     quote_start: int  # offsets into the document's text: text[quote_start:quote_end] == quote
     quote_end: int

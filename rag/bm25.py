@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from rag import records
 from rag.scope import QUESTION_WORDS
-from rag.store import SENTENCE_VECTORS, Store
+from rag.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,9 @@ class Bm25Index:
         for record in store.iter_records(include=("documents", "metadatas")):
             meta = record["metadata"]
             ids.append(record["id"])
-            countries.append(str(meta.get("countries", "")))
+            countries.append("; ".join(records.countries(meta)))
             doc_ids.append(str(meta.get("doc_id", "")))
-            documents.setdefault(doc_ids[-1], {k: v for k, v in meta.items() if k != SENTENCE_VECTORS})
+            documents.setdefault(doc_ids[-1], records.without_vectors(meta))
             corpus.append(index_text(meta, record["document"]))
         model = None
         if ids:

@@ -11,8 +11,8 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from rag.answer import Citation, Quote
-from rag.retrieve import Hit
-from rag.store import Embedder
+from rag.embeddings import Embedder
+from rag.records import Hit
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +150,8 @@ def _citation(
 ) -> Citation:
     """Source `n` as cited: its passage, its best quote (with that quote's support) and every claim's span."""
     return Citation(
+        **hit.source_fields(),
         n=n,
-        chunk_id=hit.chunk_id,
-        doc_id=hit.doc_id,
-        title=hit.title,
-        url=hit.url,
-        date=hit.date,
-        page=hit.page,
         quote=best.quote,
         quote_start=best.quote_start,
         quote_end=best.quote_end,

@@ -1,6 +1,9 @@
-"""`rag ingest | search | ask | chat | countries | status | serve | mcp | eval`: the command line.
+"""`rag ingest | search | ask | chat | countries | status | serve | mcp`: the command line.
 
-The only module besides ui.py that talks to people.
+The only module besides ui.py that talks to people. It calls only the engine. Other packages add
+commands through the `rag.commands` entry point group (eval/ adds `rag eval`): each entry point is a
+function that takes the argparse subparsers object and adds its parser, whose `run(args, settings)`
+default runs the command.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import logging
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `rag --help` should not load t
     from rag.engine import Engine
 
 log = logging.getLogger("rag")
+COMMANDS = "rag.commands"  # entry point group of the commands other packages add
 DOC_HELP = "only passages of document NAME: its file name (with or without extension) or title (repeatable)"
 
 
@@ -38,7 +44,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
     if report.chunks:
-        engine.retriever.build_index()  # saved next to the store, so the next `rag ask` starts at once
+        engine.build_index()  # saved next to the store, so the next `rag ask` starts at once
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.summary())
     return 0
 
@@ -130,12 +136,11 @@ CHAT_HELP = (
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.engine import Engine
-    from rag.retrieve import resolve_countries
+    from rag.engine import Engine, check_countries
 
     engine = Engine.from_settings(settings, backend=args.backend)
     interactive = sys.stdin.isatty()
-    countries: list[str] | None = resolve_countries(args.country) or None
+    countries: list[str] | None = check_countries(args.country) or None
     history: list[dict[str, str]] = []
     print(f"Chatting with the corpus ({engine.backend} / {engine.model}). {CHAT_HELP}")
     while True:
@@ -159,7 +164,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if command == "/country":
             try:
-                countries = resolve_countries([rest.strip()]) if rest.strip() else None
+                countries = check_countries([rest.strip()]) if rest.strip() else None
             except RagError as exc:
                 print(f"error: {exc}")
                 continue
@@ -225,8 +230,10 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `rag` argument parser."""
+def build_parser(
+    commands: list[Callable[[argparse._SubParsersAction], object]] | None = None,
+) -> argparse.ArgumentParser:
+    """The `rag` argument parser, with the commands other packages add (default: the installed `rag.commands`)."""
     parser = argparse.ArgumentParser(prog="rag", description="Cited Q&A over the Diplomatic Overdrive corpus.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -278,15 +285,30 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = sub.add_parser("mcp", help="serve the MCP tools ask, search and countries over stdio")
     mcp.set_defaults(run=_mcp)
 
-    from eval.runner import add_parser as add_eval_parser
-
-    add_eval_parser(sub)
+    for register in plugin_commands() if commands is None else commands:
+        register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `rag` console script."""
-    args = build_parser().parse_args(argv)
+def plugin_commands() -> list[Callable[[argparse._SubParsersAction], object]]:
+    """The functions that add other packages' commands (the `rag.commands` entry points), in name order.
+
+    One that fails to load is logged and left out: a broken plugin must not take the other commands with it.
+    """
+    found = []
+    for point in sorted(entry_points(group=COMMANDS), key=lambda p: p.name):
+        try:
+            found.append(point.load())
+        except Exception:  # whatever a plugin raises on import, `rag` itself still runs
+            log.warning("command %r (%s) could not be loaded; leaving it out", point.name, point.value, exc_info=True)
+    return found
+
+
+def main(
+    argv: list[str] | None = None, commands: list[Callable[[argparse._SubParsersAction], object]] | None = None
+) -> int:
+    """Entry point of the `rag` console script; `commands` as for `build_parser`."""
+    args = build_parser(commands).parse_args(argv)
     # A native crash (say in llama.cpp) names itself instead of exiting silently; the process's own stderr,
     # as the one in sys.stderr may be a capture with no file behind it.
     faulthandler.enable(sys.__stderr__)

@@ -1,4 +1,4 @@
-"""ask()/stream()/search()/countries(): the only entry point the UI, the CLI, the API and the eval use."""
+"""The facade the UI, the CLI, the API and the eval use: ask/stream, search, countries, ingest, status."""
 
 from __future__ import annotations
 
@@ -12,21 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from ingest.countries import country_mentions, find_countries
+from rag import records
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
+from rag.embeddings import Embedder
 from rag.errors import QuestionError
-from rag.extractive import Extract, Limits, compare, extract_answer
+from rag.extractive import MONTH, Extract, Limits, compare, extract_answer
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.overview import corpus_countries, country_profile
 from rag.prompts import build_messages
-from rag.retrieve import Hit, Retriever, resolve_countries
-from rag.scope import Scope, quoted_phrases, without_scope_words
+from rag.records import Hit, country_where
+from rag.retrieve import Retriever, resolve_countries
+from rag.scope import QUESTION_WORDS, Scope, quoted_phrases, without_scope_words
 from rag.settings import Settings
 from rag.shapes import classify, comparison_entities, split_parts
-from rag.store import Embedder, Store, writer_lock
+from rag.store import Store, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -39,52 +42,8 @@ ABSTAIN_PHRASES = re.compile(
 )
 
 
-QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "how",
-        "when",
-        "where",
-        "why",
-        "does",
-        "did",
-        "do",
-        "is",
-        "are",
-        "was",
-        "were",
-        "and",
-        "the",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "has",
-        "have",
-        "had",
-        "also",
-        "then",
-        "so",
-        "according",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
+# Capitalised words that are never a name the sources must contain: question words, and months.
+NOT_NAMES = QUESTION_WORDS | {month.lower() for month in MONTH.split("|")}
 NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
 
 
@@ -97,7 +56,7 @@ def proper_names(text: str) -> list[str]:
         word = match.group(0)
         if (
             len(word) >= 3
-            and word.lower() not in QUESTION_WORDS
+            and word.lower() not in NOT_NAMES
             and word.lower() not in countries
             and not any(word.lower() in m for m in mentions)
         ):
@@ -181,15 +140,22 @@ class Engine:
         return cls(settings, Store(settings), Embedder.from_settings(settings), backend or choose_backend(settings))
 
     @classmethod
-    def for_ingest(cls, settings: Settings, rebuild: bool = False) -> Engine:
-        """An engine to sync the corpus with (no LLM); `rebuild` starts from an empty store, recreating a broken one."""
+    def for_ingest(cls, settings: Settings, rebuild: bool = False, embedder: Embedder | None = None) -> Engine:
+        """An engine to sync the corpus with (no LLM); `rebuild` starts from an empty store, recreating a broken one.
+
+        `embedder` shares one already loaded (the eval syncs several collections with one).
+        """
         if rebuild:
             with writer_lock(settings):  # never wipe the store under another process's ingest
                 store = Store.empty(settings)
                 store.publish()  # readers elsewhere drop what they loaded from the old one
         else:
             store = Store(settings)
-        return cls(settings, store, Embedder.from_settings(settings), "extractive")
+        return cls(settings, store, embedder or Embedder.from_settings(settings), "extractive")
+
+    def with_settings(self, settings: Settings, backend: str | None = None) -> Engine:
+        """An engine over the same store and embedder that ranks and answers by other settings (eval variants)."""
+        return Engine(settings, self.store, self.embedder, backend or choose_backend(settings))
 
     @property
     def chat_model(self) -> ChatModel | None:
@@ -201,7 +167,7 @@ class Engine:
 
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):
         """Sync files into the store and make them searchable at once; returns the IngestReport."""
-        from ingest.pipeline import sync
+        from rag.sync import sync
 
         with self._ingest_lock:
             running = IngestProgress(first=rebuild or self.store.count() == 0)
@@ -405,8 +371,7 @@ class Engine:
     def _messages(self, query: str, hits: list[Hit]) -> list[dict[str, str]]:
         """The prompt for the standalone question over every retrieved passage."""
         assert self.chat_model is not None
-        sources = [(n, h.title, h.date, h.text) for n, h in enumerate(hits, start=1)]
-        return build_messages(query, sources, compact=self.chat_model.compact_prompt, topic=self.settings.profile.topic)
+        return build_messages(query, hits, compact=self.chat_model.compact_prompt, topic=self.settings.profile.topic)
 
     def search(
         self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None
@@ -419,6 +384,40 @@ class Engine:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}; got {k!r}.")
         selected = check_countries(countries)
         return self.retriever.retrieve(question, k=k, countries=selected, docs=check_names(docs, "docs"))
+
+    def retrieve(
+        self, query: str, k: int | None = None, countries: list[str] | None = None, *, method: str = "hybrid"
+    ) -> list[Hit]:
+        """The top `k` passages for a standalone query, unvalidated (callers are programs: the eval, benchmarks).
+
+        `method` "hybrid" is what `ask` and `search` rank with; "vector" (cosine) and "bm25" are its two
+        halves alone, unfused and unboosted.
+        """
+        k = k or self.settings.top_k
+        selected = resolve_countries(countries)
+        if method == "vector":
+            return self.retriever.vector_hits(query, k, country_where(selected))
+        if method == "bm25":
+            return self.retriever.keyword_hits(query, k, selected)
+        if method != "hybrid":
+            raise ValueError(f"unknown retrieval method {method!r}: hybrid, vector or bm25")
+        return self.retriever.retrieve(query, k=k, countries=selected)
+
+    @staticmethod
+    def condense(question: str, history: list[dict[str, str]] | None, actors: frozenset[str] = frozenset()) -> str:
+        """The standalone question a follow-up asks, given the conversation (what `ask` retrieves for).
+
+        `actors` are the corpus profile's (`settings.profile.actors`), as `ask` uses them.
+        """
+        return condense_question(question, history, actors)
+
+    def chunk_texts(self) -> list[str]:
+        """The text of every stored chunk."""
+        return [r["document"] for r in self.store.iter_records(include=("documents",))]
+
+    def build_index(self) -> None:
+        """Load or build the keyword index now rather than on the first question (it is saved next to the store)."""
+        self.retriever.build_index()
 
     def countries(self) -> list[tuple[str, int]]:
         """(country or grouping, chunks mentioning it) for the whole store, most mentioned first."""
@@ -475,7 +474,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
-        docs = {r["metadata"].get("doc_id") for r in self.store.iter_records()}
+        docs = {records.doc_id(r["id"], r["metadata"]) for r in self.store.iter_records()}
         running = self.indexing()
         return {
             "backend": self.backend,

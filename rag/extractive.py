@@ -15,57 +15,15 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.embeddings import Embedder
 from rag.profile import Profile
 from rag.prompts import INJECTION
-from rag.retrieve import Hit
-from rag.store import SENTENCE_VECTORS, Embedder, unpack_vectors
+from rag.records import Hit
+from rag.scope import FUNCTION_WORDS
 
 WORD = re.compile(r"[a-z0-9]{3,}")
-STOPWORDS = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "how",
-        "why",
-        "when",
-        "where",
-        "does",
-        "did",
-        "was",
-        "were",
-        "has",
-        "have",
-        "had",
-        "are",
-        "is",
-        "this",
-        "that",
-        "from",
-        "into",
-        "about",
-        "their",
-        "there",
-        "they",
-        "them",
-        "its",
-        "it's",
-        "say",
-        "says",
-        "said",
-        "between",
-        "over",
-        "under",
-        "article",
-        "sources",
-        "source",
-    ]
-)
+# Words that carry no topic in a sentence or a question: function words, and the words for the sources themselves.
+STOPWORDS = FUNCTION_WORDS | {"it's", "over", "under", "article", "source", "sources"}
 # What a question's verb is answered with: "What did Japan sign?" is answered by an "agreement".
 _SIGNED = {"sign", "agreement", "agre", "arrang", "accord", "pact", "deal", "memorandum"}
 SAME_AS = {stem: _SIGNED for stem in _SIGNED}
@@ -266,9 +224,9 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
     vectors: list[np.ndarray | None] = []
     for c in candidates:
         if id(c.hit) not in stored:
-            packed = c.hit.metadata.get(SENTENCE_VECTORS)
+            packed = c.hit.sentence_vectors
             spans = content_sentences(c.hit.text)
-            rows = unpack_vectors(str(packed)) if packed and spans else []
+            rows = packed if packed is not None and spans else []
             stored[id(c.hit)] = dict(zip(spans, rows, strict=False)) if len(rows) == len(spans) else {}
         vectors.append(stored[id(c.hit)].get(c.spans[c.index]))
     missing = [i for i, v in enumerate(vectors) if v is None]

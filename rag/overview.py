@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ingest.countries import country_key, country_mentions
+from ingest.countries import country_mentions
+from rag import records
 from rag.retrieve import Retriever, resolve_countries
 from rag.store import Store
-
-
-def chunk_countries(metadata: dict) -> list[str]:
-    """The canonical country names a chunk's metadata lists (its `countries` field, "A; B")."""
-    return [name for name in str(metadata.get("countries", "")).split("; ") if name]
 
 
 def corpus_countries(store: Store) -> list[tuple[str, int]]:
     """(country or grouping, chunks mentioning it) for everything in the store, most mentioned first."""
     counts: Counter[str] = Counter()
     for record in store.iter_records(include=("metadatas",)):
-        counts.update(chunk_countries(record["metadata"] or {}))
+        counts.update(records.countries(record["metadata"] or {}))
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
@@ -30,26 +26,22 @@ def country_mentions_by_document(store: Store, country: str) -> list[dict[str, A
     """
     docs: dict[str, dict[str, Any]] = {}
     positions: dict[str, set[int]] = {}
-    where = {country_key(country): True}
-    for record in store.iter_records(include=("documents", "metadatas"), where=where):
-        meta = record["metadata"] or {}
-        doc_id = str(meta.get("doc_id", record["id"].rsplit("#", 1)[0]))
+    for record in store.iter_records(include=("documents", "metadatas"), where=records.country_where([country])):
+        chunk = records.decode(record["id"], record.get("document") or "", record["metadata"] or {})
+        doc_id, fields = chunk.doc_id, chunk.metadata
         doc = docs.setdefault(
             doc_id,
             {
                 "doc_id": doc_id,
-                "title": str(meta.get("title", "") or doc_id),
-                "date": str(meta.get("date", "")),
-                "url": str(meta.get("url", "")),
+                "title": str(fields.get("title", "") or doc_id),
+                "date": str(fields.get("date", "")),
+                "url": str(fields.get("url", "")),
                 "chunks": 0,
             },
         )
         doc["chunks"] += 1
-        offset = int(meta.get("start", 0))
         found = positions.setdefault(doc_id, set())
-        found.update(
-            offset + start for start, _, name in country_mentions(record.get("document") or "") if name == country
-        )
+        found.update(chunk.start + start for start, _, name in country_mentions(chunk.text) if name == country)
     for doc_id, doc in docs.items():
         doc["mentions"] = len(positions[doc_id])
     return sorted(docs.values(), key=lambda d: (-d["mentions"], -d["chunks"], d["title"]))

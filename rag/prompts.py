@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+
+from ingest.chunking import sentence_spans
+from rag.records import Hit
 
 # Phrases that address the model rather than the reader. A sentence holding one is cut from what
 # the model sees (fencing alone does not stop small models obeying it), and the extractive backend
@@ -41,10 +45,15 @@ HIDDEN = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|<!--(?!\s*-->).*?(?:-->|$)", re.S
 IMAGE_TAG = re.compile(r"<img\b[^>]*>", re.I)
 LINK = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 INJECTION = re.compile(rf"{CUES}|{TEMPLATE}|!\[[^\]\n]*\]\(|<!--(?!\s*-->)", re.I | re.M)
-# A sentence ends at . ! ? and a space, or where a line starts a paragraph, list item, heading or tag.
-SENTENCE_START = re.compile(r"(?<=[.!?])[\"”’')\]]*\s+|\n(?=[ \t]*(\n|[-*+>#<|]|\d+[.)]\s))")
-SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s|\Z)|(?=\n[ \t]*(\n|[-*+>#<|]|\d+[.)]\s))|\Z")
+# Where a line starts a paragraph, list item, heading or tag, a sentence ends whatever its punctuation.
+BLOCK_START = re.compile(r"\n(?=[ \t]*(\n|[-*+>#<|]|\d+[.)]\s))")
 REMOVED = "[instruction-like text removed]"
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, never across a markdown block (paragraph, list item, heading, tag)."""
+    bounds = [0, *(m.start() for m in BLOCK_START.finditer(text)), len(text)]
+    return [span for a, b in itertools.pairwise(bounds) for span in sentence_spans(text, a, b)]
 
 
 def neutralise(text: str) -> str:
@@ -52,9 +61,10 @@ def neutralise(text: str) -> str:
     text = HIDDEN.sub(REMOVED, TEMPLATE_SPAN.sub(REMOVED, text))
     text = LINK.sub(r"\1", IMAGE_TAG.sub("", text))
     spans: list[tuple[int, int]] = []
+    sentences = _sentences(text)
     for match in CUE.finditer(text):
-        start = max((m.end() for m in SENTENCE_START.finditer(text, 0, match.start())), default=0)
-        end = SENTENCE_END.search(text, match.end()).end()  # type: ignore[union-attr]
+        start = min(next((s for s, e in sentences if e > match.start()), match.start()), match.start())
+        end = max(next((e for s, e in sentences if e >= match.end()), len(text)), match.end())
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
@@ -93,8 +103,8 @@ def fence(text: str) -> str:
     return re.sub(r"<(\s*/?)(\s*source)", r"<\1 \2", text, flags=re.I)
 
 
-def render_sources(hits: list[tuple[int, str, str, str]], neutralise_sources: bool = True) -> str:
-    """Number and fence each (n, title, date, text); a chunk can't close its own fence.
+def render_sources(hits: list[Hit], neutralise_sources: bool = True) -> str:
+    """Number (from 1) and fence each hit's title, date and text; a chunk can't close its own fence.
 
     `neutralise_sources=False` passes titles and text through raw (benchmarks/injection.py measures the difference).
     """
@@ -103,8 +113,8 @@ def render_sources(hits: list[tuple[int, str, str, str]], neutralise_sources: bo
         return fence(neutralise(text)) if neutralise_sources else text
 
     return "\n\n".join(
-        SOURCE.format(n=n, title=clean(title).replace('"', "'"), date=date, text=clean(text))
-        for n, title, date, text in hits
+        SOURCE.format(n=n, title=clean(hit.title).replace('"', "'"), date=hit.date, text=clean(hit.text))
+        for n, hit in enumerate(hits, start=1)
     )
 
 
@@ -118,7 +128,7 @@ Question: {question}"""
 
 def build_messages(
     question: str,
-    hits: list[tuple[int, str, str, str]],
+    hits: list[Hit],
     neutralise_sources: bool = True,
     compact: bool = False,
     topic: str = NEUTRAL_TOPIC,

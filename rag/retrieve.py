@@ -6,51 +6,22 @@ import logging
 import math
 import re
 import threading
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ingest.chunking import content_sentences
-from ingest.countries import canonical_country, country_key, find_countries
+from ingest.countries import canonical_country, find_countries
+from rag import records
 from rag.bm25 import Bm25Index
+from rag.embeddings import Embedder
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
+from rag.records import Hit, country_where, is_retired
 from rag.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
-from rag.store import SENTENCE_VECTORS, Embedder, Store, is_retired, unpack_vectors
+from rag.store import Store
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\w\w+")  # BM25's tokens
-
-
-@dataclass
-class Hit:
-    """One retrieved chunk with its fused score and the evidence behind it."""
-
-    rank: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    url: str
-    date: str
-    section: str
-    page: int | None
-    text: str
-    start: int
-    end: int
-    countries: list[str]
-    score: float
-    vector_score: float | None = None
-    bm25_score: float | None = None
-    sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
-    exact: str | None = None  # a quoted phrase or rare n-gram of the question that the chunk contains verbatim
-    metadata: dict = field(default_factory=dict, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `rag search --json` prints)."""
-        data = asdict(self)
-        data.pop("metadata")
-        return data
 
 
 def resolve_countries(names: list[str] | None) -> list[str]:
@@ -64,16 +35,6 @@ def resolve_countries(names: list[str] | None) -> list[str]:
             )
         resolved.append(canonical)
     return sorted(set(resolved))
-
-
-def country_where(countries: list[str], doc_ids: list[str] | None = None) -> dict | None:
-    """A Chroma `where` that keeps chunks mentioning any of `countries` (and, given `doc_ids`, of those documents)."""
-    clauses: list[dict] = [{country_key(c): True} for c in countries]
-    where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$or": clauses}
-    if doc_ids is None:
-        return where
-    in_docs = {"doc_id": {"$in": list(doc_ids)}}
-    return in_docs if where is None else {"$and": [where, in_docs]}
 
 
 class Retriever:
@@ -109,8 +70,8 @@ class Retriever:
         where: dict | None,
         embedding: np.ndarray | None = None,
         ids: list[str] | None = None,
-    ) -> list[tuple[str, float, str, dict]]:
-        """(id, exp(-distance), text, metadata) of the nearest chunks, best first: the vector half of the hybrid.
+    ) -> list[Hit]:
+        """The nearest chunks, best first, scored exp(-distance): the vector half of the hybrid.
 
         `ids` (the chunks `where` selects, known from the BM25 index) narrows faster than `where`.
 
@@ -136,16 +97,20 @@ class Retriever:
         columns = ("ids", "distances", "documents", "metadatas")
         rows = zip(*(result[c][0] for c in columns), strict=True)
         # exp(-distance), as llama-index scored it: the abstention threshold was tuned on this scale.
-        return [
+        found = [
             (chunk_id, math.exp(-distance), text or "", dict(meta or {}))
             for chunk_id, distance, text, meta in rows
             if not is_retired(meta or {})
         ]
+        return [
+            records.hit(rank, chunk_id, text, meta, sim, {"vector": sim})
+            for rank, (chunk_id, sim, text, meta) in enumerate(found, start=1)
+        ]
 
     def keyword_hits(
         self, question: str, n: int, countries: list[str], doc_ids: tuple[str, ...] | None = None
-    ) -> list[tuple[str, float, str, dict]]:
-        """(id, BM25 score, text, metadata) of the best keyword matches among chunks mentioning `countries`.
+    ) -> list[Hit]:
+        """The best keyword matches among chunks mentioning `countries`, best first, scored by BM25.
 
         `doc_ids` keeps only those documents' chunks.
         """
@@ -158,7 +123,11 @@ class Retriever:
         top = [int(i) for i in top[np.argsort(-scores[top])] if scores[i] > 0]
         # Texts and metadata come from the store: the index keeps only ids, so it loads in no time.
         found = self.store.get([index.ids[i] for i in top])
-        return [(index.ids[i], float(scores[i]), *found[index.ids[i]]) for i in top if index.ids[i] in found]
+        kept = [i for i in top if index.ids[i] in found]
+        return [
+            records.hit(rank, index.ids[i], *found[index.ids[i]], float(scores[i]), {"bm25": float(scores[i])})
+            for rank, i in enumerate(kept, start=1)
+        ]
 
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, publisher, date, kind) of every stored document."""
@@ -187,7 +156,8 @@ class Retriever:
 
         `docs` (document names or ids) limits the search to those documents; without it, a question that
         names its source ("the article", "the White House", a title) is limited to that source.
-        Chunks holding a quoted phrase of the question, or a rare n-gram of it verbatim, are ranked first.
+        Chunks holding a quoted phrase of the question rank first; those holding a rare n-gram of it
+        keep a place in the top k.
         Picks up changes another process made to the store first (checked at most once a second).
         A failed read is tried once more on a freshly opened store: it may have been opened mid-write.
         """
@@ -217,22 +187,21 @@ class Retriever:
         vector_scores: dict[str, float] = {}
         bm25_scores: dict[str, float] = {}
         keyword = self.keyword_hits(question, n, selected, doc_ids)
-        exact = exact_matches(
-            question, [(chunk_id, text) for chunk_id, _, text, _ in keyword], self.settings.rare_ngram
-        )
+        exact = exact_matches(question, [(h.chunk_id, h.text) for h in keyword], self.settings.rare_ngram)
+        vector = self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)
         for weight, scores, results in (
-            (1.0, vector_scores, self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)),
-            (self.settings.bm25_weight, bm25_scores, keyword),
+            (1.0, vector_scores, [(h, h.vector_score) for h in vector]),
+            (self.settings.bm25_weight, bm25_scores, [(h, h.bm25_score) for h in keyword]),
         ):
-            for rank, (chunk_id, score, text, meta) in enumerate(results):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
-                scores[chunk_id] = score
-                found[chunk_id] = (text, meta)
+            for rank, (h, score) in enumerate(results):
+                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+                scores[h.chunk_id] = score
+                found[h.chunk_id] = (h.text, h.metadata)
         asked = set(find_countries(question))
         if asked and self.settings.country_boost:
             top_share = 1.0 / (self.settings.rrf_k + 1)
             for chunk_id, (_, meta) in found.items():
-                mentioned = sum(1 for c in asked if meta.get(country_key(c)))
+                mentioned = sum(1 for c in asked if records.mentions(meta, c))
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         months = [d for d in asked_dates(question) if len(d) == 7]
         if months and self.settings.date_boost:
@@ -251,7 +220,7 @@ class Retriever:
         ranked = keep_exact(ranked, exact, quoted_phrases(question), k)
         signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
         return [
-            _hit(
+            records.hit(
                 rank,
                 chunk_id,
                 *found[chunk_id],
@@ -301,8 +270,9 @@ class Retriever:
         Ingest stores the sentence vectors with the chunk; a chunk stored before it did has its
         sentences embedded here (cached).
         """
-        if SENTENCE_VECTORS in meta:
-            return unpack_vectors(str(meta[SENTENCE_VECTORS])) @ embedding
+        vectors = records.sentence_vectors(meta)
+        if vectors is not None:
+            return vectors @ embedding
         return self.embedder.encode_cached([text[s:e] for s, e in content_sentences(text)]) @ embedding
 
 
@@ -325,36 +295,3 @@ def keep_exact(ranked: list[str], exact: dict[str, str], quoted: list[str], k: i
     rare = [c for c in rest if c in exact][:room]
     top = set(rare) | set([c for c in rest if c not in exact][: room - len(rare)])
     return first + [c for c in rest if c in top] + [c for c in rest if c not in top]
-
-
-def _hit(
-    rank: int,
-    chunk_id: str,
-    text: str,
-    meta: dict,
-    score: float,
-    signals: dict[str, float | None],
-    exact: str | None = None,
-) -> Hit:
-    countries = [c for c in str(meta.get("countries", "")).split("; ") if c]
-    page = meta.get("page")
-    return Hit(
-        rank=rank,
-        chunk_id=chunk_id,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        date=str(meta.get("date", "")),
-        section=str(meta.get("section", "")),
-        page=int(page) if page is not None else None,
-        text=text,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        countries=countries,
-        score=round(score, 6),
-        vector_score=signals["vector"],
-        bm25_score=signals["bm25"],
-        sentence_score=signals["sentence"],
-        exact=exact,
-        metadata=meta,
-    )

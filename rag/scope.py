@@ -65,14 +65,20 @@ MONTH_YEAR = re.compile(
 )
 QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
 WORD = re.compile(r"[a-z0-9]+")
-# Words of a question that say how it asks, not what about: no part of its topic, nor of a rare n-gram.
-QUESTION_WORDS = frozenset(
+# The stop words, once: FUNCTION_WORDS carry no topic anywhere. QUESTION_WORDS, how a question asks and not
+# what about, are no part of its topic nor of a rare n-gram; the extractive answer adds its own few (rag/extractive.py).
+FUNCTION_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """what which who whom how when where why does did is are was were the and has have had about for with from
+        into that this there their they them its say says said between""",
+    )
+)
+QUESTION_WORDS = FUNCTION_WORDS | frozenset(
     re.findall(
         r"\w+",
-        """what which who whom whose how when where why does did do done is are was were be been the a an and or
-        can could would should will shall has have had also then so about according to of in on at for by with from
-        into as that this these those there their they them its it say says said tell told mention mentioned
-        describe described happen happened between""",
+        """whose do done be been a an or can could would should will shall also then so according to of in on at by
+        as these those it tell told mention mentioned describe described happen happened""",
     )
 )
 

@@ -18,18 +18,14 @@ from typing import Any
 
 import numpy as np
 
-# The embedder lived here; many callers still import it (and the vector packing) from this module.
-from rag.embeddings import EMBED_DIM, EMBED_MODEL, Embedder, pack_vectors, unpack_vectors  # noqa: F401
+from rag import records
 from rag.errors import StoreError
+from rag.records import RETIRED, is_retired
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SENTENCE_VECTORS = "sentence_vectors"  # chunk metadata: its content sentences' vectors, packed
 PAGE = 5000  # records per Chroma get(); its server rejects very large pages
-# A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the
-# same upsert that writes the new version (so no reader sees a mix of versions), then deleted.
-RETIRED = {"doc_chunks": 0}
 MIN_FREE, MAX_ROOM = 1_000_000, 256_000_000  # bytes: the least free space a store needs, and the most we ask for
 CHROMA_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal", "chroma.sqlite3-shm", "chroma.sqlite3-journal")
 # Every finished write bumps this collection metadata field, so other processes (and `chroma run` clients)
@@ -211,11 +207,6 @@ def _chroma_errors() -> tuple[type[Exception], ...]:
     from chromadb.errors import ChromaError  # chromadb is slow to import; only the store needs it
 
     return ChromaError, httpx.TransportError, OSError
-
-
-def is_retired(metadata: dict | None) -> bool:
-    """True for a chunk of a document's previous version that awaits deletion; readers skip it."""
-    return (metadata or {}).get("doc_chunks") == 0
 
 
 class Store:
@@ -454,7 +445,7 @@ class Store:
         stale = [
             r
             for r in self.iter_records(include=("documents", "metadatas", "embeddings"), where={"doc_id": doc_id})
-            if int(r["metadata"].get("chunk_index", -1)) >= len(ids)
+            if records.version(r["metadata"])[1] >= len(ids)
         ]
         if stale:
             ids = [*ids, *(r["id"] for r in stale)]

@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 from pydantic_core import PydanticUndefined
 
-from ingest.pipeline import IngestReport, sync
+from ingest.pipeline import IngestReport
+from rag.embeddings import Embedder
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
+from rag.sync import sync
 from tests import servers
 from tests.servers import answers, free_port
 

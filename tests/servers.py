@@ -213,8 +213,9 @@ def run_isolated(function: Callable[..., Any], *args: Any, timeout: float = 600)
 
 def ask_in_fresh_engine(settings: Any, backend: str, questions: list[str]) -> list[Any]:
     """Answers to `questions` from a new Engine over `settings`' store: for `run_isolated` (native backends)."""
+    from rag.embeddings import Embedder
     from rag.engine import Engine
-    from rag.store import Embedder, Store
+    from rag.store import Store
 
     engine = Engine(settings, Store(settings), Embedder.from_settings(settings), backend)
     return [engine.ask(question) for question in questions]

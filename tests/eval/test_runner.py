@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eval.runner import run_eval
+from eval.runner import add_parser, run_eval
 from rag.cli import main
 from rag.settings import Settings
 
@@ -44,9 +44,9 @@ def test_cli_limit_and_usage_errors(tmp_path, corpus_dir, dataset_path, monkeypa
     monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus_dir))
     monkeypatch.chdir(tmp_path)
     argv = ["--dataset", str(dataset_path), "--variant", "bm25-only", "--limit", "2", "--out", "o", "--store-dir", "s"]
-    assert main(["eval", *argv]) == 0
+    assert main(["eval", *argv], commands=[add_parser]) == 0
     assert len((tmp_path / "o" / "results.jsonl").read_text().splitlines()) == 2
     assert "| bm25-only |" in capsys.readouterr().out
 
-    assert main(["eval", "--dataset", str(tmp_path / "missing.jsonl")]) == 1
+    assert main(["eval", "--dataset", str(tmp_path / "missing.jsonl")], commands=[add_parser]) == 1
     assert "Cannot read dataset" in capsys.readouterr().err

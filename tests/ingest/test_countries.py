@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest.chunking import chunk_document
 from ingest.countries import canonical_country, country_key, find_countries
 from ingest.loaders import load_file
-from ingest.pipeline import chunk_metadata, chunking_fingerprint
+from ingest.pipeline import Version
+from rag.embeddings import EMBED_DIM
+from rag.records import encode
+from rag.sync import fingerprint
 from tests.conftest import CORPUS
 
 
@@ -92,7 +96,8 @@ def test_stored_chunks_flag_every_country_they_mention(make_settings):
         doc = load_file(path, path.name)
         chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
         for chunk in chunks:
-            meta = chunk_metadata(doc, chunk, len(chunks), "", chunking_fingerprint(settings))
+            version = Version(doc.content_hash, fingerprint(settings), len(chunks))
+            meta = encode(chunk, version, np.zeros((0, EMBED_DIM)))
             records.append({"id": chunk.chunk_id, "document": chunk.text, "metadata": meta})
     assert records
 

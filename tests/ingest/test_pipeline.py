@@ -17,9 +17,10 @@ import pytest
 
 from ingest.chunking import chunk_document
 from ingest.loaders import content_hash, load_file
-from ingest.pipeline import CORPUS_NOTES, chunking_fingerprint, sync
+from ingest.pipeline import CORPUS_NOTES
 from rag import cli
 from rag.store import Store
+from rag.sync import fingerprint, sync
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SUMMARY = re.compile(
@@ -58,7 +59,7 @@ def _assert_one_clean_copy(settings, corpus: Path, records: list[dict]) -> None:
             assert (meta["start"], meta["end"]) == (chunk.start, chunk.end)
             assert meta["doc_hash"] == content_hash(path.read_bytes())
             assert meta["doc_chunks"] == len(chunks)
-            assert meta["fingerprint"] == chunking_fingerprint(settings)
+            assert meta["fingerprint"] == fingerprint(settings)
 
 
 # --- idempotent and incremental ---------------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest.pipeline import sync
 from rag.bm25 import Bm25Index, index_folder
 from rag.retrieve import Retriever
 from rag.store import Store
+from rag.sync import sync
 
 
 def test_an_unchanged_store_loads_the_saved_index_memory_mapped(corpus_store, embedder):
@@ -36,14 +36,14 @@ def test_a_change_that_keeps_the_chunk_count_gives_a_new_index(tiny_settings, ti
 
     assert store.count() == count
     hits = retriever.keyword_hits("zorbex", 5, [])
-    assert hits and hits[0][3]["doc_id"] == "harbour_pact.md"
+    assert hits and hits[0].doc_id == "harbour_pact.md"
     old = [p for p in index_folder(store, store.generation).parent.iterdir() if not p.name.startswith(".")]
     assert old == [index_folder(store, store.generation)]  # the previous generation's index is deleted
 
 
 def test_keyword_hits_carry_the_stored_text_and_metadata(retriever, corpus_store):
     hits = retriever.keyword_hits("Quad leaders vision statement", 3, [])
-    stored = corpus_store.store.get([chunk_id for chunk_id, *_ in hits])
+    stored = corpus_store.store.get([hit.chunk_id for hit in hits])
     assert hits
-    for chunk_id, _, text, meta in hits:
-        assert (text, meta) == stored[chunk_id]
+    for hit in hits:
+        assert (hit.text, hit.metadata) == stored[hit.chunk_id]

@@ -7,9 +7,9 @@ import pytest
 
 from ingest.chunking import content_sentences
 from ingest.pipeline import embedding_text
-from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path
+from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path, pack_vectors, unpack_vectors
+from rag.records import decode, sentence_vectors
 from rag.retrieve import Retriever
-from rag.store import SENTENCE_VECTORS, pack_vectors, unpack_vectors
 
 SENTENCES = [
     "Japan pledged JPY 600 billion to the Philippines by March 2024.",
@@ -59,10 +59,10 @@ def test_packed_vectors_round_trip_keeping_similarities_to_within_1e_2(embedder)
 
 
 def test_stored_chunks_carry_a_vector_per_content_sentence(corpus_store):
-    records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
-    for record in records:
-        stored = unpack_vectors(record["metadata"][SENTENCE_VECTORS])
-        assert len(stored) == len(content_sentences(record["document"])), record["id"]
+    stored = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
+    for record in stored:
+        vectors = sentence_vectors(record["metadata"])
+        assert vectors is not None and len(vectors) == len(content_sentences(record["document"])), record["id"]
 
 
 def test_retrieval_with_the_re_rank_embeds_only_the_question(corpus_store, counting_embedder):
@@ -83,7 +83,7 @@ def torch_embedder() -> Embedder:
 def test_onnx_and_torch_embeddings_agree_on_the_corpus_chunks_and_sentences(corpus_store, embedder, torch_embedder):
     assert embedder.onnx is not None  # the default runtime really is ONNX Runtime
     records = list(corpus_store.store.iter_records(include=("documents", "metadatas")))
-    texts = [embedding_text(r["metadata"], r["document"]) for r in records]
+    texts = [embedding_text(decode(r["id"], r["document"], r["metadata"])) for r in records]
     spans = [
         [
             (len(t) - len(r["document"]) + s, len(t) - len(r["document"]) + e)

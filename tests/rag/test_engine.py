@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import load_file
-from ingest.pipeline import sync
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.citations import ground_citations
 from rag.engine import Engine
 from rag.errors import LLMError, MissingPackageError, QuestionError
 from rag.llm import make_chat_model
+from rag.sync import sync
 from tests.rag.conftest import SERVER_KEY
 from tests.servers import ask_in_fresh_engine, run_isolated
 

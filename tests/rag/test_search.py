@@ -132,3 +132,18 @@ def test_cli_ingest_json_reports_the_sync(tiny_settings, rag_env) -> None:
     assert report["added"] == 3 and report["chunks"] > 0 and report["embedded"] == report["chunks"]
     again = json.loads(run_cli(["ingest", "--json"], env).stdout)
     assert again["unchanged"] == 3 and again["embedded"] == 0
+
+
+@pytest.mark.parametrize(("method", "signal"), [("vector", "vector_score"), ("bm25", "bm25_score")])
+def test_retrieve_ranks_by_either_half_of_the_hybrid_alone(extractive_engine: Engine, method: str, signal: str) -> None:
+    hits = extractive_engine.retrieve("What is happening at Ream Naval Base?", 5, method=method)
+
+    scores = [getattr(h, signal) for h in hits]
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert scores == sorted(scores, reverse=True) and all(s is not None for s in scores)
+    assert any("Ream" in h.text for h in hits)
+
+
+def test_retrieve_refuses_an_unknown_method(extractive_engine: Engine) -> None:
+    with pytest.raises(ValueError, match="hybrid, vector or bm25"):
+        extractive_engine.retrieve("Japan", 3, method="fuzzy")

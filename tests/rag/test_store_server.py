@@ -8,11 +8,11 @@ import uuid
 import chromadb
 import pytest
 
-from ingest.pipeline import sync
 from rag.errors import StoreError
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import FOLLOW_EVERY_S, Store
+from rag.sync import sync
 from tests.servers import chroma_server as run_chroma_server
 
 

@@ -22,10 +22,11 @@ import pytest
 
 from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
-from ingest.pipeline import chunking_fingerprint, stored_docs, sync
+from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Embedder, Store
+from rag.store import Store
+from rag.sync import fingerprint, stored_docs, sync
 from tests.conftest import TINY_CORPUS
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer
@@ -64,10 +65,10 @@ def assert_every_document_whole(settings: Settings, allowed: dict[str, set[str]]
     """Every document readers can see is exactly one complete version among `allowed` (its old or new hash)."""
     store = Store(settings)
     try:
-        fingerprint = chunking_fingerprint(settings)
+        current = fingerprint(settings)
         for doc_id, stored in stored_docs(store).items():
             assert doc_id in allowed, f"{doc_id} should not be in the store"
-            assert any(stored.is_complete(h, fingerprint) for h in allowed[doc_id]), (
+            assert any(stored.is_complete(h, current) for h in allowed[doc_id]), (
                 f"{doc_id} is half-written: hashes {stored.hashes}, chunk indexes {sorted(stored.indexes)} "
                 f"of {stored.expected}"
             )

@@ -13,10 +13,11 @@ import pytest
 from ingest import pipeline
 from ingest.chunking import chunk_document
 from ingest.loaders import SkippedFile, load_file
-from ingest.pipeline import MAX_DEPTH, discover, sync
+from ingest.pipeline import MAX_DEPTH, discover
 from rag.engine import Engine
 from rag.settings import Settings
 from rag.store import Store
+from rag.sync import sync
 from rag.upload import UploadError, add_upload
 from tests.conftest import CORPUS, CountingEmbedder
 from tests.reliability.conftest import tiny_copy
@@ -124,9 +125,7 @@ def deep_corpus(tmp_path, make_settings):
         folder.rmdir()
 
 
-def test_folders_nested_past_the_depth_limit_are_skipped_with_a_warning_and_the_rest_is_ingested(
-    deep_corpus, embedder
-):
+def test_folders_nested_past_the_depth_limit_are_skipped_with_a_warning_and_the_rest_is_ingested(deep_corpus, embedder):
     report = sync(deep_corpus, embedder=embedder)
 
     shallow = "deep/d/d/d/d/d/shallow.md"
@@ -205,9 +204,7 @@ def test_a_docx_that_unzips_past_the_limit_is_refused_before_it_is_parsed(tmp_pa
         load_file(path, path.name)
 
 
-def test_a_document_over_the_chunk_cap_is_skipped_before_anything_is_embedded(
-    tmp_path, make_settings, embedder
-):
+def test_a_document_over_the_chunk_cap_is_skipped_before_anything_is_embedded(tmp_path, make_settings, embedder):
     settings = tiny_copy(tmp_path, make_settings).model_copy(update={"max_doc_chunks": 100})
     sections = "".join(f"# Section {i}\n\nJapan funded boat number {i}.\n\n" for i in range(500))
     (settings.corpus_dir / "sections.md").write_text(sections)  # 17 kB, but one chunk per heading

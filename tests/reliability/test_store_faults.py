@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from ingest.pipeline import chunking_fingerprint, stored_docs, sync
 from rag.errors import StoreError
 from rag.retrieve import Retriever
 from rag.store import Store
+from rag.sync import fingerprint, stored_docs, sync
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import (
     PATCH_QUESTION,
@@ -165,7 +165,7 @@ def test_a_document_bigger_than_one_chroma_batch_is_the_one_case_written_in_seve
     monkeypatch.undo()
     store = Store(settings)
     harbour = stored_docs(store)["harbour_pact.md"]
-    assert len(harbour.hashes) == 2 and not any(harbour.is_complete(h, chunking_fingerprint(settings)) for h in
+    assert len(harbour.hashes) == 2 and not any(harbour.is_complete(h, fingerprint(settings)) for h in
                                                 harbour.hashes)  # fmt: skip
     store.close()
 

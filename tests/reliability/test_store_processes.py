@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from ingest.pipeline import sync
 from rag.retrieve import Retriever
 from rag.store import FOLLOW_EVERY_S, Store, ingest_holder, writer_lock
+from rag.sync import sync
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import run_rag, settings_env, tiny_copy
 
