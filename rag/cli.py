@@ -231,10 +231,13 @@ def _mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser(
-    commands: list[Callable[[argparse._SubParsersAction], object]] | None = None,
+    commands: list[Callable[[argparse._SubParsersAction], object]] | None = None, wanted: str | None = None
 ) -> argparse.ArgumentParser:
-    """The `rag` argument parser, with the commands other packages add (default: the installed `rag.commands`)."""
-    parser = argparse.ArgumentParser(prog="rag", description="Cited Q&A over the Diplomatic Overdrive corpus.")
+    """The `rag` argument parser, with the commands other packages add (default: the installed `rag.commands`).
+
+    `wanted` is the command about to run: of the installed ones, only that one is loaded (None: all, for help).
+    """
+    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from the documents in RAG_CORPUS_DIR.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -285,18 +288,24 @@ def build_parser(
     mcp = sub.add_parser("mcp", help="serve the MCP tools ask, search and countries over stdio")
     mcp.set_defaults(run=_mcp)
 
-    for register in plugin_commands() if commands is None else commands:
+    if commands is None and wanted not in sub.choices:
+        commands = plugin_commands(wanted)
+    for register in commands or []:
         register(sub)
     return parser
 
 
-def plugin_commands() -> list[Callable[[argparse._SubParsersAction], object]]:
+def plugin_commands(wanted: str | None = None) -> list[Callable[[argparse._SubParsersAction], object]]:
     """The functions that add other packages' commands (the `rag.commands` entry points), in name order.
 
-    One that fails to load is logged and left out: a broken plugin must not take the other commands with it.
+    Only `wanted`'s when given: loading a plugin imports its package (`eval` costs ~0.3 s), which a
+    `rag ask` has no use for. One that fails to load is logged and left out: a broken plugin must not
+    take the other commands with it.
     """
     found = []
     for point in sorted(entry_points(group=COMMANDS), key=lambda p: p.name):
+        if wanted is not None and point.name != wanted:
+            continue
         try:
             found.append(point.load())
         except Exception:  # whatever a plugin raises on import, `rag` itself still runs
@@ -308,7 +317,9 @@ def main(
     argv: list[str] | None = None, commands: list[Callable[[argparse._SubParsersAction], object]] | None = None
 ) -> int:
     """Entry point of the `rag` console script; `commands` as for `build_parser`."""
-    args = build_parser(commands).parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    wanted = next((a for a in given if not a.startswith("-")), None)  # the command: `rag` has no option with a value
+    args = build_parser(commands, wanted).parse_args(argv)
     # A native crash (say in llama.cpp) names itself instead of exiting silently; the process's own stderr,
     # as the one in sys.stderr may be a capture with no file behind it.
     faulthandler.enable(sys.__stderr__)

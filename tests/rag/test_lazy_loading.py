@@ -46,3 +46,13 @@ def test_an_answer_never_imports_llama_index(corpus_store, rag_env):
     )
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir)
     assert loaded_modules(code, env, heavy=("llama_index", "llama_index.core")) == set()
+
+
+@pytest.mark.slow
+def test_a_built_in_command_loads_no_plugin_command(rag_env):
+    # `rag ask` has no use for `eval` (registered by the eval package): loading it costs ~0.3 s a start.
+    code = "from rag.cli import build_parser\nbuild_parser(wanted='ask').parse_args(['ask', 'Why?'])"
+    assert loaded_modules(code, rag_env(), heavy=("eval.runner", "eval.metrics")) == set()
+    assert loaded_modules(
+        "from rag.cli import build_parser\nbuild_parser(wanted='eval')", rag_env(), heavy=("eval.runner",)
+    ) == {"eval.runner"}
