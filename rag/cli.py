@@ -49,15 +49,18 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _engine(settings: Settings, backend: str | None = None) -> Engine:
-    """The engine; it loads no model until one is needed (so `status` and `countries` load none)."""
+def _engine(settings: Settings, backend: str | None = None, preload: bool = False) -> Engine:
+    """The engine; it loads no model until one is needed (so `status` and `countries` load none).
+
+    `preload`: a command about to embed a question starts loading the model while the store opens.
+    """
     from rag.engine import Engine
 
-    return Engine.from_settings(settings, backend=backend)
+    return Engine.from_settings(settings, backend=backend, preload=preload)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    hits = _engine(settings).search(args.question, k=args.k, countries=args.country, docs=args.doc)
+    hits = _engine(settings, preload=True).search(args.question, k=args.k, countries=args.country, docs=args.doc)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return 0
@@ -73,7 +76,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    engine = _engine(settings, args.backend)
+    engine = _engine(settings, args.backend, preload=True)
     answer = _stream_answer(engine, args.question, None, args.country, echo=not args.json, docs=args.doc)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))

@@ -134,10 +134,19 @@ class Engine:
         self._progress_file = ProgressFile(settings.store_dir)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, backend: str | None = None) -> Engine:
-        """Build the engine the settings describe (store, embeddings, LLM backend)."""
+    def from_settings(
+        cls, settings: Settings | None = None, backend: str | None = None, preload: bool = False
+    ) -> Engine:
+        """Build the engine the settings describe (store, embeddings, LLM backend).
+
+        `preload` loads the embedding model in the background while the store opens, for a caller about to
+        ask: the two overlap (ONNX Runtime builds its session outside the GIL), which shortens a cold start.
+        """
         settings = settings or Settings()
-        return cls(settings, Store(settings), Embedder.from_settings(settings), backend or choose_backend(settings))
+        embedder = Embedder.from_settings(settings)
+        if preload:
+            threading.Thread(target=embedder.load, name="embedder-preload", daemon=True).start()
+        return cls(settings, Store(settings), embedder, backend or choose_backend(settings))
 
     @classmethod
     def for_ingest(cls, settings: Settings, rebuild: bool = False, embedder: Embedder | None = None) -> Engine:
