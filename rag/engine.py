@@ -15,6 +15,7 @@ from ingest.countries import country_mentions, find_countries
 from rag import records
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
+from rag.brief import CountryBrief, country_brief
 from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
 from rag.embeddings import Embedder
@@ -422,6 +423,11 @@ class Engine:
     def countries(self) -> list[tuple[str, int]]:
         """(country or grouping, chunks mentioning it) for the whole store, most mentioned first."""
         return corpus_countries(self.store)
+
+    def country_brief(self, country: str) -> CountryBrief:
+        """What the corpus says about `country`, every line cited (rag/brief.py); raises UnknownCountryError."""
+        self.store.follow()  # another process may have ingested since
+        return country_brief(self.store, country)
 
     def country_profile(self, country: str, k: int = 5) -> dict[str, Any]:
         """Mentions of `country` per document and its top `k` passages (the UI's country view)."""
