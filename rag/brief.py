@@ -31,7 +31,7 @@ AGREEMENT = re.compile(
 
 @dataclass(frozen=True)
 class BriefLine:
-    """One sentence of a source, cited: `text` is its document's text[start:end]."""
+    """One sentence of a source, cited: `text` is its document's text[start:end], inside the chunk `chunk_id`."""
 
     text: str
     doc_id: str
@@ -41,6 +41,8 @@ class BriefLine:
     title: str
     url: str
     date: str
+    chunk_text: str  # the passage around it, for a source panel (as Citation.chunk_text)
+    chunk_start: int
 
 
 @dataclass
@@ -89,6 +91,8 @@ def _sentences(store: Store, country: str) -> tuple[list[tuple[BriefLine, str]],
                 title=str(meta.get("title", "") or doc_id),
                 url=str(meta.get("url", "")),
                 date=str(meta.get("date", "")),
+                chunk_text=text,
+                chunk_start=offset,
             )
             found[(doc_id, offset + start)] = (line, str(meta.get("kind", "")))
     ordered = [found[key] for key in sorted(found)]

@@ -11,9 +11,29 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rag.answer import Answer
+from rag.answer import Answer, Citation, Quote
+from rag.retrieve import Hit
 
 Turn = Answer | dict[str, Any]
+
+
+def answer_from_dict(data: dict[str, Any]) -> Answer:
+    """The `Answer` back from its `to_dict()` form (a saved conversation, a JSON export)."""
+    fields = {name for name in Answer.__dataclass_fields__ if name != "retrieved"}
+    answer = Answer(**{k: v for k, v in data.items() if k in fields}, retrieved=[])
+    answer.citations = [
+        Citation(
+            **{
+                **c,
+                "highlights": [tuple(span) for span in c.get("highlights", [])],
+                "quotes": [Quote(**q) for q in c.get("quotes", [])],
+            }
+        )
+        for c in data.get("citations", [])
+    ]
+    hit_fields = set(Hit.__dataclass_fields__) - {"metadata"}
+    answer.retrieved = [Hit(**{k: v for k, v in h.items() if k in hit_fields}) for h in data.get("retrieved", [])]
+    return answer
 
 
 def _as_dict(turn: Turn) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from rag.answer import Answer
 from rag.cli import main
 from rag.engine import Engine
-from rag.transcript import to_json, to_markdown
+from rag.transcript import answer_from_dict, to_json, to_markdown
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -67,3 +67,11 @@ def test_rag_chat_save_writes_markdown_and_json(corpus_store, tmp_path, monkeypa
     (answer,) = json.loads((tmp_path / "chat.json").read_text())
     markdown = flat((tmp_path / "chat.md").read_text())
     assert answer["citations"] and all(flat(c["quote"]) in markdown for c in answer["citations"])
+
+
+def test_an_answer_comes_back_whole_from_its_saved_form(conversation: list[Answer]) -> None:
+    for answer in conversation:
+        saved = json.loads(json.dumps(answer.to_dict()))
+        restored = answer_from_dict(saved)
+        assert restored.citations[0].quotes[0].quote == answer.citations[0].quotes[0].quote
+        assert json.loads(json.dumps(restored.to_dict())) == saved
