@@ -6,9 +6,14 @@ conversation can be reopened, exported or rated after a page reload. Functions r
 
 from __future__ import annotations
 
+import logging
+import secrets
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("rag.ui")
 
 TITLE_CHARS = 60
 MAX_SAVED = 50  # conversations kept per browser; the oldest go first (localStorage holds a few MB)
@@ -63,3 +68,21 @@ def delete(saved: list[Conversation] | None, chat_id: str | None) -> list[Conver
 def choices(saved: list[Conversation] | None) -> list[tuple[str, str]]:
     """(label, id) per saved conversation, newest first, for the side list."""
     return [(f"{c['title']} ({len(c['answers'])})", c["id"]) for c in saved or [] if c.get("answers")]
+
+
+def browser_state_secret(path: Path) -> str | None:
+    """The key the browser's saved conversations are encrypted with, kept in `path` so they survive a restart.
+
+    None (Gradio then picks one per start) when the file can't be written.
+    """
+    try:
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(24)
+        path.touch(mode=0o600)
+        path.write_text(secret, encoding="utf-8")
+        return secret
+    except OSError as exc:
+        log.warning("saved conversations will not survive a restart: cannot keep a key in %s (%s)", path, exc)
+        return None
