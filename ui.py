@@ -72,7 +72,7 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             storage_key="diplomatic-rag-conversations",
             secret=browser_state_secret(settings.feedback_file.parent / "browser-state.key"),
         )
-        with gr.Tabs() as tabs, gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+        with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=190, elem_id="chats-panel"):
                 new_chat = gr.Button("New chat", elem_id="new-chat", size="sm", variant="primary")
                 chats = gr.Radio(choices=[], label="Saved chats", elem_id="chats")
@@ -90,97 +90,105 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
                     export_json = gr.DownloadButton(
                         "JSON", elem_id="export-json", size="sm", interactive=False, min_width=60
                     )
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    elem_id="chat",
-                    label="Chat",
-                    show_label=False,
-                    height=520,
-                    render_markdown=False,  # messages are our own escaped HTML
-                    latex_delimiters=[],  # and nothing in them is interpreted, not even $$math$$
-                    sanitize_html=True,
-                    feedback_options=("Like", "Dislike"),
-                    buttons=["copy", "copy_all"],  # no "share": nothing leaves this machine
-                    placeholder="Ask a question about the corpus, or pick an example below.",
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        elem_id="question",
-                        show_label=False,
-                        placeholder=words.placeholder,
-                        max_length=settings.max_question_chars,
-                        autofocus=True,
-                        scale=6,
-                    )
-                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-                with gr.Row():
-                    focus = gr.Dropdown(
-                        choices=choices,
-                        multiselect=True,
-                        label="Country focus",
-                        info="Answer only from passages that mention any of these.",
-                        elem_id="focus",
-                        scale=6,
-                    )
-                    doc_focus = gr.Dropdown(
-                        choices=document_choices(engine),
-                        multiselect=True,
-                        label="Document focus",
-                        info="Answer only from these documents.",
-                        elem_id="doc-focus",
-                        scale=6,
-                    )
-                    clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-                with gr.Row():
-                    comment = gr.Textbox(
-                        placeholder="Optional comment, sent with your next thumbs up or down on an answer",
-                        show_label=False,
-                        max_length=MAX_COMMENT_CHARS,
-                        elem_id="feedback-comment",
-                        scale=6,
-                    )
-                    feedback_note = gr.HTML(elem_id="feedback-note")
-                if words.examples:
-                    gr.Examples(list(words.examples), inputs=question, label="Examples")
-                if settings.allow_upload:
-                    with gr.Accordion("Add a document", open=False, elem_id="add-document"):
-                        upload = gr.File(
-                            label=f"{', '.join(ALLOWED_SUFFIXES)}; up to {settings.upload_max_mb:g} MB",
-                            file_types=list(ALLOWED_SUFFIXES),
-                            type="filepath",
-                            elem_id="upload",
+            with gr.Column(scale=6), gr.Tabs() as tabs:
+                with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            elem_id="chat",
+                            label="Chat",
+                            show_label=False,
+                            height=520,
+                            render_markdown=False,  # messages are our own escaped HTML
+                            latex_delimiters=[],  # and nothing in them is interpreted, not even $$math$$
+                            sanitize_html=True,
+                            feedback_options=("Like", "Dislike"),
+                            buttons=["copy", "copy_all"],  # no "share": nothing leaves this machine
+                            placeholder="Ask a question about the corpus, or pick an example below.",
                         )
-                        upload_result = gr.HTML(elem_id="upload-result")
-                    upload.upload(events.on_upload, upload, [upload_result, upload], api_visibility="private")
-            with gr.Column(scale=2, elem_id="sources-panel"):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(NO_SOURCES, elem_id="sources", max_height=720)
-        with tabs, gr.Tab("Countries", id="countries"), gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                country = gr.Dropdown(choices=choices, value=None, label="Country or grouping", elem_id="country")
-                ask_country = gr.Button("Ask about", visible=False, elem_id="ask-country", variant="primary")
-                brief = gr.HTML(elem_id="brief")
-            with gr.Column(scale=2, elem_id="brief-panel"):
-                gr.Markdown("### Sources")
-                brief_sources = gr.HTML(NO_BRIEF_SOURCES, elem_id="brief-sources", max_height=720)
-            country.change(events.show_country, country, [brief, brief_sources, ask_country], api_visibility="private")
-            ask_country.click(events.ask_about, country, [question, focus, tabs], api_visibility="private")
+                        with gr.Row():
+                            question = gr.Textbox(
+                                elem_id="question",
+                                show_label=False,
+                                placeholder=words.placeholder,
+                                max_length=settings.max_question_chars,
+                                autofocus=True,
+                                scale=6,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                        with gr.Row():
+                            focus = gr.Dropdown(
+                                choices=choices,
+                                multiselect=True,
+                                label="Country focus",
+                                info="Answer only from passages that mention any of these.",
+                                elem_id="focus",
+                                scale=6,
+                            )
+                            doc_focus = gr.Dropdown(
+                                choices=document_choices(engine),
+                                multiselect=True,
+                                label="Document focus",
+                                info="Answer only from these documents.",
+                                elem_id="doc-focus",
+                                scale=6,
+                            )
+                            clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
+                        with gr.Row():
+                            comment = gr.Textbox(
+                                placeholder="Optional comment, sent with your next thumbs up or down on an answer",
+                                show_label=False,
+                                max_length=MAX_COMMENT_CHARS,
+                                elem_id="feedback-comment",
+                                scale=6,
+                            )
+                            feedback_note = gr.HTML(elem_id="feedback-note")
+                        if words.examples:
+                            gr.Examples(list(words.examples), inputs=question, label="Examples")
+                        if settings.allow_upload:
+                            with gr.Accordion("Add a document", open=False, elem_id="add-document"):
+                                upload = gr.File(
+                                    label=f"{', '.join(ALLOWED_SUFFIXES)}; up to {settings.upload_max_mb:g} MB",
+                                    file_types=list(ALLOWED_SUFFIXES),
+                                    type="filepath",
+                                    elem_id="upload",
+                                )
+                                upload_result = gr.HTML(elem_id="upload-result")
+                            upload.upload(events.on_upload, upload, [upload_result, upload], api_visibility="private")
+                    with gr.Column(scale=2, elem_id="sources-panel"):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(NO_SOURCES, elem_id="sources", max_height=720)
+                with gr.Tab("Countries", id="countries"), gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        country = gr.Dropdown(
+                            choices=choices, value=None, label="Country or grouping", elem_id="country"
+                        )
+                        ask_country = gr.Button("Ask about", visible=False, elem_id="ask-country", variant="primary")
+                        brief = gr.HTML(elem_id="brief")
+                    with gr.Column(scale=2, elem_id="brief-panel"):
+                        gr.Markdown("### Sources")
+                        brief_sources = gr.HTML(NO_BRIEF_SOURCES, elem_id="brief-sources", max_height=720)
 
+        country.change(events.show_country, country, [brief, brief_sources, ask_country], api_visibility="private")
+        ask_country.click(events.ask_about, country, [question, focus, tabs], api_visibility="private")
         chat_event = {
             "fn": events.respond,
-            "inputs": [question, focus, session, doc_focus, saved],
-            "outputs": [question, chatbot, sources, session, saved, chats],
+            "inputs": [question, focus, session, doc_focus],
+            "outputs": [question, chatbot, sources, session],
             "concurrency_limit": settings.ui_concurrency,
             "concurrency_id": "chat",
             "api_visibility": "private",
         }
-        question.submit(**chat_event)
-        ask_button.click(**chat_event)
+        for asked in (question.submit(**chat_event), ask_button.click(**chat_event)):
+            asked.then(events.save, [session, saved], [saved, chats], api_visibility="private")
         cleared = [question, chatbot, sources, session, chats]
-        for button in (clear_button, new_chat):
-            button.click(events.clear, saved, cleared, queue=False, api_visibility="private")
+        clear_button.click(events.clear, saved, cleared, queue=False, api_visibility="private")
+        new_chat.click(events.clear, saved, cleared, queue=False, api_visibility="private").then(
+            events.to_chat, None, tabs, queue=False, api_visibility="private"
+        )
         chatbot.clear(events.clear, saved, cleared, queue=False, api_visibility="private")
-        chats.input(events.reopen, [chats, saved], [chatbot, sources, session], api_visibility="private")
+        chats.input(events.reopen, [chats, saved], [chatbot, sources, session], api_visibility="private").then(
+            events.to_chat, None, tabs, queue=False, api_visibility="private"
+        )
         rename_button.click(
             events.rename, [chat_title, session, saved], [saved, chats, chat_title], api_visibility="private"
         )

@@ -114,27 +114,11 @@ class Events:
         self.sync = sync or CorpusSync(engine)
 
     def respond(
-        self,
-        question: str,
-        countries: list[str] | None,
-        session: dict,
-        docs: list[str] | None = None,
-        saved: list[dict] | None = None,
-    ) -> Iterator[tuple]:
-        """Stream an answer into the chat: (question box, chat, source panel, session, saved chats, chat list)
-        after each step; the answer is saved to the browser's conversations at the end."""
-        for step in self._respond(question, countries, session, docs):
-            yield *step, gr.skip(), gr.skip()
-        if len(step[3]["answers"]) > len(session["answers"]):  # answered: save it
-            saved = conversations.save_answer(saved, step[3]["chat_id"], step[3]["answers"][-1])
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), saved, chat_list(saved, step[3]["chat_id"])
-
-    def _respond(
         self, question: str, countries: list[str] | None, session: dict, docs: list[str] | None = None
     ) -> Iterator[tuple]:
-        """(question box, chat, source panel, session) after each step of answering."""
+        """Stream an answer into the chat: (question box, chat, source panel, session) after each step."""
         if not (question or "").strip():
-            yield gr.skip(), gr.skip(), gr.skip(), session
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         turn = session["turn"] + 1
         chat = [*session["chat"], {"role": "user", "content": esc_lines(question or "")}]
@@ -181,9 +165,23 @@ class Events:
         yield gr.skip(), session["chat"], render_panel(panels), session
 
     @staticmethod
+    def save(session: dict, saved: list[dict] | None) -> tuple:
+        """After `respond`: keep the conversation's new answer in the browser: (saved chats, the side list)."""
+        stored = conversations.find(saved, session["chat_id"])
+        if not session["answers"] or (stored and len(stored["answers"]) >= len(session["answers"])):
+            return gr.skip(), gr.skip()
+        saved = conversations.save_answer(saved, session["chat_id"], session["answers"][-1])
+        return saved, chat_list(saved, session["chat_id"])
+
+    @staticmethod
     def clear(saved: list[dict] | None = None) -> tuple:
         """A new conversation: an empty question box, chat, source panel and session; no saved chat selected."""
         return "", [], NO_SOURCES, new_session(), chat_list(saved, None)
+
+    @staticmethod
+    def to_chat() -> Any:
+        """Show the chat tab."""
+        return gr.Tabs(selected="ask")
 
     @staticmethod
     def list_chats(saved: list[dict] | None) -> Any:

@@ -97,8 +97,8 @@ def test_question_streams_a_cited_answer_with_the_quote_highlighted(
     cites = browser.find_elements(By.CSS_SELECTOR, "#chat a.cite")
     assert cites, "the answer has no citation links"
     target = cites[0].get_attribute("href").split("#", 1)[1]
-    card = browser.find_element(By.ID, target)  # the link points at a passage in the source panel
-    assert card.find_elements(By.TAG_NAME, "mark")
+    span = browser.find_element(By.ID, target)  # the link points at its claim's own span in the source panel
+    assert span.tag_name == "mark" and browser.find_elements(By.CSS_SELECTOR, f"#sources .source #{target}")
     assert "Japan" in browser.find_element(By.CSS_SELECTOR, "#chat").text
     assert not browser.find_elements(By.CSS_SELECTOR, "#chat .error")
 
@@ -144,7 +144,8 @@ def test_uploaded_document_is_answerable_from_the_page(browser: WebDriver, app_u
 
 
 def saved_chats(driver: WebDriver) -> list[str]:
-    return [label.text for label in driver.find_elements(By.CSS_SELECTOR, "#chats label")]
+    """The side list's labels, read at once (the list re-renders while it updates)."""
+    return driver.execute_script("return [...document.querySelectorAll('#chats label')].map(l => l.innerText.trim())")
 
 
 def answered(driver: WebDriver, question: str, turn: int = 1) -> None:
