@@ -79,14 +79,20 @@ def render_corpus_text(text: str, marks: Sequence[tuple[int, int, str]] = ()) ->
     """
     spans = [(max(0, s), min(len(text), e), a) for s, e, a in marks if s < e]
     edges = sorted({p for s, e, _ in spans for p in (s, e)})
-    style, out = _Style(), []
+    style, out, named = _Style(), [], set()
 
     def anchor_at(pos: int) -> str | None:
-        return next((a for s, e, a in spans if s <= pos < e), None)
+        """The highlight at `pos`: its id the first time it is shown, "" for its later runs, None if none."""
+        anchor = next((a for s, e, a in spans if s <= pos < e), None)
+        if anchor in named:
+            return ""
+        if anchor:
+            named.add(anchor)
+        return anchor
 
     def emit(start: int, end: int) -> None:
         cuts = [start, *(p for p in edges if start < p < end), end]
-        out.extend(_run(text[a:b], style, anchor_at(a)) for a, b in itertools.pairwise(cuts))
+        out.extend(_run(text[a:b], style, anchor_at(a)) for a, b in itertools.pairwise(cuts) if a < b)
 
     first = FIRST_LINE.match(text)
     pos = first.end() if first else 0
@@ -97,6 +103,8 @@ def render_corpus_text(text: str, marks: Sequence[tuple[int, int, str]] = ()) ->
         if match["line"] is not None:
             hard = text.endswith("  ", 0, match.start())  # markdown's hard line break
             _line_start(match, style, out, match["line"].count("\n") > 1, hard)
+            if out[-1] == " " and any(s < match.start() and match.end() < e for s, e, _ in spans):
+                out[-1] = "<mark> </mark>"  # a wrapped line inside a highlight stays highlighted
         elif match["bold"]:
             style.bold = _toggled(style.bold, text, match.start(), match.end())
         elif match["under"]:
