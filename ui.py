@@ -178,21 +178,24 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             "concurrency_id": "chat",
             "api_visibility": "private",
         }
-        for asked in (question.submit(**chat_event), ask_button.click(**chat_event)):
+        answering = [question.submit(**chat_event), ask_button.click(**chat_event)]
+        for asked in answering:
             asked.then(events.save, [session, saved], [saved, chats], api_visibility="private")
+        # Leaving a chat stops its answer: one finishing later would write its session over the new chat's.
+        leave = {"cancels": answering, "api_visibility": "private"}
         cleared = [question, chatbot, sources, session, chats]
-        clear_button.click(events.clear, saved, cleared, queue=False, api_visibility="private")
-        new_chat.click(events.clear, saved, cleared, queue=False, api_visibility="private").then(
+        clear_button.click(events.clear, saved, cleared, **leave)
+        new_chat.click(events.clear, saved, cleared, **leave).then(
             events.to_chat, None, tabs, queue=False, api_visibility="private"
         )
-        chatbot.clear(events.clear, saved, cleared, queue=False, api_visibility="private")
-        chats.input(events.reopen, [chats, saved], [chatbot, sources, session], api_visibility="private").then(
+        chatbot.clear(events.clear, saved, cleared, **leave)
+        chats.input(events.reopen, [chats, saved], [chatbot, sources, session], **leave).then(
             events.to_chat, None, tabs, queue=False, api_visibility="private"
         )
         rename_button.click(
             events.rename, [chat_title, session, saved], [saved, chats, chat_title], api_visibility="private"
         )
-        delete_button.click(events.delete, [session, saved], [saved, *cleared], api_visibility="private")
+        delete_button.click(events.delete, [session, saved], [saved, *cleared], **leave)
         session.change(events.exports, session, [export_md, export_json], api_visibility="private")
         chatbot.like(events.rate, [session, comment], [feedback_note, comment], api_visibility="private")
         app.load(events.list_chats, saved, chats, api_visibility="private")
