@@ -39,14 +39,13 @@ from webui.render import (
 )
 from webui.sync import CorpusSync
 
+log = logging.getLogger("rag.ui")
+
 
 def chat_list(saved: list[dict] | None, selected: str | None) -> Any:
     """The side list of saved conversations, with `selected` chosen."""
     choices = conversations.choices(saved)
     return gr.update(choices=choices, value=selected if any(v == selected for _, v in choices) else None)
-
-
-log = logging.getLogger("rag.ui")
 
 
 def new_session() -> dict[str, Any]:
