@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ingest.chunking import sentence_spans
-from ingest.countries import country_key, country_mentions
-from rag.overview import chunk_countries
+from ingest.countries import country_mentions
+from rag import records
 from rag.retrieve import resolve_countries
 from rag.store import Store
 
@@ -70,31 +70,32 @@ def _sentences(store: Store, country: str) -> tuple[list[tuple[BriefLine, str]],
     neighbours: Counter[str] = Counter()
     docs: set[str] = set()
     passages = 0
-    for record in store.iter_records(include=("documents", "metadatas"), where={country_key(country): True}):
-        meta, text = record["metadata"], record.get("document") or ""
-        doc_id, offset = str(meta.get("doc_id", "")), int(meta.get("start", 0))
+    where = records.country_where([country])
+    for record in store.iter_records(include=("documents", "metadatas"), where=where):
+        chunk = records.decode(record["id"], record.get("document") or "", record["metadata"] or {})
+        fields, text = chunk.metadata, chunk.text
         passages += 1
-        docs.add(doc_id)
-        neighbours.update(name for name in chunk_countries(meta) if name != country)
+        docs.add(chunk.doc_id)
+        neighbours.update(name for name in chunk.countries if name != country)
         for start, end in sentence_spans(text, 0, len(text)):
             sentence = text[start:end]
-            if (doc_id, offset + start) in found or len(sentence.split()) < MIN_WORDS:
+            if (chunk.doc_id, chunk.start + start) in found or len(sentence.split()) < MIN_WORDS:
                 continue
             if not any(name == country for _, _, name in country_mentions(sentence)):
                 continue
             line = BriefLine(
                 text=sentence,
-                doc_id=doc_id,
-                chunk_id=record["id"],
-                start=offset + start,
-                end=offset + end,
-                title=str(meta.get("title", "") or doc_id),
-                url=str(meta.get("url", "")),
-                date=str(meta.get("date", "")),
+                doc_id=chunk.doc_id,
+                chunk_id=chunk.chunk_id,
+                start=chunk.start + start,
+                end=chunk.start + end,
+                title=str(fields.get("title", "") or chunk.doc_id),
+                url=str(fields.get("url", "")),
+                date=str(fields.get("date", "")),
                 chunk_text=text,
-                chunk_start=offset,
+                chunk_start=chunk.start,
             )
-            found[(doc_id, offset + start)] = (line, str(meta.get("kind", "")))
+            found[(chunk.doc_id, chunk.start + start)] = (line, str(fields.get("kind", "")))
     ordered = [found[key] for key in sorted(found)]
     return ordered, neighbours, docs, passages
 

@@ -21,6 +21,7 @@ from rag.condense import condense_question
 from rag.embeddings import Embedder
 from rag.errors import QuestionError
 from rag.extractive import MONTH, Extract, Limits, compare, extract_answer
+from rag.feedback import record_feedback
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.overview import corpus_countries, country_profile
@@ -428,6 +429,16 @@ class Engine:
         """What the corpus says about `country`, every line cited (rag/brief.py); raises UnknownCountryError."""
         self.store.follow()  # another process may have ingested since
         return country_brief(self.store, country)
+
+    def record_feedback(
+        self,
+        answer: Answer | dict[str, Any],
+        rating: str,
+        history: list[dict[str, str]] | None = None,
+        comment: str = "",
+    ) -> dict[str, Any]:
+        """Append a thumbs up/down on `answer` to RAG_FEEDBACK_FILE (rag/feedback.py); returns the stored line."""
+        return record_feedback(self.settings.feedback_file, answer, rating, history, comment)
 
     def country_profile(self, country: str, k: int = 5) -> dict[str, Any]:
         """Mentions of `country` per document and its top `k` passages (the UI's country view)."""

@@ -17,7 +17,6 @@ import gradio as gr
 from rag.answer import Answer
 from rag.engine import Engine
 from rag.errors import RagError
-from rag.feedback import record_feedback
 from rag.mcp_server import countries_result, search_result
 from rag.settings import Settings
 from rag.transcript import answer_from_dict, to_json, to_markdown
@@ -230,8 +229,7 @@ class Events:
         if k is None or rating is None:
             return gr.skip(), gr.skip()
         try:
-            record_feedback(
-                self.settings.feedback_file,
+            self.engine.record_feedback(
                 session["answers"][k],
                 rating,
                 session["history"][: 2 * k],

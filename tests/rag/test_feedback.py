@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import sync
+from eval.runner import add_parser
 from rag.cli import main
 from rag.engine import Engine
 from rag.feedback import FeedbackError, read_feedback, record_feedback
 from rag.store import Store
+from rag.sync import sync
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
 
@@ -102,7 +103,8 @@ def test_a_thumbs_down_becomes_a_case_that_rag_eval_runs_once_confirmed(
     assert "Left to fill in" in printed and case["id"] in printed and "write reference_answer" in printed
 
     eval_args = ["eval", "--dataset", str(out), "--variant", "default", "--out", str(tmp_path / "run")]
-    assert main([*eval_args, "--store-dir", str(tmp_path / "eval-store")]) == 1  # unconfirmed: no evidence yet
+    eval_args += ["--store-dir", str(tmp_path / "eval-store")]
+    assert main(eval_args, commands=[add_parser]) == 1  # unconfirmed: no evidence yet
     assert "evidence" in capsys.readouterr().err
 
     # The person confirms: the cited span is the right evidence, and writes the reference answer.
@@ -113,6 +115,6 @@ def test_a_thumbs_down_becomes_a_case_that_rag_eval_runs_once_confirmed(
     assert "All confirmed" in capsys.readouterr().out
     assert json.loads(out.read_text(encoding="utf-8"))["reference_answer"] == "Twelve patrol boats, by 2026."
 
-    assert main([*eval_args, "--store-dir", str(tmp_path / "eval-store")]) == 0
+    assert main(eval_args, commands=[add_parser]) == 0
     (row,) = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert row["id"] == case["id"] and row["metrics"]["hit@5"] == 1.0
