@@ -42,8 +42,11 @@ from fastapi import FastAPI
 from rag.api import LOOPBACK, create_api
 from rag.engine import Engine
 from rag.errors import RagError
+from rag.feedback import MAX_COMMENT_CHARS
 from rag.settings import Settings
 from rag.upload import ALLOWED_SUFFIXES
+from webui.brief import NO_BRIEF_SOURCES
+from webui.conversations import browser_state_secret
 from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import NO_SOURCES, render_status
 from webui.serving import gradio_options
@@ -64,79 +67,109 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
         status = gr.HTML(render_status(sync.describe()), elem_id="status")
         session = gr.State(new_session())
         seen = gr.State(sync.generation)
-        with gr.Tab("Ask"), gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    elem_id="chat",
-                    label="Chat",
-                    show_label=False,
-                    height=520,
-                    render_markdown=False,  # messages are our own escaped HTML
-                    latex_delimiters=[],  # and nothing in them is interpreted, not even $$math$$
-                    sanitize_html=True,
-                    feedback_options=None,
-                    buttons=["copy", "copy_all"],  # no "share": nothing leaves this machine
-                    placeholder="Ask a question about the corpus, or pick an example below.",
+        saved = gr.BrowserState(
+            [],
+            storage_key="diplomatic-rag-conversations",
+            secret=browser_state_secret(settings.feedback_file.parent / "browser-state.key"),
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=190, elem_id="chats-panel"):
+                new_chat = gr.Button("New chat", elem_id="new-chat", size="sm", variant="primary")
+                chats = gr.Radio(choices=[], label="Saved chats", elem_id="chats")
+                chat_title = gr.Textbox(
+                    placeholder="Rename this chat", show_label=False, max_length=200, elem_id="chat-title"
                 )
                 with gr.Row():
-                    question = gr.Textbox(
-                        elem_id="question",
-                        show_label=False,
-                        placeholder=words.placeholder,
-                        max_length=settings.max_question_chars,
-                        autofocus=True,
-                        scale=6,
-                    )
-                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                    rename_button = gr.Button("Rename", elem_id="rename-chat", size="sm", min_width=60)
+                    delete_button = gr.Button("Delete", elem_id="delete-chat", size="sm", variant="stop", min_width=60)
+                gr.Markdown("Export this chat")
                 with gr.Row():
-                    focus = gr.Dropdown(
-                        choices=choices,
-                        multiselect=True,
-                        label="Country focus",
-                        info="Answer only from passages that mention any of these.",
-                        elem_id="focus",
-                        scale=6,
+                    export_md = gr.DownloadButton(
+                        "Markdown", elem_id="export-md", size="sm", interactive=False, min_width=60
                     )
-                    doc_focus = gr.Dropdown(
-                        choices=document_choices(engine),
-                        multiselect=True,
-                        label="Document focus",
-                        info="Answer only from these documents.",
-                        elem_id="doc-focus",
-                        scale=6,
+                    export_json = gr.DownloadButton(
+                        "JSON", elem_id="export-json", size="sm", interactive=False, min_width=60
                     )
-                    clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
-                if words.examples:
-                    gr.Examples(list(words.examples), inputs=question, label="Examples")
-                if settings.allow_upload:
-                    with gr.Accordion("Add a document", open=False, elem_id="add-document"):
-                        upload = gr.File(
-                            label=f"{', '.join(ALLOWED_SUFFIXES)}; up to {settings.upload_max_mb:g} MB",
-                            file_types=list(ALLOWED_SUFFIXES),
-                            type="filepath",
-                            elem_id="upload",
+            with gr.Column(scale=6), gr.Tabs() as tabs:
+                with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            elem_id="chat",
+                            label="Chat",
+                            show_label=False,
+                            height=520,
+                            render_markdown=False,  # messages are our own escaped HTML
+                            latex_delimiters=[],  # and nothing in them is interpreted, not even $$math$$
+                            sanitize_html=True,
+                            feedback_options=("Like", "Dislike"),
+                            buttons=["copy", "copy_all"],  # no "share": nothing leaves this machine
+                            placeholder="Ask a question about the corpus, or pick an example below.",
                         )
-                        upload_result = gr.HTML(elem_id="upload-result")
-                    upload.upload(events.on_upload, upload, [upload_result, upload], api_visibility="private")
-            with gr.Column(scale=2, elem_id="sources-panel"):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(NO_SOURCES, elem_id="sources", max_height=720)
-        with gr.Tab("Countries"):
-            country = gr.Dropdown(choices=choices, value=None, label="Country or grouping", elem_id="country")
-            summary = gr.HTML()
-            plot = gr.BarPlot(
-                None,
-                x="document",
-                y="mentions",
-                title="Mentions per document",
-                sort="-y",
-                x_label_angle=-20,
-                y_lim=[0, None],
-                height=420,
-            )
-            passages = gr.HTML()
-            country.change(events.show_country, country, [summary, plot, passages], api_visibility="private")
+                        with gr.Row():
+                            question = gr.Textbox(
+                                elem_id="question",
+                                show_label=False,
+                                placeholder=words.placeholder,
+                                max_length=settings.max_question_chars,
+                                autofocus=True,
+                                scale=6,
+                            )
+                            ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
+                        with gr.Row():
+                            focus = gr.Dropdown(
+                                choices=choices,
+                                multiselect=True,
+                                label="Country focus",
+                                info="Answer only from passages that mention any of these.",
+                                elem_id="focus",
+                                scale=6,
+                            )
+                            doc_focus = gr.Dropdown(
+                                choices=document_choices(engine),
+                                multiselect=True,
+                                label="Document focus",
+                                info="Answer only from these documents.",
+                                elem_id="doc-focus",
+                                scale=6,
+                            )
+                            clear_button = gr.Button("Clear", elem_id="clear", scale=1, min_width=80)
+                        with gr.Row():
+                            comment = gr.Textbox(
+                                placeholder="Optional comment, sent with your next thumbs up or down on an answer",
+                                show_label=False,
+                                max_length=MAX_COMMENT_CHARS,
+                                elem_id="feedback-comment",
+                                scale=6,
+                            )
+                            feedback_note = gr.HTML(elem_id="feedback-note")
+                        if words.examples:
+                            gr.Examples(list(words.examples), inputs=question, label="Examples")
+                        if settings.allow_upload:
+                            with gr.Accordion("Add a document", open=False, elem_id="add-document"):
+                                upload = gr.File(
+                                    label=f"{', '.join(ALLOWED_SUFFIXES)}; up to {settings.upload_max_mb:g} MB",
+                                    file_types=list(ALLOWED_SUFFIXES),
+                                    type="filepath",
+                                    elem_id="upload",
+                                )
+                                upload_result = gr.HTML(elem_id="upload-result")
+                            upload.upload(events.on_upload, upload, [upload_result, upload], api_visibility="private")
+                    with gr.Column(scale=2, elem_id="sources-panel"):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(NO_SOURCES, elem_id="sources", max_height=720)
+                with gr.Tab("Countries", id="countries"), gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        country = gr.Dropdown(
+                            choices=choices, value=None, label="Country or grouping", elem_id="country"
+                        )
+                        ask_country = gr.Button("Ask about", visible=False, elem_id="ask-country", variant="primary")
+                        brief = gr.HTML(elem_id="brief")
+                    with gr.Column(scale=2, elem_id="brief-panel"):
+                        gr.Markdown("### Sources")
+                        brief_sources = gr.HTML(NO_BRIEF_SOURCES, elem_id="brief-sources", max_height=720)
 
+        country.change(events.show_country, country, [brief, brief_sources, ask_country], api_visibility="private")
+        ask_country.click(events.ask_about, country, [question, focus, tabs], api_visibility="private")
         chat_event = {
             "fn": events.respond,
             "inputs": [question, focus, session, doc_focus],
@@ -145,11 +178,27 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
             "concurrency_id": "chat",
             "api_visibility": "private",
         }
-        question.submit(**chat_event)
-        ask_button.click(**chat_event)
-        cleared = [question, chatbot, sources, session]
-        clear_button.click(events.clear, None, cleared, queue=False, api_visibility="private")
-        chatbot.clear(events.clear, None, cleared, queue=False, api_visibility="private")
+        answering = [question.submit(**chat_event), ask_button.click(**chat_event)]
+        for asked in answering:
+            asked.then(events.save, [session, saved], [saved, chats], api_visibility="private")
+        # Leaving a chat stops its answer: one finishing later would write its session over the new chat's.
+        leave = {"cancels": answering, "api_visibility": "private"}
+        cleared = [question, chatbot, sources, session, chats]
+        clear_button.click(events.clear, saved, cleared, **leave)
+        new_chat.click(events.clear, saved, cleared, **leave).then(
+            events.to_chat, None, tabs, queue=False, api_visibility="private"
+        )
+        chatbot.clear(events.clear, saved, cleared, **leave)
+        chats.input(events.reopen, [chats, saved], [chatbot, sources, session], **leave).then(
+            events.to_chat, None, tabs, queue=False, api_visibility="private"
+        )
+        rename_button.click(
+            events.rename, [chat_title, session, saved], [saved, chats, chat_title], api_visibility="private"
+        )
+        delete_button.click(events.delete, [session, saved], [saved, *cleared], **leave)
+        session.change(events.exports, session, [export_md, export_json], api_visibility="private")
+        chatbot.like(events.rate, [session, comment], [feedback_note, comment], api_visibility="private")
+        app.load(events.list_chats, saved, chats, api_visibility="private")
         timer = gr.Timer(2.0)
         timer.tick(
             events.tick,

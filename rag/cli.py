@@ -1,4 +1,4 @@
-"""`rag ingest | search | ask | chat | countries | status | serve | mcp`: the command line.
+"""`rag ingest | search | ask | chat | countries | feedback | status | serve | mcp`: the command line.
 
 The only module besides ui.py that talks to people. It calls only the engine. Other packages add
 commands through the `rag.commands` entry point group (eval/ adds `rag eval`): each entry point is a
@@ -26,6 +26,7 @@ from rag.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time: `rag --help` should not load the engine
     from rag.answer import Answer
+    from rag.brief import BriefLine, CountryBrief
     from rag.engine import Engine
 
 log = logging.getLogger("rag")
@@ -134,7 +135,8 @@ def _print_answer(answer: Answer, streamed: str) -> None:
 
 CHAT_HELP = (
     "Type a question; /reset forgets the conversation, /country NAME focuses on a country "
-    "(/country alone: all countries), /quit ends."
+    "(/country alone: all countries), /save FILE writes the conversation with its sources "
+    "(Markdown; JSON when FILE ends in .json), /quit ends."
 )
 
 
@@ -145,6 +147,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     interactive = sys.stdin.isatty()
     countries: list[str] | None = check_countries(args.country) or None
     history: list[dict[str, str]] = []
+    answers: list[Answer] = []
     print(f"Chatting with the corpus ({engine.backend} / {engine.model}). {CHAT_HELP}")
     while True:
         try:
@@ -162,7 +165,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
         if command in ("/quit", "/exit", "/q"):
             break
         if command == "/reset":
-            history = []
+            history, answers = [], []
             print("Conversation reset.")
             continue
         if command == "/country":
@@ -172,6 +175,9 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"error: {exc}")
                 continue
             print(f"Focus: {', '.join(countries)}." if countries else "Focus: all countries.")
+            continue
+        if command == "/save":
+            print(_save_transcript(answers, rest.strip()))
             continue
         if command.startswith("/"):
             print(f"Unknown command {command}. {CHAT_HELP}")
@@ -185,10 +191,31 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
             print(f"(answered as: {answer.search_query})")
         print()
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+        answers.append(answer)
     return 0
 
 
+def _save_transcript(answers: list[Answer], name: str) -> str:
+    """Write the conversation to `name` (Markdown, or JSON for *.json); returns what to tell the user."""
+    from rag.transcript import to_json, to_markdown
+
+    if not name:
+        return "Usage: /save FILE (Markdown; JSON when FILE ends in .json)."
+    if not answers:
+        return "Nothing to save yet: ask a question first."
+    path = Path(name).expanduser()
+    try:
+        path.write_text(to_json(answers) if path.suffix == ".json" else to_markdown(answers), encoding="utf-8")
+    except OSError as exc:
+        return f"error: cannot write {path}: {exc.strerror}"
+    return f"Saved {len(answers)} answer{'s' * (len(answers) != 1)} with their sources to {path}."
+
+
 def _countries(args: argparse.Namespace, settings: Settings) -> int:
+    if args.name:
+        brief = _engine(settings).country_brief(args.name)
+        print(json.dumps(brief.to_dict(), ensure_ascii=False, indent=2) if args.json else _brief_text(brief))
+        return 0
     counts = _engine(settings).countries()
     if args.json:
         print(json.dumps([{"country": name, "chunks": n} for name, n in counts], ensure_ascii=False, indent=2))
@@ -197,6 +224,50 @@ def _countries(args: argparse.Namespace, settings: Settings) -> int:
         print("No country is mentioned in the store (is it ingested? run `rag ingest`).")
     for name, n in counts:
         print(f"{n:>6}  {name}")
+    return 0
+
+
+def _brief_text(brief: CountryBrief) -> str:
+    """The brief as text: every line with its source and character offsets."""
+
+    def cited(line: BriefLine, lead: str = "", link: bool = False) -> str:
+        text = textwrap.fill(f"{lead}{' '.join(line.text.split())}", 100, initial_indent="  ", subsequent_indent="    ")
+        title = textwrap.shorten(line.title, 60, placeholder="…")
+        source = f"    - {title} ({line.date}), {line.doc_id} chars {line.start}-{line.end}"
+        return f"{text}\n{source}" + (f"\n      {line.url}" if link and line.url else "")
+
+    if not brief.passages:
+        return f"The corpus does not mention {brief.country} (is it ingested? run `rag ingest`)."
+    out = [f"{brief.country}: named in {brief.passages:,} passages of {brief.documents} documents.", ""]
+    sections = [
+        ("What the article says", [cited(line) for line in brief.article]),
+        ("Timeline", [cited(line, f"{line.date}: ", link=True) for line in brief.timeline]),
+        ("Agreements, pledges and figures", [cited(line) for line in brief.agreements]),
+    ]
+    for heading, lines in sections:
+        out += [f"{heading}:", *(lines or ["  (none found)"]), ""]
+    if brief.co_mentioned:
+        out.append("Mentioned alongside: " + ", ".join(f"{name} ({n})" for name, n in brief.co_mentioned))
+    return "\n".join(out).rstrip()
+
+
+def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.feedback import export_cases, to_fill_in
+
+    cases, new = export_cases(settings.feedback_file, args.out)
+    if not cases:
+        print(f"No disliked answers in {settings.feedback_file} yet (a thumbs-down in the chat adds one).")
+        return 0
+    print(f"Wrote {len(cases)} case(s) to {args.out} ({new} new from {settings.feedback_file}).")
+    todo = [(case, to_fill_in(case)) for case in cases]
+    if not any(steps for _, steps in todo):
+        print(f"All confirmed: run `rag eval --dataset {args.out}`.")
+        return 0
+    print(f"Left to fill in (edit {args.out}), then run `rag eval --dataset {args.out}`:")
+    for case, steps in todo:
+        if steps:
+            print(f"  {case['id']}  {case['question']!r}")
+            print("".join(f"    - {step}\n" for step in steps), end="")
     return 0
 
 
@@ -275,9 +346,27 @@ def build_parser(
     chat.add_argument("--backend", choices=["openai", "openai-compatible", "local", "extractive"], default=None)
     chat.set_defaults(run=_chat)
 
-    countries = sub.add_parser("countries", help="list the countries the corpus mentions, with passage counts")
-    countries.add_argument("--json", action="store_true", help="print a JSON list")
+    countries = sub.add_parser(
+        "countries",
+        help="list the countries the corpus mentions, with passage counts; with NAME, that country's brief",
+        description="Without NAME: every country and grouping with its passage count. With NAME: what the article "
+        "says about it, a dated timeline, agreements, pledges and figures, and the countries named alongside; "
+        "every line cited with its document and character offsets.",
+    )
+    countries.add_argument("name", nargs="?", metavar="NAME", help="a country or grouping, e.g. Vietnam or asean")
+    countries.add_argument("--json", action="store_true", help="print JSON")
     countries.set_defaults(run=_countries)
+
+    feedback = sub.add_parser("feedback", help="the thumbs up/down given to answers (RAG_FEEDBACK_FILE)")
+    actions = feedback.add_subparsers(dest="action", required=True)
+    export = actions.add_parser(
+        "export",
+        help="write the disliked answers as eval cases for a person to confirm",
+        description="Each disliked answer becomes an eval dataset row whose cited spans are candidate evidence. "
+        "Cases already in FILE are kept as edited. Prints what is left to fill in before `rag eval` scores them.",
+    )
+    export.add_argument("--out", required=True, type=Path, metavar="FILE", help="the dataset to write (JSONL)")
+    export.set_defaults(run=_feedback_export)
 
     status = sub.add_parser("status", help="backend, model, documents, chunks and last ingest (no secrets)")
     status.add_argument("--json", action="store_true", help="print a JSON object")

@@ -15,11 +15,13 @@ from ingest.countries import country_mentions, find_countries
 from rag import records
 from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
+from rag.brief import CountryBrief, country_brief
 from rag.citations import claim_citations, ground_citations
 from rag.condense import condense_question
 from rag.embeddings import Embedder
 from rag.errors import QuestionError
 from rag.extractive import MONTH, Extract, Limits, compare, extract_answer
+from rag.feedback import record_feedback
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.overview import corpus_countries, country_profile
@@ -431,6 +433,21 @@ class Engine:
     def countries(self) -> list[tuple[str, int]]:
         """(country or grouping, chunks mentioning it) for the whole store, most mentioned first."""
         return corpus_countries(self.store)
+
+    def country_brief(self, country: str) -> CountryBrief:
+        """What the corpus says about `country`, every line cited (rag/brief.py); raises UnknownCountryError."""
+        self.store.follow()  # another process may have ingested since
+        return country_brief(self.store, country)
+
+    def record_feedback(
+        self,
+        answer: Answer | dict[str, Any],
+        rating: str,
+        history: list[dict[str, str]] | None = None,
+        comment: str = "",
+    ) -> dict[str, Any]:
+        """Append a thumbs up/down on `answer` to RAG_FEEDBACK_FILE (rag/feedback.py); returns the stored line."""
+        return record_feedback(self.settings.feedback_file, answer, rating, history, comment)
 
     def country_profile(self, country: str, k: int = 5) -> dict[str, Any]:
         """Mentions of `country` per document and its top `k` passages (the UI's country view)."""

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     upload_dir: str = Field(default="uploads", description="Folder inside the corpus dir that uploads go to.")
     upload_max_mb: float = Field(default=10.0, gt=0)
 
+    feedback_file: Path = Field(
+        default=Path("data/feedback.jsonl"), description="Where thumbs up/down on answers are appended (JSONL)."
+    )
+
     api_host: str = Field(default="127.0.0.1", description="Where `rag serve` listens (loopback by default).")
     api_port: int = Field(default=8800, description="Port of `rag serve`.")
     api_key: SecretStr | None = Field(default=None, description="Bearer token the /v1 API requires when set.")

@@ -7,6 +7,7 @@ user (page or API caller), never a stack trace.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,18 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.mcp_server import countries_result, search_result
 from rag.settings import Settings
+from rag.transcript import answer_from_dict, to_json, to_markdown
 from rag.upload import add_upload
+from webui import conversations
+from webui.brief import NO_BRIEF_SOURCES, render_brief
 from webui.render import (
     NO_SOURCES,
     esc,
     esc_lines,
-    mentions_frame,
     render_answer,
     render_error,
     render_incomplete,
     render_panel,
-    render_passages,
     render_sources,
     render_status,
     render_streaming,
@@ -39,9 +41,43 @@ from webui.sync import CorpusSync
 log = logging.getLogger("rag.ui")
 
 
+def chat_list(saved: list[dict] | None, selected: str | None) -> Any:
+    """The side list of saved conversations, with `selected` chosen."""
+    choices = conversations.choices(saved)
+    return gr.update(choices=choices, value=selected if any(v == selected for _, v in choices) else None)
+
+
 def new_session() -> dict[str, Any]:
-    """Per-browser-tab state: what the chat shows, the plain history the engine sees, the source panel."""
-    return {"turn": 0, "chat": [], "history": [], "panels": []}
+    """Per-browser-tab state: what the chat shows, the plain history the engine sees, the source panel, and the
+    conversation's id and answers (`Answer.to_dict()`; `answer_at` maps a chat message's index to its answer)."""
+    return {
+        "turn": 0,
+        "chat": [],
+        "history": [],
+        "panels": [],
+        "chat_id": None,  # given with the first answer: the initial state is shared by every page
+        "answers": [],
+        "answer_at": {},
+    }
+
+
+def reopened_session(saved: dict[str, Any]) -> dict[str, Any]:
+    """The session of a saved conversation: its chat, source panel and history rebuilt from its answers."""
+    session = {**new_session(), "chat_id": saved["id"], "answers": saved["answers"]}
+    for turn, data in enumerate(saved["answers"], start=1):
+        answer = answer_from_dict(data)
+        session["answer_at"][len(session["chat"]) + 1] = turn - 1
+        session["chat"] += [
+            {"role": "user", "content": esc_lines(answer.question)},
+            {"role": "assistant", "content": render_answer(answer, turn)},
+        ]
+        session["panels"].insert(0, render_sources(answer, turn))
+        session["history"] += [
+            {"role": "user", "content": answer.question},
+            {"role": "assistant", "content": answer.text},
+        ]
+        session["turn"] = turn
+    return session
 
 
 def country_choices(engine: Engine) -> list[tuple[str, str]]:
@@ -114,13 +150,96 @@ class Events:
             {"role": "user", "content": answer.question},
             {"role": "assistant", "content": answer.text},
         ]
-        session = {"turn": turn, "chat": [*chat, reply], "history": history, "panels": panels}
+        session = {
+            **session,
+            "chat_id": session["chat_id"] or conversations.new_id(),
+            "turn": turn,
+            "chat": [*chat, reply],
+            "history": history,
+            "panels": panels,
+            "answers": [*session["answers"], answer.to_dict()],
+            "answer_at": {**session["answer_at"], len(chat): len(session["answers"])},
+        }
         yield gr.skip(), session["chat"], render_panel(panels), session
 
     @staticmethod
-    def clear() -> tuple:
-        """An empty question box, chat, source panel and session."""
-        return "", [], NO_SOURCES, new_session()
+    def save(session: dict, saved: list[dict] | None) -> tuple:
+        """After `respond`: keep the conversation's new answer in the browser: (saved chats, the side list)."""
+        stored = conversations.find(saved, session["chat_id"])
+        if not session["answers"] or (stored and len(stored["answers"]) >= len(session["answers"])):
+            return gr.skip(), gr.skip()
+        saved = conversations.save_answer(saved, session["chat_id"], session["answers"][-1])
+        return saved, chat_list(saved, session["chat_id"])
+
+    @staticmethod
+    def clear(saved: list[dict] | None = None) -> tuple:
+        """A new conversation: an empty question box, chat, source panel and session; no saved chat selected."""
+        return "", [], NO_SOURCES, new_session(), chat_list(saved, None)
+
+    @staticmethod
+    def to_chat() -> Any:
+        """Show the chat tab."""
+        return gr.Tabs(selected="ask")
+
+    @staticmethod
+    def list_chats(saved: list[dict] | None) -> Any:
+        """The side list of saved conversations (on page load)."""
+        return chat_list(saved, None)
+
+    @staticmethod
+    def reopen(chat_id: str | None, saved: list[dict] | None) -> tuple:
+        """Show saved conversation `chat_id`: (chat, source panel, session)."""
+        found = conversations.find(saved, chat_id)
+        if found is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        session = reopened_session(found)
+        return session["chat"], render_panel(session["panels"]), session
+
+    @staticmethod
+    def rename(title: str, session: dict, saved: list[dict] | None) -> tuple:
+        """Rename the conversation on screen: (saved chats, chat list, the cleared title box)."""
+        saved = conversations.rename(saved, session["chat_id"], title)
+        return saved, chat_list(saved, session["chat_id"]), ""
+
+    def delete(self, session: dict, saved: list[dict] | None) -> tuple:
+        """Delete the conversation on screen and start a new one: (saved, ... as `clear`)."""
+        saved = conversations.delete(saved, session["chat_id"])
+        return saved, *self.clear(saved)
+
+    @staticmethod
+    def exports(session: dict) -> tuple:
+        """The conversation as Markdown and JSON files for the two download buttons (none before an answer)."""
+        if not session["answers"]:
+            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+        folder = Path(tempfile.gettempdir()) / "diplomatic-rag-exports" / session["chat_id"]
+        folder.mkdir(parents=True, exist_ok=True)
+        markdown, data = folder / "conversation.md", folder / "conversation.json"
+        markdown.write_text(to_markdown(session["answers"]), encoding="utf-8")
+        data.write_text(to_json(session["answers"]), encoding="utf-8")
+        return gr.update(value=str(markdown), interactive=True), gr.update(value=str(data), interactive=True)
+
+    def rate(self, data: gr.LikeData, session: dict, comment: str) -> tuple:
+        """A thumbs up/down on an answer, with the comment box's text: appended to the feedback file.
+
+        Returns (what the page says, the comment box: cleared once sent).
+        """
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        k = session["answer_at"].get(index)
+        rating = {True: "up", False: "down"}.get(data.liked) if isinstance(data.liked, bool) else None
+        if k is None or rating is None:
+            return gr.skip(), gr.skip()
+        try:
+            self.engine.record_feedback(
+                session["answers"][k],
+                rating,
+                session["history"][: 2 * k],
+                comment or "",
+            )
+        except RagError as exc:  # the comment box caps its length, so this is the server's disk or file
+            log.warning("feedback not recorded: %s", exc)
+            return render_error("Your feedback could not be saved; the server log has the details."), gr.skip()
+        question = esc(session["answers"][k]["question"])
+        return f'<p class="muted">Thanks: your thumbs-{rating} on “{question}” was recorded.</p>', ""
 
     def ask(
         self, question: str | None = None, countries: list[str] | None = None, docs: list[str] | None = None
@@ -167,18 +286,25 @@ class Events:
         return api_call(lambda: countries_result(self.engine), "countries")
 
     def show_country(self, country: str | None) -> tuple:
-        """The country view: (summary, mentions per document for the chart, top passages)."""
+        """The country page: (the brief, its source panel, the "Ask about" button)."""
         if not country:
-            return "", mentions_frame({"documents": []}), ""
+            return "", NO_BRIEF_SOURCES, gr.update(visible=False)
         try:
-            profile = self.engine.country_profile(country)
+            brief = self.engine.country_brief(country)
         except RagError as exc:
-            return render_error(user_message(exc)), mentions_frame({"documents": []}), ""
-        summary = (
-            f"<b>{esc(profile['country'])}</b> is mentioned {profile['mentions']:,} times in "
-            f"{len(profile['documents'])} documents ({profile['chunks']:,} chunks)."
+            return render_error(user_message(exc)), NO_BRIEF_SOURCES, gr.update(visible=False)
+        page, sources = render_brief(brief)
+        return page, sources, gr.update(value=f"Ask about {brief.country}", visible=True)
+
+    @staticmethod
+    def ask_about(country: str | None) -> tuple:
+        """The chat, prefilled to ask about `country` with it as the focus: (question, focus, tabs)."""
+        if not country:
+            return gr.skip(), gr.skip(), gr.skip()
+        question = (
+            "What is Japan doing, and with whom?" if country == "Japan" else f"What is Japan doing with {country}?"
         )
-        return summary, mentions_frame(profile), render_passages(profile)
+        return question, [country], gr.Tabs(selected="ask")
 
     def on_upload(self, path: str | None) -> tuple:
         """Add an uploaded file to the corpus and the store: (result message, the cleared upload box)."""

@@ -13,12 +13,11 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-import pandas as pd
-
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.citations import MARKER, answer_sentences, plain_sentence
 from rag.errors import EmptyStoreError, IndexingError, RagError, StoreError
 from rag.retrieve import Hit
+from webui.text import render_corpus_text
 
 log = logging.getLogger("rag.ui")
 
@@ -34,11 +33,6 @@ def esc(text: object) -> str:
 def esc_lines(text: str) -> str:
     """Escaped text with its line breaks kept."""
     return esc(text).replace("\r\n", "\n").replace("\n", "<br>")
-
-
-def esc_paragraphs(text: str) -> str:
-    """Escaped document text: blank lines break paragraphs, hard-wrapped lines flow together."""
-    return re.sub(r"\n[ \t]*(?:\n\s*)+", "<br><br>", esc(text).replace("\r\n", "\n")).replace("\n", " ")
 
 
 def source_urls(field: str | None) -> list[str]:
@@ -69,8 +63,13 @@ INLINE = re.compile(
 )
 
 
-def render_inline(text: str, cited: dict[int, Citation], turn: int, allowed_urls: set[str]) -> str:
-    """Escaped model text with `[n]` as links into the source panel; other links and images are inert."""
+def render_inline(
+    text: str, cited: dict[int, Citation], turn: int, allowed_urls: set[str], claims: dict[int, str] | None = None
+) -> str:
+    """Escaped model text with `[n]` as links into the source panel; other links and images are inert.
+
+    `claims` maps a source to the anchor of this sentence's own quoted span in it, where the link goes instead.
+    """
     out, pos = [], 0
     for match in INLINE.finditer(text):
         whole, tail = match.group(0), ""
@@ -82,7 +81,8 @@ def render_inline(text: str, cited: dict[int, Citation], turn: int, allowed_urls
             n = int(MARKER.fullmatch(whole)[1])
             if n in cited:
                 title = esc(cited[n].title)
-                out.append(f'<a class="cite" href="#{source_anchor(turn, n)}" title="{title}">[{n}]</a>')
+                target = (claims or {}).get(n) or source_anchor(turn, n)
+                out.append(f'<a class="cite" href="#{target}" title="{title}">[{n}]</a>')
             else:
                 out.append(esc(whole))
         else:
@@ -115,25 +115,79 @@ def render_incomplete(text: str, message: str) -> str:
     return f'<div class="answer incomplete">{esc_lines(text)} <i>(incomplete)</i></div>{render_error(message)}'
 
 
+def span_anchors(citation: Citation, turn: int) -> dict[tuple[int, int], str]:
+    """(quote_start, quote_end) -> the id of that quoted span in the source panel, one per distinct span."""
+    spans: dict[tuple[int, int], str] = {}
+    for k, q in enumerate(citation.quotes):
+        spans.setdefault((q.quote_start, q.quote_end), f"{source_anchor(turn, citation.n)}-q{k}")
+    return spans
+
+
+def quote_anchors(citation: Citation, turn: int) -> dict[str, str]:
+    """claim -> the id of that claim's own quoted span in source `citation.n`."""
+    spans = span_anchors(citation, turn)
+    return {q.claim: spans[(q.quote_start, q.quote_end)] for q in citation.quotes}
+
+
+LIST_ITEM = re.compile(r"[ \t]*[-*•][ \t]+")
+
+
+def _answer_lines(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) per non-empty line: 'item' (a bullet, marker excluded), 'label' (a line heading the
+    lines under it: "Thailand:", a part's question) or 'text'."""
+    lines = []
+    for match in re.finditer(r"[^\n]+", text):
+        start, end = match.span()
+        bullet = LIST_ITEM.match(text, start, end)
+        lines.append(["item" if bullet else "text", bullet.end() if bullet else start, end])
+    for i, line in enumerate(lines):
+        following = lines[i + 1][0] if i + 1 < len(lines) else None
+        content = text[line[1] : line[2]].strip()
+        if line[0] == "text" and following is not None and not MARKER.search(content) and content[-1:] in ":?":
+            line[0] = "label"
+    return [(kind, start, end) for kind, start, end in lines]
+
+
 def render_answer(answer: Answer, turn: int) -> str:
-    """The final answer: citation links, unsupported sentences flagged, or an abstention."""
+    """The final answer: citation links to each claim's own span, lists as lists, parts under their labels,
+    unsupported sentences flagged, or an abstention."""
     if answer.abstained:
         return render_abstention(answer, turn)
     cited = {c.n: c for c in answer.citations}
+    anchors = {c.n: quote_anchors(c, turn) for c in answer.citations}
     allowed = {url for c in answer.citations for url in source_urls(c.url)}
     unsupported = {plain_sentence(s) for s in answer.unsupported_sentences}
-    text, out, pos = answer.text, [], 0
-    for start, end in answer_sentences(text):
-        out.append(esc_lines(text[pos:start]))
-        sentence = text[start:end]
-        rendered = render_inline(sentence, cited, turn, allowed)
-        if plain_sentence(sentence) in unsupported:
-            rendered = f'<span class="unsupported" title="Not supported by the cited sources">{rendered}</span>'
-        out.append(rendered)
-        pos = end
-    out.append(esc_lines(text[pos:]))
+    text = answer.text
+
+    def sentences(start: int, end: int) -> str:
+        out, pos = [], start
+        for s, e in answer_sentences(text[start:end]):
+            sentence = text[start + s : start + e]
+            claim = plain_sentence(sentence)
+            claims = {n: found for n, by_claim in anchors.items() if (found := by_claim.get(claim))}
+            rendered = render_inline(sentence, cited, turn, allowed, claims)
+            if claim in unsupported:
+                rendered = f'<span class="unsupported" title="Not supported by the cited sources">{rendered}</span>'
+            out += [esc(text[pos : start + s]), rendered]
+            pos = start + e
+        return "".join(out)
+
+    blocks, items = [], []
+    for kind, start, end in _answer_lines(text):
+        if kind == "item":
+            items.append(f"<li>{sentences(start, end)}</li>")
+            continue
+        if items:
+            blocks.append(f'<ul class="answer-list">{"".join(items)}</ul>')
+            items = []
+        if kind == "label":
+            blocks.append(f'<p class="part-label"><strong>{esc(text[start:end].strip())}</strong></p>')
+        else:
+            blocks.append(f"<p>{sentences(start, end)}</p>")
+    if items:
+        blocks.append(f'<ul class="answer-list">{"".join(items)}</ul>')
     note = f'<p class="note">⚠ {esc(answer.note)}</p>' if answer.note else ""
-    return f'<div class="answer">{note}{"".join(out)}</div>'
+    return f'<div class="answer">{note}{"".join(blocks)}</div>'
 
 
 def render_abstention(answer: Answer, turn: int) -> str:
@@ -147,24 +201,16 @@ def render_abstention(answer: Answer, turn: int) -> str:
     return f'<div class="abstain"><p class="abstain-head">⊘ {esc(answer.text or ABSTAIN_TEXT)}</p>{closest}</div>'
 
 
-def highlighted_chunk(citation: Citation) -> str:
-    """The cited chunk, escaped, with every supporting span (the quote at least) in <mark>."""
+def highlighted_chunk(citation: Citation, turn: int) -> str:
+    """The cited chunk with its markdown rendered and every supporting span in <mark>, each claim's own span
+    with the id its [n] links to (see `quote_anchors`)."""
     chunk, base = citation.chunk_text, citation.chunk_start
-    spans = sorted(
-        {(s - base, e - base) for s, e in [*citation.highlights, (citation.quote_start, citation.quote_end)]}
-    )
-    spans = [(s, e) for s, e in spans if 0 <= s < e <= len(chunk)]
-    if not spans:
-        found = chunk.find(citation.quote) if citation.quote else -1
-        spans = [(found, found + len(citation.quote))] if found >= 0 else []
-    out, pos = [], 0
-    for start, end in spans:
-        start = max(start, pos)
-        if start < end:
-            out += [esc_paragraphs(chunk[pos:start]), f"<mark>{esc_paragraphs(chunk[start:end])}</mark>"]
-            pos = end
-    out.append(esc_paragraphs(chunk[pos:]))
-    return "".join(out)
+    ids = span_anchors(citation, turn)
+    spans = {(s, e) for s, e in [*citation.highlights, (citation.quote_start, citation.quote_end)]} | set(ids)
+    marks = [(s - base, e - base, ids.get((s, e), "")) for s, e in sorted(spans) if 0 <= s - base < e - base]
+    if not marks and citation.quote and (found := chunk.find(citation.quote)) >= 0:
+        marks = [(found, found + len(citation.quote), "")]
+    return render_corpus_text(chunk, marks)
 
 
 def render_quotes(citation: Citation) -> str:
@@ -173,7 +219,8 @@ def render_quotes(citation: Citation) -> str:
     for q in citation.quotes:
         claim = "" if " ".join(q.quote.split()) == q.claim else f'<div class="muted">for: {esc(q.claim)}</div>'
         items.append(
-            f'<li>“{esc(" ".join(q.quote.split()))}” <span class="muted">chars {q.quote_start}–{q.quote_end}</span>'
+            f"<li>“{render_corpus_text(' '.join(q.quote.split()))}” "
+            f'<span class="muted">chars {q.quote_start}–{q.quote_end}</span>'
             f"{claim}</li>"
         )
     return f'<ul class="quotes">{"".join(items)}</ul>' if items else ""
@@ -211,7 +258,7 @@ def render_sources(answer: Answer, turn: int) -> str:
                 f"<div><strong>[{c.n}]</strong> {source_title(c.title or c.doc_id, c.url)}</div>"
                 f'<div class="meta">{source_meta(c.date, c.page, c.doc_id)}</div>'
                 f"{render_quotes(c)}"
-                f'<p class="chunk">{highlighted_chunk(c)}</p></article>'
+                f'<p class="chunk">{highlighted_chunk(c, turn)}</p></article>'
             )
     if not cards:
         cards.append('<p class="muted">No passages were cited.</p>')
@@ -223,7 +270,7 @@ def _closest_card(hit: Hit, turn: int) -> str:
         f'<article class="source closest" id="{source_anchor(turn, f"c{hit.rank}")}">'
         f"<div>{source_title(hit.title or hit.doc_id, hit.url)}</div>"
         f'<div class="meta">{source_meta(hit.date, hit.page, hit.doc_id)}</div>'
-        f'<p class="chunk">{esc_paragraphs(hit.text)}</p></article>'
+        f'<p class="chunk">{render_corpus_text(hit.text)}</p></article>'
     )
 
 
@@ -261,34 +308,6 @@ def indexing_line(running: dict[str, Any]) -> str:
     if running["first"]:
         return f"{doing}. Questions can be answered when it is done."
     return f"{doing}. Answers use the corpus as it was until then."
-
-
-def render_passages(profile: dict[str, Any]) -> str:
-    """The country view's top passages, with the country's mentions in <mark>."""
-    cards = []
-    for p in profile["passages"]:
-        text, out, pos = p["text"], [], 0
-        for start, end in p["mentions"]:
-            out += [esc_paragraphs(text[pos:start]), f"<mark>{esc(text[start:end])}</mark>"]
-            pos = end
-        out.append(esc_paragraphs(text[pos:]))
-        cards.append(
-            f'<article class="source"><div>{source_title(p["title"] or p["doc_id"], p["url"])}</div>'
-            f'<div class="meta">{source_meta(p["date"], p["page"], p["doc_id"])}</div>'
-            f'<p class="chunk">{"".join(out)}</p></article>'
-        )
-    return "".join(cards) or '<p class="muted">No passages mention it.</p>'
-
-
-def mentions_frame(profile: dict[str, Any]) -> pd.DataFrame:
-    """Mentions per document, labelled by short title and date, for the bar chart."""
-    labels, counts = [], []
-    for doc in profile["documents"]:
-        title = doc["title"] if len(doc["title"]) <= 34 else doc["title"][:32].rstrip() + "…"
-        labels.append(f"{title} ({doc['date']})" if doc["date"] else title)
-        counts.append(doc["mentions"])
-    # Explicit dtypes: an empty frame would otherwise be "object" and plot as categories.
-    return pd.DataFrame({"document": pd.Series(labels, dtype=str), "mentions": pd.Series(counts, dtype="int64")})
 
 
 def user_message(exc: RagError, syncing: bool = False) -> str:

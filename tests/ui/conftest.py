@@ -56,7 +56,12 @@ def engine(
     shutil.copytree(ROOT / "corpus", corpus)
     # A copy of the session's store: the same files, already embedded, so the sync below embeds nothing.
     shutil.copytree(corpus_store.settings.store_dir, base / "store")
-    settings = ui_settings_for(corpus, base / "store", collection=corpus_store.settings.collection)
+    settings = ui_settings_for(
+        corpus,
+        base / "store",
+        collection=corpus_store.settings.collection,
+        feedback_file=base / "data" / "feedback.jsonl",
+    )
     engine = Engine(settings, Store(settings), embedder, "extractive")
     report = engine.ingest()
     assert report.embedded == 0, report.summary()

@@ -48,7 +48,7 @@ def test_answer_streams_then_renders_with_sources(recorded: tuple[RecordingEngin
     textbox, chat, sources, session = steps[-1]
     assert steps[0][0] == "" and textbox == gr.skip()  # the box is cleared as soon as the question is taken
     assert chat[-1]["role"] == "assistant" and '<a class="cite" href="#src-1-' in chat[-1]["content"]
-    assert 'id="src-1-1"' in sources and "<mark>" in sources
+    assert 'id="src-1-1"' in sources and '<mark id="src-1-1-q0">' in sources
     assert session["turn"] == 1 and len(session["history"]) == 2
 
 

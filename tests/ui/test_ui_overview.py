@@ -8,7 +8,6 @@ from ingest.countries import canonical_country
 from rag.engine import Engine
 from rag.errors import UnknownCountryError
 from webui.events import country_choices, document_choices
-from webui.render import mentions_frame
 
 
 def test_corpus_countries_lists_what_the_store_mentions_most_first(engine: Engine) -> None:
@@ -32,8 +31,6 @@ def test_country_profile_counts_mentions_per_document_and_finds_passages(engine:
         assert "Cambodia" in passage["countries"]
         for start, end in passage["mentions"]:
             assert canonical_country(passage["text"][start:end]) == "Cambodia"
-    frame = mentions_frame(profile)
-    assert list(frame.columns) == ["document", "mentions"] and len(frame) == len(docs)
 
 
 def test_country_profile_of_an_unknown_name_raises(engine: Engine) -> None:
