@@ -24,7 +24,7 @@ from rag.extractive import MONTH, Extract, Limits, compare, extract_answer
 from rag.feedback import record_feedback
 from rag.ingest_progress import IngestProgress, ProgressFile
 from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
-from rag.overview import corpus_countries, country_profile
+from rag.overview import corpus_countries
 from rag.prompts import build_messages
 from rag.records import Hit, country_where
 from rag.retrieve import Retriever, resolve_countries
@@ -448,10 +448,6 @@ class Engine:
     ) -> dict[str, Any]:
         """Append a thumbs up/down on `answer` to RAG_FEEDBACK_FILE (rag/feedback.py); returns the stored line."""
         return record_feedback(self.settings.feedback_file, answer, rating, history, comment)
-
-    def country_profile(self, country: str, k: int = 5) -> dict[str, Any]:
-        """Mentions of `country` per document and its top `k` passages (the UI's country view)."""
-        return country_profile(self.store, self.retriever, country, k)
 
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, date, ...) of every stored document; {} for an empty store."""
