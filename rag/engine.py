@@ -28,7 +28,7 @@ from rag.overview import corpus_countries
 from rag.prompts import build_messages
 from rag.records import Hit, country_where
 from rag.retrieve import Retriever, resolve_countries
-from rag.scope import QUESTION_WORDS, Scope, quoted_phrases, without_scope_words
+from rag.scope import QUESTION_WORDS, Scope, quoted_phrases, without_dates, without_scope_words
 from rag.settings import Settings
 from rag.shapes import classify, comparison_entities, split_parts
 from rag.store import Store, writer_lock
@@ -355,7 +355,9 @@ class Engine:
             if not answered:
                 return Extract("")
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
-            return extract_answer(query, shape, numbered, self.embedder, limits, self.settings.profile)
+            # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
+            topic = without_dates(query)
+            return extract_answer(topic, shape, numbered, self.embedder, limits, self.settings.profile)
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")

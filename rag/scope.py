@@ -195,6 +195,11 @@ def without_scope_words(question: str) -> str:
     return question
 
 
+def without_dates(question: str) -> str:
+    """The question less the month-and-year dates it names ("in January 2023"), which pick a source, not a topic."""
+    return " ".join(MONTH_YEAR.sub(" ", question).split())
+
+
 def exact_matches(question: str, candidates: list[tuple[str, str]], rare: int) -> dict[str, str]:
     """chunk id -> the phrase it contains verbatim: any quoted phrase, or an n-gram only `rare` or fewer contain.
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import UnknownDocumentError
-from rag.scope import asked_dates, exact_matches, find_scope, question_ngrams, quoted_phrases, resolve_documents
+from rag.scope import (
+    asked_dates,
+    exact_matches,
+    find_scope,
+    question_ngrams,
+    quoted_phrases,
+    resolve_documents,
+    without_dates,
+)
 
 DOCUMENTS = {
     "diplomatic-overdrive.md": {"title": "Diplomatic Overdrive: Japan trying to upgrade relations", "kind": "article"},
@@ -94,3 +102,10 @@ def test_asked_dates_reads_month_year_pairs_and_bare_years():
     assert asked_dates("in their January 2023 statement, and since 2021?") == ("2023-01", "2021")
     assert asked_dates("on 20 May 2023 or Sept. 11, 2023") == ("2023-05", "2023-09")
     assert asked_dates("What may Japan do next?") == ()
+
+
+def test_without_dates_drops_the_month_and_year_that_pick_a_source():
+    assert without_dates("What did they say about space in their January 2023 statement?") == (
+        "What did they say about space in their statement?"
+    )
+    assert without_dates("What will happen in 2035?") == "What will happen in 2035?"  # a bare year may be the topic
