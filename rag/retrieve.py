@@ -37,6 +37,9 @@ def resolve_countries(names: list[str] | None) -> list[str]:
     return sorted(set(resolved))
 
 
+SENTENCE_TERMS_CACHE = 20_000  # chunk texts; a few KB each
+
+
 class Retriever:
     """Ranks stored chunks for a question. Thread-safe; follows the store as other processes change it."""
 
@@ -46,6 +49,8 @@ class Retriever:
         self.embedder = embedder
         self._bm25: Bm25Index | None = None
         self._lock = threading.Lock()
+        # chunk text -> each content sentence's stemmed terms: the re-rank reads the same passages again and again.
+        self._sentence_terms: dict[str, list[frozenset[str]]] = {}
 
     def refresh(self) -> None:
         """Forget the BM25 index so the next query loads or rebuilds it."""
@@ -256,13 +261,23 @@ class Retriever:
             sims = self._sentence_similarities(embedding, text, meta)
             best[chunk_id] = float(sims.max()) if len(sims) else 0.0
             if total and len(sims):
-                terms = [set(index.stem(TOKEN.findall(text[s:e].lower()))) for s, e in content_sentences(text)]
+                terms = self._terms_of_sentences(text, index)
                 sims = sims + self.settings.rerank_term_weight * np.array(
                     [sum(w for t, w in weights.items() if t in held) / total for held in terms]
                 )
             share = (fused[chunk_id] - low) / (high - low) if high > low else 1.0
             scores[chunk_id] = (float(sims.max()) if len(sims) else 0.0) + self.settings.rerank_fusion_weight * share
         return sorted(ranked, key=scores.__getitem__, reverse=True), scores, best
+
+    def _terms_of_sentences(self, text: str, index: Bm25Index) -> list[frozenset[str]]:
+        """Each content sentence's stemmed terms, remembered for the last SENTENCE_TERMS_CACHE chunk texts."""
+        terms = self._sentence_terms.get(text)
+        if terms is None:
+            terms = [frozenset(index.stem(TOKEN.findall(text[s:e].lower()))) for s, e in content_sentences(text)]
+            if len(self._sentence_terms) >= SENTENCE_TERMS_CACHE:
+                self._sentence_terms.pop(next(iter(self._sentence_terms)))  # the oldest; dicts keep insertion order
+            self._sentence_terms[text] = terms
+        return terms
 
     def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:
         """Cosine of the question with each of the chunk's content sentences.
