@@ -51,6 +51,7 @@ class Retriever:
         self._lock = threading.Lock()
         # chunk text -> each content sentence's stemmed terms: the re-rank reads the same passages again and again.
         self._sentence_terms: dict[str, list[frozenset[str]]] = {}
+        self._sentence_terms_lock = threading.Lock()  # the UI's request threads share it
 
     def refresh(self) -> None:
         """Forget the BM25 index so the next query loads or rebuilds it."""
@@ -202,16 +203,15 @@ class Retriever:
                 fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
                 scores[h.chunk_id] = score
                 found[h.chunk_id] = (h.text, h.metadata)
+        top_share = 1.0 / (self.settings.rrf_k + 1)  # what the top rank of one list adds; boosts are shares of it
         asked = set(find_countries(question))
         if asked and self.settings.country_boost:
-            top_share = 1.0 / (self.settings.rrf_k + 1)
             for chunk_id, (_, meta) in found.items():
                 mentioned = sum(1 for c in asked if records.mentions(meta, c))
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         months = [d for d in asked_dates(question) if len(d) == 7]
         if months and self.settings.date_boost:
             # "their January 2023 statement": the documents of that month, as a named country is boosted.
-            top_share = 1.0 / (self.settings.rrf_k + 1)
             for chunk_id, (_, meta) in found.items():
                 if str(meta.get("date", "")).startswith(tuple(months)):
                     fused[chunk_id] += self.settings.date_boost * top_share
@@ -274,9 +274,10 @@ class Retriever:
         terms = self._sentence_terms.get(text)
         if terms is None:
             terms = [frozenset(index.stem(TOKEN.findall(text[s:e].lower()))) for s, e in content_sentences(text)]
-            if len(self._sentence_terms) >= SENTENCE_TERMS_CACHE:
-                self._sentence_terms.pop(next(iter(self._sentence_terms)))  # the oldest; dicts keep insertion order
-            self._sentence_terms[text] = terms
+            with self._sentence_terms_lock:
+                if len(self._sentence_terms) >= SENTENCE_TERMS_CACHE:
+                    del self._sentence_terms[next(iter(self._sentence_terms))]  # the oldest: dicts keep insertion order
+                self._sentence_terms[text] = terms
         return terms
 
     def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:

@@ -139,7 +139,7 @@ def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict]
 def asked_dates(question: str) -> tuple[str, ...]:
     """The dates a question names, as ISO prefixes: "January 2023" -> "2023-01", a bare "2023" -> "2023"."""
     dated = [f"{year}-{MONTHS.index(month.casefold()[:3]) + 1:02d}" for month, year in MONTH_YEAR.findall(question)]
-    bare = [year for year in YEAR.findall(MONTH_YEAR.sub(" ", question))]
+    bare = YEAR.findall(MONTH_YEAR.sub(" ", question))
     return tuple(dict.fromkeys(dated + bare))
 
 
