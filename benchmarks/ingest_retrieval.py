@@ -64,7 +64,7 @@ def main() -> None:
 
         texts = embedding_inputs(settings)
         started = time.perf_counter()
-        embedder.model.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True)
+        embedder.model.encode(texts, normalize_embeddings=True)  # sentence-transformers' own defaults
         raw_s = time.perf_counter() - started
 
         store = Store(settings)

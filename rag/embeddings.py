@@ -194,7 +194,7 @@ class Embedder:
 
     def __init__(
         self,
-        batch_size: int = 32,
+        batch_size: int = 16,
         runtime: Runtime = "onnx",
         cache_dir: Path | None = None,
         threads: int | None = None,

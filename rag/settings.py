@@ -34,7 +34,9 @@ class Settings(BaseSettings):
 
     chunk_size: int = Field(default=900, ge=100, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
-    embed_batch_size: int = Field(default=32, ge=1)
+    # 16, not sentence-transformers' 32: ONNX Runtime encodes the corpus's chunks ~18% faster in batches of 16
+    # (31.8 vs 26.9 chunks/s, medians of 4 alternating runs on 2 cores; 8 is no faster), torch ~10% faster.
+    embed_batch_size: int = Field(default=16, ge=1, description="Texts per embedding batch.")
     embed_runtime: Literal["onnx", "torch"] = Field(
         default="onnx", description="onnx: ONNX Runtime (fast start); torch: sentence-transformers (the reference)."
     )
