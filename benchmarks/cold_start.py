@@ -237,7 +237,7 @@ def main() -> None:
             if name == "ui" and args.skip_ui:
                 continue
             runs: dict[str, list[dict[str, float]]] = {r: [] for r in RUNTIMES}
-            for i in range(args.runs if name == "ask" else 1):
+            for i in range(args.runs):
                 for runtime in RUNTIMES:
                     print(f"cold {name} ({runtime}) {i + 1} ...", file=sys.stderr, flush=True)
                     measure = cold_ask if name == "ask" else ui_first_answer
