@@ -57,6 +57,8 @@ from webui.sync import CorpusSync
 
 log = logging.getLogger("rag.ui")
 
+SHUTDOWN_GRACE_S = 5  # seconds a stopping server waits for open requests and streams
+
 
 def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None) -> gr.Blocks:
     """The Gradio app: chat with sources, country view, status line, optional upload and the `ask` API."""
@@ -239,7 +241,15 @@ def main(argv: list[str] | None = None) -> int:
             sync.start()
         if args.host not in LOOPBACK and (settings.ui_auth is None or settings.api_key is None):
             log.warning("serving on %s without RAG_UI_AUTH and RAG_API_KEY: anyone who can reach it can ask", args.host)
-        uvicorn.run(build_server(engine, settings, sync), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            build_server(engine, settings, sync),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            # An open page holds a stream open for as long as it is open: without a limit, Ctrl-C, `docker stop`
+            # or systemd waited for every browser tab to close. Answers under way get this long to finish.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        )
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
