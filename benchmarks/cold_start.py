@@ -283,7 +283,7 @@ def table(f: dict[str, Any]) -> str:
     raw, ours = i_torch["raw_torch_chunks_per_s"], i_torch["raw_torch_our_batch_chunks_per_s"]
     rate = i_onnx["ingest_chunks_per_s"]
     notes = [
-        f"ingest (ONNX) vs raw torch `encode()` of the same {i_torch['chunks']} chunks: "
+        f"ingest (ONNX) vs raw torch `encode()` of the same {int(i_torch['chunks'])} chunks: "
         f"{rate:.1f} vs {raw:.1f} chunks/s = **{rate / raw:.2f} x** (`encode()` in its default batches of 32; "
         f"in batches of {f['batch_size']}, as ours: {ours:.1f} chunks/s = {rate / ours:.2f} x)",
     ]

@@ -56,3 +56,23 @@ def test_a_built_in_command_loads_no_plugin_command(rag_env):
     assert loaded_modules(
         "from rag.cli import build_parser\nbuild_parser(wanted='eval')", rag_env(), heavy=("eval.runner",)
     ) == {"eval.runner"}
+
+
+@pytest.mark.slow
+def test_a_one_shot_read_turns_the_collector_off_only_in_its_own_process(corpus_store, rag_env, monkeypatch):
+    import gc
+
+    from rag.cli import main
+
+    env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_CORPUS_DIR=corpus_store.settings.corpus_dir)
+    code = (
+        "import gc, sys\nsys.argv = ['rag', 'status', '--json']\nfrom rag.cli import main\nmain()\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stderr.split()[-2:] == ["False", "True"], run.stderr  # its own command line
+
+    monkeypatch.setenv("RAG_STORE_DIR", str(corpus_store.settings.store_dir))
+    frozen = gc.get_freeze_count()
+    assert main(["status", "--json"]) == 0  # a caller passing argv, as a test or a script does
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
