@@ -8,7 +8,8 @@ Every figure is taken for both embedding runtimes (RAG_EMBED_RUNTIME=onnx and to
 alternating, so a busy machine slows both alike; compare ratios more than absolute seconds.
 
 - cold `rag ask`: wall time of a fresh `rag ask` process (extractive backend) on a built store;
-- UI first answer: from starting `python ui.py` to its first answer through the `/ask` API;
+- UI first answer: from starting `python ui.py` to its first answer through the `/ask` API, and the same for a
+  bare one-endpoint Gradio app served the same way (`benchmarks/bare_gradio.py`): the framework's own floor;
 - start-up on a big store: a fresh `rag ask` on a store of `--big` synthetic chunks (benchmarks.scale's
   generator), with the saved BM25 index, and with it deleted (what every process paid before it was saved).
   The big store holds random unit vectors instead of the model's (embedding 100k chunks takes ~17 min on
@@ -79,18 +80,29 @@ def cold_ask(store: Path, corpus: Path, runtime: str, **extra: str) -> dict[str,
 
 def ui_first_answer(store: Path, corpus: Path, runtime: str) -> dict[str, float]:
     """Start `python ui.py` on a built store; seconds until its first answer, and its peak RSS then."""
+    port = free_port()
+    return first_answer([sys.executable, "ui.py"], env_for(store, corpus, runtime, RAG_UI_PORT=str(port)), port)
+
+
+def bare_gradio_first_answer() -> dict[str, float]:
+    """The same for benchmarks/bare_gradio.py: Gradio alone, served as ui.py serves it (the floor under it)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks.bare_gradio", "--port", str(port)]
+    return first_answer(argv, env_for(REPO / "unused", REPO / "corpus", "onnx"), port)
+
+
+def first_answer(argv: list[str], env: dict[str, str], port: int) -> dict[str, float]:
+    """Start a Gradio server; seconds until its `/ask` endpoint answers through gradio_client, and its peak RSS."""
     from gradio_client import Client
 
-    port = free_port()
-    env = env_for(store, corpus, runtime, RAG_UI_PORT=str(port))
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "ui.py"], env=env, cwd=REPO, stdout=log, stderr=log)
+        process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=log, stderr=log)
         try:
             while True:
                 if process.poll() is not None:
                     log.seek(0)
-                    raise RuntimeError(f"ui.py exited: {log.read().decode()[-2000:]}")
+                    raise RuntimeError(f"{argv} exited: {log.read().decode()[-2000:]}")
                 try:
                     answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTION, None, api_name="/ask")
                     if answer.get("answer"):
@@ -243,6 +255,9 @@ def main() -> None:
                     measure = cold_ask if name == "ask" else ui_first_answer
                     runs[runtime].append(measure(store, corpus, runtime))
             figures[name] = {r: {"s": median(v, "s"), "rss_mb": median(v, "rss_mb")} for r, v in runs.items()}
+        if not args.skip_ui:
+            print("bare Gradio app ...", file=sys.stderr, flush=True)
+            figures["bare_gradio"] = {"s": median([bare_gradio_first_answer() for _ in range(args.runs)], "s")}
         if args.big:
             big_folder = args.big_store or work
             big_folder.mkdir(parents=True, exist_ok=True)
@@ -292,6 +307,12 @@ def table(f: dict[str, Any]) -> str:
         notes.append(
             f"{b['chunks']:,} chunks, saved BM25 index deleted (every process rebuilt it before): cold `rag ask` "
             f"{b['onnx_bm25_rebuilt']['s']:.1f} s (ONNX); building the index alone took {b['bm25_build_s']:.1f} s"
+        )
+    if "bare_gradio" in f:
+        notes.append(
+            f"a bare Gradio app (one endpoint, MCP on, served as ui.py serves it: `benchmarks/bare_gradio.py`) "
+            f"to first answer: {f['bare_gradio']['s']:.1f} s, the floor under `python ui.py`'s "
+            f"{f['ui']['onnx']['s']:.1f} s"
         )
     notes.append(f"{f['cpus']} CPUs, load average {f['load_before']:.1f} before and {f['load_after']:.1f} after")
     return "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
