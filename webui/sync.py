@@ -40,7 +40,8 @@ class CorpusSync:
         try:
             report = self.engine.ingest(paths, progress=True)
             message, failed = f"Corpus synced: {report.summary()}", False
-            self.engine.warm_up()  # load the model and the keyword index now, not on the first question
+            if report.chunks:
+                self.engine.warm_up()  # load the models now, not on the first question
         except RagError as exc:
             log.warning("corpus sync failed: %s", exc)
             message, failed = f"Corpus sync failed: {user_message(exc)}", True
