@@ -58,6 +58,15 @@ def test_first_start_ingests_in_the_background_and_reports_progress(fresh_engine
     assert "1 unchanged" in sync.describe()["message"] and "(0 embedded)" in sync.describe()["message"]
 
 
+def test_an_empty_corpus_syncs_without_reporting_a_failure(fresh_engine: Engine) -> None:
+    for path in fresh_engine.settings.corpus_dir.iterdir():
+        path.unlink()
+    sync = CorpusSync(fresh_engine)
+    sync.start().join(timeout=120)
+    state = sync.describe()
+    assert not state["running"] and not state["failed"] and state["chunks"] == 0, state["message"]
+
+
 def test_a_question_during_the_first_ingest_gets_its_progress_not_an_instruction(
     fresh_engine: Engine, gated_embedder, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture
 ) -> None:
