@@ -10,11 +10,10 @@ alternating, so a busy machine slows both alike; compare ratios more than absolu
 - cold `rag ask`: wall time of a fresh `rag ask` process (extractive backend) on a built store;
 - UI first answer: from starting `python ui.py` to its first answer through the `/ask` API, and the same for a
   bare one-endpoint Gradio app served the same way (`benchmarks/bare_gradio.py`): the framework's own floor;
-- start-up on a big store: a fresh process until its engine is ready to answer (`Engine.warm_up`: the store
-  open, the model and the BM25 index loaded), and a fresh `rag ask`, on a store of `--big` synthetic chunks
-  (benchmarks.scale's generator), with the saved BM25 index, and with it deleted (what every process paid
-  before it was saved). The big store holds random unit vectors instead of the model's (embedding 100k
-  chunks takes ~17 min on 2 cores): start-up reads the same bytes either way;
+- start-up on a big store: a fresh `rag ask` on a store of `--big` synthetic chunks (benchmarks.scale's
+  generator), with the saved BM25 index, and with it deleted (what every process paid before it was saved).
+  The big store holds random unit vectors instead of the model's (embedding 100k chunks takes ~17 min on
+  2 cores): start-up reads the same bytes either way;
 - ingest: chunks/s of `sync` into a fresh store, against raw torch `encode()` of the same texts (medians of
   `--runs` alternating runs);
 - peak RSS of each process.
@@ -76,15 +75,6 @@ def cold_ask(store: Path, corpus: Path, runtime: str, **extra: str) -> dict[str,
     """One fresh `rag ask` process: wall time and peak RSS."""
     argv = [sys.executable, "-m", "rag.cli", "ask", QUESTION]
     seconds, rss, _ = run_timed(argv, env_for(store, corpus, runtime, **extra))
-    return {"s": seconds, "rss_mb": rss}
-
-
-STARTUP = "from rag.engine import Engine\nEngine.from_settings(preload=True).warm_up()"
-
-
-def cold_startup(store: Path, corpus: Path, runtime: str) -> dict[str, float]:
-    """One fresh process until its engine is ready to answer: store open, model and BM25 index loaded, no answer."""
-    seconds, rss, _ = run_timed([sys.executable, "-c", STARTUP], env_for(store, corpus, runtime))
     return {"s": seconds, "rss_mb": rss}
 
 
@@ -288,9 +278,7 @@ def main() -> None:
             for runtime in RUNTIMES:
                 print(f"cold ask on {args.big:,} chunks ({runtime}) ...", file=sys.stderr, flush=True)
                 rows = [cold_ask(big_store, big_corpus, runtime) for _ in range(args.runs)]
-                starts = [cold_startup(big_store, big_corpus, runtime) for _ in range(args.runs)]
                 figures["big"][runtime] = {"s": median(rows, "s"), "rss_mb": median(rows, "rss_mb")}
-                figures["big"][runtime]["startup_s"] = median(starts, "s")
             shutil.rmtree(big_store / "bm25", ignore_errors=True)  # as every process was before the index was saved
             figures["big"]["onnx_bm25_rebuilt"] = cold_ask(big_store, big_corpus, "onnx")
     figures["load_after"] = os.getloadavg()[0]
@@ -314,12 +302,6 @@ def table(f: dict[str, Any]) -> str:
         add("UI peak RSS", f["ui"]["onnx"]["rss_mb"], f["ui"]["torch"]["rss_mb"], "MB", 0)
     if "big" in f:
         b = f["big"]
-        add(
-            f"start-up on {b['chunks'] // 1000}k chunks (ready to answer)",
-            b["onnx"]["startup_s"],
-            b["torch"]["startup_s"],
-            "s",
-        )
         add(f"cold `rag ask` on {b['chunks'] // 1000}k chunks", b["onnx"]["s"], b["torch"]["s"], "s")
         add(f"peak RSS of that `rag ask` ({b['chunks'] // 1000}k)", b["onnx"]["rss_mb"], b["torch"]["rss_mb"], "MB", 0)
     i_onnx, i_torch = f["ingest_onnx"], f["ingest_torch"]
