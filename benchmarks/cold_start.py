@@ -147,7 +147,11 @@ def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
             embedder.model.encode(texts, normalize_embeddings=True, **options)
             figures[f"{key}_chunks_per_s"] = len(texts) / (time.perf_counter() - started)
     report = sync(settings, store=Store(settings), embedder=embedder)
-    figures |= {"ingest_chunks_per_s": report.chunks / report.seconds, "chunks": report.chunks}
+    figures |= {
+        "ingest_chunks_per_s": report.chunks / report.seconds,
+        "chunks": report.chunks,
+        "batch_size": settings.embed_batch_size,
+    }
     return figures
 
 
@@ -225,13 +229,7 @@ def main() -> None:
         print(json.dumps([str(v) for v in build_big_store(args.big_child, args.big)]))
         return
 
-    from rag.settings import Settings
-
-    figures: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "load_before": os.getloadavg()[0],
-        "batch_size": Settings(_env_file=None).embed_batch_size,
-    }
+    figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="rag_cold_") as tmp:
         work = Path(tmp)
         ingests: dict[str, list[dict[str, float]]] = {r: [] for r in RUNTIMES}
@@ -312,7 +310,7 @@ def table(f: dict[str, Any]) -> str:
     notes = [
         f"ingest (ONNX) vs raw torch `encode()` of the same {int(i_torch['chunks'])} chunks: "
         f"{rate:.1f} vs {raw:.1f} chunks/s = **{rate / raw:.2f} x** (`encode()` in its default batches of 32; "
-        f"in batches of {f['batch_size']}, as ours: {ours:.1f} chunks/s = {rate / ours:.2f} x)",
+        f"in batches of {int(i_torch['batch_size'])}, as ours: {ours:.1f} chunks/s = {rate / ours:.2f} x)",
     ]
     if "big" in f:
         b = f["big"]
