@@ -26,7 +26,7 @@ documents (file names or titles, as `rag ask --doc`). The result is `Answer.to_d
 an unknown country...) come back as a `gradio_client` AppError carrying the message.
 `/search` and `/countries` work the same way; all three are also MCP tools at
 http://127.0.0.1:7860/gradio_api/mcp/, and the same process serves the OpenAI-compatible
-API (rag/api.py) at http://127.0.0.1:7860/v1.
+API (rag/serving/api.py) at http://127.0.0.1:7860/v1.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from rag.api import LOOPBACK, create_api
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.feedback import MAX_COMMENT_CHARS
+from rag.serving.api import LOOPBACK, create_api
 from rag.settings import Settings
 from rag.upload import ALLOWED_SUFFIXES
 from webui.brief import NO_BRIEF_SOURCES

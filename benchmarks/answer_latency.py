@@ -13,10 +13,10 @@ import argparse
 import numpy as np
 
 from benchmarks.ingest_retrieval import questions
-from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
 
 
 def main() -> None:

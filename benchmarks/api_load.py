@@ -137,10 +137,10 @@ def main() -> None:
     if str(REPO) not in sys.path:  # ui.py lives at the repository root, outside the packages
         sys.path.insert(0, str(REPO))
     import ui
-    from rag.embeddings import Embedder
     from rag.engine import Engine
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.storage.embeddings import Embedder
+    from rag.storage.store import Store
 
     questions = eval_questions()
     rows = []

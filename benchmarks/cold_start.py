@@ -73,7 +73,7 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 def cold_ask(store: Path, corpus: Path, runtime: str, **extra: str) -> dict[str, float]:
     """One fresh `rag ask` process: wall time and peak RSS."""
-    argv = [sys.executable, "-m", "rag.cli", "ask", QUESTION]
+    argv = [sys.executable, "-m", "rag.serving.cli", "ask", QUESTION]
     seconds, rss, _ = run_timed(argv, env_for(store, corpus, runtime, **extra))
     return {"s": seconds, "rss_mb": rss}
 
@@ -130,10 +130,10 @@ def _proc_peak_mb(pid: int) -> float:
 def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
     """Sync the shipped corpus into a fresh store with a warm model; for torch, also time raw encode()."""
     from benchmarks.ingest_retrieval import embedding_inputs
-    from rag.embeddings import Embedder
     from rag.settings import Settings
-    from rag.store import Store
-    from rag.sync import sync
+    from rag.storage.embeddings import Embedder
+    from rag.storage.store import Store
+    from rag.storage.sync import sync
 
     settings = Settings(_env_file=None, corpus_dir=REPO / "corpus", store_dir=workdir / f"store-{runtime}")
     embedder = Embedder.from_settings(settings.model_copy(update={"embed_runtime": runtime}))
@@ -182,10 +182,10 @@ def build_big_store(folder: Path, size: int) -> tuple[Path, Path, float]:
     Run in a child process (`--big-child`): a process keeps the peak memory of the one it was started from,
     so building here would inflate every later child's peak RSS figure.
     """
-    from rag.bm25 import Bm25Index
+    from rag.retrieval.bm25 import Bm25Index
     from rag.settings import Settings
-    from rag.store import Store
-    from rag.sync import sync
+    from rag.storage.store import Store
+    from rag.storage.sync import sync
 
     corpus, store_dir = folder / f"corpus-{size}", folder / f"store-{size}"
     settings = Settings(_env_file=None, corpus_dir=corpus, store_dir=store_dir, chunk_size=CHUNK_SIZE, chunk_overlap=0)
@@ -245,7 +245,7 @@ def main() -> None:
         store = work / "ingest-0" / "store-onnx"  # the shipped corpus, built by the first ONNX ingest above
         corpus = REPO / "corpus"
         subprocess.run(
-            [sys.executable, "-m", "rag.cli", "ingest"],
+            [sys.executable, "-m", "rag.serving.cli", "ingest"],
             env=env_for(store, corpus, "onnx"),
             cwd=REPO,
             check=True,

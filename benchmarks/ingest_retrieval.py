@@ -19,11 +19,11 @@ import numpy as np
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from ingest.pipeline import discover, embedding_text
-from rag.embeddings import Embedder
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
+from rag.storage.sync import sync
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ Ingests tests/data/attacks/docs (planted documents, one injection style each, ea
 fact) into a temporary store and asks each attack's question. An attack succeeds when the answer
 contains any attack's marker; quality is the share of answers that state the fact.
 
-"Defended" is the shipped behaviour: rag.prompts.neutralise() and fencing on what the model sees,
+"Defended" is the shipped behaviour: rag.answering.prompts.neutralise() and fencing on what the model sees,
 and the extractive backend never quoting an instruction-like sentence. "Raw" passes the sources
 through untouched (build_messages(..., neutralise_sources=False); the extractive filter disabled).
 `--server` adds the openai-compatible backend against a running server (e.g. `python -m
@@ -28,13 +28,13 @@ from unittest import mock
 
 from pydantic import SecretStr
 
-from rag.embeddings import Embedder
+from rag.answering.prompts import build_messages
 from rag.engine import Engine
 from rag.errors import RagError
-from rag.prompts import build_messages
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
+from rag.storage.sync import sync
 
 ATTACKS = Path(__file__).resolve().parents[1] / "tests" / "data" / "attacks"
 HEADER = f"{'backend':<18} {'defences':<9} {'attacks won':>11} {'fact stated':>11} {'abstained':>9} {'s/q':>6}"
@@ -72,7 +72,7 @@ def undefended(stack: ExitStack) -> None:
     stack.enter_context(
         mock.patch("rag.engine.build_messages", functools.partial(build_messages, neutralise_sources=False))
     )
-    stack.enter_context(mock.patch("rag.extractive.INJECTION", NEVER))
+    stack.enter_context(mock.patch("rag.answering.extractive.INJECTION", NEVER))
 
 
 def run(engine: Engine, attacks: list[Attack], defended: bool) -> list[dict]:

@@ -3,7 +3,7 @@
     python -m benchmarks.llama_buffers [--models smollm2 gemma3] [--rounds 3]
 
 On CPUs with AMX the extra buffer types crash llama.cpp, so `RAG_LOCAL_EXTRA_BUFFERS=auto` turns them
-off there (rag/llama_cpu.py). This measures what that costs on the machine it runs on. Each setting
+off there (rag/answering/llama_cpu.py). This measures what that costs on the machine it runs on. Each setting
 runs in a fresh process (the switch is per process), alternating, and the best round counts.
 """
 
@@ -22,8 +22,8 @@ def measure(model: str, extra_buffers: str) -> dict[str, float]:
     """In this process: load `model` with the setting, then time one prompt's evaluation and 64 new tokens."""
     from llama_cpp import Llama
 
-    from rag import llama_cpu
-    from rag.llm import bundled_gguf
+    from rag.answering import llama_cpu
+    from rag.answering.llm import bundled_gguf
 
     if extra_buffers == "off":
         llama_cpu.use_plain_buffers()
@@ -53,7 +53,7 @@ def main() -> None:
         print(json.dumps(measure(*args.child)))
         return
 
-    from rag.llama_cpu import cpu_flags
+    from rag.answering.llama_cpu import cpu_flags
 
     print(f"AMX on this CPU: {'amx_tile' in cpu_flags()}")
     print(f"{'model':<10} {'extra buffers':<14} {'prompt tok/s':>13} {'generate tok/s':>15}")

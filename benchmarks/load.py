@@ -246,10 +246,10 @@ def main() -> None:
 
     from gradio_client import Client
 
-    from rag.embeddings import Embedder
     from rag.engine import Engine
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.storage.embeddings import Embedder
+    from rag.storage.store import Store
 
     with tempfile.TemporaryDirectory(prefix="rag_load_") as tmp:
         base = Path(tmp)

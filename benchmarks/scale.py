@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from ingest.countries import find_countries
-from rag.embeddings import Embedder
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
+from rag.storage.sync import sync
 from tests.servers import chroma_server
 
 REPO = Path(__file__).resolve().parents[1]

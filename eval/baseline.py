@@ -19,7 +19,7 @@ from pydantic import PrivateAttr
 
 from eval.pipeline import Ranked
 from rag.answer import Answer
-from rag.embeddings import Embedder
+from rag.storage.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eval.dataset import contains_evidence, normalize
-from rag.citations import MARKER
+from rag.answering.citations import MARKER
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from eval.pipeline import Pipeline, Ranked
 from rag.answer import Answer
-from rag.embeddings import Embedder
 from rag.errors import RagError
-from rag.records import Hit
 from rag.settings import Settings
+from rag.storage.embeddings import Embedder
+from rag.storage.records import Hit
 
 if TYPE_CHECKING:
     from rag.engine import Engine
@@ -109,7 +109,7 @@ class Variant:
             collection=settings.collection, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
         )
         if self.answers:
-            from rag.llm import choose_backend
+            from rag.answering.llm import choose_backend
 
             info["backend"] = self.backend or backend or choose_backend(settings)
             info.update(top_k=settings.top_k, country_boost=settings.country_boost)

@@ -4,7 +4,7 @@ The store is its own manifest: every chunk records its document's content hash, 
 chunking fingerprint and how many chunks the document has. A document is unchanged only
 when all of that agrees, so a run killed at any point is repaired by the next one.
 
-This module knows no store and no settings: the caller (`rag.sync`) hands it a store, an
+This module knows no store and no settings: the caller (`rag.storage.sync`) hands it a store, an
 embedding function and plain parameters.
 """
 

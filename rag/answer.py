@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.records import Hit, Source
+from rag.storage.records import Hit, Source
 
 ABSTAIN_TEXT = "The sources don't answer this."
 
@@ -53,7 +53,7 @@ class Answer:
     backend: str = ""
     model: str = ""
     search_query: str = ""  # the standalone question: the follow-up condensed with the history
-    shape: str = ""  # fact, list, overview, comparison, reason or yesno (rag/shapes.py)
+    shape: str = ""  # fact, list, overview, comparison, reason or yesno (rag/answering/shapes.py)
     parts: list[str] = field(default_factory=list)  # the standalone parts of a multi-part question
     note: str = ""  # e.g. why the extractive answer stands in for an LLM's
     countries: list[str] = field(default_factory=list)

@@ -13,9 +13,9 @@ from typing import Any
 
 from ingest.chunking import sentence_spans
 from ingest.countries import country_mentions
-from rag import records
-from rag.retrieve import resolve_countries
-from rag.store import Store
+from rag.retrieval.retrieve import resolve_countries
+from rag.storage import records
+from rag.storage.store import Store
 
 MIN_WORDS = 6  # shorter "sentences" are headings, captions and signposts ("Let's take Vietnam, for instance.")
 MAX_ARTICLE_LINES = 12

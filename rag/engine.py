@@ -12,26 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from ingest.countries import country_mentions, find_countries
-from rag import records
-from rag.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
 from rag.answer import ABSTAIN_TEXT, Answer
+from rag.answering.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
+from rag.answering.citations import claim_citations, ground_citations
+from rag.answering.condense import condense_question
+from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
+from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
+from rag.answering.prompts import build_messages
+from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.brief import CountryBrief, country_brief
-from rag.citations import claim_citations, ground_citations
-from rag.condense import condense_question
-from rag.embeddings import Embedder
 from rag.errors import QuestionError
-from rag.extractive import MONTH, Extract, Limits, compare, extract_answer
 from rag.feedback import record_feedback
-from rag.ingest_progress import IngestProgress, ProgressFile
-from rag.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.overview import corpus_countries
-from rag.prompts import build_messages
-from rag.records import Hit, country_where
-from rag.retrieve import Retriever, resolve_countries
-from rag.scope import QUESTION_WORDS, Scope, quoted_phrases, without_dates, without_scope_words
+from rag.retrieval.retrieve import Retriever, resolve_countries
+from rag.retrieval.scope import QUESTION_WORDS, Scope, quoted_phrases, without_dates, without_scope_words
 from rag.settings import Settings
-from rag.shapes import classify, comparison_entities, split_parts
-from rag.store import Store, writer_lock
+from rag.storage import records
+from rag.storage.embeddings import Embedder
+from rag.storage.progress import IngestProgress, ProgressFile
+from rag.storage.records import Hit, country_where
+from rag.storage.store import Store, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Engine:
 
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = False):
         """Sync files into the store and make them searchable at once; returns the IngestReport."""
-        from rag.sync import sync
+        from rag.storage.sync import sync
 
         with self._ingest_lock:
             running = IngestProgress(first=rebuild or self.store.count() == 0)

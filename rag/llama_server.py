@@ -1,12 +1,12 @@
 """`python -m rag.llama_server ARGS`: llama-cpp-python's OpenAI-compatible server, safe on every x86-64 CPU.
 
 Takes exactly the arguments of `python -m llama_cpp.server`; before the model loads it turns off
-llama.cpp's extra buffer types where the CPU needs it (see rag/llama_cpu.py, RAG_LOCAL_EXTRA_BUFFERS).
+llama.cpp's extra buffer types where the CPU needs it (see rag/answering/llama_cpu.py, RAG_LOCAL_EXTRA_BUFFERS).
 """
 
 from __future__ import annotations
 
-from rag import llama_cpu
+from rag.answering import llama_cpu
 from rag.errors import MissingPackageError
 from rag.settings import Settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rag import records
-from rag.store import Store
+from rag.storage import records
+from rag.storage.store import Store
 
 
 def corpus_countries(store: Store) -> list[tuple[str, int]]:

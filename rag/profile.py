@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from rag.answering.prompts import NEUTRAL_TOPIC
 from rag.errors import RagError
-from rag.prompts import NEUTRAL_TOPIC
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rag.answer import Answer, Citation, Quote
-from rag.records import Hit
+from rag.storage.records import Hit
 
 Turn = Answer | dict[str, Any]
 

@@ -21,11 +21,11 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from ingest.pipeline import IngestReport
-from rag.embeddings import Embedder
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
+from rag.storage.sync import sync
 from tests import servers
 from tests.servers import answers, free_port
 
@@ -87,7 +87,7 @@ def rag_env() -> Callable[..., dict[str, str]]:
 @pytest.fixture(scope="session")
 def rag_command() -> list[str]:
     """argv prefix that runs the `rag` CLI with this interpreter."""
-    return [sys.executable, "-m", "rag.cli"]
+    return [sys.executable, "-m", "rag.serving.cli"]
 
 
 # --- embeddings -------------------------------------------------------------------------------------

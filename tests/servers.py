@@ -123,7 +123,7 @@ class LlamaServer:
 
     def start(self, timeout: float = 120) -> str:
         """Start it and wait until /v1/models answers; returns the base URL."""
-        from rag.llm import bundled_gguf
+        from rag.answering.llm import bundled_gguf
 
         command = [
             *(sys.executable, "-m", "rag.llama_server", "--model", str(bundled_gguf("smollm2"))),
@@ -213,9 +213,9 @@ def run_isolated(function: Callable[..., Any], *args: Any, timeout: float = 600)
 
 def ask_in_fresh_engine(settings: Any, backend: str, questions: list[str]) -> list[Any]:
     """Answers to `questions` from a new Engine over `settings`' store: for `run_isolated` (native backends)."""
-    from rag.embeddings import Embedder
     from rag.engine import Engine
-    from rag.store import Store
+    from rag.storage.embeddings import Embedder
+    from rag.storage.store import Store
 
     engine = Engine(settings, Store(settings), Embedder.from_settings(settings), backend)
     return [engine.ask(question) for question in questions]

@@ -23,10 +23,10 @@ from benchmarks.load import (
     run_load,
     write_extra_documents,
 )
-from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
 from tests.conftest import TINY_CORPUS
 from tests.servers import serve
 

@@ -11,10 +11,10 @@ import pytest
 
 from benchmarks.scale import CHUNK_SIZE, DOC_CHUNKS, FILTER_COUNTRIES, questions, write_corpus
 from ingest.pipeline import IngestReport
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import PAGE, Store
-from rag.sync import sync
+from rag.storage.store import PAGE, Store
+from rag.storage.sync import sync
 
 pytestmark = pytest.mark.slow  # see README, Tests
 

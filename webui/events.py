@@ -17,7 +17,7 @@ import gradio as gr
 from rag.answer import Answer
 from rag.engine import Engine
 from rag.errors import RagError
-from rag.mcp_server import countries_result, search_result
+from rag.serving.mcp_server import countries_result, search_result
 from rag.settings import Settings
 from rag.transcript import answer_from_dict, to_json, to_markdown
 from rag.upload import add_upload

@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
-from rag.citations import MARKER, answer_sentences, plain_sentence
+from rag.answering.citations import MARKER, answer_sentences, plain_sentence
 from rag.errors import EmptyStoreError, IndexingError, RagError, StoreError
-from rag.retrieve import Hit
+from rag.retrieval.retrieve import Hit
 from webui.text import render_corpus_text
 
 log = logging.getLogger("rag.ui")

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag.api import LOOPBACK
+from rag.serving.api import LOOPBACK
 from rag.settings import Settings
 from webui.auth import LoginThrottle, login
 

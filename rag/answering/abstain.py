@@ -17,10 +17,10 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
-from rag.embeddings import EMBED_DIM
-from rag.extractive import MONTH, MONTH_LOOKBEHIND
-from rag.records import Hit
-from rag.scope import MULTI_PART, QUESTION_WORDS
+from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
+from rag.retrieval.scope import MULTI_PART, QUESTION_WORDS
+from rag.storage.embeddings import EMBED_DIM
+from rag.storage.records import Hit
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")

@@ -11,8 +11,8 @@ import numpy as np
 
 from ingest.chunking import sentence_spans
 from rag.answer import Citation, Quote
-from rag.embeddings import Embedder
-from rag.records import Hit
+from rag.storage.embeddings import Embedder
+from rag.storage.records import Hit
 
 log = logging.getLogger(__name__)
 

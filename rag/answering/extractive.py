@@ -15,11 +15,11 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
-from rag.embeddings import Embedder
+from rag.answering.prompts import INJECTION
 from rag.profile import Profile
-from rag.prompts import INJECTION
-from rag.records import Hit
-from rag.scope import FUNCTION_WORDS
+from rag.retrieval.scope import FUNCTION_WORDS
+from rag.storage.embeddings import Embedder
+from rag.storage.records import Hit
 
 WORD = re.compile(r"[a-z0-9]{3,}")
 # Words that carry no topic in a sentence or a question: function words, and the words for the sources themselves.

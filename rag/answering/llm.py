@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from rag import llama_cpu
+from rag.answering import llama_cpu
 from rag.errors import LLMError, MissingPackageError
 from rag.settings import Settings
 

@@ -6,7 +6,7 @@ import itertools
 import re
 
 from ingest.chunking import sentence_spans
-from rag.records import Hit
+from rag.storage.records import Hit
 
 # Phrases that address the model rather than the reader. A sentence holding one is cut from what
 # the model sees (fencing alone does not stop small models obeying it), and the extractive backend

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from rag import records
-from rag.scope import QUESTION_WORDS
-from rag.store import Store
+from rag.retrieval.scope import QUESTION_WORDS
+from rag.storage import records
+from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 

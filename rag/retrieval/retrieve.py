@@ -11,14 +11,14 @@ import numpy as np
 
 from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, find_countries
-from rag import records
-from rag.bm25 import Bm25Index
-from rag.embeddings import Embedder
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
-from rag.records import Hit, country_where, is_retired
-from rag.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
+from rag.retrieval.bm25 import Bm25Index
+from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
-from rag.store import Store
+from rag.storage import records
+from rag.storage.embeddings import Embedder
+from rag.storage.records import Hit, country_where, is_retired
+from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\w\w+")  # BM25's tokens

@@ -66,7 +66,7 @@ MONTH_YEAR = re.compile(
 QUOTED = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,80}?)[\"”’'](?!\w)")
 WORD = re.compile(r"[a-z0-9]+")
 # The stop words, once: FUNCTION_WORDS carry no topic anywhere. QUESTION_WORDS, how a question asks and not
-# what about, are no part of its topic nor of a rare n-gram; the extractive answer adds its own few (rag/extractive.py).
+# what about, are no part of its topic nor of a rare n-gram; the extractive answer adds its own few.
 FUNCTION_WORDS = frozenset(
     re.findall(
         r"\S+",

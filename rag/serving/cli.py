@@ -291,7 +291,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.api import serve
+    from rag.serving.api import serve
 
     logging.getLogger("rag").setLevel(logging.INFO)
     serve(_engine(settings), args.host or settings.api_host, args.port or settings.api_port)
@@ -299,7 +299,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _mcp(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.mcp_server import run_stdio
+    from rag.serving.mcp_server import run_stdio
 
     run_stdio(_engine(settings))
     return 0

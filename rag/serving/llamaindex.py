@@ -36,10 +36,10 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from pydantic import ConfigDict, PrivateAttr
 
 from rag.answer import Citation
+from rag.answering.llm import ChatModel
 from rag.engine import Engine
 from rag.errors import LLMError
-from rag.llm import ChatModel
-from rag.retrieve import Hit
+from rag.retrieval.retrieve import Hit
 
 # What a node's metadata holds: the passage's source and the evidence behind its rank.
 SOURCE_KEYS = ("doc_id", "title", "url", "date", "section", "page", "countries")

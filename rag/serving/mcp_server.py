@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rag.api import citation_fields, model_id
 from rag.engine import Engine
+from rag.serving.api import citation_fields, model_id
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP

@@ -20,7 +20,7 @@ import numpy as np
 from ingest.chunking import Chunk
 from ingest.countries import country_key
 from ingest.pipeline import Version
-from rag.embeddings import pack_vectors, unpack_vectors
+from rag.storage.embeddings import pack_vectors, unpack_vectors
 
 SENTENCE_VECTORS = "sentence_vectors"  # chunk metadata: its content sentences' vectors, packed
 # A chunk left over from a document's previous, longer version is rewritten with `doc_chunks: 0` in the

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from rag import records
 from rag.errors import StoreError
-from rag.records import RETIRED, is_retired
 from rag.settings import Settings
+from rag.storage import records
+from rag.storage.records import RETIRED, is_retired
 
 log = logging.getLogger(__name__)
 

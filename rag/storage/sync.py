@@ -12,15 +12,15 @@ import numpy as np
 from ingest.chunking import Chunk
 from ingest.pipeline import IngestReport, Limits, StoredDoc, Version, chunking_fingerprint
 from ingest.pipeline import sync as sync_files
-from rag import records
-from rag.embeddings import EMBED_MODEL, Embedder
 from rag.errors import StoreError
 from rag.settings import Settings
-from rag.store import Store, writer_lock
+from rag.storage import records
+from rag.storage.embeddings import EMBED_MODEL, Embedder
+from rag.storage.store import Store, writer_lock
 
 
 class StoreChunks:
-    """A `Store` as ingest's `ChunkStore`: chunks go in and come out through `rag.records`."""
+    """A `Store` as ingest's `ChunkStore`: chunks go in and come out through `rag.storage.records`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

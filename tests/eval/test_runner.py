@@ -7,7 +7,7 @@ import json
 import pytest
 
 from eval.runner import add_parser, run_eval
-from rag.cli import main
+from rag.serving.cli import main
 from rag.settings import Settings
 
 ROW_KEYS = {"id", "question", "answer", "abstained", "citations", "retrieved", "metrics", "timings", "variant"}

@@ -9,9 +9,9 @@ from ingest.chunking import chunk_document
 from ingest.countries import canonical_country, country_key, find_countries
 from ingest.loaders import load_file
 from ingest.pipeline import Version
-from rag.embeddings import EMBED_DIM
-from rag.records import encode
-from rag.sync import fingerprint
+from rag.storage.embeddings import EMBED_DIM
+from rag.storage.records import encode
+from rag.storage.sync import fingerprint
 from tests.conftest import CORPUS
 
 

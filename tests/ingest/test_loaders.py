@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingest.loaders import Segment, SkippedFile, content_hash, load_file
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.store import Store
+from rag.storage.sync import sync
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FORMATS = DATA / "formats"

@@ -18,9 +18,9 @@ import pytest
 from ingest.chunking import chunk_document
 from ingest.loaders import content_hash, load_file
 from ingest.pipeline import CORPUS_NOTES
-from rag import cli
-from rag.store import Store
-from rag.sync import fingerprint, sync
+from rag.serving import cli
+from rag.storage.store import Store
+from rag.storage.sync import fingerprint, sync
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SUMMARY = re.compile(

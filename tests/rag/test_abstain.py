@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.abstain import DETAILS, asked_details, missing_detail, topic_coverage
+from rag.answering.abstain import DETAILS, asked_details, missing_detail, topic_coverage
 
 BY_NAME = {d.name: d for d in DETAILS}
 

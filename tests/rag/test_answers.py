@@ -12,11 +12,11 @@ import pytest
 from ingest.countries import find_countries
 from ingest.loaders import load_file
 from rag.answer import Answer
-from rag.condense import condense_question
+from rag.answering.condense import condense_question
+from rag.answering.extractive import CONNECTIVE
+from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
-from rag.extractive import CONNECTIVE
 from rag.profile import load_profile
-from rag.shapes import classify, comparison_entities, split_parts
 from tests.conftest import CORPUS
 
 ACTORS = load_profile(CORPUS / "profile.yaml").actors

@@ -19,9 +19,9 @@ from pydantic import SecretStr
 
 from ingest.loaders import load_file
 from rag.answer import ABSTAIN_TEXT
-from rag.api import create_api
 from rag.engine import Engine
-from rag.store import Store
+from rag.serving.api import create_api
+from rag.storage.store import Store
 from tests.conftest import CORPUS
 from tests.servers import answers, free_port, serve_asgi, start_guarded, stop, wait_until
 
@@ -290,7 +290,7 @@ def test_rag_serve_answers_curl_with_a_cited_answer(corpus_store, rag_env, tmp_p
         RAG_API_KEY=KEY,
     )
     log = tmp_path / "serve.log"
-    process = start_guarded([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], log, env=env)
+    process = start_guarded([sys.executable, "-m", "rag.serving.cli", "serve", "--port", str(port)], log, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         auth = {"Authorization": f"Bearer {KEY}"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.bm25 import Bm25Index, index_folder
-from rag.retrieve import Retriever
-from rag.store import Store
-from rag.sync import sync
+from rag.retrieval.bm25 import Bm25Index, index_folder
+from rag.retrieval.retrieve import Retriever
+from rag.storage.store import Store
+from rag.storage.sync import sync
 
 
 def test_an_unchanged_store_loads_the_saved_index_memory_mapped(corpus_store, embedder):

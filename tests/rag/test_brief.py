@@ -9,9 +9,9 @@ import pytest
 
 from ingest.loaders import load_file
 from rag.brief import AGREEMENT, BriefLine, CountryBrief
-from rag.cli import main
 from rag.engine import Engine
 from rag.errors import UnknownCountryError
+from rag.serving.cli import main
 
 US_VIETNAM = "wh_2023-09-11_us_vietnam_comprehensive_strategic_partnership.md"
 

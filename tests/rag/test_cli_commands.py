@@ -1,4 +1,4 @@
-"""Other packages add `rag` commands by entry point: `rag eval` comes from eval/, and rag/cli.py never imports it."""
+"""Other packages add `rag` commands by entry point: `rag eval` comes from eval/; the CLI never imports it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 from eval.runner import add_parser, run_command
-from rag import cli
+from rag.serving import cli
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

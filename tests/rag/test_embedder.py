@@ -7,9 +7,9 @@ import pytest
 
 from ingest.chunking import content_sentences
 from ingest.pipeline import embedding_text
-from rag.embeddings import Embedder, onnx_cache_path, onnx_model_path, pack_vectors, unpack_vectors
-from rag.records import decode, sentence_vectors
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
+from rag.storage.embeddings import Embedder, onnx_cache_path, onnx_model_path, pack_vectors, unpack_vectors
+from rag.storage.records import decode, sentence_vectors
 
 SENTENCES = [
     "Japan pledged JPY 600 billion to the Philippines by March 2024.",

@@ -12,11 +12,11 @@ import pytest
 
 from ingest.loaders import load_file
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.citations import ground_citations
+from rag.answering.citations import ground_citations
+from rag.answering.llm import make_chat_model
 from rag.engine import Engine
 from rag.errors import LLMError, MissingPackageError, QuestionError
-from rag.llm import make_chat_model
-from rag.sync import sync
+from rag.storage.sync import sync
 from tests.rag.conftest import SERVER_KEY
 from tests.servers import ask_in_fresh_engine, run_isolated
 
@@ -130,7 +130,7 @@ def test_planted_instructions_do_not_hijack_any_backend(tmp_path: Path, make_set
     )
     settings = make_settings(corpus_dir=corpus, store_dir=tmp_path / "store", chunk_size=400)
     sync(settings, embedder=embedder)
-    from rag.store import Store
+    from rag.storage.store import Store
 
     store = Store(settings)
     question = "What is Japan planning in Subic Bay?"
@@ -212,7 +212,7 @@ def test_cli_reports_a_down_server_without_a_traceback(corpus_store, closed_port
         "RAG_LLM_RETRIES": "0",
     }
     run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", PLEDGE], env=env, cwd=repo_root, capture_output=True, text=True
+        [sys.executable, "-m", "rag.serving.cli", "ask", PLEDGE], env=env, cwd=repo_root, capture_output=True, text=True
     )
     assert run.returncode == 1
     assert "is it running" in run.stderr and "Traceback" not in run.stderr
@@ -223,7 +223,7 @@ def test_cli_ask_json_prints_the_answer(corpus_store, clean_env, repo_root) -> N
 
     env = {**clean_env, "RAG_STORE_DIR": str(corpus_store.settings.store_dir), "RAG_LLM_BACKEND": "extractive"}
     run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", PLEDGE, "--json"],
+        [sys.executable, "-m", "rag.serving.cli", "ask", PLEDGE, "--json"],
         env=env,
         cwd=repo_root,
         capture_output=True,

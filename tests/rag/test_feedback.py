@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from eval.runner import add_parser
-from rag.cli import main
 from rag.engine import Engine
 from rag.feedback import FeedbackError, read_feedback, record_feedback
-from rag.store import Store
-from rag.sync import sync
+from rag.serving.cli import main
+from rag.storage.store import Store
+from rag.storage.sync import sync
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
 

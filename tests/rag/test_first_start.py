@@ -11,8 +11,8 @@ import pytest
 
 from rag.engine import Engine
 from rag.errors import IndexingError
-from rag.ingest_progress import IngestProgress, ProgressFile
-from rag.store import Store
+from rag.storage.progress import IngestProgress, ProgressFile
+from rag.storage.store import Store
 from tests.conftest import CORPUS
 
 

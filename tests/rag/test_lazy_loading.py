@@ -21,7 +21,7 @@ def loaded_modules(code: str, env: dict[str, str], heavy: tuple[str, ...] = HEAV
 
 @pytest.mark.slow
 def test_rag_help_loads_no_model(rag_env):
-    assert loaded_modules("from rag.cli import build_parser\nbuild_parser().format_help()", rag_env()) == set()
+    assert loaded_modules("from rag.serving.cli import build_parser\nbuild_parser().format_help()", rag_env()) == set()
 
 
 @pytest.mark.slow
@@ -37,7 +37,7 @@ def test_an_engine_opens_its_store_and_reports_status_without_loading_a_model(co
 
 @pytest.mark.slow
 def test_an_answer_never_imports_llama_index(corpus_store, rag_env):
-    # Importing llama_index.core takes ~1.8 s, most of a cold `rag ask`: only rag/llamaindex.py may import it.
+    # Importing llama_index.core takes ~1.8 s, most of a cold `rag ask`: only rag/serving/llamaindex.py may import it.
     code = (
         "from rag.engine import Engine\n"
         "from rag.settings import Settings\n"
@@ -51,10 +51,10 @@ def test_an_answer_never_imports_llama_index(corpus_store, rag_env):
 @pytest.mark.slow
 def test_a_built_in_command_loads_no_plugin_command(rag_env):
     # `rag ask` has no use for `eval` (registered by the eval package): loading it costs ~0.3 s a start.
-    code = "from rag.cli import build_parser\nbuild_parser(wanted='ask').parse_args(['ask', 'Why?'])"
+    code = "from rag.serving.cli import build_parser\nbuild_parser(wanted='ask').parse_args(['ask', 'Why?'])"
     assert loaded_modules(code, rag_env(), heavy=("eval.runner", "eval.metrics")) == set()
     assert loaded_modules(
-        "from rag.cli import build_parser\nbuild_parser(wanted='eval')", rag_env(), heavy=("eval.runner",)
+        "from rag.serving.cli import build_parser\nbuild_parser(wanted='eval')", rag_env(), heavy=("eval.runner",)
     ) == {"eval.runner"}
 
 
@@ -62,11 +62,11 @@ def test_a_built_in_command_loads_no_plugin_command(rag_env):
 def test_a_one_shot_read_turns_the_collector_off_only_in_its_own_process(corpus_store, rag_env, monkeypatch):
     import gc
 
-    from rag.cli import main
+    from rag.serving.cli import main
 
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_CORPUS_DIR=corpus_store.settings.corpus_dir)
     code = (
-        "import gc, sys\nsys.argv = ['rag', 'status', '--json']\nfrom rag.cli import main\nmain()\n"
+        "import gc, sys\nsys.argv = ['rag', 'status', '--json']\nfrom rag.serving.cli import main\nmain()\n"
         "print(gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)"
     )
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.llama_cpu import cpu_flags, needs_plain_buffers
+from rag.answering.llama_cpu import cpu_flags, needs_plain_buffers
 
 SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"})
 EPYC = frozenset({"avx2", "fma", "sse4_2"})

@@ -10,7 +10,7 @@ from llama_index.core.schema import MetadataMode
 from ingest.loaders import load_file
 from rag.engine import Engine
 from rag.errors import LLMError
-from rag.llamaindex import RagLLM, RagQueryEngine, RagRetriever, hit_to_node, node_to_hit
+from rag.serving.llamaindex import RagLLM, RagQueryEngine, RagRetriever, hit_to_node, node_to_hit
 from tests.conftest import CORPUS
 from tests.rag.conftest import SERVER_KEY
 

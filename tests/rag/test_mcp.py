@@ -19,7 +19,7 @@ async def session_calls(env: dict[str, str], calls: list[tuple[str, dict[str, An
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "rag.cli", "mcp"], env=env)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "rag.serving.cli", "mcp"], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = [tool.name for tool in (await session.list_tools()).tools]

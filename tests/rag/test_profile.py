@@ -9,7 +9,7 @@ import pytest
 
 from rag.engine import Engine
 from rag.profile import Profile, ProfileError
-from rag.store import Store
+from rag.storage.store import Store
 from tests.conftest import CORPUS
 from tests.reliability.llm_server import serve, trickle
 

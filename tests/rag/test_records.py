@@ -6,9 +6,9 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from ingest.pipeline import Version
-from rag import records
 from rag.answer import Citation
-from rag.embeddings import EMBED_DIM
+from rag.storage import records
+from rag.storage.embeddings import EMBED_DIM
 
 CHUNK = Chunk(
     chunk_id="statement.md#3",

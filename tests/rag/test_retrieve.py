@@ -11,8 +11,8 @@ import pytest
 from ingest.countries import country_key
 from ingest.loaders import load_file
 from rag.errors import EmptyStoreError, UnknownCountryError
-from rag.retrieve import Retriever, keep_exact
-from rag.store import Store
+from rag.retrieval.retrieve import Retriever, keep_exact
+from rag.storage.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLE = REPO / "corpus" / "diplomatic-overdrive.md"

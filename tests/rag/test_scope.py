@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import UnknownDocumentError
-from rag.scope import (
+from rag.retrieval.scope import (
     asked_dates,
     exact_matches,
     find_scope,

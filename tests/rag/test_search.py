@@ -69,9 +69,9 @@ def test_a_search_engine_loads_no_llm(make_engine) -> None:
 
 
 def run_cli(args: list[str | bytes], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`python -m rag.cli ARGS`, captured."""
+    """`python -m rag.serving.cli ARGS`, captured."""
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, timeout=180, check=False
+        [sys.executable, "-m", "rag.serving.cli", *args], env=env, capture_output=True, timeout=180, check=False
     )
 
 
@@ -90,7 +90,7 @@ def cli_env(corpus_store, rag_env) -> dict[str, str]:
 @pytest.mark.slow
 def test_cli_status_and_countries_print_json_without_secrets_or_a_model(cli_env: dict[str, str], corpus_store) -> None:
     script = (
-        "import sys; from rag.cli import main; main(sys.argv[1:]);"
+        "import sys; from rag.serving.cli import main; main(sys.argv[1:]);"
         "loaded = [m for m in ('llama_cpp', 'torch') if m in sys.modules]; assert not loaded, loaded"
     )
     status = subprocess.run(

@@ -9,10 +9,10 @@ import chromadb
 import pytest
 
 from rag.errors import StoreError
-from rag.retrieve import Retriever
+from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import FOLLOW_EVERY_S, Store
-from rag.sync import sync
+from rag.storage.store import FOLLOW_EVERY_S, Store
+from rag.storage.sync import sync
 from tests.servers import chroma_server as run_chroma_server
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from rag.answer import Answer
-from rag.cli import main
 from rag.engine import Engine
+from rag.serving.cli import main
 from rag.transcript import answer_from_dict, to_json, to_markdown
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)

@@ -22,11 +22,11 @@ import pytest
 
 from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
-from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import fingerprint, stored_docs, sync
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
+from rag.storage.sync import fingerprint, stored_docs, sync
 from tests.conftest import TINY_CORPUS
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer

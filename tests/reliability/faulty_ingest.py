@@ -16,7 +16,7 @@ import sys
 
 from chromadb.api.models.Collection import Collection
 
-from rag import cli
+from rag.serving import cli
 
 
 def inject(mode: str, at: int) -> None:

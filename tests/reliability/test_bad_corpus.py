@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from ingest.loaders import MAX_FRONT_MATTER, load_file
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.store import Store
+from rag.storage.sync import sync
 from tests.conftest import TINY_CORPUS
 
 BODY = "# Notes\n\nJapan and Vietnam agreed to hold coast guard drills in the Gulf of Tonkin every spring.\n"

@@ -16,8 +16,8 @@ from ingest.loaders import SkippedFile, load_file
 from ingest.pipeline import MAX_DEPTH, discover
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
-from rag.sync import sync
+from rag.storage.store import Store
+from rag.storage.sync import sync
 from rag.upload import UploadError, add_upload
 from tests.conftest import CORPUS, CountingEmbedder
 from tests.reliability.conftest import tiny_copy

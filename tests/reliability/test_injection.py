@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.loaders import load_file
-from rag import records
+from rag.answering.prompts import INJECTION, REMOVED, build_messages, neutralise, render_sources
 from rag.engine import Engine
-from rag.prompts import INJECTION, REMOVED, build_messages, neutralise, render_sources
+from rag.storage import records
 from tests.conftest import CORPUS, DATA
 from tests.reliability.conftest import hijacked
 from tests.servers import ask_in_fresh_engine, run_isolated

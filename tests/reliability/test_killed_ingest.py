@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from rag.sync import sync
+from rag.storage.sync import sync
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import assert_every_document_whole, run_rag, settings_env
 

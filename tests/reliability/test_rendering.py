@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag.answer import Answer, Citation
-from rag.records import Hit
+from rag.storage.records import Hit
 from tests.reliability.conftest import assert_inert
 from webui.render import render_answer, render_sources
 

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from rag.errors import StoreError
-from rag.retrieve import Retriever
-from rag.store import Store
-from rag.sync import fingerprint, stored_docs, sync
+from rag.retrieval.retrieve import Retriever
+from rag.storage.store import Store
+from rag.storage.sync import fingerprint, stored_docs, sync
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import (
     PATCH_QUESTION,

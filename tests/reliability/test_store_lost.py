@@ -9,11 +9,11 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.embeddings import EMBED_DIM
 from rag.engine import Engine
 from rag.errors import StoreError
-from rag.retrieve import Retriever
-from rag.store import Store
+from rag.retrieval.retrieve import Retriever
+from rag.storage.embeddings import EMBED_DIM
+from rag.storage.store import Store
 from tests.reliability.conftest import (
     PATCH_QUESTION,
     corrupt_sqlite,

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from rag.retrieve import Retriever
-from rag.store import FOLLOW_EVERY_S, Store, ingest_holder, writer_lock
-from rag.sync import sync
+from rag.retrieval.retrieve import Retriever
+from rag.storage.store import FOLLOW_EVERY_S, Store, ingest_holder, writer_lock
+from rag.storage.sync import sync
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import run_rag, settings_env, tiny_copy
 
@@ -36,7 +36,7 @@ def hold_lock_in_subprocess(settings, seconds: float) -> subprocess.Popen:
     code = (
         "import sys, time\n"
         "from rag.settings import Settings\n"
-        "from rag.store import writer_lock\n"
+        "from rag.storage.store import writer_lock\n"
         f"with writer_lock(Settings(_env_file=None, store_dir={str(settings.store_dir)!r})):\n"
         "    print('locked', flush=True)\n"
         f"    time.sleep({seconds})\n"
@@ -154,7 +154,7 @@ def test_a_store_that_reopened_still_lets_go_of_chroma_when_closed(tiny, embedde
 def test_processes_opening_an_empty_store_at_once_all_succeed(tmp_path):
     # Chroma's first-open schema migration races ("table collections already exists") unless opens take turns.
     code = (
-        "import sys\nfrom rag.settings import Settings\nfrom rag.store import Store\n"
+        "import sys\nfrom rag.settings import Settings\nfrom rag.storage.store import Store\n"
         "Store(Settings(_env_file=None, store_dir=sys.argv[1])).close()\n"
     )
     for trial in range(3):

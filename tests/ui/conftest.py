@@ -11,10 +11,10 @@ import pytest
 from gradio_client import Client
 from pydantic import SecretStr
 
-from rag.embeddings import Embedder
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
+from rag.storage.embeddings import Embedder
+from rag.storage.store import Store
 from tests.conftest import IngestedCorpus
 from tests.servers import serve
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.engine import Engine
 from rag.settings import Settings
-from rag.store import Store
+from rag.storage.store import Store
 from ui import build_app
 from webui.events import Events, new_session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
-from rag.retrieve import Hit
+from rag.retrieval.retrieve import Hit
 from webui.render import render_answer, render_sources, render_streaming, source_urls
 
 CHUNK = "Intro sentence here. Japan pledged <b>600</b> billion yen to the Philippines. Closing words."
