@@ -13,7 +13,7 @@ from typing import Any
 
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
+from rag.answering.abstain import missing_detail, on_topic, passage_sentences, searchable_text, topic_coverage
 from rag.answering.citations import claim_citations, ground_citations
 from rag.answering.condense import condense_question
 from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
@@ -252,7 +252,7 @@ class Engine:
         self._raise_if_first_ingest_runs()
         selected = check_countries(countries)
         docs = check_names(docs, "docs")
-        query = condense_question(question, history, self.settings.profile.actors)
+        query = condense_question(*self._in_corpus_words(question, history), self.settings.profile.actors)
         scope = self.retriever.scope(query, docs)
         # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
         shape = classify(question if query.startswith(f"{question} ") else query)
@@ -314,6 +314,18 @@ class Engine:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
+
+    def _in_corpus_words(
+        self, question: str, history: list[dict[str, str]] | None
+    ) -> tuple[str, list[dict[str, str]] | None]:
+        """The question and the user's earlier turns in the corpus's spelling (`match_wording`), else as given."""
+        if not self.settings.match_wording:
+            return question, history
+        words = self.retriever.in_corpus_words
+        turns = [
+            {**t, "content": words(str(t.get("content", "")))} if t.get("role") == "user" else t for t in history or []
+        ]
+        return words(question), turns or history
 
     def _retrieve_groups(
         self,
@@ -490,8 +502,17 @@ class Engine:
         if any(name.lower() not in passages for name in proper_names(query)):
             return ABSTAIN_TEXT
         if self.settings.detail_check:
-            on_topic = (coverage >= self.settings.topic_coverage) | (similarity >= self.settings.topic_similarity)
-            if (detail := missing_detail(query, sentences, on_topic)) is not None:
+            topical = on_topic(
+                sentences,
+                similarity,
+                coverage,
+                query,
+                self.settings.profile.actors,
+                min_coverage=self.settings.topic_coverage,
+                min_similarity=self.settings.topic_similarity,
+                margin=self.settings.topic_margin,
+            )
+            if (detail := missing_detail(query, sentences, topical)) is not None:
                 return f"The sources don't give {detail.name}."
         return None
 
