@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
+    follow_up_check: bool = Field(
+        default=True,
+        description="A turn that doesn't refer back is a new question when its own passages match it as well.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
