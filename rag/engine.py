@@ -26,6 +26,7 @@ from rag.feedback import record_feedback
 from rag.overview import corpus_countries
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import QUESTION_WORDS, Scope, quoted_phrases, without_dates, without_scope_words
+from rag.retrieval.wording import spells_out
 from rag.settings import Settings
 from rag.storage import records
 from rag.storage.embeddings import Embedder
@@ -326,15 +327,17 @@ class Engine:
     def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
         """The question the turn asks on its own terms: condensed with the history only when it leans on it.
 
-        A turn that neither opens with "and"/"what about" nor refers back is a new question when its own
-        passages match it at least as well as those of the question condensed with the history.
+        A turn is a new question when its own passages match it about as well as those of the question
+        condensed with the history (better, for one that opens with "and"/"what about" or refers back).
         """
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
         query = condense_question(question, history, self.settings.profile.actors, authors)
-        if query == question or not self.settings.follow_up_check or leans_on_history(question):
+        if query == question or not self.settings.follow_up_check:
             return query
         alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
-        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - FOLLOW_UP_SLACK):
+        # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
+        slack = -FOLLOW_UP_SLACK if leans_on_history(question) else FOLLOW_UP_SLACK
+        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
             return question
         return query
 
@@ -521,8 +524,9 @@ class Engine:
         mentioned = {c for h in hits for c in h.countries}
         if any(c not in mentioned for c in find_countries(query)):
             return ABSTAIN_TEXT
-        passages = " ".join(searchable_text(h) for h in hits).lower()
-        if any(name.lower() not in passages for name in proper_names(query)):
+        passages = " ".join(searchable_text(h) for h in hits)
+        folded = passages.lower()
+        if any(name.lower() not in folded and not spells_out(name, passages) for name in proper_names(query)):
             return ABSTAIN_TEXT
         if self.settings.detail_check:
             topical = on_topic(

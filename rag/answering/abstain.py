@@ -81,8 +81,20 @@ def _has_date(sentence: str, question: str) -> bool:
     return any(m.group(0).casefold() not in _given(question) for m in DATE.finditer(sentence))
 
 
+# An amount asked in a currency is given only in that currency: "worth in US dollars" is not "JPY 600 billion".
+CURRENCIES = (
+    (re.compile(r"\b(dollars?|usd|us\$)\b|\$", re.I), re.compile(r"\$|\b(dollars?|USD)\b")),
+    (re.compile(r"\b(yen|jpy)\b|¥", re.I), re.compile(r"¥|\b(yen|JPY)\b")),
+    (re.compile(r"\b(euros?|eur)\b|€", re.I), re.compile(r"€|\b(euros?|EUR)\b")),
+    (re.compile(r"\b(pounds?|sterling|gbp)\b|£", re.I), re.compile(r"£|\b(pounds?|GBP)\b")),
+)
+
+
 def _has_amount(sentence: str, question: str) -> bool:
-    return bool(MONEY.search(sentence)) and any(c.isdigit() for c in sentence)
+    if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
+        return False
+    asked = [given for asks, given in CURRENCIES if asks.search(question)]
+    return not asked or any(given.search(sentence) for given in asked)
 
 
 def _has_number(sentence: str, question: str) -> bool:
@@ -125,7 +137,7 @@ DETAILS = (
         # "When did...", not "How did Manila respond when it felt...".
         re.compile(
             r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which) (year|date|day|month)\b|\bin (what|which) year\b",
+            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
             re.I,
         ),
         _has_date,
@@ -133,9 +145,13 @@ DETAILS = (
     ),
     Detail(
         "the amount",
-        re.compile(r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b", re.I),
+        re.compile(
+            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            re.I,
+        ),
         _has_amount,
-        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total"}),
+        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
     ),
     Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
     Detail(
