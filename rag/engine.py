@@ -257,6 +257,7 @@ class Engine:
             max_chars=self.settings.max_question_chars,
             profile=self.settings.profile,
             find_scope=self.retriever.scope,
+            in_corpus_words=self.retriever.in_corpus_words if self.settings.match_wording else None,
         )
 
     def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:

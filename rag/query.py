@@ -87,19 +87,33 @@ def build_query(
     max_chars: int,
     profile: Profile,
     find_scope: Callable[[str, list[str] | None], Scope | None],
+    in_corpus_words: Callable[[str], str] | None = None,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
 
     Raises QuestionError (or UnknownCountryError, UnknownDocumentError) with what to change.
-    `find_scope(text, docs)` is the retriever's: it knows the stored documents.
+    `find_scope(text, docs)` is the retriever's: it knows the stored documents. `in_corpus_words` (the
+    retriever's, with RAG_MATCH_WORDING) respells the question and the user's earlier turns first.
     """
     question = check_question(question, max_chars)  # type: ignore[arg-type]
     selected = check_countries(countries)
     named = check_names(docs, "docs")
-    standalone = condense_question(question, history, profile.actors)
+    standalone = condense_question(*_respelled(question, history, in_corpus_words), profile.actors)
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone)
     parts = split_parts(standalone)
     entities = comparison_entities(standalone) if shape == "comparison" and len(parts) == 1 else []
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
     return Query(question, tuple(history or ()), selected, named, standalone, shape, parts, entities, scopes)
+
+
+def _respelled(
+    question: str, history: list[dict[str, str]] | None, words: Callable[[str], str] | None
+) -> tuple[str, list[dict[str, str]] | None]:
+    """The question and the user's earlier turns in the corpus's spelling (`words`), else as given."""
+    if words is None:
+        return question, history
+    turns = [
+        {**t, "content": words(str(t.get("content", "")))} if t.get("role") == "user" else t for t in history or []
+    ]
+    return words(question), turns or history
