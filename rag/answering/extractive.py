@@ -123,7 +123,7 @@ class _Candidate:
 
     @property
     def kind(self) -> str:
-        publisher = str(self.hit.metadata.get("publisher", ""))
+        publisher = self.hit.publisher
         return "statements" if "white house" in publisher.lower() else "article"
 
 
@@ -480,7 +480,7 @@ def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
     that carries it, tagged with the document it signs, so the claim stays a verbatim, checkable span.
     """
     for n, hit in numbered:
-        author = str(hit.metadata.get("author", ""))
+        author = hit.author
         at = hit.text.find(author) if author else -1
         if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
             claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author), tag=f"author of “{hit.title}”")
