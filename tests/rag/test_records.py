@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ingest.chunking import Chunk
@@ -9,6 +11,7 @@ from ingest.pipeline import Version
 from rag.answer import Citation
 from rag.storage import records
 from rag.storage.embeddings import EMBED_DIM
+from tests.conftest import REPO
 
 CHUNK = Chunk(
     chunk_id="statement.md#3",
@@ -88,3 +91,22 @@ def test_a_hit_survives_its_json_form():
     hit = records.Hit(stored, rank=2, score=0.5, vector_score=0.7, exact="reciprocal access")
 
     assert records.Hit.from_dict(hit.to_dict()).to_dict() == hit.to_dict()
+
+
+# A key literal indexing something named meta/metadata: `meta.get("title")`, `hit.metadata["author"]`.
+METADATA_KEY_READ = re.compile(r"""\bmeta\w*\s*(?:\.get\(|\[)\s*["'](\w+)["']""")
+
+
+def test_only_the_record_module_reads_metadata_keys():
+    records_module = REPO / "rag" / "storage" / "records.py"
+    reads = [
+        f"{path.relative_to(REPO)}:{n}: {match.group(0)}"
+        for folder in ("rag", "webui", "eval")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path != records_module
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        for match in METADATA_KEY_READ.finditer(line)
+    ]
+    assert not reads, "read these through rag.storage.records (a Hit property or a records function):\n" + "\n".join(
+        reads
+    )
