@@ -443,7 +443,7 @@ class Engine:
 
     def record_feedback(
         self,
-        answer: Answer | dict[str, Any],
+        answer: Answer,
         rating: str,
         history: list[dict[str, str]] | None = None,
         comment: str = "",

@@ -231,7 +231,7 @@ class Events:
             return gr.skip(), gr.skip()
         try:
             self.engine.record_feedback(
-                session["answers"][k],
+                answer_from_dict(session["answers"][k]),
                 rating,
                 session["history"][: 2 * k],
                 comment or "",
