@@ -309,7 +309,9 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
     if shape in ("list", "overview", "comparison"):
         if shape != "comparison":  # a comparison's sides are already held to passages naming them
-            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors)]
+            # An overview's topic is broad ("the summit"): its bullets need the country asked of, not its words.
+            words = shape == "list"
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors, words)]
         by_country = shape == "list" and bool(COUNTRY_LIST.search(question))
         return _distinct(question, close, limit, by_country, profile.subject)
     if shape == "reason":
@@ -330,7 +332,7 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     return chosen
 
 
-def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
+def _on_topic(question: str, c: _Candidate, actors: frozenset[str], words: bool = True) -> bool:
     """True when the sentence names the country asked about and shares what is asked beyond the names.
 
     A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
@@ -344,6 +346,8 @@ def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
         return False
     if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
         return False
+    if not words:
+        return True
     names = _terms(" ".join(find_countries(question)))
     content = _terms(question) - names - GENERIC
     return not content or bool(content & _terms(c.sentence))
