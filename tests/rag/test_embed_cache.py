@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
-from pathlib import Path
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -100,18 +99,28 @@ def test_least_recently_used_entries_are_evicted_beyond_the_bound(tmp_path):
     assert cache.stats()["entries"] <= 4
 
 
-def _write(args: tuple[str, int]) -> int:
-    path, worker = args
-    cache = VectorFile(Path(path), max_bytes=10**9)
-    for batch in range(10):
-        cache.put({bytes([worker, batch, i]) * 8: _vectors(i) for i in range(20)})
-    return worker
+WRITER = """
+import sys
+from pathlib import Path
+import numpy as np
+from rag.storage.embed_cache import VectorFile
+path, worker = Path(sys.argv[1]), int(sys.argv[2])
+cache = VectorFile(path, max_bytes=10**9)
+vector = np.ones((4, 384), dtype=np.float32) / np.sqrt(384)
+for batch in range(10):
+    cache.put({bytes([worker, batch, i]) * 8: (vector[0], vector[1:]) for i in range(20)})
+"""
 
 
 def test_several_processes_write_at_once(tmp_path):
     path = tmp_path / CACHE_FILE
-    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
-        assert sorted(pool.map(_write, [(str(path), w) for w in range(4)])) == [0, 1, 2, 3]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(w)], stderr=subprocess.PIPE, text=True)
+        for w in range(4)
+    ]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 4, errors
+    assert not any("not written" in e for e in errors), errors
     assert VectorFile(path).stats()["entries"] == 4 * 10 * 20
 
 
