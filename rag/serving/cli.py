@@ -290,6 +290,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         hits = cache.get("last_ingest")
         rate = f"; last ingest {hits['hits']:,} of {hits['hits'] + hits['misses']:,} from it" if hits else ""
         print(f"embed cache  {cache['entries']:,} passages, {cache['bytes'] / 1e6:.1f} MB{rate} ({cache['path']})")
+        print(f"             + {cache['shipped_entries']:,} passages shipped for corpus/")
     else:
         print("embed cache  off (RAG_EMBED_CACHE=false)")
     if running := status.get("indexing"):

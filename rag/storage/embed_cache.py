@@ -241,10 +241,12 @@ def user_cache_path(settings: Any) -> Path:
 
 
 def embed_cache_status(settings: Any) -> dict[str, Any]:
-    """For `rag status`: whether the cache is on, its file, entries and size, and the last ingest's hit rate."""
+    """For `rag status`: whether the cache is on, its file, entries and size, the last ingest's hit rate, and
+    how many passages the cache shipped for corpus/ holds."""
     if not settings.embed_cache:
         return {"enabled": False}
-    return {"enabled": True} | VectorFile(user_cache_path(settings)).stats()
+    shipped = VectorFile(SHIPPED, readonly=True).stats()
+    return {"enabled": True} | VectorFile(user_cache_path(settings)).stats() | {"shipped_entries": shipped["entries"]}
 
 
 @dataclass

@@ -54,7 +54,7 @@ def test_reingest_into_a_new_store_embeds_only_text_it_never_saw(tiny_settings, 
     assert stored.keys() == cached.keys()
     assert all(np.array_equal(stored[i], cached[i]) for i in stored)
     status = embed_cache_status(settings)
-    assert status["entries"] == first.chunks and status["bytes"] > 0
+    assert status["entries"] == first.chunks and status["bytes"] > 0 and status["shipped_entries"] > 0
     assert status["last_ingest"] == {"hits": first.chunks, "misses": 0, "hit_rate": 1.0}
 
 
