@@ -154,7 +154,7 @@ class VectorFile:
                 if found and not self.readonly:
                     now = time.time()
                     connection.executemany("UPDATE vectors SET used = ? WHERE key = ?", [(now, k) for k in found])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # an unwritable or full disk too: the cache is optional
             log.warning("embedding cache %s unreadable (%s); embedding instead", self.path, exc)
         return found
 
@@ -171,7 +171,7 @@ class VectorFile:
             with self._closing() as connection:
                 connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)", rows)
                 self._evict(connection)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # an unwritable or full disk too: the cache is optional
             log.warning("embedding cache %s not written (%s)", self.path, exc)
 
     def _evict(self, connection: sqlite3.Connection) -> None:
@@ -200,7 +200,7 @@ class VectorFile:
                 row = connection.execute("SELECT value FROM meta WHERE name = 'last_ingest'").fetchone()
                 if row:
                     figures["last_ingest"] = json.loads(row[0])
-        except (sqlite3.Error, ValueError) as exc:
+        except (sqlite3.Error, OSError, ValueError) as exc:
             figures["error"] = str(exc)
         return figures
 
@@ -210,7 +210,7 @@ class VectorFile:
         try:
             with self._closing() as connection:
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('last_ingest', ?)", (json.dumps(figures),))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # an unwritable or full disk too: the cache is optional
             log.warning("embedding cache %s not written (%s)", self.path, exc)
 
     def _closing(self) -> Any:
