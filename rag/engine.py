@@ -224,7 +224,7 @@ class Engine:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
             if extract.claims:
                 answer.text = extract.text
-                answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+                answer.citations = claim_citations(extract.claims, hits)
             else:
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield from PIECE.findall(answer.text)
@@ -349,7 +349,7 @@ class Engine:
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if extract.claims:
             answer.text = extract.text
-            answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+            answer.citations = claim_citations(extract.claims, hits)
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
@@ -414,7 +414,7 @@ class Engine:
 
     def record_feedback(
         self,
-        answer: Answer | dict[str, Any],
+        answer: Answer,
         rating: str,
         history: list[dict[str, str]] | None = None,
         comment: str = "",

@@ -209,8 +209,8 @@ def searchable_text(hit: Hit) -> str:
         hit.title,
         hit.section,
         hit.date,
-        str(hit.metadata.get("author", "")),
-        str(hit.metadata.get("publisher", "")),
+        hit.author,
+        hit.publisher,
     ]
     return "\n".join([*(f for f in fields if f), hit.text])
 
@@ -224,7 +224,7 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     sentences: list[str] = []
     sims: list[float] = []
     for hit in {h.doc_id: h for h in reversed(hits)}.values():
-        if author := hit.metadata.get("author"):  # the byline of the front matter: "Who wrote ...?"
+        if author := hit.author:  # the byline of the front matter: "Who wrote ...?"
             sentences.append(f"{hit.title}, by {author}")
             sims.append(0.0)
     for hit in hits:

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from ingest.countries import canonical_country
 from rag.errors import UnknownDocumentError
+from rag.storage import records
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str
     lookup: dict[str, str] = {}
     for doc_id, meta in documents.items():
         path = PurePosixPath(doc_id)
-        title = str(meta.get("title", ""))
+        title = records.title(meta)
         for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
             if form.strip():
                 lookup.setdefault(" ".join(form.split()).casefold(), doc_id)
@@ -135,7 +136,7 @@ def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict]
             if doc_ids:
                 return Scope(rule.label, dated(question, doc_ids, documents))
     folded = _fold(question)
-    titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, str(meta.get("title", "")))))
+    titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
     return Scope(", ".join(titled), titled) if titled else None
 
 
@@ -154,7 +155,7 @@ def dated(question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]) -
     dates = asked_dates(question)
     if not dates:
         return doc_ids
-    return tuple(d for d in doc_ids if str(documents[d].get("date", "")).startswith(dates)) or doc_ids
+    return tuple(d for d in doc_ids if records.date(documents[d]).startswith(dates)) or doc_ids
 
 
 def _names_title(folded_question: str, title: str) -> bool:
