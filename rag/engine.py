@@ -27,6 +27,7 @@ from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.settings import Settings
 from rag.storage import records
+from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
 from rag.storage.records import Hit, country_where
@@ -461,4 +462,5 @@ class Engine:
             "chunks": self.store.count(),
             "last_ingest": self.last_ingest or self.store.written_at(),
             "indexing": None if running is None else running.as_dict(),
+            "embed_cache": embed_cache_status(self.settings),
         }
