@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import ABSTAIN_PHRASES, abstention, asked_details
-from rag.answering.citations import claim_citations, ground_citations
+from rag.answering.citations import claim_citations, ground_citations, renumber
 from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
@@ -223,8 +223,7 @@ class Engine:
             extract = self._extract(query, shape, entities, groups, answered, hits)
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
             if extract.claims:
-                answer.text = extract.text
-                answer.citations = claim_citations(extract.claims, hits)
+                answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
             else:
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield from PIECE.findall(answer.text)
@@ -359,8 +358,7 @@ class Engine:
         )
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if extract.claims:
-            answer.text = extract.text
-            answer.citations = claim_citations(extract.claims, hits)
+            answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
