@@ -121,6 +121,8 @@ class Retriever:
 
     def scope(self, question: str, docs: list[str] | None = None) -> Scope | None:
         """The documents a question is limited to: `docs` (names or ids) if given, else what the question says."""
+        if docs and not self.store.count():
+            raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         return find_scope(question, docs, self.documents(), self.settings.source_scope)
 
     def idf(self, question: str) -> dict[str, float]:
@@ -130,6 +132,10 @@ class Retriever:
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)
+
+    def in_corpus_words(self, text: str) -> str:
+        """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
+        return self._bm25_index().vocabulary.normalize(text)
 
     def retrieve(
         self,
@@ -142,6 +148,14 @@ class Retriever:
 
         `docs` (document names or ids) limits the search to those documents; without it, a question that
         names its source ("the article", "the White House", a title) is limited to that source.
+        The engine, which has worked out the countries and the scope already, calls `rank`.
+        """
+        self.store.follow()
+        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs))
+
+    def rank(self, question: str, k: int | None, countries: list[str], scope: Scope | None) -> list[Hit]:
+        """Top-k chunks for `question` among those mentioning `countries` (canonical names) within `scope`.
+
         Chunks holding a quoted phrase of the question rank first; those holding a rare n-gram of it
         keep a place in the top k.
         Picks up changes another process made to the store first (checked at most once a second).
@@ -149,20 +163,18 @@ class Retriever:
         """
         self.store.follow()
         try:
-            return self._retrieve(question, k, countries, docs)
+            return self._retrieve(question, k, countries, scope)
         except StoreError:
             if not self.store.follow(force=True):
                 raise
-            return self._retrieve(question, k, countries, docs)
+            return self._retrieve(question, k, countries, scope)
 
-    def _retrieve(self, question: str, k: int | None, countries: list[str] | None, docs: list[str] | None) -> list[Hit]:
+    def _retrieve(self, question: str, k: int | None, selected: list[str], scope: Scope | None) -> list[Hit]:
         k = k or self.settings.top_k
         count = self.store.count()
         if count == 0:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
-        selected = resolve_countries(countries)
         index = self._bm25_index()
-        scope = find_scope(question, docs, index.documents, self.settings.source_scope)
         doc_ids = scope.doc_ids if scope else None
         embedding = self.embedder.encode([question])[0]
         mask = _both(index.mentions(selected), index.in_documents(doc_ids))

@@ -29,15 +29,18 @@ class ScopeRule:
 _SAYS = (
     r"say|says|said|think|thinks|argue|argues|suggest|suggests|use|uses|compare|compares|claim|claims|describe"
     r"|describes|write|writes|wrote|mean|means|frame|frames|see|sees|view|views|call|calls|verdict|view|opinion"
+    r"|reckon|reckons|believe|believes|recommend|recommends|argument|thesis|point|main"
 )
+# How readers name an opinion article and its author.
+_ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|columnist|commentary"
 # The corpus's own source words. A rule whose documents aren't in the store is skipped.
 SCOPE_RULES = (
     ScopeRule(
         "the article",
         re.compile(
-            rf"\baccording to the (article|author|writer|essay)\b"
-            rf"|\bthe (article|author|writer|essay)(['’]s)?\s+(\w+\s+)?({_SAYS})\b"
-            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the (article|essay)\b",
+            rf"\b(according to|per|in|from|by) the ({_ARTICLE})\b"
+            rf"|\bthe ({_ARTICLE})(['’]s)?\s+(\w+\s+)?({_SAYS})\b|\bas the ({_ARTICLE}) puts? it\b"
+            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the ({_ARTICLE})\b",
             re.I,
         ),
         "kind",

@@ -384,6 +384,13 @@ class Store:
                 f"Cannot write to the document store. {hint}.",
             ) from exc
 
+    def written_at(self) -> float | None:
+        """When the embedded store's database was last written (an ingest by any process); None for a server."""
+        database = self.settings.store_dir / CHROMA_FILES[0]
+        if self.settings.chroma_host or not database.exists():
+            return None
+        return max(path.stat().st_mtime for path in database.parent.glob(f"{CHROMA_FILES[0]}*"))
+
     def count(self) -> int:
         """Number of chunks stored."""
         with self.reading():
