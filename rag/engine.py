@@ -6,12 +6,12 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import ABSTAIN_PHRASES, abstention
+from rag.answering.abstain import ABSTAIN_PHRASES, abstention, asked_details
 from rag.answering.citations import claim_citations, ground_citations
 from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
@@ -327,16 +327,27 @@ class Engine:
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
             # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
             topic = without_dates(query)
-            return extract_answer(topic, shape, numbered, self.embedder, limits, self.settings.profile)
+            return extract_answer(
+                topic, shape, numbered, self.embedder, limits, self.settings.profile, self._gives(topic)
+            )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
-                extract = extract_answer(part, classify(part), numbered, self.embedder, limits, self.settings.profile)
+                extract = extract_answer(
+                    part, classify(part), numbered, self.embedder, limits, self.settings.profile, self._gives(part)
+                )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _gives(self, question: str) -> Callable[[str], bool] | None:
+        """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""
+        if not self.settings.prefer_asked:
+            return None
+        details = asked_details(question)
+        return lambda sentence: any(d.carries(sentence, question) for d in details)
 
     def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
         """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,13 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
+# A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
+# outranks one that only sounds like the question.
+ASKED_BONUS = 0.15
+DISTINCT_BONUS = 0.2
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
+QUOTED_PHRASE = re.compile(r"[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’']")
+CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
 # A question asking for an amount, a count or a time can only be answered by a sentence
@@ -196,7 +204,22 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _score(question: str, candidates: list[_Candidate], embedder: Embedder, actors: frozenset[str]) -> list[_Candidate]:
+def distinctive_terms(question: str) -> list[str]:
+    """What only some sentences can hold: acronyms, quoted phrases, names of two or more capitalised words."""
+    countries = {m.casefold() for m in find_countries(question)}
+    found = [m.group(0) for m in ACRONYM.finditer(question)]
+    found += [m.group("phrase") for m in QUOTED_PHRASE.finditer(question)]
+    found += [m.group(0) for m in CAPITALISED_NAME.finditer(question, 1)]
+    return [f for f in dict.fromkeys(found) if f.casefold() not in countries and not find_countries(f)]
+
+
+def _score(
+    question: str,
+    candidates: list[_Candidate],
+    embedder: Embedder,
+    actors: frozenset[str],
+    gives: Callable[[str], bool] | None = None,
+) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
     Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
@@ -221,6 +244,7 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
     topics = asked_countries - actors
+    distinct = distinctive_terms(question) if gives is not None else []
     for c, vector in zip(candidates, vectors, strict=True):
         text = _in_context(c)
         named = set(find_countries(text))
@@ -229,6 +253,10 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
         on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
         c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
+        if gives is not None:
+            folded = text.casefold()
+            held = sum(term.casefold() in folded for term in distinct) / len(distinct) if distinct else 0.0
+            c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
         c.vector = vector
     return candidates
 
@@ -381,17 +409,22 @@ def extract_answer(
     embedder: Embedder,
     limits: Limits,
     profile: Profile,
+    gives: Callable[[str], bool] | None = None,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
     `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
+    `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
+    a person...); those, and sentences holding the question's distinctive terms, are preferred.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
+    # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
+    prefer = gives if shape in ("fact", "yesno") else None
+    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit, profile)
     taken = {_key(c) for c in chosen}
