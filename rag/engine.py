@@ -26,7 +26,6 @@ from rag.query import Query, build_query
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.settings import Settings
-from rag.storage import records
 from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
@@ -406,7 +405,7 @@ class Engine:
 
     def chunk_texts(self) -> list[str]:
         """The text of every stored chunk."""
-        return [r["document"] for r in self.store.iter_records(include=("documents",))]
+        return [chunk.text for chunk in self.store.chunks()]
 
     def build_index(self) -> None:
         """Load or build the keyword index now rather than on the first question (it is saved next to the store)."""
@@ -446,7 +445,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
-        docs = {records.doc_id(r["id"], r["metadata"]) for r in self.store.iter_records()}
+        docs = {chunk.doc_id for chunk in self.store.chunks(text=False)}
         running = self.indexing()
         return {
             "backend": self.backend,
