@@ -284,9 +284,12 @@ class Engine:
         query = condense_question(question, history, self.settings.profile.actors, authors)
         if query == question or not self.settings.follow_up_check:
             return query
+        leans = leans_on_history(question)
+        if leans and not query.startswith(question):  # its reference was resolved ("she": "the author")
+            return query
         alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
         # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
-        slack = -FOLLOW_UP_SLACK if leans_on_history(question) else FOLLOW_UP_SLACK
+        slack = -FOLLOW_UP_SLACK if leans else FOLLOW_UP_SLACK
         if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
             return question
         return query

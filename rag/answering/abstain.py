@@ -104,10 +104,14 @@ CURRENCIES = (
 )
 
 
+CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
+
+
 def _has_amount(sentence: str, question: str) -> bool:
     if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
         return False
-    asked = [given for asks, given in CURRENCIES if asks.search(question)]
+    wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
+    asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
     return not asked or any(given.search(sentence) for given in asked)
 
 
@@ -161,7 +165,7 @@ DETAILS = (
         "the amount",
         re.compile(
             r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
-            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,
         ),
         _has_amount,
