@@ -12,7 +12,7 @@ This module is the only one that knows those keys.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -162,12 +162,6 @@ class Hit(Source):
     sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
     exact: str | None = None  # a quoted phrase or rare n-gram of the question that the chunk contains verbatim
     metadata: dict = field(default_factory=dict, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `rag search --json` prints)."""
-        data = asdict(self)
-        data.pop("metadata")
-        return data
 
     @property
     def sentence_vectors(self) -> np.ndarray | None:

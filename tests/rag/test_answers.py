@@ -17,6 +17,7 @@ from rag.answering.extractive import CONNECTIVE
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
+from rag.serving.json_forms import answer_json
 from tests.conftest import CORPUS
 
 ACTORS = load_profile(CORPUS / "profile.yaml").actors
@@ -116,7 +117,7 @@ def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
 def test_follow_up_and_with_vietnam_answers_with_japans_agreements_with_vietnam(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("And with Vietnam?", history=THAILAND)
     assert answer.search_query == "What did Japan sign with Vietnam?"
-    assert answer.to_dict()["standalone_question"] == "What did Japan sign with Vietnam?"
+    assert answer_json(answer)["standalone_question"] == "What did Japan sign with Vietnam?"
     assert not answer.abstained
     assert "Japan and Vietnam have come together on several defence and security arrangements" in answer.text
     assert_every_quote_is_its_claim(answer, extractive_engine)

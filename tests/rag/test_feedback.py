@@ -13,6 +13,7 @@ from eval.runner import add_parser
 from rag.engine import Engine
 from rag.feedback import FeedbackError, read_feedback, record_feedback
 from rag.serving.cli import main
+from rag.serving.json_forms import answer_json
 from rag.storage.store import Store
 from rag.storage.sync import sync
 
@@ -42,7 +43,7 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and
     assert stored["question"] == QUESTION and stored["history"] == history
     assert stored["answer"] == answer.text and stored["rating"] == "down"
     assert stored["comment"] == "It should say twelve."
-    assert stored["citations"] == json.loads(json.dumps(answer.to_dict()["citations"]))
+    assert stored["citations"] == json.loads(json.dumps(answer_json(answer)["citations"]))
     assert stored["backend"] == "extractive" and stored["time"].endswith("+00:00")
     assert read_feedback(path) == [stored]
 
