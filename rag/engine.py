@@ -308,7 +308,14 @@ class Engine:
             extract = Extract("")
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
-                extract = extract_answer(part, classify(part), numbered, self.embedder, limits, self.settings.profile)
+                extract = extract_answer(
+                    part,
+                    classify(part, self.settings.profile.actors),
+                    numbered,
+                    self.embedder,
+                    limits,
+                    self.settings.profile,
+                )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")

@@ -298,14 +298,20 @@ class Events:
         page, sources = render_brief(brief)
         return page, sources, gr.update(value=f"Ask about {brief.country}", visible=True)
 
-    @staticmethod
-    def ask_about(country: str | None) -> tuple:
-        """The chat, prefilled to ask about `country` with it as the focus: (question, focus, tabs)."""
+    def ask_about(self, country: str | None) -> tuple:
+        """The chat, prefilled to ask about `country` with it as the focus: (question, focus, tabs).
+
+        A corpus about one country (its profile's `subject`) asks what that country does with this one.
+        """
         if not country:
             return gr.skip(), gr.skip(), gr.skip()
-        question = (
-            "What is Japan doing, and with whom?" if country == "Japan" else f"What is Japan doing with {country}?"
-        )
+        subject = self.settings.profile.subject
+        if subject is None:
+            question = f"Tell me about {country}."
+        elif country == subject:
+            question = f"What is {subject} doing, and with whom?"
+        else:
+            question = f"What is {subject} doing with {country}?"
         return question, [country], gr.Tabs(selected="ask")
 
     def on_upload(self, path: str | None) -> tuple:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Collection
 from typing import Literal
 
 from ingest.countries import country_mentions
@@ -33,13 +34,14 @@ LIST = re.compile(
     re.I,
 )
 OVERVIEW = re.compile(
-    r"\btell me about\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bdescribe\b|\bwhat is (japan|the us|the united states)"
-    r" doing\b|\bwhat (is|are) \w+(\s\w+)? doing (with|in|about)\b|\bwhat do(es)? the (article|sources?|statements?)"
-    r" say about\b|\b(relations?|relationship|ties)\b|\bstate of\b"
-    r"|\bhow (is|are|has|have) (japan|the us|the united states|\w+)('s)? (relations?|ties|relationship)\b"
-    r"|\bwhat is happening\b|\bwhat has (japan|the us|the united states) done\b",
+    r"\btell me about\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bdescribe\b"
+    r"|\bwhat (is|are) \w+(\s\w+)? doing (with|in|about)\b|\bwhat do(es)? the (article|sources?|statements?)"
+    r" say about\b|\b(relations?|relationship|ties)\b|\bstate of\b|\bwhat is happening\b",
     re.I,
 )
+# "What is Japan doing?", "What has the US done?": an overview when the country is one of the corpus's actors.
+ACTOR_OVERVIEW = re.compile(r"\bwhat (?P<verb>is|has) (the )?$", re.I)
+ACTOR_OVERVIEW_END = {"is": re.compile(r" doing\b", re.I), "has": re.compile(r" done\b", re.I)}
 YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
 QUESTION_WORD = re.compile(
     r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I
@@ -51,8 +53,11 @@ PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and 
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
-def classify(question: str) -> Shape:
-    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
+def classify(question: str, actors: Collection[str] = ()) -> Shape:
+    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview).
+
+    `actors` are the corpus profile's main actors: what one of them is doing asks for an overview.
+    """
     if COMPARISON.search(question) or _versus(question):
         return "comparison"
     if REASON.search(question):
@@ -61,20 +66,29 @@ def classify(question: str) -> Shape:
         return "yesno"
     if LIST.search(question):
         return "list"
-    if OVERVIEW.search(question):
+    if OVERVIEW.search(question) or _asks_what_an_actor_does(question, actors):
         return "overview"
     return "fact"
+
+
+def _asks_what_an_actor_does(question: str, actors: Collection[str]) -> bool:
+    for start, end, name in country_mentions(question):
+        before = ACTOR_OVERVIEW.search(question[:start]) if name in actors else None
+        if before and ACTOR_OVERVIEW_END[before.group("verb").lower()].match(question[end:]):
+            return True
+    return False
 
 
 def _versus(question: str) -> bool:
     return bool(re.search(r"\b\w+\s+(v|vs)\.?\s+\w+", question, re.I))
 
 
-def comparison_entities(question: str) -> list[str]:
+def comparison_entities(question: str, subject: str | None = None) -> list[str]:
     """The countries a comparison sets side by side; [] when it compares aspects of one relationship.
 
     In order of trust: countries in the possessive ("Japan's ... China's"), a pair joined by "and",
-    "vs" or "with" ("Thailand and Cambodia"), then every country but Japan when two others are named.
+    "vs" or "with" ("Thailand and Cambodia"), then every country but the corpus's `subject` when two
+    others are named.
     """
     mentions = country_mentions(question)
     possessive = [name for _, end, name in mentions if re.match(r"['’]s?(?![A-Za-z])", question[end : end + 3])]
@@ -83,7 +97,7 @@ def comparison_entities(question: str) -> list[str]:
     for (_, end, first), (start, _, second) in itertools.pairwise(mentions):
         if first != second and PAIR.fullmatch(question[end:start]):
             return [first, second]
-    others = list(dict.fromkeys(name for _, _, name in mentions if name != "Japan"))
+    others = list(dict.fromkeys(name for _, _, name in mentions if name != subject))
     return others if len(others) >= 2 else []
 
 

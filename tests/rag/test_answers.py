@@ -20,7 +20,8 @@ from rag.profile import load_profile
 from rag.serving.json_forms import answer_json
 from tests.conftest import CORPUS
 
-ACTORS = load_profile(CORPUS / "profile.yaml").actors
+PROFILE = load_profile(CORPUS / "profile.yaml")
+ACTORS, SUBJECT = PROFILE.actors, PROFILE.subject
 
 THAILAND = [
     {"role": "user", "content": "What did Japan sign with Thailand?"},
@@ -46,7 +47,7 @@ THAILAND = [
     ],
 )
 def test_questions_are_classified_by_shape(question: str, shape: str) -> None:
-    assert classify(question) == shape
+    assert classify(question, ACTORS) == shape
 
 
 def test_multi_part_question_is_split_into_standalone_parts() -> None:
@@ -75,7 +76,7 @@ def test_two_asked_facts_of_one_question_are_not_split() -> None:
     ],
 )
 def test_comparison_sides_are_the_compared_countries_not_the_actor(question: str, sides: list[str]) -> None:
-    assert comparison_entities(question) == sides
+    assert comparison_entities(question, SUBJECT) == sides
 
 
 def test_country_follow_up_becomes_the_earlier_question_about_the_new_country() -> None:
