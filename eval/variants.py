@@ -150,6 +150,16 @@ VARIANTS: dict[str, Variant] = {
             "the detail check reads only sentences on topic by words or absolute similarity",
             overrides={"topic_margin": 0.0},
         ),
+        Variant(
+            "no-follow-up-check",
+            "every short or referring turn is condensed with the history",
+            overrides={"follow_up_check": False},
+        ),
+        Variant(
+            "no-prefer-asked",
+            "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
+            overrides={"prefer_asked": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -181,6 +191,8 @@ DEFAULT_VARIANTS = (
     "no-detail-check",
     "no-wording",
     "no-topic-margin",
+    "no-follow-up-check",
+    "no-prefer-asked",
 )
 
 

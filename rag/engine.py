@@ -6,14 +6,14 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import ABSTAIN_PHRASES, abstention
+from rag.answering.abstain import ABSTAIN_PHRASES, abstention, asked_details
 from rag.answering.citations import claim_citations, ground_citations
-from rag.answering.condense import condense_question
+from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.answering.prompts import build_messages
@@ -47,6 +47,14 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
         for hit in hits:
             seen.setdefault(hit.chunk_id, hit)
     return list(seen.values())
+
+
+# How much worse a turn's own passages may match it than the condensed question's and still make it a new one.
+FOLLOW_UP_SLACK = 0.05
+
+
+def _relevance(hit: Hit) -> float:
+    return hit.sentence_score if hit.sentence_score is not None else hit.vector_score or 0.0
 
 
 class Engine:
@@ -215,7 +223,7 @@ class Engine:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
             if extract.claims:
                 answer.text = extract.text
-                answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+                answer.citations = claim_citations(extract.claims, hits)
             else:
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield from PIECE.findall(answer.text)
@@ -258,7 +266,25 @@ class Engine:
             profile=self.settings.profile,
             find_scope=self.retriever.scope,
             in_corpus_words=self.retriever.in_corpus_words if self.settings.match_wording else None,
+            standalone_of=self._standalone,
         )
+
+    def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
+        """The question the turn asks on its own terms: condensed with the history only when it leans on it.
+
+        A turn is a new question when its own passages match it about as well as those of the question
+        condensed with the history (better, for one that opens with "and"/"what about" or refers back).
+        """
+        authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
+        query = condense_question(question, history, self.settings.profile.actors, authors)
+        if query == question or not self.settings.follow_up_check:
+            return query
+        alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
+        # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
+        slack = -FOLLOW_UP_SLACK if leans_on_history(question) else FOLLOW_UP_SLACK
+        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
+            return question
+        return query
 
     def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
@@ -302,7 +328,9 @@ class Engine:
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
             # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
             topic = without_dates(query)
-            return extract_answer(topic, shape, numbered, self.embedder, limits, self.settings.profile)
+            return extract_answer(
+                topic, shape, numbered, self.embedder, limits, self.settings.profile, self._gives(topic)
+            )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
@@ -315,10 +343,18 @@ class Engine:
                     self.embedder,
                     limits,
                     self.settings.profile,
+                    self._gives(part),
                 )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _gives(self, question: str) -> Callable[[str], bool] | None:
+        """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""
+        if not self.settings.prefer_asked:
+            return None
+        details = asked_details(question)
+        return lambda sentence: any(d.carries(sentence, question) for d in details)
 
     def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
         """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""
@@ -329,7 +365,7 @@ class Engine:
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if extract.claims:
             answer.text = extract.text
-            answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+            answer.citations = claim_citations(extract.claims, hits)
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
@@ -394,7 +430,7 @@ class Engine:
 
     def record_feedback(
         self,
-        answer: Answer | dict[str, Any],
+        answer: Answer,
         rating: str,
         history: list[dict[str, str]] | None = None,
         comment: str = "",
@@ -405,6 +441,10 @@ class Engine:
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, date, ...) of every stored document; {} for an empty store."""
         return self.retriever.documents() if self.store.count() else {}
+
+    def document_titles(self) -> dict[str, str]:
+        """doc_id -> title ("" for a document without one) of every stored document."""
+        return {doc_id: records.title(meta) for doc_id, meta in self.documents().items()}
 
     def chunk_count(self) -> int:
         """Chunks in the store now (it grows while an ingest runs)."""

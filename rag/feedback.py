@@ -38,7 +38,7 @@ class FeedbackError(RagError):
 
 
 def feedback_record(
-    answer: Answer | dict[str, Any],
+    answer: Answer,
     rating: str,
     history: Sequence[dict[str, str]] | None = None,
     comment: str = "",
@@ -50,7 +50,7 @@ def feedback_record(
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise FeedbackError(f"The comment is {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}.")
-    data = answer if isinstance(answer, dict) else answer_json(answer)
+    data = answer_json(answer)
     return {
         "time": (when or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": rating,
@@ -97,7 +97,7 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 def record_feedback(
     path: Path,
-    answer: Answer | dict[str, Any],
+    answer: Answer,
     rating: str,
     history: Sequence[dict[str, str]] | None = None,
     comment: str = "",

@@ -88,17 +88,20 @@ def build_query(
     profile: Profile,
     find_scope: Callable[[str, list[str] | None], Scope | None],
     in_corpus_words: Callable[[str], str] | None = None,
+    standalone_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
 
     Raises QuestionError (or UnknownCountryError, UnknownDocumentError) with what to change.
     `find_scope(text, docs)` is the retriever's: it knows the stored documents. `in_corpus_words` (the
     retriever's, with RAG_MATCH_WORDING) respells the question and the user's earlier turns first.
+    `standalone_of(question, history)` makes a follow-up standalone (default: `condense_question`).
     """
     question = check_question(question, max_chars)  # type: ignore[arg-type]
     selected = check_countries(countries)
     named = check_names(docs, "docs")
-    standalone = condense_question(*_respelled(question, history, in_corpus_words), profile.actors)
+    condense = standalone_of or (lambda q, h: condense_question(q, h, profile.actors))
+    standalone = condense(*_respelled(question, history, in_corpus_words))
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone, profile.actors)
     parts = split_parts(standalone)

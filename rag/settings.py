@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
+    follow_up_check: bool = Field(
+        default=True,
+        description="A turn that doesn't refer back is a new question when its own passages match it as well.",
+    )
+    prefer_asked: bool = Field(
+        default=True,
+        description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,

@@ -84,7 +84,7 @@ def country_choices(engine: Engine) -> list[tuple[str, str]]:
 
 def document_choices(engine: Engine) -> list[tuple[str, str]]:
     """Dropdown choices: 'Title (file)' -> the document's id, in title order."""
-    labelled = [(f"{meta.get('title') or doc_id} ({doc_id})", doc_id) for doc_id, meta in engine.documents().items()]
+    labelled = [(f"{title or doc_id} ({doc_id})", doc_id) for doc_id, title in engine.document_titles().items()]
     return sorted(labelled, key=lambda choice: choice[0].casefold())
 
 
@@ -227,7 +227,7 @@ class Events:
             return gr.skip(), gr.skip()
         try:
             self.engine.record_feedback(
-                session["answers"][k],
+                answer_from_json(session["answers"][k]),
                 rating,
                 session["history"][: 2 * k],
                 comment or "",

@@ -28,6 +28,7 @@ from rag.retrieval.scope import (
     scope_rules,
     without_scope_words,
 )
+from rag.retrieval.wording import spells_out
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
 
@@ -101,8 +102,20 @@ def _has_date(sentence: str, question: str) -> bool:
     return any(m.group(0).casefold() not in _given(question) for m in DATE.finditer(sentence))
 
 
+# An amount asked in a currency is given only in that currency: "worth in US dollars" is not "JPY 600 billion".
+CURRENCIES = (
+    (re.compile(r"\b(dollars?|usd|us\$)\b|\$", re.I), re.compile(r"\$|\b(dollars?|USD)\b")),
+    (re.compile(r"\b(yen|jpy)\b|¥", re.I), re.compile(r"¥|\b(yen|JPY)\b")),
+    (re.compile(r"\b(euros?|eur)\b|€", re.I), re.compile(r"€|\b(euros?|EUR)\b")),
+    (re.compile(r"\b(pounds?|sterling|gbp)\b|£", re.I), re.compile(r"£|\b(pounds?|GBP)\b")),
+)
+
+
 def _has_amount(sentence: str, question: str) -> bool:
-    return bool(MONEY.search(sentence)) and any(c.isdigit() for c in sentence)
+    if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
+        return False
+    asked = [given for asks, given in CURRENCIES if asks.search(question)]
+    return not asked or any(given.search(sentence) for given in asked)
 
 
 def _has_number(sentence: str, question: str) -> bool:
@@ -145,7 +158,7 @@ DETAILS = (
         # "When did...", not "How did Manila respond when it felt...".
         re.compile(
             r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which) (year|date|day|month)\b|\bin (what|which) year\b",
+            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
             re.I,
         ),
         _has_date,
@@ -153,9 +166,13 @@ DETAILS = (
     ),
     Detail(
         "the amount",
-        re.compile(r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b", re.I),
+        re.compile(
+            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            re.I,
+        ),
         _has_amount,
-        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total"}),
+        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
     ),
     Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
     Detail(
@@ -199,8 +216,8 @@ def searchable_text(hit: Hit) -> str:
         hit.title,
         hit.section,
         hit.date,
-        str(hit.metadata.get("author", "")),
-        str(hit.metadata.get("publisher", "")),
+        hit.author,
+        hit.publisher,
     ]
     return "\n".join([*(f for f in fields if f), hit.text])
 
@@ -214,7 +231,7 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     sentences: list[str] = []
     sims: list[float] = []
     for hit in {h.doc_id: h for h in reversed(hits)}.values():
-        if author := hit.metadata.get("author"):  # the byline of the front matter: "Who wrote ...?"
+        if author := hit.author:  # the byline of the front matter: "Who wrote ...?"
             sentences.append(f"{hit.title}, by {author}")
             sims.append(0.0)
     for hit in hits:
@@ -355,8 +372,9 @@ def abstention(
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):
         return ABSTAIN_TEXT
-    passages = " ".join(searchable_text(h) for h in hits).lower()
-    if any(name.lower() not in passages for name in proper_names(query)):
+    passages = " ".join(searchable_text(h) for h in hits)
+    folded = passages.lower()
+    if any(name.lower() not in folded and not spells_out(name, passages) for name in proper_names(query)):
         return ABSTAIN_TEXT
     if settings.detail_check:
         topical = on_topic(
