@@ -103,7 +103,7 @@ def build_query(
     condense = standalone_of or (lambda q, h: condense_question(q, h, profile.actors))
     standalone = condense(*_respelled(question, history, in_corpus_words))
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
-    shape = classify(question if standalone.startswith(f"{question} ") else standalone, profile.actors)
+    shape = classify(question if standalone.startswith(f"{question} ") else standalone)
     parts = split_parts(standalone)
     one_comparison = shape == "comparison" and len(parts) == 1
     entities = comparison_entities(standalone, profile.subject) if one_comparison else []

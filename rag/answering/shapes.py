@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Collection
 from typing import Literal
 
 from ingest.countries import country_mentions
@@ -34,14 +33,14 @@ LIST = re.compile(
     re.I,
 )
 OVERVIEW = re.compile(
-    r"\btell me about\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bdescribe\b"
-    r"|\bwhat (is|are) \w+(\s\w+)? doing (with|in|about)\b|\bwhat do(es)? the (article|sources?|statements?)"
-    r" say about\b|\b(relations?|relationship|ties)\b|\bstate of\b|\bwhat is happening\b",
+    r"\btell me (about|more)\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bsum up\b|\brundown\b|\brecap\b|\bgist\b"
+    r"|\bbig picture\b|\bdescribe\b|\bstate of\b|\b(relations?|relationship|ties)\b|\bmain (argument|point|idea)s?\b"
+    r"|\bwhat(['’]s| is| are|['’]re| has| have)\s+(\S+\s+){0,5}?(doing|done|happening|going on|up to)\b"
+    r"|\bwhat do(es)? the (article|sources?|statements?) say about\b",
     re.I,
 )
-# "What is Japan doing?", "What has the US done?": an overview when the country is one of the corpus's actors.
-ACTOR_OVERVIEW = re.compile(r"\bwhat (?P<verb>is|has) (the )?$", re.I)
-ACTOR_OVERVIEW_END = {"is": re.compile(r" doing\b", re.I), "has": re.compile(r" done\b", re.I)}
+# "How do X and Y each ...", "what changed between 2023 and 2024": two things side by side.
+SIDE_BY_SIDE = re.compile(r"^\s*(how|what)\b.*\b(each|both)\b|\bchang(e|ed|es)\b.*\bbetween\b", re.I)
 YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
 QUESTION_WORD = re.compile(
     r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I
@@ -53,12 +52,9 @@ PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and 
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
-def classify(question: str, actors: Collection[str] = ()) -> Shape:
-    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview).
-
-    `actors` are the corpus profile's main actors: what one of them is doing asks for an overview.
-    """
-    if COMPARISON.search(question) or _versus(question):
+def classify(question: str) -> Shape:
+    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
+    if COMPARISON.search(question) or _versus(question) or SIDE_BY_SIDE.search(question):
         return "comparison"
     if REASON.search(question):
         return "reason"
@@ -66,17 +62,9 @@ def classify(question: str, actors: Collection[str] = ()) -> Shape:
         return "yesno"
     if LIST.search(question):
         return "list"
-    if OVERVIEW.search(question) or _asks_what_an_actor_does(question, actors):
+    if OVERVIEW.search(question):
         return "overview"
     return "fact"
-
-
-def _asks_what_an_actor_does(question: str, actors: Collection[str]) -> bool:
-    for start, end, name in country_mentions(question):
-        before = ACTOR_OVERVIEW.search(question[:start]) if name in actors else None
-        if before and ACTOR_OVERVIEW_END[before.group("verb").lower()].match(question[end:]):
-            return True
-    return False
 
 
 def _versus(question: str) -> bool:

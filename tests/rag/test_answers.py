@@ -47,7 +47,7 @@ THAILAND = [
     ],
 )
 def test_questions_are_classified_by_shape(question: str, shape: str) -> None:
-    assert classify(question, ACTORS) == shape
+    assert classify(question) == shape
 
 
 def test_multi_part_question_is_split_into_standalone_parts() -> None:
