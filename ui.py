@@ -21,9 +21,9 @@ Scripts can call the same engine through the `ask` endpoint::
         print(citation["n"], citation["title"], citation["url"], citation["quote"])
 
 `countries` may be None (no filter); a third argument, `docs`, limits the answer to the named
-documents (file names or titles, as `rag ask --doc`). The result is `Answer.to_dict()` (as printed by
-`rag ask --json`) plus "answer": the text with its [n] markers. Errors (an empty question,
-an unknown country...) come back as a `gradio_client` AppError carrying the message.
+documents (file names or titles, as `rag ask --doc`). The result is what `rag ask --json` prints plus
+"answer", the text with its [n] markers (`ask_json`, rag/serving/json_forms.py), as `rag mcp`'s `ask` tool.
+Errors (an empty question, an unknown country...) come back as a `gradio_client` AppError carrying the message.
 `/search` and `/countries` work the same way; all three are also MCP tools at
 http://127.0.0.1:7860/gradio_api/mcp/, and the same process serves the OpenAI-compatible
 API (rag/serving/api.py) at http://127.0.0.1:7860/v1.
@@ -42,11 +42,9 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from rag.engine import Engine
-from rag.errors import RagError
+from rag import Engine, RagError, Settings
 from rag.feedback import MAX_COMMENT_CHARS
 from rag.serving.api import LOOPBACK, create_api
-from rag.settings import Settings
 from rag.upload import ALLOWED_SUFFIXES
 from webui.brief import NO_BRIEF_SOURCES
 from webui.conversations import browser_state_secret

@@ -137,9 +137,7 @@ def main() -> None:
     if str(REPO) not in sys.path:  # ui.py lives at the repository root, outside the packages
         sys.path.insert(0, str(REPO))
     import ui
-    from rag.engine import Engine
-    from rag.settings import Settings
-    from rag.storage.embeddings import Embedder
+    from rag import Embedder, Engine, Settings
     from rag.storage.store import Store
 
     questions = eval_questions()

@@ -246,9 +246,7 @@ def main() -> None:
 
     from gradio_client import Client
 
-    from rag.engine import Engine
-    from rag.settings import Settings
-    from rag.storage.embeddings import Embedder
+    from rag import Embedder, Engine, Settings
     from rag.storage.store import Store
 
     with tempfile.TemporaryDirectory(prefix="rag_load_") as tmp:

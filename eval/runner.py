@@ -24,10 +24,7 @@ from eval.metrics import evidence_coverage, score_question, summarize
 from eval.pipeline import Pipeline, Ranked
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
-from rag.engine import Engine
-from rag.errors import MissingPackageError, RagError
-from rag.settings import Backend, Settings
-from rag.storage.embeddings import Embedder
+from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings
 
 log = logging.getLogger(__name__)
 

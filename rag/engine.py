@@ -30,7 +30,7 @@ from rag.settings import Settings
 from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
-from rag.storage.records import Hit, country_where
+from rag.storage.records import Hit, country_where, title
 from rag.storage.store import Store, writer_lock
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,13 @@ class Engine:
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
                 extract = extract_answer(
-                    part, classify(part), numbered, self.embedder, limits, self.settings.profile, self._gives(part)
+                    part,
+                    classify(part),
+                    numbered,
+                    self.embedder,
+                    limits,
+                    self.settings.profile,
+                    self._gives(part),
                 )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
@@ -442,6 +448,10 @@ class Engine:
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, date, ...) of every stored document; {} for an empty store."""
         return self.retriever.documents() if self.store.count() else {}
+
+    def document_titles(self) -> dict[str, str]:
+        """doc_id -> title ("" for a document without one) of every stored document."""
+        return {doc_id: title(meta) for doc_id, meta in self.documents().items()}
 
     def chunk_count(self) -> int:
         """Chunks in the store now (it grows while an ingest runs)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.countries import find_countries
 from rag.errors import RagError
+from rag.serving.json_forms import answer_json
 
 if TYPE_CHECKING:
     from rag.answer import Answer
@@ -49,7 +50,7 @@ def feedback_record(
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise FeedbackError(f"The comment is {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}.")
-    data = answer.to_dict()
+    data = answer_json(answer)
     return {
         "time": (when or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": rating,

@@ -9,8 +9,7 @@ import threading
 import time
 from typing import Any
 
-from rag.errors import RagError
-from rag.settings import Settings
+from rag import RagError, Settings
 
 log = logging.getLogger("rag.ui")
 

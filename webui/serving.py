@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
+from rag import Settings
 from rag.serving.api import LOOPBACK
-from rag.settings import Settings
 from webui.auth import LoginThrottle, login
 
 log = logging.getLogger("rag.ui")

@@ -20,7 +20,14 @@ from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
 from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
-from rag.retrieval.scope import MULTI_PART, QUESTION_WORDS, Scope, quoted_phrases, without_scope_words
+from rag.retrieval.scope import (
+    MULTI_PART,
+    QUESTION_WORDS,
+    Scope,
+    quoted_phrases,
+    scope_rules,
+    without_scope_words,
+)
 from rag.retrieval.wording import spells_out
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
@@ -357,7 +364,7 @@ def abstention(
     if not hits:
         return ABSTAIN_TEXT
     sentences, similarity = passage_sentences(hits, embedder.encode_cached([query])[0])
-    topic = without_scope_words(query)
+    topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     close = max(r or 0.0 for r in relevance) >= settings.abstain_below

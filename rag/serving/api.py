@@ -43,6 +43,7 @@ from rag.errors import (
     UnknownDocumentError,
 )
 from rag.query import check_names
+from rag.serving.json_forms import citation_json
 
 log = logging.getLogger(__name__)
 
@@ -210,22 +211,6 @@ def count_tokens(text: str) -> int:
     return len(TOKEN.findall(text))
 
 
-def citation_fields(citation: Citation) -> dict[str, Any]:
-    """The structured form of a citation that the API and the MCP tools return."""
-    return {
-        "n": citation.n,
-        "title": citation.title,
-        "url": citation.url,
-        "doc_id": citation.doc_id,
-        "date": citation.date,
-        "page": citation.page,
-        "quote": citation.quote,
-        "quote_start": citation.quote_start,
-        "quote_end": citation.quote_end,
-        "supported": citation.supported,
-    }
-
-
 def sources_text(citations: list[Citation]) -> str:
     """The "Sources:" list appended to the content: one line per citation with its title, URL and quote."""
     if not citations:
@@ -262,7 +247,7 @@ def completion(engine: Engine, question: str, history: list[dict[str, str]], ans
                 "message": {
                     "role": "assistant",
                     "content": content,
-                    "citations": [citation_fields(c) for c in answer.citations],
+                    "citations": [citation_json(c) for c in answer.citations],
                     "abstained": answer.abstained,
                 },
                 "finish_reason": "stop",
@@ -388,7 +373,7 @@ async def stream_events(
         if tail:
             yield chunk({"content": tail})
         content = "".join(streamed) + tail
-        extra = {"citations": [citation_fields(c) for c in answer.citations], "abstained": answer.abstained}
+        extra = {"citations": [citation_json(c) for c in answer.citations], "abstained": answer.abstained}
         yield chunk(extra, "stop", usage=usage(question, history, answer, content))
     except RagError as exc:
         error = api_error(exc)

@@ -64,7 +64,9 @@ def _engine(settings: Settings, backend: str | None = None, preload: bool = Fals
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     hits = _engine(settings, preload=True).search(args.question, k=args.k, countries=args.country, docs=args.doc)
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        from rag.serving.json_forms import hit_json
+
+        print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("No matching passages.")
@@ -81,7 +83,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, args.backend, preload=True)
     answer = _stream_answer(engine, args.question, None, args.country, echo=not args.json, docs=args.doc)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        from rag.serving.json_forms import answer_json
+
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
         return 0
     print(f"\n{answer.backend} / {answer.model} - {answer.total_ms / 1000:.1f} s")
     return 0
@@ -214,13 +218,15 @@ def _save_transcript(answers: list[Answer], name: str) -> str:
 
 
 def _countries(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.serving.json_forms import brief_json, countries_json
+
     if args.name:
         brief = _engine(settings).country_brief(args.name)
-        print(json.dumps(brief.to_dict(), ensure_ascii=False, indent=2) if args.json else _brief_text(brief))
+        print(json.dumps(brief_json(brief), ensure_ascii=False, indent=2) if args.json else _brief_text(brief))
         return 0
     counts = _engine(settings).countries()
     if args.json:
-        print(json.dumps([{"country": name, "chunks": n} for name, n in counts], ensure_ascii=False, indent=2))
+        print(json.dumps(countries_json(counts), ensure_ascii=False, indent=2))
         return 0
     if not counts:
         print("No country is mentioned in the store (is it ingested? run `rag ingest`).")

@@ -17,9 +17,11 @@ from rag.answering.extractive import CONNECTIVE
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
+from rag.serving.json_forms import answer_json
 from tests.conftest import CORPUS
 
-ACTORS = load_profile(CORPUS / "profile.yaml").actors
+PROFILE = load_profile(CORPUS / "profile.yaml")
+ACTORS, SUBJECT = PROFILE.actors, PROFILE.subject
 
 THAILAND = [
     {"role": "user", "content": "What did Japan sign with Thailand?"},
@@ -74,7 +76,7 @@ def test_two_asked_facts_of_one_question_are_not_split() -> None:
     ],
 )
 def test_comparison_sides_are_the_compared_countries_not_the_actor(question: str, sides: list[str]) -> None:
-    assert comparison_entities(question) == sides
+    assert comparison_entities(question, SUBJECT) == sides
 
 
 def test_country_follow_up_becomes_the_earlier_question_about_the_new_country() -> None:
@@ -116,7 +118,7 @@ def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
 def test_follow_up_and_with_vietnam_answers_with_japans_agreements_with_vietnam(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("And with Vietnam?", history=THAILAND)
     assert answer.search_query == "What did Japan sign with Vietnam?"
-    assert answer.to_dict()["standalone_question"] == "What did Japan sign with Vietnam?"
+    assert answer_json(answer)["standalone_question"] == "What did Japan sign with Vietnam?"
     assert not answer.abstained
     assert "Japan and Vietnam have come together on several defence and security arrangements" in answer.text
     assert_every_quote_is_its_claim(answer, extractive_engine)

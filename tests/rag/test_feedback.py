@@ -14,9 +14,9 @@ from eval.runner import add_parser
 from rag.engine import Engine
 from rag.feedback import FeedbackError, feedback_record, read_feedback, record_feedback
 from rag.serving.cli import main
+from rag.serving.json_forms import answer_from_json, answer_json
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from rag.transcript import answer_from_dict
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
 
@@ -44,14 +44,14 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and
     assert stored["question"] == QUESTION and stored["history"] == history
     assert stored["answer"] == answer.text and stored["rating"] == "down"
     assert stored["comment"] == "It should say twelve."
-    assert stored["citations"] == json.loads(json.dumps(answer.to_dict()["citations"]))
+    assert stored["citations"] == json.loads(json.dumps(answer_json(answer)["citations"]))
     assert stored["backend"] == "extractive" and stored["time"].endswith("+00:00")
     assert read_feedback(path) == [stored]
 
 
 def test_an_answer_the_ui_kept_in_its_saved_form_is_rated_as_the_answer_itself(tiny_engine: Engine) -> None:
     answer, when = tiny_engine.ask(QUESTION), datetime(2026, 1, 2, tzinfo=UTC)
-    kept = answer_from_dict(json.loads(json.dumps(answer.to_dict())))  # the UI session's form, read back
+    kept = answer_from_json(json.loads(json.dumps(answer_json(answer))))  # the UI session's form, read back
 
     assert feedback_record(kept, "up", when=when) == feedback_record(answer, "up", when=when)
 
