@@ -255,7 +255,9 @@ def _brief_text(brief: CountryBrief) -> str:
 def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     from rag.feedback import export_cases, to_fill_in
 
-    cases, new = export_cases(settings.feedback_file, args.out)
+    cases, new, skipped = export_cases(settings.feedback_file, args.out)
+    for message in skipped:
+        print(f"warning: skipped {message}", file=sys.stderr)
     if not cases:
         print(f"No disliked answers in {settings.feedback_file} yet (a thumbs-down in the chat adds one).")
         return 0
