@@ -158,6 +158,8 @@ def parse_request(body: bytes) -> ChatRequest:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", "invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, "The request body is JSON nested too deep to read.", "invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object with `messages`.", "invalid_json")
     try:
