@@ -4,6 +4,9 @@ The only module besides ui.py that talks to people. It calls only the engine. Ot
 commands through the `rag.commands` entry point group (eval/ adds `rag eval`): each entry point is a
 function that takes the argparse subparsers object and adds its parser, whose `run(args, settings)`
 default runs the command.
+
+A reader that leaves early (`rag search ... | head -1`) ends the command quietly with exit status 141,
+128 + SIGPIPE, as `yes | head -1` leaves `yes`: a script using `set -o pipefail` sees the same as for other tools.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import faulthandler
 import gc
 import json
 import logging
+import os
 import sys
 import textwrap
 import time
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `rag --help` should not load t
 
 log = logging.getLogger("rag")
 COMMANDS = "rag.commands"  # entry point group of the commands other packages add
+CLOSED_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader left
 DOC_HELP = "only passages of document NAME: its file name (with or without extension) or title (repeatable)"
 
 
@@ -429,7 +434,11 @@ def main(
     if one_shot:
         gc.disable()
     try:
-        return args.run(args, Settings())
+        code = args.run(args, Settings())
+        sys.stdout.flush()  # a reader that left is noticed here, not in the interpreter's flush at exit
+        return code
+    except BrokenPipeError:
+        return _reader_left()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -439,6 +448,14 @@ def main(
     finally:
         if one_shot:
             gc.freeze()  # the interpreter's last collection, at exit, skips them too
+
+
+def _reader_left() -> int:
+    """The exit status once stdout's reader has gone; whatever is still buffered goes nowhere, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter flushes stdout again at exit
+    os.close(devnull)
+    return CLOSED_PIPE_EXIT
 
 
 if __name__ == "__main__":
