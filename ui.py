@@ -45,14 +45,15 @@ from fastapi import FastAPI
 from rag.engine import Engine
 from rag.errors import RagError
 from rag.feedback import MAX_COMMENT_CHARS
-from rag.serving.api import LOOPBACK, create_api
+from rag.serving.api import LOOPBACK, create_api, proxy_options
 from rag.settings import Settings
 from rag.upload import ALLOWED_SUFFIXES
+from webui.auth import KeyRequired, key_required
 from webui.brief import NO_BRIEF_SOURCES
 from webui.conversations import browser_state_secret
 from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import NO_SOURCES, render_status
-from webui.serving import gradio_options
+from webui.serving import gradio_options, log_api_access
 from webui.sync import CorpusSync
 
 log = logging.getLogger("rag.ui")
@@ -222,7 +223,11 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
 def build_server(engine: Engine, settings: Settings, sync: CorpusSync | None = None) -> FastAPI:
     """What `python ui.py` serves: the OpenAI-compatible API under /v1 and the Gradio app (with MCP) at /."""
     blocks = build_app(engine, settings, sync).queue(default_concurrency_limit=settings.ui_concurrency)
-    return gr.mount_gradio_app(create_api(engine), blocks, path="/", **gradio_options(settings))
+    api = create_api(engine)
+    if (options := key_required(settings, ("/v1",))) is not None:
+        api.add_middleware(KeyRequired, **options)  # Gradio's app, mounted below, guards MCP the same way
+    log_api_access(settings)
+    return gr.mount_gradio_app(api, blocks, path="/", **gradio_options(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             # An open page holds a stream open for as long as it is open: without a limit, Ctrl-C, `docker stop`
             # or systemd waited for every browser tab to close. Answers under way get this long to finish.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            **proxy_options(settings),
         )
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -42,6 +42,7 @@ from rag.errors import (
     UnknownCountryError,
     UnknownDocumentError,
 )
+from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -281,13 +282,26 @@ def sse(data: dict[str, Any] | str) -> str:
 # --------------------------------------------------------------------------- app
 
 
+WRONG_KEY = ApiError(401, "Missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`.", "invalid_api_key")
+
+
+def bearer_matches(authorization: str, key: str) -> bool:
+    """Whether an Authorization header's value is `Bearer <key>` (compared in constant time)."""
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), key.encode())
+
+
 def authorize(request: Request, key: str | None) -> None:
     """Nothing when no key is set or the bearer token matches; else a 401."""
-    if key is None:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
-        raise ApiError(401, "Missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`.", "invalid_api_key")
+    if key is not None and not bearer_matches(request.headers.get("authorization", ""), key):
+        raise WRONG_KEY
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For: honoured only from RAG_TRUSTED_PROXIES (uvicorn's own default trusts
+    loopback, so that any local process, or a proxy that passes the header on, could pick the client's address)."""
+    trusted = [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def create_api(engine: Engine) -> FastAPI:
@@ -410,4 +424,4 @@ def serve(engine: Engine, host: str, port: int) -> None:
 
     if host not in LOOPBACK and engine.settings.api_key is None:
         log.warning("serving the API on %s without a key; set RAG_API_KEY", host)
-    uvicorn.run(create_api(engine), host=host, port=port, log_level="info")
+    uvicorn.run(create_api(engine), host=host, port=port, log_level="info", **proxy_options(engine.settings))
