@@ -35,6 +35,7 @@ import webui  # noqa: F401 - first: it spares `import gradio` 2 s and the first 
 
 # isort: split
 import argparse
+import contextlib
 import logging
 import sys
 
@@ -53,7 +54,7 @@ from webui.brief import NO_BRIEF_SOURCES
 from webui.conversations import browser_state_secret
 from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import NO_SOURCES, render_status
-from webui.serving import gradio_options, log_api_access
+from webui.serving import ShutdownCancels, gradio_options, log_api_access
 from webui.sync import CorpusSync
 
 log = logging.getLogger("rag.ui")
@@ -244,9 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         sync = CorpusSync(engine)
         if not args.no_sync:
             sync.start()
-        if args.host not in LOOPBACK and (settings.ui_auth is None or settings.api_key is None):
-            log.warning("serving on %s without RAG_UI_AUTH and RAG_API_KEY: anyone who can reach it can ask", args.host)
-        uvicorn.run(
+        if args.host not in LOOPBACK and settings.ui_auth is None:
+            log.warning("serving on %s without RAG_UI_AUTH: anyone who can reach it can ask", args.host)
+        config = uvicorn.Config(
             build_server(engine, settings, sync),
             host=args.host,
             port=args.port,
@@ -256,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             **proxy_options(settings),
         )
+        logging.getLogger("uvicorn.error").addFilter(ShutdownCancels())  # after Config has set up uvicorn's logging
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is stopped (uvicorn.run swallows it too)
+            uvicorn.Server(config).run()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from importlib.resources import files
 from typing import Any
@@ -55,3 +56,20 @@ def launch(app: gr.Blocks, settings: Settings, host: str, port: int, **kwargs: A
     return app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
         server_name=host, server_port=port, share=False, **gradio_options(settings), **kwargs
     )
+
+
+class ShutdownCancels(logging.Filter):
+    """uvicorn's records of the requests it cancels when the shutdown grace runs out, as one INFO line.
+
+    An open page holds a stream open for as long as it is open, so a stop with a page open always ends that
+    way: uvicorn's ERROR line and the CancelledError traceback of each such request would read as a fault.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Downgrade the "Cancel N running task(s)" line; drop the cancelled requests' tracebacks."""
+        if record.msg.startswith("Cancel %s running task(s)"):
+            record.msg = "stopping: %s open request(s) (an open page's stream, say) cancelled at the end of the grace"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        elif record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        return True
