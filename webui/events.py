@@ -17,6 +17,7 @@ import gradio as gr
 from rag.answer import Answer
 from rag.engine import Engine
 from rag.errors import RagError
+from rag.safe_text import safe_text
 from rag.serving.mcp_server import countries_result, search_result
 from rag.settings import Settings
 from rag.transcript import answer_from_dict, to_json, to_markdown
@@ -260,7 +261,7 @@ class Events:
             question,
             self.sync.running,
         )
-        return {"answer": answer.text, **answer.to_dict()}
+        return {"answer": safe_text(answer.text), **answer.to_dict()}  # an MCP client may render markdown
 
     def search(
         self, question: str | None = None, k: int = 5, countries: list[str] | None = None

@@ -42,6 +42,7 @@ from rag.errors import (
     UnknownCountryError,
     UnknownDocumentError,
 )
+from rag.safe_text import SafeStream, safe_text, safe_url
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -213,11 +214,12 @@ def count_tokens(text: str) -> int:
 
 
 def citation_fields(citation: Citation) -> dict[str, Any]:
-    """The structured form of a citation that the API and the MCP tools return."""
+    """The structured form of a citation that the API and the MCP tools return (the quote verbatim: its offsets
+    are checked against the document; the title and URL made safe to show)."""
     return {
         "n": citation.n,
-        "title": citation.title,
-        "url": citation.url,
+        "title": safe_text(citation.title),
+        "url": safe_url(citation.url),
         "doc_id": citation.doc_id,
         "date": citation.date,
         "page": citation.page,
@@ -238,7 +240,8 @@ def sources_text(citations: list[Citation]) -> str:
         if len(quote) > QUOTE_CHARS:
             quote = quote[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
         date = f" ({c.date})" if c.date else ""
-        lines.append(f'[{c.n}] {c.title or c.doc_id}{date} {c.url or c.doc_id} - "{quote}"')
+        line = f'[{c.n}] {c.title or c.doc_id}{date} {safe_url(c.url) or c.doc_id} - "{quote}"'
+        lines.append(safe_text(line))
     return SOURCES_HEADING + "\n".join(lines)
 
 
@@ -252,7 +255,7 @@ def usage(question: str, history: list[dict[str, str]], answer: Answer, content:
 
 def completion(engine: Engine, question: str, history: list[dict[str, str]], answer: Answer) -> dict[str, Any]:
     """A `chat.completion` object for a whole answer."""
-    content = answer.text + sources_text(answer.citations)
+    content = safe_text(answer.text) + sources_text(answer.citations)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -386,23 +389,27 @@ async def stream_events(
 
     done = object()
     streamed: list[str] = []
+    shown: list[str] = []  # what the client got: the streamed text made safe
+    safe = SafeStream()
     try:
         yield chunk({"role": "assistant", "content": ""})
         item: Any = first
         while not isinstance(item, Answer):
             streamed.append(item)
-            yield chunk({"content": item})
+            if piece := safe.feed(item):
+                shown.append(piece)
+                yield chunk({"content": piece})
             item = await call(next, stream, done)
             if item is done:
                 raise RagError("The answer ended without its checked form.")
         answer: Answer = item
-        tail = ""
+        tail = safe.close()
         if answer.text.strip() != "".join(streamed).strip():
-            tail = f"\n\nChecked answer: {answer.text}"  # the citation check dropped or changed something
+            tail += f"\n\nChecked answer: {safe_text(answer.text)}"  # the citation check dropped or changed something
         tail += sources_text(answer.citations)
         if tail:
             yield chunk({"content": tail})
-        content = "".join(streamed) + tail
+        content = "".join(shown) + tail
         extra = {"citations": [citation_fields(c) for c in answer.citations], "abstained": answer.abstained}
         yield chunk(extra, "stop", usage=usage(question, history, answer, content))
     except RagError as exc:

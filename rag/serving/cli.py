@@ -102,26 +102,30 @@ def _stream_answer(
 ) -> Answer:
     """Print the answer as it streams (when `echo`), then its checked form and sources; returns the Answer."""
     from rag.answer import Answer
+    from rag.safe_text import SafeStream
 
     answer: Answer | None = None
     streamed = []
+    safe = SafeStream()  # no markup or terminal control codes from a document reach the screen
     for item in engine.stream(question, history, countries, docs=docs):
         if isinstance(item, Answer):
             answer = item
         elif echo:
             streamed.append(item)
-            print(item, end="", flush=True)
+            print(safe.feed(item), end="", flush=True)
     assert answer is not None
     if echo:
-        print("\n")
+        print(safe.close() + "\n")
         _print_answer(answer, "".join(streamed))
     return answer
 
 
 def _print_answer(answer: Answer, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), any note, and every claim's own quote."""
+    from rag.safe_text import safe_text, safe_url
+
     if answer.text.strip() != streamed.strip():
-        print(f"Checked answer:\n{answer.text}\n")
+        print(f"Checked answer:\n{safe_text(answer.text)}\n")
     if answer.note:
         print(f"Note: {answer.note}\n")
     for sentence in answer.unsupported_sentences:
@@ -133,9 +137,9 @@ def _print_answer(answer: Answer, streamed: str) -> None:
             print(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}")
     for c in answer.citations:
         where = f", p. {c.page}" if c.page else ""
-        print(f"  [{c.n}] {c.title} ({c.date}{where}) {c.url or c.doc_id}")
+        print(safe_text(f"  [{c.n}] {c.title} ({c.date}{where}) {safe_url(c.url) or c.doc_id}"))
         for quote in c.quotes or []:
-            print(textwrap.indent(textwrap.fill(f'"{" ".join(quote.quote.split())}"', 100), "      "))
+            print(textwrap.indent(textwrap.fill(safe_text(f'"{" ".join(quote.quote.split())}"'), 100), "      "))
             print(f"      {c.doc_id} chars {quote.quote_start}-{quote.quote_end}")
 
 

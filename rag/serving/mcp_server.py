@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rag.engine import Engine
+from rag.safe_text import safe_text, safe_url
 from rag.serving.api import citation_fields, model_id
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def ask_result(engine: Engine, question: str, countries: list[str] | None, docs:
     """The answer with its [n] markers, whether it abstained, what wrote it, and its citations."""
     answer = engine.ask(question, countries=countries, docs=docs)
     return {
-        "answer": answer.text,
+        "answer": safe_text(answer.text),
         "abstained": answer.abstained,
         "model": model_id(engine),
         "citations": [citation_fields(c) for c in answer.citations],
@@ -32,12 +33,12 @@ def ask_result(engine: Engine, question: str, countries: list[str] | None, docs:
 
 
 def search_result(engine: Engine, question: str, k: int | None, countries: list[str] | None) -> list[dict[str, Any]]:
-    """The ranked passages, each with its document and character offsets into it."""
+    """The ranked passages, each with its document and character offsets into it (the text verbatim)."""
     return [
         {
             "rank": hit.rank,
-            "title": hit.title,
-            "url": hit.url,
+            "title": safe_text(hit.title),
+            "url": safe_url(hit.url),
             "doc_id": hit.doc_id,
             "date": hit.date,
             "page": hit.page,
