@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from eval.runner import add_parser
+from rag.answer import Answer
 from rag.engine import Engine
 from rag.feedback import FeedbackError, feedback_record, read_feedback, record_feedback
 from rag.serving.cli import main
@@ -136,7 +137,7 @@ def test_export_skips_damaged_feedback_lines_naming_each_and_refuses_a_folder_as
 ) -> None:
     feedback, out = tmp_path / "feedback.jsonl", tmp_path / "cases.jsonl"
     monkeypatch.setenv("RAG_FEEDBACK_FILE", str(feedback))
-    answer = {"question": QUESTION, "text": "Twelve.", "citations": [], "retrieved": []}
+    answer = Answer(question=QUESTION, text="Twelve.", citations=[], retrieved=[], abstained=False)
     good = json.dumps(feedback_record(answer, "down", comment="wrong")).encode()
     lacking_citation_fields = json.dumps({**json.loads(good), "citations": [{"n": 1}]}).encode()
     lines = [good, b"\xff\xfe\x00binary", b"[1,2,3]", b'{"rating":"down"}', lacking_citation_fields, b"[" * 100_000]
