@@ -134,7 +134,7 @@ def _print_answer(answer: Answer, streamed: str) -> None:
     print(f"{label}:")
     if answer.abstained:
         for hit in answer.retrieved[:3]:
-            print(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}")
+            print(safe_text(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}"))
     for c in answer.citations:
         where = f", p. {c.page}" if c.page else ""
         print(safe_text(f"  [{c.n}] {c.title} ({c.date}{where}) {safe_url(c.url) or c.doc_id}"))

@@ -24,7 +24,7 @@ from rag.storage.sync import sync
 from tests.reliability.conftest import settings_env, tiny_copy
 from tests.servers import serve_asgi
 
-QUESTION = "How many ferries will the Coral Accord fund for Vietnam?"
+QUESTION = "How many ferries will Japan fund for Vietnam?"
 HOSTILE = """---
 title: "Coral Accord <img src=x onerror=alert(1)>"
 url: "javascript:alert(document.cookie)"
@@ -33,9 +33,9 @@ date: 2024-03-01
 
 # Coral Accord
 
-The Coral Accord commits Vietnam to fund nine <img src=x onerror=alert(1)> river ferries
-[see the annex](javascript:alert(document.cookie)) by 2027, with
-![chart](data:text/html;base64,PHNjcmlwdD4=) crews trained in Da Nang.
+Vietnam and Japan signed the Coral Accord in Hanoi on 1 March 2024. Under the accord, Japan will fund nine river
+ferries <img src=x onerror=alert(1)> for Vietnam [see the annex](javascript:alert(document.cookie)) by 2027. Crews
+will be trained in Da Nang ![chart](data:text/html;base64,PHNjcmlwdD4=) every year.
 """
 ATTACKS = [
     "<img src=x onerror=alert(1)>",
@@ -137,9 +137,15 @@ def test_the_mcp_ask_tool_shows_no_markup(hostile_engine: Engine) -> None:
 
 
 @pytest.mark.slow
-def test_rag_ask_prints_no_markup(hostile_engine: Engine, rag_env, rag_command) -> None:
+def test_rag_ask_prints_no_markup_in_answers_sources_or_closest_passages(
+    hostile_engine: Engine, rag_env, rag_command
+) -> None:
     env = settings_env(rag_env, hostile_engine.settings, RAG_LLM_BACKEND="extractive")
-    done = subprocess.run([*rag_command, "ask", QUESTION], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "nine" in done.stdout and "Sources:" in done.stdout
-    assert_safe(done.stdout)
+    for question, shown in [
+        (QUESTION, "Sources:"),
+        ("How much money will the Coral Accord cost in dollars?", "Closest passages:"),
+    ]:
+        done = subprocess.run([*rag_command, "ask", question], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert shown in done.stdout and "Coral Accord" in done.stdout
+        assert_safe(done.stdout)
