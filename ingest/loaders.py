@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -102,7 +103,16 @@ def _front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
         raw = {}
     meta = {str(k): value for k, v in raw.items() if (value := _scalar_text(v))}
     meta.setdefault("url", meta.get("original_url") or meta.get("archived_url") or "")
+    if meta["url"] and not web_url(meta["url"]):
+        log.warning("%s: front matter url %r is not an http(s) URL; dropped", name, meta["url"][:100])
+        meta["url"] = ""
     return {k: meta[k][:1000] for k in METADATA_KEYS if meta.get(k)}, text[match.end() :]
+
+
+def web_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL: the only links a source may carry to a reader."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not re.search(r"[\s<>\"']", url.strip())
 
 
 def _scalar_text(value: object) -> str:

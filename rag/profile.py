@@ -111,6 +111,8 @@ def load_profile(path: Path) -> Profile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProfileError(f"The corpus profile {path} is not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(f"The corpus profile {path} is nested too deep to read; fix it.") from None
     if data is None:
         return Profile()
     if not isinstance(data, dict):

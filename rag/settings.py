@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     ui_port: int = Field(default=7860, validation_alias=AliasChoices("RAG_UI_PORT", "GRADIO_SERVER_PORT"))
     ui_auth: SecretStr | None = Field(default=None, description="user:password to require a login.")
     ui_concurrency: int = Field(default=8, ge=1, description="Requests served at once per event.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (e.g. 127.0.0.1 or 10.0.0.0/8) of reverse proxies whose "
+        "X-Forwarded-For names the client (for the login throttle and the logs). Empty: the connecting address is "
+        "the client, whatever the headers say.",
+    )
     allow_upload: bool = False
     upload_dir: str = Field(default="uploads", description="Folder inside the corpus dir that uploads go to.")
     upload_max_mb: float = Field(default=10.0, gt=0)

@@ -9,6 +9,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import Answer, Citation, Quote
+from rag.safe_text import safe_text, safe_url
 from rag.storage.records import Hit
 
 if TYPE_CHECKING:
@@ -38,12 +39,16 @@ HIT_FIELDS = (
 
 def hit_json(hit: Hit) -> dict[str, Any]:
     """A retrieved passage: `rag search --json`, the `search` tools, an answer's `retrieved`."""
-    return {name: getattr(hit, name) for name in HIT_FIELDS}
+    data = {name: getattr(hit, name) for name in HIT_FIELDS}
+    data.update(title=safe_text(hit.title), url=safe_url(hit.url))  # a client may render them; the text is verbatim
+    return data
 
 
 def citation_json(citation: Citation) -> dict[str, Any]:
     """A checked citation: n, its source, the quote with its document offsets, support, highlights, quotes."""
-    return asdict(citation)
+    data = asdict(citation)
+    data.update(title=safe_text(citation.title), url=safe_url(citation.url))  # the quote stays verbatim
+    return data
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 def ask_json(answer: Answer) -> dict[str, Any]:
     """What the `ask` tool returns from `rag mcp`, the UI's MCP server and its `/ask` API: "answer" is the text."""
-    return {"answer": answer.text, **answer_json(answer)}
+    return {"answer": safe_text(answer.text), **answer_json(answer)}  # an MCP client may render markdown
 
 
 def countries_json(counts: list[tuple[str, int]]) -> list[dict[str, Any]]:

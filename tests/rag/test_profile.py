@@ -48,6 +48,7 @@ def test_an_edited_profile_is_read_again(make_settings, tmp_path: Path) -> None:
         ("actors: [Atlantis]\n", r"actors: Value error, 'Atlantis' is not a country or grouping"),
         ("titel: A typo\n", "titel: Extra inputs are not permitted"),
         ("ui:\n  examples: 3\n", r"ui\.examples: Input should be a valid tuple"),
+        ("actors: " + "[" * 900 + "]" * 900, "nested too deep"),
     ],
 )
 def test_a_broken_profile_names_its_file_and_the_problem(make_settings, tmp_path: Path, text: str, message: str):
