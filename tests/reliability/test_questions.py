@@ -58,8 +58,9 @@ def test_any_question_gets_an_answer_or_a_question_error(tiny_engine: Engine, qu
     except QuestionError as exc:
         assert "question" in str(exc).lower() and "Traceback" not in str(exc)
         return
-    assert isinstance(answer, Answer)
-    assert answer.text and (answer.abstained or answer.citations)
+    assert isinstance(answer, Answer) and answer.text
+    assert answer.abstained == (not answer.citations)  # an answer cites its sources; an abstention cites none
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
 
 
 # --- what the UI renders ------------------------------------------------------------------------------
