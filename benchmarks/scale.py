@@ -38,7 +38,7 @@ from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from tests.servers import chroma_server
+from testkit.servers import chroma_server
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_CHUNKS = 100  # sections, hence chunks, per generated document

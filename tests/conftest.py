@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from tests import servers
-from tests.servers import answers, free_port
+from testkit import cli, servers
+from testkit.servers import answers, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -73,21 +72,13 @@ def make_settings() -> Callable[..., Settings]:
 @pytest.fixture(scope="session")
 def rag_env() -> Callable[..., dict[str, str]]:
     """Environment for a `rag` subprocess: this one without RAG_*/CHROMA_* vars, plus the given ones."""
-
-    def env(**values: str | Path) -> dict[str, str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_"))}
-        # The checkout's packages, even where the editable install predates a new one (eval/ for `rag eval`).
-        clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-        clean.update({k: str(v) for k, v in values.items()})
-        return clean
-
-    return env
+    return cli.rag_env
 
 
 @pytest.fixture(scope="session")
 def rag_command() -> list[str]:
     """argv prefix that runs the `rag` CLI with this interpreter."""
-    return [sys.executable, "-m", "rag.serving.cli"]
+    return list(cli.RAG_COMMAND)
 
 
 # --- embeddings -------------------------------------------------------------------------------------
@@ -276,6 +267,19 @@ def make_docx() -> Callable[..., bytes]:
         return buffer.getvalue()
 
     return make
+
+
+# --- the UI, in this process ----------------------------------------------------------------------------
+
+
+def serve(engine: Any, settings: Settings, sync: Any = None) -> tuple[Any, str]:
+    """The app, built and launched as `python ui.py` does, on a free loopback port; returns (app, url)."""
+    import ui
+    from webui.serving import launch
+
+    app = ui.build_app(engine, settings, sync)
+    _, url, _ = launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    return app, url
 
 
 # --- Chroma server -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.engine import Engine
-from tests.servers import LlamaServer, free_port
+from testkit.servers import LlamaServer, free_port
 
 SERVER_KEY = "test-key"
 

@@ -17,8 +17,8 @@ from rag.answering.llm import make_chat_model
 from rag.engine import Engine
 from rag.errors import LLMError, MissingPackageError, QuestionError
 from rag.storage.sync import sync
+from testkit.servers import ask_in_fresh_engine, run_isolated
 from tests.rag.conftest import SERVER_KEY
-from tests.servers import ask_in_fresh_engine, run_isolated
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 

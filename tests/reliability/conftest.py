@@ -27,11 +27,11 @@ from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
+from testkit.servers import LlamaServer
 from tests.conftest import TINY_CORPUS
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer
 from tests.reliability.llm_server import serve as serve_script
-from tests.servers import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKS = ROOT / "tests" / "data" / "attacks"
@@ -124,11 +124,6 @@ def updated_tiny(tmp_path: Path, make_settings, embedder: Embedder) -> tuple[Set
 def faulty_ingest() -> list[str]:
     """argv prefix: `rag` with a fault at the Nth Chroma write (see tests/reliability/faulty_ingest.py)."""
     return [sys.executable, "-m", "tests.reliability.faulty_ingest"]
-
-
-def run_rag(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    """Run a `rag` command line to completion (or its death), capturing its output."""
-    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def settings_env(rag_env, settings: Settings, **extra: str | Path) -> dict[str, str]:

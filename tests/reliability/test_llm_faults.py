@@ -11,7 +11,8 @@ import time
 import pytest
 
 from rag.errors import LLMError
-from tests.reliability.conftest import PATCH_QUESTION, run_rag, settings_env
+from testkit.cli import run_rag
+from tests.reliability.conftest import PATCH_QUESTION, settings_env
 from tests.reliability.llm_server import event, raw, trickle
 from tests.reliability.test_llm_outage import last_message, remote_engine
 from webui.events import Events, new_session

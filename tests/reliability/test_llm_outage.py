@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from rag.engine import Engine
-from tests.reliability.conftest import PATCH_QUESTION, SERVER_KEY, run_rag, settings_env
+from testkit.cli import run_rag
+from tests.reliability.conftest import PATCH_QUESTION, SERVER_KEY, settings_env
 from webui.events import Events, new_session
 
 

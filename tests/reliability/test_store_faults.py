@@ -10,6 +10,7 @@ from rag.errors import StoreError
 from rag.retrieval.retrieve import Retriever
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
+from testkit.cli import run_rag
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import (
     PATCH_QUESTION,
@@ -17,7 +18,6 @@ from tests.reliability.conftest import (
     corrupt_sqlite,
     either_version,
     ingest_and_close,
-    run_rag,
     settings_env,
     tiny_copy,
     update_tiny_corpus,

@@ -11,8 +11,9 @@ import pytest
 from rag.retrieval.retrieve import Retriever
 from rag.storage.store import FOLLOW_EVERY_S, Store, ingest_holder, writer_lock
 from rag.storage.sync import sync
+from testkit.cli import run_rag
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
-from tests.reliability.conftest import run_rag, settings_env, tiny_copy
+from tests.reliability.conftest import settings_env, tiny_copy
 
 NEW_DOC = "lantern_accord.md"
 NEW_TEXT = (

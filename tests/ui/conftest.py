@@ -15,8 +15,7 @@ from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
-from tests.conftest import IngestedCorpus
-from tests.servers import serve
+from tests.conftest import IngestedCorpus, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
