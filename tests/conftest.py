@@ -20,6 +20,7 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from ingest.pipeline import IngestReport
+from rag.engine import Engine
 from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
@@ -196,10 +197,43 @@ def tiny_corpus(tmp_path: Path) -> Path:
     return target
 
 
+def tiny_copy(tmp_path: Path, make_settings: Callable[..., Settings], store_dir: Path | None = None) -> Settings:
+    """Settings for a writable copy of the tiny corpus (small chunks, so each file has several), not ingested."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(TINY_CORPUS, corpus)
+    return make_settings(corpus_dir=corpus, store_dir=store_dir or tmp_path / "store", chunk_size=200, chunk_overlap=40)
+
+
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_corpus: Path, make_settings) -> Settings:
-    """Settings for the tiny corpus: its own store, and small chunks so each file has several."""
+    """Settings for the writable tiny corpus (tmp_path/corpus): its store in tmp_path/store, not ingested, and small
+    chunks, as tiny_copy makes them."""
     return make_settings(corpus_dir=tiny_corpus, store_dir=tmp_path / "store", chunk_size=200, chunk_overlap=40)
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedder: Embedder) -> tuple[Settings, Store]:
+    """The tiny corpus ingested once (small chunks); treat it as read-only."""
+    settings = tiny_copy(tmp_path_factory.mktemp("tiny_store"), make_settings)
+    store = Store(settings)
+    sync(settings, store=store, embedder=embedder)
+    return settings, store
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_store: tuple[Settings, Store], embedder: Embedder) -> Engine:
+    """The extractive engine over the ingested tiny corpus: fast enough for property-based tests."""
+    settings, store = tiny_store
+    return Engine(settings.model_copy(update={"llm_backend": "extractive"}), store, embedder, "extractive")
+
+
+@pytest.fixture
+def upload_settings(tmp_path: Path, make_settings) -> Settings:
+    """Settings over an empty corpus folder with uploads on (50 KB at most), for upload checks that need no engine."""
+    (tmp_path / "corpus").mkdir()
+    return make_settings(
+        corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store", allow_upload=True, upload_max_mb=0.05
+    )
 
 
 # --- file builders -----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import errno
 import gc
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -22,13 +21,12 @@ import pytest
 
 from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
-from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
 from testkit.servers import LlamaServer
-from tests.conftest import TINY_CORPUS
+from tests.conftest import tiny_copy
 from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer
 from tests.reliability.llm_server import serve as serve_script
@@ -98,13 +96,6 @@ def update_tiny_corpus(corpus: Path) -> None:
     (corpus / "ferry_link.md").write_text(
         "# Ferry Link\n\nA new ferry links Cebu and Bohol. Japan paid for two ferries in 2024.\n", encoding="utf-8"
     )
-
-
-def tiny_copy(tmp_path: Path, make_settings: Callable[..., Settings], store_dir: Path | None = None) -> Settings:
-    """Settings for a writable copy of the tiny corpus (small chunks, so each file has several), not ingested."""
-    corpus = tmp_path / "corpus"
-    shutil.copytree(TINY_CORPUS, corpus)
-    return make_settings(corpus_dir=corpus, store_dir=store_dir or tmp_path / "store", chunk_size=200, chunk_overlap=40)
 
 
 @pytest.fixture
@@ -285,25 +276,6 @@ def assert_inert(fragment: str, allowed_urls: set[str] = frozenset()) -> None:
         if name == "href":
             assert value.startswith("#") or value in allowed_urls, value
     assert not re.search(r"<\s*(script|img|svg|iframe)", fragment, re.I)
-
-
-# --- small real stores ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedder: Embedder) -> tuple[Settings, Store]:
-    """The tiny corpus ingested once (small chunks); treat it as read-only."""
-    settings = tiny_copy(tmp_path_factory.mktemp("tiny_store"), make_settings)
-    store = Store(settings)
-    sync(settings, store=store, embedder=embedder)
-    return settings, store
-
-
-@pytest.fixture(scope="session")
-def tiny_engine(tiny_store: tuple[Settings, Store], embedder: Embedder) -> Engine:
-    """The extractive engine over the tiny corpus: fast enough for property-based tests."""
-    settings, store = tiny_store
-    return Engine(settings.model_copy(update={"llm_backend": "extractive"}), store, embedder, "extractive")
 
 
 # --- the attack set -------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 from gradio_client import Client
 
 from testkit.servers import REPO, answers, free_port, start_guarded, stop, wait_until
-from tests.reliability.conftest import settings_env, tiny_copy
+from tests.conftest import tiny_copy
+from tests.reliability.conftest import settings_env
 from ui import SHUTDOWN_GRACE_S
 
 
