@@ -21,7 +21,13 @@ def rag_env(**values: str | Path) -> dict[str, str]:
 
 
 def run_rag(
-    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 180, **kwargs
+    argv: list[str | bytes],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+    *,
+    text: bool = True,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run a `rag` command line (RAG_COMMAND + arguments, or a wrapper's argv) to its end, capturing its output."""
-    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=text, timeout=timeout, input=input)

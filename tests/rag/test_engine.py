@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from rag.answering.llm import make_chat_model
 from rag.engine import Engine
 from rag.errors import LLMError, MissingPackageError, QuestionError
 from rag.storage.sync import sync
+from testkit.cli import RAG_COMMAND, run_rag
 from testkit.servers import ask_in_fresh_engine, run_isolated
 from tests.rag.conftest import SERVER_KEY
 
@@ -211,9 +211,7 @@ def test_cli_reports_a_down_server_without_a_traceback(corpus_store, closed_port
         "OPENAI_BASE_URL": closed_port_url,
         "RAG_LLM_RETRIES": "0",
     }
-    run = subprocess.run(
-        [sys.executable, "-m", "rag.serving.cli", "ask", PLEDGE], env=env, cwd=repo_root, capture_output=True, text=True
-    )
+    run = run_rag([*RAG_COMMAND, "ask", PLEDGE], env, repo_root)
     assert run.returncode == 1
     assert "is it running" in run.stderr and "Traceback" not in run.stderr
 
@@ -222,13 +220,7 @@ def test_cli_ask_json_prints_the_answer(corpus_store, clean_env, repo_root) -> N
     import json
 
     env = {**clean_env, "RAG_STORE_DIR": str(corpus_store.settings.store_dir), "RAG_LLM_BACKEND": "extractive"}
-    run = subprocess.run(
-        [sys.executable, "-m", "rag.serving.cli", "ask", PLEDGE, "--json"],
-        env=env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-    )
+    run = run_rag([*RAG_COMMAND, "ask", PLEDGE, "--json"], env, repo_root)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert "600 billion" in data["text"] and data["citations"] and data["abstained"] is False
