@@ -64,7 +64,8 @@ def make_settings() -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values = {name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items()}
         values = {name: value for name, value in values.items() if value is not PydanticUndefined}
-        values.update(overrides)
+        # Tests count what gets embedded: the embedding cache's own tests turn it on, with a temp dir.
+        values.update({"embed_cache": False, **overrides})
         return Settings(_env_file=None, **values)
 
     return make
@@ -73,7 +74,11 @@ def make_settings() -> Callable[..., Settings]:
 @pytest.fixture(scope="session")
 def rag_env() -> Callable[..., dict[str, str]]:
     """Environment for a `rag` subprocess: this one without RAG_*/CHROMA_* vars, plus the given ones."""
-    return cli.rag_env
+
+    def env(**values: str | Path) -> dict[str, str]:
+        return cli.rag_env(**{"RAG_EMBED_CACHE": "false", **values})  # as in make_settings; a test may turn it on
+
+    return env
 
 
 @pytest.fixture(scope="session")
