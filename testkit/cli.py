@@ -12,8 +12,8 @@ RAG_COMMAND = (sys.executable, "-m", "rag.serving.cli")  # `rag`, with this inte
 
 
 def rag_env(**values: str | Path) -> dict[str, str]:
-    """This process's environment without RAG_*/CHROMA_* variables, plus `values`: what a `rag` child sees."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_"))}
+    """This process's environment without RAG_*/CHROMA_*/OPENAI_* variables, plus `values`: what a `rag` child sees."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_", "OPENAI_"))}
     # The checkout's packages, even where the editable install predates a new one (eval/ for `rag eval`).
     clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     clean.update({k: str(v) for k, v in values.items()})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ TINY_CORPUS = DATA / "tiny_corpus"
 # A test that uses one of these is slow (`pytest -m "not slow"` leaves it out): it starts a server,
 # runs `rag` as a fresh process (a cold start), or works on a real disk it mounts.
 SLOW_FIXTURES = frozenset(
-    {"llama_server", "llama_server_later", "chroma_server", "rag_command", "rag_env", "clean_env", "faulty_ingest"}
+    {"llama_server", "llama_server_later", "chroma_server", "rag_command", "rag_env", "faulty_ingest"}
 )
 
 
@@ -79,6 +80,12 @@ def rag_env() -> Callable[..., dict[str, str]]:
         return cli.rag_env(**{"RAG_EMBED_CACHE": "false", **values})  # as in make_settings; a test may turn it on
 
     return env
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The checkout."""
+    return REPO
 
 
 @pytest.fixture(scope="session")
@@ -328,6 +335,21 @@ def serve(engine: Any, settings: Settings, sync: Any = None) -> tuple[Any, str]:
 def unused_port() -> int:
     """A local TCP port that nothing listens on."""
     return free_port()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback LLM server URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A real socket that accepts connections and never answers: an LLM server that hangs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
 
 
 @pytest.fixture(scope="session")

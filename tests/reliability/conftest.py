@@ -27,7 +27,6 @@ from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
 from testkit.servers import LlamaServer
 from tests.conftest import tiny_copy
-from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
 from tests.reliability.llm_server import Script, ScriptedServer
 from tests.reliability.llm_server import serve as serve_script
 
