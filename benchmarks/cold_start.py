@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.scale import CHUNK_SIZE, write_corpus
-from tests.servers import free_port
+from testkit.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "What did Japan pledge to the Philippines?"

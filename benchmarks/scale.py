@@ -37,7 +37,7 @@ from rag import Embedder, Settings
 from rag.retrieval.retrieve import Retriever
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from tests.servers import chroma_server
+from testkit.servers import chroma_server
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_CHUNKS = 100  # sections, hence chunks, per generated document

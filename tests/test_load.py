@@ -27,8 +27,7 @@ from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
-from tests.conftest import TINY_CORPUS
-from tests.servers import serve
+from tests.conftest import TINY_CORPUS, serve
 
 pytestmark = pytest.mark.slow  # see README, Tests
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,7 @@ from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
 from rag.serving.json_forms import answer_json
+from testkit.cli import run_rag
 from tests.conftest import CORPUS
 
 PROFILE = load_profile(CORPUS / "profile.yaml")
@@ -177,9 +177,9 @@ def test_leading_connective_is_cut_and_the_quote_moves_with_it(extractive_engine
 def test_sentence_about_both_the_countries_is_shown_with_who_they_are(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("What agreements has Japan signed?", countries=["Viet Nam"])
     text = " ".join(answer.text.split())
-    if "13 cooperative agreements" in text:
-        before = text[: text.index("13 cooperative agreements")]
-        assert "visit China" in before[-400:] or "(Vietnam" in before[-60:]
+    assert "13 cooperative agreements were signed by both the countries" in text, text
+    before = text[: text.index("13 cooperative agreements")]
+    assert "visit China" in before[-400:] or "(Vietnam" in before[-60:]  # the sentence before, or a tag
 
 
 def test_multi_part_question_answers_each_part(extractive_engine: Engine) -> None:
@@ -214,15 +214,8 @@ def test_rag_chat_reads_questions_from_a_pipe_and_keeps_the_conversation(
     corpus_store, rag_env, rag_command, repo_root
 ) -> None:
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_LLM_BACKEND="extractive")
-    run = subprocess.run(
-        [*rag_command, "chat"],
-        input="What did Japan sign with Thailand?\nAnd with Vietnam?\n/quit\n",
-        env=env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    questions = "What did Japan sign with Thailand?\nAnd with Vietnam?\n/quit\n"
+    run = run_rag([*rag_command, "chat"], env, repo_root, timeout=300, input=questions)
     assert run.returncode == 0, run.stderr
     first, second = run.stdout.split("> And with Vietnam?")
     assert "transfer of defence hardware and technology from Japan to Thailand" in " ".join(first.split())
@@ -234,14 +227,8 @@ def test_rag_chat_reads_questions_from_a_pipe_and_keeps_the_conversation(
 @pytest.mark.slow
 def test_rag_ask_json_returns_the_standalone_question(corpus_store, rag_env, rag_command, repo_root) -> None:
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_LLM_BACKEND="extractive")
-    run = subprocess.run(
-        [*rag_command, "ask", "Which countries has Japan signed Reciprocal Access Agreements with?", "--json"],
-        env=env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    question = "Which countries has Japan signed Reciprocal Access Agreements with?"
+    run = run_rag([*rag_command, "ask", question, "--json"], env, repo_root, timeout=300)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["standalone_question"] == data["question"]

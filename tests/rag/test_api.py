@@ -22,8 +22,8 @@ from rag.answer import ABSTAIN_TEXT
 from rag.engine import Engine
 from rag.serving.api import create_api
 from rag.storage.store import Store
+from testkit.servers import answers, free_port, serve_asgi, start_guarded, stop, wait_until
 from tests.conftest import CORPUS
-from tests.servers import answers, free_port, serve_asgi, start_guarded, stop, wait_until
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 KEY = "sk-rag-test-0123456789"

@@ -16,21 +16,8 @@ from rag.engine import Engine
 from rag.feedback import FeedbackError, feedback_record, read_feedback, record_feedback
 from rag.serving.cli import main
 from rag.serving.json_forms import answer_from_json, answer_json
-from rag.storage.store import Store
-from rag.storage.sync import sync
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
-
-
-@pytest.fixture(scope="module")
-def tiny_engine(tmp_path_factory, embedder, make_settings) -> Engine:
-    """The extractive engine over tests/data/tiny_corpus, ingested into its own store."""
-    from tests.conftest import TINY_CORPUS
-
-    settings = make_settings(corpus_dir=TINY_CORPUS, store_dir=tmp_path_factory.mktemp("tiny_store"))
-    store = Store(settings)
-    sync(settings, store=store, embedder=embedder)
-    return Engine(settings, store, embedder, "extractive")
 
 
 def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and_time(

@@ -19,8 +19,7 @@ from rag.settings import Settings
 from rag.storage.store import Store
 from rag.storage.sync import sync
 from rag.upload import UploadError, add_upload
-from tests.conftest import CORPUS, CountingEmbedder
-from tests.reliability.conftest import tiny_copy
+from tests.conftest import CORPUS, CountingEmbedder, tiny_copy
 
 PLANTED_KEY = "OPENAI_API_KEY=sk-planted-0123456789abcdef"
 TINY_DOCS = {"harbour_pact.md", "island_forum.md", "river_commission.md"}

@@ -14,11 +14,11 @@ from rag.errors import StoreError
 from rag.retrieval.retrieve import Retriever
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.store import Store
+from testkit.cli import run_rag
 from tests.reliability.conftest import (
     PATCH_QUESTION,
     corrupt_sqlite,
     ingest_and_close,
-    run_rag,
     settings_env,
     tiny_copy,
 )

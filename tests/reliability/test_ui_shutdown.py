@@ -8,8 +8,9 @@ import time
 import pytest
 from gradio_client import Client
 
-from tests.reliability.conftest import settings_env, tiny_copy
-from tests.servers import REPO, answers, free_port, start_guarded, stop, wait_until
+from testkit.servers import REPO, answers, free_port, start_guarded, stop, wait_until
+from tests.conftest import tiny_copy
+from tests.reliability.conftest import settings_env
 from ui import SHUTDOWN_GRACE_S
 
 

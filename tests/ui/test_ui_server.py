@@ -14,7 +14,7 @@ from gradio_client import Client
 
 from ingest.loaders import load_file
 from rag.engine import Engine
-from tests.servers import serve_asgi
+from testkit.servers import serve_asgi
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 
