@@ -19,6 +19,7 @@ METADATA_KEYS = ("title", "url", "date", "author", "publisher", "kind", "license
 MAX_FRONT_MATTER = 64_000  # characters; real front matter is ~1-2 kB, and YAML parsing is slow
 # Bytes a .docx may expand to: python-docx parses its XML whole, so a small zip must not become a huge tree.
 MAX_UNZIPPED = 50_000_000
+NO_TEXT = "no text to index"  # the one reason every document without text is skipped with
 
 
 class SkippedFile(Exception):
@@ -227,7 +228,7 @@ def load_file(path: Path, doc_id: str, max_bytes: int | None = None, max_chars: 
     except OSError as exc:
         raise SkippedFile(f"{doc_id}: cannot read ({exc.strerror})") from None
     if not data.strip():
-        raise SkippedFile(f"{doc_id}: empty file")
+        raise SkippedFile(f"{doc_id}: empty file, {NO_TEXT}")
     try:
         text, meta, segments = loader(data, doc_id, TextBudget(doc_id, max_chars))
     except SkippedFile:
@@ -235,7 +236,7 @@ def load_file(path: Path, doc_id: str, max_bytes: int | None = None, max_chars: 
     except Exception as exc:  # noqa: BLE001 - parsers of untrusted files raise anything; one bad file must not stop the rest
         raise SkippedFile(f"{doc_id}: could not be parsed ({type(exc).__name__}: {exc})") from None
     if not text.strip():
-        raise SkippedFile(f"{doc_id}: no text found")
+        raise SkippedFile(f"{doc_id}: {NO_TEXT}")
     meta.setdefault("title", path.stem.replace("_", " ").replace("-", " "))
     meta["source"] = doc_id
     return Document(doc_id, text, content_hash(data), meta, segments)

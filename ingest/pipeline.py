@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
-from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
+from ingest.loaders import NO_TEXT, Document, SkippedFile, check_size, content_hash, load_file
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +297,8 @@ def sync(
                 continue
             doc = load_file(source.path, source.doc_id, limits.max_bytes, limits.max_doc_chars)
             chunks = chunk_document(doc, limits.chunk_size, limits.chunk_overlap, limits.max_doc_chunks)
+            if not chunks:  # a heading alone, say: nothing a question could be answered from
+                raise SkippedFile(f"{source.doc_id}: {NO_TEXT}")
         except (SkippedFile, OSError) as exc:
             reason = f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
             kept = " (its previously ingested version is kept)" if stored else ""
