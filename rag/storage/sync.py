@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -11,7 +12,8 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from ingest.pipeline import IngestReport, Limits, StoredDoc, Version, chunking_fingerprint
-from ingest.pipeline import sync as sync_files
+from ingest.pipeline import read as read_files
+from ingest.pipeline import write as write_files
 from rag.errors import StoreError
 from rag.settings import Settings
 from rag.storage import records
@@ -75,6 +77,19 @@ def stored_docs(store: Store) -> dict[str, StoredDoc]:
     return StoreChunks(store).stored_docs()
 
 
+def limits(settings: Settings) -> Limits:
+    """How the settings bound reading and cutting one file."""
+    return Limits(
+        settings.chunk_size,
+        settings.chunk_overlap,
+        int(settings.max_file_mb * 1e6),
+        settings.max_doc_chars,
+        settings.max_doc_chunks,
+        settings.max_pdf_pages,
+        settings.max_extract_seconds,
+    )
+
+
 def sync(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -86,14 +101,24 @@ def sync(
 ) -> IngestReport:
     """Bring the store in line with the files under `paths` (default: the corpus dir).
 
-    `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
-    is embedded, then after each batch.
+    The files are read and chunked first, outside the writer lock, so a file slow to extract delays no
+    other writer; only embedding and writing happen under the lock.
+    `on_progress(done, total)` hears how many of the chunks to embed are done: once, under the lock,
+    before the first is embedded, then after each batch.
     One writer at a time across processes: a second one waits for the lock next to the store.
     When done, the store's generation is bumped so readers elsewhere reload.
     """
+    started = time.perf_counter()
+    if store is None and not rebuild:
+        store = Store(settings)
+    if store is not None:
+        store.follow(force=True)
+    snapshot = {} if rebuild or store is None else stored_docs(store)
+    roots = list(paths or [settings.corpus_dir])
+    found = read_files(roots, settings.corpus_dir, limits(settings), fingerprint(settings), snapshot, progress)
     with writer_lock(settings):
         if store is None:
-            store = Store.empty(settings) if rebuild else Store(settings)
+            store = Store.empty(settings)
         else:
             # A handle opened before another process wrote would write its stale vector index back over theirs.
             store.follow(force=True)
@@ -101,22 +126,15 @@ def sync(
                 store.reset()
         try:
             embedder = embedder or Embedder.from_settings(settings)
-            limits = Limits(
-                settings.chunk_size,
-                settings.chunk_overlap,
-                int(settings.max_file_mb * 1e6),
-                settings.max_doc_chars,
-                settings.max_doc_chunks,
-            )
-            report = sync_files(
+            report = write_files(
                 StoreChunks(store),
                 embedder.encode_with_spans,
-                list(paths or [settings.corpus_dir]),
-                settings.corpus_dir,
-                limits,
+                found,
+                limits(settings),
                 fingerprint(settings),
                 progress=progress,
                 on_progress=on_progress,
+                started=started,
             )
         except BaseException:
             # Documents written before the failure are whole and current: readers should see them. If the
