@@ -13,9 +13,9 @@ from typing import Any
 
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
+from rag.answering.abstain import missing_detail, on_topic, passage_sentences, searchable_text, topic_coverage
 from rag.answering.citations import claim_citations, ground_citations
-from rag.answering.condense import condense_question
+from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
 from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
 from rag.answering.prompts import build_messages
@@ -96,6 +96,14 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
         for hit in hits:
             seen.setdefault(hit.chunk_id, hit)
     return list(seen.values())
+
+
+# How much worse a turn's own passages may match it than the condensed question's and still make it a new one.
+FOLLOW_UP_SLACK = 0.05
+
+
+def _relevance(hit: Hit) -> float:
+    return hit.sentence_score if hit.sentence_score is not None else hit.vector_score or 0.0
 
 
 def check_names(names: object, what: str) -> list[str] | None:
@@ -252,7 +260,7 @@ class Engine:
         self._raise_if_first_ingest_runs()
         selected = check_countries(countries)
         docs = check_names(docs, "docs")
-        query = condense_question(question, history, self.settings.profile.actors)
+        query = self._standalone(*self._in_corpus_words(question, history))
         scope = self.retriever.scope(query, docs)
         # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
         shape = classify(question if query.startswith(f"{question} ") else query)
@@ -314,6 +322,33 @@ class Engine:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
+
+    def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
+        """The question the turn asks on its own terms: condensed with the history only when it leans on it.
+
+        A turn that neither opens with "and"/"what about" nor refers back is a new question when its own
+        passages match it at least as well as those of the question condensed with the history.
+        """
+        authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
+        query = condense_question(question, history, self.settings.profile.actors, authors)
+        if query == question or not self.settings.follow_up_check or leans_on_history(question):
+            return query
+        alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
+        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - FOLLOW_UP_SLACK):
+            return question
+        return query
+
+    def _in_corpus_words(
+        self, question: str, history: list[dict[str, str]] | None
+    ) -> tuple[str, list[dict[str, str]] | None]:
+        """The question and the user's earlier turns in the corpus's spelling (`match_wording`), else as given."""
+        if not self.settings.match_wording:
+            return question, history
+        words = self.retriever.in_corpus_words
+        turns = [
+            {**t, "content": words(str(t.get("content", "")))} if t.get("role") == "user" else t for t in history or []
+        ]
+        return words(question), turns or history
 
     def _retrieve_groups(
         self,
@@ -490,8 +525,17 @@ class Engine:
         if any(name.lower() not in passages for name in proper_names(query)):
             return ABSTAIN_TEXT
         if self.settings.detail_check:
-            on_topic = (coverage >= self.settings.topic_coverage) | (similarity >= self.settings.topic_similarity)
-            if (detail := missing_detail(query, sentences, on_topic)) is not None:
+            topical = on_topic(
+                sentences,
+                similarity,
+                coverage,
+                query,
+                self.settings.profile.actors,
+                min_coverage=self.settings.topic_coverage,
+                min_similarity=self.settings.topic_similarity,
+                margin=self.settings.topic_margin,
+            )
+            if (detail := missing_detail(query, sentences, topical)) is not None:
                 return f"The sources don't give {detail.name}."
         return None
 

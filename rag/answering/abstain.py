@@ -235,6 +235,45 @@ def topic_coverage(
     return out, len(options)
 
 
+def names_everything_asked(sentences: list[str], question: str, actors: frozenset[str]) -> np.ndarray:
+    """Which sentences name every country (other than the corpus's main actors) and every name the question does.
+
+    A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
+    sentence about another country gives another country's date or amount.
+    """
+    countries = set(find_countries(question)) - actors
+    names = [w.casefold() for w in _proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
+    names = [n for n in names if n not in QUESTION_WORDS and n not in {c.casefold() for c in countries}]
+    out = np.zeros(len(sentences), dtype=bool)
+    for i, sentence in enumerate(sentences):
+        folded = sentence.casefold()
+        out[i] = countries <= set(find_countries(sentence)) and all(n in folded for n in names)
+    return out
+
+
+def on_topic(
+    sentences: list[str],
+    similarity: np.ndarray,
+    coverage: np.ndarray,
+    question: str,
+    actors: frozenset[str],
+    *,
+    min_coverage: float,
+    min_similarity: float,
+    margin: float,
+) -> np.ndarray:
+    """Which sentences are on the question's topic, and so could give the detail it asks for.
+
+    By words (most of the topic's terms) or by meaning (similar enough); with a `margin`, also any sentence
+    nearly as similar as the best one that names all the question names: the sources could give it there.
+    """
+    chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
+    if margin > 0 and len(similarity):
+        near = similarity >= float(similarity.max()) - margin
+        chosen |= near & names_everything_asked(sentences, question, actors)
+    return chosen
+
+
 def missing_detail(question: str, sentences: list[str], on_topic: np.ndarray) -> Detail | None:
     """The first detail the question asks for that no on-topic sentence carries, or None."""
     chosen = [s for s, keep in zip(sentences, on_topic, strict=True) if keep]

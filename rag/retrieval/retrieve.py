@@ -151,6 +151,10 @@ class Retriever:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)
 
+    def in_corpus_words(self, text: str) -> str:
+        """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
+        return self._bm25_index().vocabulary.normalize(text)
+
     def retrieve(
         self,
         question: str,
