@@ -262,7 +262,7 @@ def main() -> None:
         print(engine.ingest().summary(), flush=True)
         engine.ask("What did Japan pledge to the Philippines?")  # load the model and the BM25 index
         app, url = serve(engine, settings)
-        extra = write_extra_documents(base / "extra", args.extra_chunks)
+        extra = write_extra_documents(base / "corpus" / "extra", args.extra_chunks)
         try:
             print(f"{args.clients} clients for {args.seconds:.0f} s against {url} ...", flush=True)
             report = run_load(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from ingest.chunking import Chunk
 from ingest.pipeline import IngestReport, Limits, StoredDoc, Version, chunking_fingerprint
 from ingest.pipeline import read as read_files
 from ingest.pipeline import write as write_files
-from rag.errors import StoreError
+from rag.errors import OutsideCorpusError, StoreError
 from rag.settings import Settings
 from rag.storage import records
 from rag.storage.embeddings import EMBED_MODEL, Embedder
@@ -90,6 +91,24 @@ def limits(settings: Settings) -> Limits:
     )
 
 
+def check_inside_corpus(paths: Iterable[Path], corpus_dir: Path) -> None:
+    """Raise OutsideCorpusError for a path outside `corpus_dir`.
+
+    The store mirrors the corpus: a file from elsewhere would take the id of the corpus file of the same
+    name (replacing it), and no later full sync would ever remove it.
+    """
+    corpus = corpus_dir.resolve()
+    for path in paths:
+        given = Path(os.path.abspath(path))
+        # A link keeps its own name (and place), as discover() treats it; its target is checked there.
+        where = given.parent.resolve() / given.name if given.is_symlink() else given.resolve()
+        if where != corpus and corpus not in where.parents:
+            raise OutsideCorpusError(
+                f"{path} is outside the corpus folder {corpus} (RAG_CORPUS_DIR): only files inside it are "
+                f"ingested. Copy it into {corpus}, then run `rag ingest`."
+            )
+
+
 def sync(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -115,6 +134,7 @@ def sync(
         store.follow(force=True)
     snapshot = {} if rebuild or store is None else stored_docs(store)
     roots = list(paths or [settings.corpus_dir])
+    check_inside_corpus(roots, settings.corpus_dir)
     found = read_files(roots, settings.corpus_dir, limits(settings), fingerprint(settings), snapshot, progress)
     with writer_lock(settings):
         if store is None:
