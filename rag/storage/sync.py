@@ -142,6 +142,8 @@ def sync(
         else:
             # A handle opened before another process wrote would write its stale vector index back over theirs.
             store.follow(force=True)
+            if store.on_disk() == "deleted" and paths is None:
+                store.reopen()  # the whole corpus is about to be written: into a new store where the old one was
             if rebuild:
                 store.reset()
         try:
