@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         default=True,
         description="A turn that doesn't refer back is a new question when its own passages match it as well.",
     )
+    prefer_asked: bool = Field(
+        default=True,
+        description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,

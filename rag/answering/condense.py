@@ -82,7 +82,7 @@ def condense_question(
     # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
         return condense_question(question, earlier, actors, authors)
-    previous = condense_question(previous, earlier, actors, authors)
+    previous = _base(condense_question(previous, earlier, actors, authors))
     if (resolved := _resolve_people(question, history, previous, authors)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
@@ -182,3 +182,15 @@ def _about(question: str, previous: str) -> str | None:
     if not topic or ASKS.search(topic) or len(topic.split()) > 5:
         return None
     return f"{previous.rstrip(' ?.!')} about {topic}?"
+
+
+def _base(standalone: str) -> str:
+    """What a condensed question asks on its own: "when was that? What did X say?" is "What did X say?".
+
+    A follow-up's own words were needed for its turn; glued on again, they would pull the next turn's
+    passages and sentences towards what was asked two turns ago.
+    """
+    questions = [q.strip() for q in re.findall(r"[^?]+\?|[^?]+$", standalone) if q.strip()]
+    while len(questions) > 1 and leans_on_history(questions[0]):
+        questions.pop(0)
+    return " ".join(questions)

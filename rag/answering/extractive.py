@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.answering.citations import Claim
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -36,6 +38,13 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
+# A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
+# outranks one that only sounds like the question.
+ASKED_BONUS = 0.15
+DISTINCT_BONUS = 0.2
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
+QUOTED_PHRASE = re.compile(r"[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’']")
+CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
 # A question asking for an amount, a count or a time can only be answered by a sentence
@@ -102,21 +111,6 @@ NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (re
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One shown sentence: verbatim `text` = the document's text[start:end], cited as source `n`."""
-
-    n: int
-    start: int
-    end: int
-    text: str
-    tag: str = ""  # what a pointing subject refers to, when no earlier sentence of the passage says it
-
-    def line(self) -> str:
-        """The sentence on one line with `[n]` before its closing punctuation, after its context tag."""
-        return (f"({self.tag}) " if self.tag else "") + _cite(self.text, self.n)
-
-
 @dataclass
 class Extract:
     """An extractive answer: its text and the claims it is made of (each with its own span)."""
@@ -137,7 +131,7 @@ class _Candidate:
 
     @property
     def kind(self) -> str:
-        publisher = str(self.hit.metadata.get("publisher", ""))
+        publisher = self.hit.publisher
         return "statements" if "white house" in publisher.lower() else "article"
 
 
@@ -210,7 +204,22 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _score(question: str, candidates: list[_Candidate], embedder: Embedder, actors: frozenset[str]) -> list[_Candidate]:
+def distinctive_terms(question: str) -> list[str]:
+    """What only some sentences can hold: acronyms, quoted phrases, names of two or more capitalised words."""
+    countries = {m.casefold() for m in find_countries(question)}
+    found = [m.group(0) for m in ACRONYM.finditer(question)]
+    found += [m.group("phrase") for m in QUOTED_PHRASE.finditer(question)]
+    found += [m.group(0) for m in CAPITALISED_NAME.finditer(question, 1)]
+    return [f for f in dict.fromkeys(found) if f.casefold() not in countries and not find_countries(f)]
+
+
+def _score(
+    question: str,
+    candidates: list[_Candidate],
+    embedder: Embedder,
+    actors: frozenset[str],
+    gives: Callable[[str], bool] | None = None,
+) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
     Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
@@ -235,6 +244,7 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
     topics = asked_countries - actors
+    distinct = distinctive_terms(question) if gives is not None else []
     for c, vector in zip(candidates, vectors, strict=True):
         text = _in_context(c)
         named = set(find_countries(text))
@@ -243,6 +253,10 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
         on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
         c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
+        if gives is not None:
+            folded = text.casefold()
+            held = sum(term.casefold() in folded for term in distinct) / len(distinct) if distinct else 0.0
+            c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
         c.vector = vector
     return candidates
 
@@ -271,7 +285,7 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
             return [_claim(c.n, c.hit, start, end), claim]
     countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
     tag = ", ".join(countries[:3]) if countries else c.hit.title
-    return [Claim(claim.n, claim.start, claim.end, claim.text, tag=tag)]
+    return [replace(claim, tag=tag)]
 
 
 def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
@@ -281,7 +295,7 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     cut = CONNECTIVE.match(hit.text, start, end)
     if cut and len(hit.text[cut.end() : end].split()) >= 4:
         start = cut.end()
-    return Claim(n, hit.start + start, hit.start + end, hit.text[start:end])
+    return Claim(hit.text[start:end], (n,), hit.start + start, hit.start + end)
 
 
 def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile) -> list[_Candidate]:
@@ -360,7 +374,7 @@ def _distinct(
 
 
 def _render(units: list[list[Claim]], bullets: bool) -> list[str]:
-    lines = [" ".join(claim.line() for claim in unit) for unit in units]
+    lines = [" ".join(_line(claim) for claim in unit) for unit in units]
     return [f"- {line}" for line in lines] if bullets else lines
 
 
@@ -395,17 +409,22 @@ def extract_answer(
     embedder: Embedder,
     limits: Limits,
     profile: Profile,
+    gives: Callable[[str], bool] | None = None,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
     `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
+    `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
+    a person...); those, and sentences holding the question's distinctive terms, are preferred.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
+    # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
+    prefer = gives if shape in ("fact", "yesno") else None
+    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit, profile)
     taken = {_key(c) for c in chosen}
@@ -426,7 +445,7 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
         lines = []
         for c, unit in _units(members, taken):
             dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
-            lines.append(f"- {dated}{' '.join(claim.line() for claim in unit)}")
+            lines.append(f"- {dated}{' '.join(_line(claim) for claim in unit)}")
             claims += unit
         blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
     return Extract("\n\n".join(blocks), claims)
@@ -474,6 +493,11 @@ def compare(
     return Extract("\n\n".join(blocks), claims)
 
 
+def _line(claim: Claim) -> str:
+    """The claim on one line with `[n]` before its closing punctuation, after its context tag."""
+    return (f"({claim.tag}) " if claim.tag else "") + _cite(claim.text, claim.n)
+
+
 def _cite(sentence: str, n: int) -> str:
     """The sentence on one line with `[n]` before its closing punctuation."""
     sentence = " ".join(sentence.split())
@@ -489,9 +513,9 @@ def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
     that carries it, tagged with the document it signs, so the claim stays a verbatim, checkable span.
     """
     for n, hit in numbered:
-        author = str(hit.metadata.get("author", ""))
+        author = hit.author
         at = hit.text.find(author) if author else -1
         if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
-            claim = Claim(n, hit.start + at, hit.start + at + len(author), author, tag=f"author of “{hit.title}”")
-            return Extract(claim.line(), [claim])
+            claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author), tag=f"author of “{hit.title}”")
+            return Extract(_line(claim), [claim])
     return Extract("")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.chunking import Chunk
 from rag.retrieval.scope import QUESTION_WORDS
 from rag.retrieval.wording import Vocabulary
 from rag.storage import records
@@ -24,14 +25,13 @@ from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when what is saved changes
+FORMAT = 4  # bump when what is saved changes
 CHUNKS_FILE = "chunks.json"
 
 
-def index_text(meta: dict, text: str) -> str:
+def index_text(chunk: Chunk) -> str:
     """What BM25 indexes: the chunk with its document's title, byline, publisher and date."""
-    fields = (meta.get(key, "") for key in ("title", "section", "author", "publisher", "date"))
-    return "\n".join([*(str(f) for f in fields if f), text])
+    return "\n".join([*(f for f in records.keyword_fields(chunk) if f), chunk.text])
 
 
 def _stemmer() -> Any:
@@ -58,7 +58,7 @@ class Bm25Index:
         self.ids = ids
         self.countries = countries  # per chunk, "A; B" as in its metadata
         self.doc_ids = np.array(doc_ids, dtype=object)
-        self.documents = documents  # doc_id -> one of its chunks' metadata (title, author, kind...)
+        self.documents = documents  # doc_id -> its document fields (title, author, kind...)
         self.model = model  # None for an empty store: bm25s can't index nothing
         self.vocabulary = vocabulary or Vocabulary()  # the corpus's words, to map a question's wording onto
         self._stemmer = _stemmer()
@@ -89,12 +89,12 @@ class Bm25Index:
         ids, countries, doc_ids, corpus = [], [], [], []
         documents: dict[str, dict] = {}
         for record in store.iter_records(include=("documents", "metadatas")):
-            meta = record["metadata"]
-            ids.append(record["id"])
-            countries.append("; ".join(records.countries(meta)))
-            doc_ids.append(str(meta.get("doc_id", "")))
-            documents.setdefault(doc_ids[-1], records.without_vectors(meta))
-            corpus.append(index_text(meta, record["document"]))
+            chunk = records.decode(record["id"], record["document"], record["metadata"])
+            ids.append(chunk.chunk_id)
+            countries.append("; ".join(chunk.countries))
+            doc_ids.append(chunk.doc_id)
+            documents.setdefault(chunk.doc_id, chunk.metadata)
+            corpus.append(index_text(chunk))
         vocabulary = Vocabulary.from_texts(corpus)
         model = None
         if ids:

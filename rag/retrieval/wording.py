@@ -9,6 +9,7 @@ Nothing here is a list of examples: the corpus's own vocabulary is the dictionar
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 WORD = re.compile(r"[A-Za-z][A-Za-z’']*[A-Za-z]|[A-Za-z]")
 # A capitalised word past a sentence's start: a name, a place or a country as the sources spell it.
 NAME_IN_TEXT = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]{3,}\b")
+POSSESSIVE = re.compile(r"(.+?)((?:[’']s?)?)$")
 MONTHS = {name[:3].lower(): name for name in calendar.month_name[1:]} | {"sept": "September"}
 ABBREVIATED_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\b\.?(?=\s*\d|\s*[,?.!]|\s*$)", re.I)
 
@@ -64,6 +66,34 @@ def slips_allowed(word: str) -> int:
     return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
 
 
+SPELLED = re.compile(r"[A-Za-z]+")
+LINKING = frozenset({"and", "of", "the", "for", "on", "in", "to", "a", "an", "&"})
+
+
+def spells_out(acronym: str, text: str) -> bool:
+    """True when `text` has words whose initials make `acronym` ("SCS": "South China Sea", "FDI": "foreign
+    direct investment"), counting or skipping linking words ("HADR": "humanitarian assistance and disaster relief").
+    """
+    letters = acronym.lower()
+    if len(letters) < 3:
+        return False
+    words = SPELLED.findall(text)
+    every = "".join(w[0] for w in words).lower()
+    content = "".join(w[0] for w in words if w.lower() not in LINKING).lower()
+    return letters in every or letters in content
+
+
+@functools.lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """ISO 3166 two-letter code -> the country's common name ("PH" -> "Philippines")."""
+    import pycountry
+
+    return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+
+
+CODE = re.compile(r"\b[A-Z]{2}\b")
+
+
 @dataclass
 class Vocabulary:
     """The corpus's words (lower-cased) and its names (as capitalised in the text)."""
@@ -109,21 +139,30 @@ class Vocabulary:
         limit = slips_allowed(lower)
         if not limit or not self.words or lower in self.words:
             return None
-        distances = {name: edits(lower, key, limit) for key, name in self.names.items()}
+        # Slips rarely hit a word's first letter: "worth" is not "North".
+        distances = {name: edits(lower, key, limit) for key, name in self.names.items() if key[0] == lower[0]}
         best = min(distances.values(), default=limit + 1)
         close = [name for name, d in distances.items() if d == best]
         return close[0] if best <= limit and len(close) == 1 else None
 
+    def country_for(self, code: str) -> str | None:
+        """The country a two-letter code in capitals stands for ("PH"), unless the code is a word ("IN", "US")."""
+        name = _country_codes().get(code)
+        if not name or code.lower() in self.words or name.lower() not in self.names:
+            return None
+        return name
+
     def normalize(self, question: str) -> str:
         """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped."""
         question = ABBREVIATED_MONTH.sub(lambda m: MONTHS[m.group(1).lower()], question)
+        question = CODE.sub(lambda m: self.country_for(m.group(0)) or m.group(0), question)
 
         def mapped(match: re.Match[str]) -> str:
-            word = match.group(0)
+            word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
             if (name := self.name_for(word)) is not None:
-                return name
+                return name + possessive
             if (variant := self.variant(word)) is not None:
-                return variant.capitalize() if word[0].isupper() else variant
-            return word
+                return (variant.capitalize() if word[0].isupper() else variant) + possessive
+            return match.group(0)
 
         return WORD.sub(mapped, question)
