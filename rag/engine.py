@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import ABSTAIN_PHRASES, abstention, asked_details
-from rag.answering.citations import claim_citations, ground_citations
+from rag.answering.citations import claim_citations, ground_citations, renumber
 from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
@@ -26,7 +26,7 @@ from rag.query import Query, build_query
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.settings import Settings
-from rag.storage import records
+from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
 from rag.storage.records import Hit, country_where
@@ -230,8 +230,7 @@ class Engine:
             extract = self._extract(query, shape, entities, groups, answered, hits)
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
             if extract.claims:
-                answer.text = extract.text
-                answer.citations = claim_citations(extract.claims, hits)
+                answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
             else:
                 answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield from PIECE.findall(answer.text)
@@ -366,8 +365,7 @@ class Engine:
         )
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if extract.claims:
-            answer.text = extract.text
-            answer.citations = claim_citations(extract.claims, hits)
+            answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
@@ -415,7 +413,7 @@ class Engine:
 
     def chunk_texts(self) -> list[str]:
         """The text of every stored chunk."""
-        return [r["document"] for r in self.store.iter_records(include=("documents",))]
+        return [chunk.text for chunk in self.store.chunks()]
 
     def build_index(self) -> None:
         """Load or build the keyword index now rather than on the first question (it is saved next to the store)."""
@@ -455,7 +453,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
-        docs = {records.doc_id(r["id"], r["metadata"]) for r in self.store.iter_records()}
+        docs = {chunk.doc_id for chunk in self.store.chunks(text=False)}
         running = self.indexing()
         return {
             "backend": self.backend,
@@ -469,4 +467,5 @@ class Engine:
             "chunks": self.store.count(),
             "last_ingest": self.last_ingest or self.store.written_at(),
             "indexing": None if running is None else running.as_dict(),
+            "embed_cache": embed_cache_status(self.settings),
         }

@@ -81,6 +81,7 @@ CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("
 )
 # A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
 LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
+LEADING_EMPHASIS = re.compile(r"[*_]{1,3}(?:[^*_\n]{0,60}[*_]{1,3}\s*)?")
 LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
@@ -182,6 +183,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
             if (
                 len(sentence.split()) >= MIN_WORDS
                 and key not in seen
+                and not _cut_at_edge(hit.text, start, end)
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
@@ -191,6 +193,17 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _cut_at_edge(text: str, start: int, end: int) -> bool:
+    """True for a sentence the chunk's edge cuts: it runs off the end, or starts mid-sentence at the start.
+
+    Chunks overlap, so the neighbouring chunk holds the whole sentence.
+    """
+    sentence = text[start:end].strip()
+    runs_off = end >= len(text.rstrip()) and not re.search(r"[.!?:;][”’\"')\]*]*$", sentence)
+    starts_inside = start == 0 and sentence[:1].islower()
+    return runs_off or starts_inside
 
 
 def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -289,6 +302,13 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
 
 
 def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
+    # Markdown emphasis around or leading the sentence ("**6 HIGHLIGHTING** that...", "***Hosted by...***") is
+    # markup, not words: the claim starts and ends inside it, so its quote stays a verbatim span.
+    emphasis = LEADING_EMPHASIS.match(hit.text, start, end)
+    if emphasis and len(hit.text[emphasis.end() : end].split()) >= 4:
+        start = emphasis.end()
+    while end > start and hit.text[end - 1] in "*_ ":
+        end -= 1
     markup = LEADING_MARKUP.match(hit.text, start, end)
     if markup and markup.end() > start and len(hit.text[markup.end() : end].split()) >= 4:
         start = markup.end()
@@ -309,7 +329,9 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
     if shape in ("list", "overview", "comparison"):
         if shape != "comparison":  # a comparison's sides are already held to passages naming them
-            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors)]
+            # An overview's topic is broad ("the summit"): its bullets need the country asked of, not its words.
+            words = shape == "list"
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors, words)]
         by_country = shape == "list" and bool(COUNTRY_LIST.search(question))
         return _distinct(question, close, limit, by_country, profile.subject)
     if shape == "reason":
@@ -330,7 +352,7 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     return chosen
 
 
-def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
+def _on_topic(question: str, c: _Candidate, actors: frozenset[str], words: bool = True) -> bool:
     """True when the sentence names the country asked about and shares what is asked beyond the names.
 
     A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
@@ -344,6 +366,8 @@ def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
         return False
     if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
         return False
+    if not words:
+        return True
     names = _terms(" ".join(find_countries(question)))
     content = _terms(question) - names - GENERIC
     return not content or bool(content & _terms(c.sentence))
@@ -499,8 +523,9 @@ def _line(claim: Claim) -> str:
 
 
 def _cite(sentence: str, n: int) -> str:
-    """The sentence on one line with `[n]` before its closing punctuation."""
+    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut."""
     sentence = " ".join(sentence.split())
+    sentence = sentence[:1].upper() + sentence[1:]
     if sentence[-1] in ".!?":
         return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"

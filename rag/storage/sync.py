@@ -18,6 +18,7 @@ from ingest.pipeline import write as write_files
 from rag.errors import OutsideCorpusError, StoreError
 from rag.settings import Settings
 from rag.storage import records
+from rag.storage.embed_cache import CachedEmbed
 from rag.storage.embeddings import EMBED_MODEL, Embedder
 from rag.storage.store import Store, writer_lock
 
@@ -148,9 +149,10 @@ def sync(
                 store.reset()
         try:
             embedder = embedder or Embedder.from_settings(settings)
+            cached = CachedEmbed.from_settings(settings, embedder)
             report = write_files(
                 StoreChunks(store),
-                embedder.encode_with_spans,
+                cached or embedder.encode_with_spans,
                 found,
                 limits(settings),
                 fingerprint(settings),
@@ -158,6 +160,9 @@ def sync(
                 on_progress=on_progress,
                 started=started,
             )
+            if cached and cached.hits + cached.misses:  # a sync with nothing to embed keeps the last figures
+                report.embedded, report.cached = cached.misses, cached.hits
+                cached.caches[0].record_ingest(cached.hits, cached.misses)
         except BaseException:
             # Documents written before the failure are whole and current: readers should see them. If the
             # disk is what failed, the bump may fail too; the first error is the one to report.
