@@ -164,6 +164,11 @@ VARIANTS: dict[str, Variant] = {
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
             overrides={"prefer_asked": False},
         ),
+        Variant(
+            "no-country-names",
+            "capitals and cities in a question are not followed by their countries",
+            overrides={"name_countries": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -197,6 +202,7 @@ DEFAULT_VARIANTS = (
     "no-topic-margin",
     "no-follow-up-check",
     "no-prefer-asked",
+    "no-country-names",
 )
 
 

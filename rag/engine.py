@@ -25,6 +25,7 @@ from rag.overview import corpus_countries
 from rag.query import Query, build_query
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
+from rag.retrieval.wording import with_country_names
 from rag.settings import Settings
 from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
@@ -272,9 +273,14 @@ class Engine:
             max_chars=self.settings.max_question_chars,
             profile=self.settings.profile,
             find_scope=self.retriever.scope,
-            in_corpus_words=self.retriever.in_corpus_words if self.settings.match_wording else None,
+            in_corpus_words=self._in_corpus_words if self.settings.match_wording else None,
             standalone_of=self._standalone,
         )
+
+    def _in_corpus_words(self, text: str) -> str:
+        """`text` in the corpus's spelling, its capitals and leaders followed by their countries (`name_countries`)."""
+        text = self.retriever.in_corpus_words(text)
+        return with_country_names(text) if self.settings.name_countries else text
 
     def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
         """The question the turn asks on its own terms: condensed with the history only when it leans on it.

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
+    name_countries: bool = Field(
+        default=True,
+        description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
+    )
     follow_up_check: bool = Field(
         default=True,
         description="A turn that doesn't refer back is a new question when its own passages match it as well.",

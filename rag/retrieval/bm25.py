@@ -25,7 +25,7 @@ from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4  # bump when what is saved changes
+FORMAT = 5  # bump when what is saved changes
 CHUNKS_FILE = "chunks.json"
 
 
