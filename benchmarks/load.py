@@ -264,7 +264,7 @@ def main() -> None:
         env = rag_env(RAG_CORPUS_DIR=base / "corpus", RAG_STORE_DIR=base / "store", RAG_LLM_BACKEND="extractive")
         print(f"ingesting {args.corpus} ...", flush=True)
         print(rag(["ingest"], env, base), flush=True)
-        extra = write_extra_documents(base / "extra", args.extra_chunks)
+        extra = write_extra_documents(base / "corpus" / "extra", args.extra_chunks)
         with ui_process(env, base / "ui.log", "--no-sync") as url:
             Client(url, verbose=False).predict(*WARM_UP, api_name="/ask")  # the model and the BM25 index loaded
             print(f"{args.clients} clients for {args.seconds:.0f} s against {url} ...", flush=True)

@@ -123,7 +123,8 @@ class Engine:
         with self._ingest_lock:
             running = IngestProgress(first=rebuild or self.store.count() == 0)
             self._progress = running
-            self._progress_file.write(running, force=True)
+            if self._progress_file.read_other() is None:  # never over a running ingest's figures: it owns the file
+                self._progress_file.write(running, force=True)
 
             def on_progress(done: int, total: int) -> None:
                 running.advance(done, total)
@@ -147,8 +148,15 @@ class Engine:
         return report
 
     def indexing(self) -> IngestProgress | None:
-        """The ingest running now, in this process or another on the same store; None when there is none."""
-        return self._progress or self._progress_file.read_other()
+        """The ingest running now, in this process or another on the same store; None when there is none.
+
+        While this process's own ingest has no count yet (it reads the files, or waits for another process's
+        ingest to let go of the writer lock), the other process's count is the one worth showing.
+        """
+        own = self._progress
+        if own is not None and own.total:
+            return own
+        return self._progress_file.read_other() or own
 
     def _raise_if_first_ingest_runs(self) -> None:
         """IndexingError while the first ingest runs: a half-built store would answer from whatever came first."""

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         default=500_000, ge=1000, description="A document with more extracted text is skipped (checked while read)."
     )
     max_doc_chunks: int = Field(default=1000, ge=1, description="A document that needs more chunks is skipped.")
+    # 500,000 characters fill about 200 pages of prose, so a PDF past 1,000 pages is over the text cap anyway;
+    # the page count is known before any page is read, where the text cap trips only as text comes out.
+    max_pdf_pages: int = Field(default=1000, ge=1, description="A PDF with more pages is skipped before it is read.")
+    max_extract_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A document whose text takes longer to extract is skipped (checked per page or paragraph).",
+    )
 
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer.")
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
