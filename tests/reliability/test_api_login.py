@@ -12,8 +12,8 @@ import httpx
 import openai
 import pytest
 
+from testkit.servers import REPO, answers, free_port, start_guarded, stop, wait_until
 from tests.reliability.conftest import settings_env
-from tests.servers import REPO, answers, free_port, start_guarded, stop, wait_until
 from webui.auth import LOGIN_FREE_FAILURES
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,9 @@ from ingest.loaders import NO_TEXT
 from rag.engine import Engine
 from rag.storage.store import Store
 from rag.upload import UploadError, add_upload
-from tests.conftest import TINY_CORPUS
-from tests.reliability.conftest import run_rag, settings_env, tiny_copy
+from testkit.cli import run_rag
+from tests.conftest import TINY_CORPUS, tiny_copy
+from tests.reliability.conftest import settings_env
 from webui.events import Events
 from webui.sync import CorpusSync
 

@@ -21,8 +21,9 @@ from rag.serving.api import create_api
 from rag.serving.mcp_server import build_server
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from tests.reliability.conftest import settings_env, tiny_copy
-from tests.servers import serve_asgi
+from testkit.servers import serve_asgi
+from tests.conftest import tiny_copy
+from tests.reliability.conftest import settings_env
 
 QUESTION = "How many ferries will Japan fund for Vietnam?"
 HOSTILE = """---

@@ -12,9 +12,9 @@ from rag.engine import Engine
 from rag.errors import StoreError
 from rag.storage.store import Store
 from rag.storage.sync import sync
+from testkit.servers import chroma_server as run_chroma_server
 from tests.conftest import GatedEmbedder
 from tests.reliability.conftest import assert_every_document_whole, update_tiny_corpus, versions
-from tests.servers import chroma_server as run_chroma_server
 
 QUESTION = "How many mangrove trees will the commission plant?"
 FERRY = "How many ferries did Japan pay for?"
