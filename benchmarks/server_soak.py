@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from tests.servers import REPO, answers, chroma_server, free_port, start_guarded, stop, wait_until
+from testkit.servers import REPO, answers, chroma_server, free_port, start_guarded, stop, wait_until
 
 from benchmarks.api_load import completion_problem
 
