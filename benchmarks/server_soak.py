@@ -27,9 +27,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from testkit.servers import REPO, answers, chroma_server, free_port, start_guarded, stop, wait_until
 
 from benchmarks.api_load import completion_problem
+from testkit.servers import REPO, answers, chroma_server, free_port, start_guarded, stop, wait_until
 
 TINY_CORPUS = REPO / "tests" / "data" / "tiny_corpus"
 NAMES = ["Amber", "Birch", "Cedar", "Dune"]
