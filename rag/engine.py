@@ -273,13 +273,15 @@ class Engine:
             max_chars=self.settings.max_question_chars,
             profile=self.settings.profile,
             find_scope=self.retriever.scope,
-            in_corpus_words=self._in_corpus_words if self.settings.match_wording else None,
+            in_corpus_words=self._in_corpus_words,
             standalone_of=self._standalone,
         )
 
     def _in_corpus_words(self, text: str) -> str:
-        """`text` in the corpus's spelling, its capitals and leaders followed by their countries (`name_countries`)."""
-        text = self.retriever.in_corpus_words(text)
+        """`text` in the corpus's spelling (`match_wording`), its capitals followed by their countries
+        (`name_countries`)."""
+        if self.settings.match_wording:
+            text = self.retriever.in_corpus_words(text)
         return with_country_names(text) if self.settings.name_countries else text
 
     def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:

@@ -171,7 +171,8 @@ DETAILS = (
     Detail(
         "the amount",
         re.compile(
-            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
+            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b"
+            r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
             r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,
         ),

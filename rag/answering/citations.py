@@ -181,8 +181,9 @@ def renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]
 
     Source numbers are positions in the retrieved list, which a reader never sees; the order of reading is.
     """
-    order = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)))
+    cited = {c.n for c in citations}  # a "[12]" a source sentence holds (a footnote) is no marker of ours
+    order = [n for n in dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)) if n in cited]
     order += [c.n for c in citations if c.n not in order]
     new = {old: i for i, old in enumerate(order, start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", text)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new[n]}]" if (n := int(m.group(1))) in new else m.group(0), text)
     return text, sorted((replace(c, n=new[c.n]) for c in citations), key=lambda c: c.n)

@@ -37,6 +37,7 @@ FILLER = re.compile(
 SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
 ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?!.*\b(it|that|this|they)\b)", re.I)
 ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
+AUTHORSHIP = re.compile(r"\b(author|writer|wrote|written|columnist)\b", re.I)
 PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)
 GROUP = re.compile(r"\b(they|them|their)\b", re.I)
 # A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
@@ -94,7 +95,12 @@ def condense_question(
         if name not in actors and not question[start:end].lower().endswith(("ese", "ian", "ish"))
     ]
     if not new:
-        return _resolve_pronoun(question, previous) or _about(question, previous) or f"{question} {previous}"
+        return (
+            _swap_actor(question, previous, actors)
+            or _resolve_pronoun(question, previous)
+            or _about(question, previous)
+            or f"{question} {previous}"
+        )
     old = country_mentions(previous)
     # "Has that pulled Bangkok away?" after a question about Thailand names the same country: nothing to swap.
     if not old or set(new) <= {name for _, _, name in old}:
@@ -154,9 +160,13 @@ def _resolve_people(
     """
     said = " ".join([previous, *(without_sources(str(t.get("content", ""))) for t in history[-2:])]).casefold()
     resolved = question
-    if PERSON.search(resolved) and any(
-        part.casefold() in said for name in authors for part in name.split() if len(part) > 2
-    ):
+    author_named = any(
+        re.search(rf"\b{re.escape(part.casefold())}\b", said)
+        for name in authors
+        for part in name.split()
+        if len(part) > 2
+    )
+    if PERSON.search(resolved) and authors and (author_named or AUTHORSHIP.search(said)):
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
         resolved = PERSON.sub("the author", resolved)
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
@@ -169,7 +179,11 @@ def _resolve_people(
         return None
     if (named := _resolve_pronoun(resolved, previous)) is not None:
         return named
-    return f"{resolved} {previous}" if FOLLOW_UP.search(resolved) else resolved
+    # "And what does the author think of Japan?" now stands alone: its opening "and" leans on nothing.
+    alone = re.sub(r"^\s*(and|also|so|then)\b[,\s]*", "", resolved, flags=re.I)
+    if FOLLOW_UP.search(alone):
+        return f"{resolved} {previous}"
+    return alone[:1].upper() + alone[1:]
 
 
 def _about(question: str, previous: str) -> str | None:
@@ -182,8 +196,16 @@ def _about(question: str, previous: str) -> str | None:
         return None
     topic = re.sub(r"^\s*(about|on|regarding|with|for|in)\s+", "", question[opener.end() :], flags=re.I)
     topic = topic.strip(" ?.!,")
-    # A country asked of ("and Japan?") is the country swap's, or the earlier question's glued on; not a topic.
-    if not topic or ASKS.search(topic) or len(topic.split()) > 5 or country_mentions(topic):
+    # A country ("and Japan?") is the country swap's; a date ("and in 2022?") or a reference ("the next one")
+    # changes what the earlier question asked rather than adding a topic to it.
+    if (
+        not topic
+        or ASKS.search(topic)
+        or len(topic.split()) > 5
+        or country_mentions(topic)
+        or re.search(r"\b(1[89]|20)\d\d\b", topic)
+        or LEANS.search(topic)
+    ):
         return None
     return f"{previous.rstrip(' ?.!')} about {topic}?"
 
@@ -198,3 +220,27 @@ def _base(standalone: str) -> str:
     while len(questions) > 1 and leans_on_history(questions[0]):
         questions.pop(0)
     return " ".join(questions)
+
+
+def _swap_actor(question: str, previous: str, actors: Collection[str]) -> str | None:
+    """ "And Japan?" after "What did the US pledge to the Philippines?": "What did Japan pledge to the Philippines?".
+
+    Only for a follow-up that names a main actor and asks nothing else, when the earlier question has another
+    actor in that slot; None otherwise.
+    """
+    asked = [(s, e, name) for s, e, name in country_mentions(question) if name in actors]
+    rest = question
+    for start, end, _ in reversed(asked):
+        rest = rest[:start] + rest[end:]
+    if not asked or FILLER.sub(" ", rest).split():
+        return None
+    names = {name for _, _, name in asked}
+    slot = next(((s, e) for s, e, name in country_mentions(previous) if name in actors and name not in names), None)
+    if slot is None:
+        return None
+    start, end = slot
+    before = re.sub(r"\bthe\s+$", "", previous[:start], flags=re.I)
+    replacement = " and ".join(dict.fromkeys(n for _, _, n in asked))
+    if THE.match(replacement):  # "the United States"
+        replacement = f"the {replacement}"
+    return f"{before}{replacement}{previous[end:]}"

@@ -43,7 +43,7 @@ MIN_WORDS = 6  # captions and headings are not answers
 ASKED_BONUS = 0.15
 DISTINCT_BONUS = 0.2
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
-QUOTED_PHRASE = re.compile(r"[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’']")
+QUOTED_PHRASE = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’'](?!\w)")
 CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -220,7 +220,8 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
 def distinctive_terms(question: str) -> list[str]:
     """What only some sentences can hold: acronyms, quoted phrases, names of two or more capitalised words."""
     countries = {m.casefold() for m in find_countries(question)}
-    found = [m.group(0) for m in ACRONYM.finditer(question)]
+    shouted = sum(c.isupper() for c in question) > sum(c.islower() for c in question)  # capitals mark nothing
+    found = [] if shouted else [m.group(0) for m in ACRONYM.finditer(question)]
     found += [m.group("phrase") for m in QUOTED_PHRASE.finditer(question)]
     found += [m.group(0) for m in CAPITALISED_NAME.finditer(question, 1)]
     return [f for f in dict.fromkeys(found) if f.casefold() not in countries and not find_countries(f)]
@@ -268,7 +269,8 @@ def _score(
         c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
         if gives is not None:
             folded = text.casefold()
-            held = sum(term.casefold() in folded for term in distinct) / len(distinct) if distinct else 0.0
+            held = sum(bool(re.search(rf"\b{re.escape(term.casefold())}\b", folded)) for term in distinct)
+            held = held / len(distinct) if distinct else 0.0
             c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
         c.vector = vector
     return candidates

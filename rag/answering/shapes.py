@@ -40,7 +40,11 @@ OVERVIEW = re.compile(
     re.I,
 )
 # "How do X and Y each ...", "what changed between 2023 and 2024": two things side by side.
-SIDE_BY_SIDE = re.compile(r"^\s*(how|what)\b.*\b(each|both)\b|\bchang(e|ed|es)\b.*\bbetween\b", re.I)
+SIDE_BY_SIDE = re.compile(
+    r"^\s*how\b(?!\s+(many|much|long|often)\b).*\b(each|both)\b(?!\s+(sides?|leaders|countries)\s+(sign|agree|met))"
+    r"|\bwhat changed between\b|\bhow (has|have|did) .* changed? between\b",
+    re.I,
+)
 YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
 QUESTION_WORD = re.compile(
     r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I

@@ -138,16 +138,24 @@ def find_scope(
         return Scope(", ".join(doc_ids), doc_ids, explicit=True)
     if not infer or MULTI_PART.search(question.strip()):
         return None
+    # Every source the question names: "the article's view against the White House's" reads both.
+    named: list[tuple[str, tuple[str, ...]]] = []
     for rule in rules:
         if rule.cue.search(question):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )
             if doc_ids:
-                return Scope(rule.label, dated(question, doc_ids, documents))
+                named.append((rule.label, dated(question, doc_ids, documents)))
     folded = _fold(question)
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
-    return Scope(", ".join(titled), titled) if titled else None
+    if titled:
+        named.append((", ".join(titled), titled))
+    if not named:
+        return None
+    if len(named) == 1:
+        return Scope(*named[0])
+    return Scope(" and ".join(label for label, _ in named), tuple(sorted({d for _, ids in named for d in ids})))
 
 
 def asked_dates(question: str) -> tuple[str, ...]:

@@ -67,20 +67,26 @@ def slips_allowed(word: str) -> int:
 
 
 SPELLED = re.compile(r"[A-Za-z]+")
+CAPITALISED_RUN = re.compile(r"[A-Z][\w-]*(?:\s+(?:(?:and|of|the|for|on|in|&)\s+)?[A-Z][\w-]*)+")
 LINKING = frozenset({"and", "of", "the", "for", "on", "in", "to", "a", "an", "&"})
 
 
 def spells_out(acronym: str, text: str) -> bool:
-    """True when `text` has words whose initials make `acronym` ("SCS": "South China Sea", "FDI": "foreign
-    direct investment"), counting or skipping linking words ("HADR": "humanitarian assistance and disaster relief").
+    """True when `text` spells `acronym` out: "South China Sea" for "SCS", or writes it after its words ("... (SCS)").
+
+    The spelled-out words are capitalised and adjacent, linking words aside ("Humanitarian Assistance and Disaster
+    Relief"): initials of ordinary words match three letters somewhere in any long passage by chance.
     """
     letters = acronym.lower()
     if len(letters) < 3:
         return False
-    words = SPELLED.findall(text)
-    every = "".join(w[0] for w in words).lower()
-    content = "".join(w[0] for w in words if w.lower() not in LINKING).lower()
-    return letters in every or letters in content
+    if re.search(rf"\({re.escape(acronym)}\)", text):
+        return True
+    for run in CAPITALISED_RUN.finditer(text):
+        initials = "".join(w[0] for w in SPELLED.findall(run.group(0)) if w.lower() not in LINKING).lower()
+        if letters in initials:
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,7 +97,15 @@ def _country_codes() -> dict[str, str]:
     return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
 
 
-CODE = re.compile(r"\b[A-Z]{2}\b")
+# A country code only where it stands beside another country: "US-PH", "JP/PH" (alone, "TV" or "ID" are words).
+CODE = re.compile(r"(?<=[A-Za-z][-–/])[A-Z]{2}\b|\b[A-Z]{2}(?=[-–/][A-Za-z])")
+
+
+def _is_place(name: str) -> bool:
+    """True for a country, grouping or capital: the names a reader types in lower case ("jakarta")."""
+    from ingest.countries import country_mentions
+
+    return bool(country_mentions(name))
 
 
 @dataclass
@@ -152,11 +166,11 @@ class Vocabulary:
         return close[0] if best <= limit and len(close) == 1 else None
 
     def country_for(self, code: str) -> str | None:
-        """The country a two-letter code in capitals stands for ("PH"), unless the code is a word ("IN", "US")."""
-        name = _country_codes().get(code)
-        if not name or code.lower() in self.words or name.lower() not in self.names:
-            return None
-        return name
+        """The country a two-letter code in capitals stands for ("PH"), if the sources name it."""
+        from ingest.countries import canonical_country
+
+        name = canonical_country(_country_codes().get(code, ""))
+        return name if name and name.lower() in self.names else None
 
     def normalize(self, question: str) -> str:
         """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped."""
@@ -165,7 +179,7 @@ class Vocabulary:
 
         def mapped(match: re.Match[str]) -> str:
             word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
-            if word.islower() and word in self.names and word not in self.lowercase:  # "jakarta": a name typed casually
+            if word.islower() and word in self.names and _is_place(self.names[word]):  # "jakarta", typed casually
                 return self.names[word] + possessive
             if (name := self.name_for(word)) is not None:
                 return name + possessive
@@ -187,7 +201,9 @@ def with_country_names(question: str) -> str:
     places = {form.casefold() for forms in CAPITALS.values() for form in forms}
     out, pos = [], 0
     for start, end, name in country_mentions(question):
-        if question[start:end].casefold() in places:
+        after = question[end:]
+        # "Washington Post", "Paris Agreement" name no place; "Canberra (Australia)" has its country already.
+        if question[start:end].casefold() in places and not re.match(r"\s*\(|\s+[A-Z]", after):
             out += [question[pos:end], f" ({name})"]
             pos = end
     return "".join(out) + question[pos:]
