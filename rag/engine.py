@@ -14,10 +14,10 @@ from typing import Any
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
-from rag.answering.citations import claim_citations, ground_citations
+from rag.answering.citations import claim_citations
 from rag.answering.condense import condense_question
 from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
-from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
+from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.brief import CountryBrief, country_brief
@@ -36,13 +36,6 @@ from rag.storage.store import Store, writer_lock
 log = logging.getLogger(__name__)
 
 MAX_K = 50  # passages one search may return
-
-ABSTAIN_PHRASES = re.compile(
-    r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover|give)"
-    r"|not (mentioned|stated|covered|provided|addressed) in the sources|I (do not|don[’']t) know",
-    re.I,
-)
-
 
 # Capitalised words that are never a name the sources must contain: question words, and months.
 NOT_NAMES = QUESTION_WORDS | {month.lower() for month in MONTH.split("|")}
@@ -85,10 +78,6 @@ def check_question(question: str, max_chars: int) -> str:
     return cleaned
 
 
-# The extractive answer is streamed a sentence or a line at a time ("".join(pieces) is the text).
-PIECE = re.compile(r"[^.!?\n]+(?:[.!?]+\s?|\n+|$)|[.!?\n]+")
-
-
 def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
     """The passages of every group, each once, in group order: source `n` is position n in this list."""
     seen: dict[str, Hit] = {}
@@ -96,6 +85,12 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
         for hit in hits:
             seen.setdefault(hit.chunk_id, hit)
     return list(seen.values())
+
+
+def dropped_note(count: int) -> str:
+    """The note closing an answer some of whose sentences were dropped."""
+    what = "1 sentence" if count == 1 else f"{count} sentences"
+    return f"{what} of the model's answer dropped: the cited sources don't support {'it' if count == 1 else 'them'}."
 
 
 def check_names(names: object, what: str) -> list[str] | None:
@@ -169,10 +164,10 @@ class Engine:
         return Engine(settings, self.store, self.embedder, backend or choose_backend(settings))
 
     @property
-    def chat_model(self) -> ChatModel | None:
-        """The LLM, loaded on first use: commands that never generate (search, status, countries) never load one."""
+    def chat_model(self) -> ChatModel:
+        """The backend, loaded on first use: commands that never answer (search, status, countries) never load one."""
         with self._chat_model_lock:
-            if self._chat_model is None and self.backend != "extractive":
+            if self._chat_model is None:
                 self._chat_model = make_chat_model(self.settings, self.backend)
             return self._chat_model
 
@@ -286,30 +281,14 @@ class Engine:
         if reason is not None:
             answer.text, answer.abstained = reason, True
             yield answer.text
-        elif self.chat_model is None:
-            extract = self._extract(query, shape, entities, groups, answered, hits)
-            answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-            if extract.claims:
-                answer.text = extract.text
-                answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
-            else:
-                answer.text, answer.abstained = ABSTAIN_TEXT, True
-            yield from PIECE.findall(answer.text)
         else:
-            parts_text = []
-            for delta in self.chat_model.stream(self._messages(query, hits)):
-                if not parts_text:
-                    answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-                parts_text.append(delta)
-                yield delta
-            raw = "".join(parts_text).strip()
-            text, citations, unsupported = ground_citations(raw, hits, self.embedder, self.settings.support_threshold)
-            if not text or (ABSTAIN_PHRASES.search(text) and not citations):
-                answer.text, answer.abstained = ABSTAIN_TEXT, True
-            elif unsupported and not any(c.supported for c in citations):
-                self._stand_in(answer, self._extract(query, shape, entities, groups, answered, hits), hits)
-            else:
-                answer.text, answer.citations, answer.unsupported_sentences = text, citations, unsupported
+            request = Request(
+                query,
+                hits,
+                lambda compact: self._messages(query, hits, compact),
+                lambda: self._extract(query, shape, entities, groups, answered, hits),
+            )
+            yield from self._write(answer, request, started)
         if not answer.first_token_ms:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -368,8 +347,40 @@ class Engine:
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
 
+    def _write(self, answer: Answer, request: Request, started: float) -> Iterator[str]:
+        """Stream what the backend writes, a checked sentence at a time, and fill in `answer`.
+
+        Unsupported sentences are dropped (listed in `unsupported_sentences`, counted in a closing note);
+        when none survives, the extractive answer stands in at once; a reply that only abstains abstains.
+        """
+        model = self.chat_model
+        gate = model.gate(request, self.embedder, self.settings.support_threshold)
+        for delta in model.write(request):
+            if not answer.first_token_ms:
+                answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+            if shown := gate.feed(delta):
+                yield shown
+            if gate.ended:  # an abstention closed an answer that has supported claims
+                break
+        if shown := gate.close():
+            yield shown
+        result = gate.result
+        if result.kept:
+            answer.text, answer.citations = result.text, result.citations
+            answer.unsupported_sentences = result.unsupported
+            if result.unsupported:
+                answer.note = dropped_note(len(result.unsupported))
+                yield f"\n\n({answer.note})"
+                answer.text += f"\n\n({answer.note})"
+        elif result.abstained:
+            answer.text, answer.abstained = ABSTAIN_TEXT, True
+            yield answer.text
+        else:
+            self._stand_in(answer, request.extract, request.hits)
+            yield from PIECE.findall(answer.text)
+
     def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
-        """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""
+        """Show the extractive answer where no sentence the model wrote is supported, and say so."""
         answer.note = (
             f"The {self.backend} backend ({self.model}) wrote an answer the sources don't support; "
             "showing the source sentences instead."
@@ -381,10 +392,9 @@ class Engine:
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
-    def _messages(self, query: str, hits: list[Hit]) -> list[dict[str, str]]:
+    def _messages(self, query: str, hits: list[Hit], compact: bool) -> list[dict[str, str]]:
         """The prompt for the standalone question over every retrieved passage."""
-        assert self.chat_model is not None
-        return build_messages(query, hits, compact=self.chat_model.compact_prompt, topic=self.settings.profile.topic)
+        return build_messages(query, hits, compact=compact, topic=self.settings.profile.topic)
 
     def search(
         self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None
