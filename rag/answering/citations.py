@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.chunking import sentence_spans
+from ingest.countries import find_countries
 from rag.answer import Citation, Quote
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit
@@ -33,6 +34,8 @@ _NUMS = r"\d{1,2}(?:\s*(?:[,;&–—-]|and)\s*\d{1,2})*"
 _LABEL = r"(?:(?:sources?|src|docs?|documents?|passages?|refs?|references?)\s*:?\s*#?\s*)"
 # 【1】 and OpenAI's 【1†source】; [1], [1, 2], [1-3], [Source 1], [Sources 1 and 2]; (Source 1), (1, 2).
 BRACKETED = re.compile(rf"【\s*({_NUMS})(?:†[^】]*)?】|\[\s*{_LABEL}?({_NUMS})\s*\]", re.I)
+# "According to Source 1, ..." names a source in running text.
+INLINE_SOURCE = re.compile(r"\b(?:source|passage|document)\s+#?(\d{1,2})\b(?![\]\d])", re.I)
 PAREN_LABELLED = re.compile(rf"\(\s*(?:see\s+)?{_LABEL}({_NUMS})\s*\)", re.I)
 # A bare "(1)" cites only where a citation sits: after a word, before punctuation or the end of a line.
 PAREN_BARE = re.compile(rf"(?<=\S)\s*\(({_NUMS})\)(?=\s*(?:[.,;:!?\[]|$))", re.M)
@@ -72,8 +75,19 @@ ABSENCE = re.compile(
 # A contrast joins two claims; each side must be supported on its own (a source rarely draws the contrast).
 CONTRAST = re.compile(
     r"\b(?:unlike|whereas|in contrast(?: to)?|by contrast|rather than|instead of|as opposed to|compared (?:with|to)|"
-    r"more than|less than|differs? from|different from|while|but|however)\b",
+    r"more than|less than|differs? from|different from|while|but(?! also)|however)\b",
     re.I,
+)
+# Where a long source sentence divides into clauses a claim may restate alone.
+CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+(?=(?:while|including|which|as well as|and to)\b)")
+# Two or more capitalised words in a row: a name ("South China Sea", "Trans-Pacific Partnership").
+NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:[ \t]+[A-Z][\w’'.-]*)+")
+# A claim that denies something needs a source that denies it too ("not only ... but also" denies nothing).
+NEGATION = re.compile(r"\b(?:not(?! only)|never|no|none|neither|nor|without)\b|n[’']t\b", re.I)
+NOT_NAME_START = frozenset(
+    re.findall(
+        r"\w+", "the they this these those both he she it its their according unlike whereas in as and but since also"
+    )
 )
 BLOCK_START = re.compile(r"\n(?=[ \t]*(?:\n|[-*+•>#|]|\d+[.)]\s))")
 
@@ -122,6 +136,7 @@ def normalise_markers(text: str, n_sources: int) -> str:
     text = SOURCE_TAG.sub("", text)
     text = BRACKETED.sub(canonical, text)
     text = PAREN_LABELLED.sub(canonical, text)
+    text = INLINE_SOURCE.sub(canonical, text)
     text = PAREN_BARE.sub(lambda m: " " + canonical(m) if _numbers_in(m.group(1), n_sources) else m.group(0), text)
     text = PAREN_AROUND.sub(lambda m: "".join(f"[{n}]" for n in MARKER.findall(m.group(1))), text)
     text = re.sub(r"\](\s*,\s*|\s+)(?=\[\d+\])", "]", text)  # "[1], [2]" -> "[1][2]"
@@ -201,8 +216,8 @@ def _cover(units: list[Unit]) -> None:
     """Give uncited claims the citations that follow them in their paragraph (a pointer's, or the next claim's)."""
     pending: list[Unit] = []
     for i, unit in enumerate(units):
-        if i and units[i - 1].block != unit.block:
-            pending = []
+        if i and units[i - 1].block != unit.block and unit.kind != "pointer":
+            pending = []  # a paragraph's citation covers its own claims; a pointer standing alone, the ones above
         if unit.kind == "claim" and not unit.cited:
             pending.append(unit)
         elif unit.kind in ("claim", "pointer") and unit.cited:
@@ -224,6 +239,41 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)}
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.replace("’", "'").lower().split())
+
+
+def _names(text: str) -> set[str]:
+    """The countries and multi-word names a claim states (leading words like "The" or "Unlike" aside)."""
+    names = set()
+    text = re.sub(r"^[\s*•+#>-]+", "", text.replace("*", ""))
+    for match in NAME.finditer(text):
+        words = match.group(0).split()
+        if match.start() == 0:
+            words.pop(0)  # any sentence's first word is capitalised
+        while words and words[0].lower() in NOT_NAME_START:
+            words.pop(0)
+        if len(words) >= 2:
+            names.add(_plain(" ".join(words)).rstrip(".'s"))
+    return names
+
+
+def _names_found(claim: str, source: str) -> bool:
+    """Whether every country and multi-word name of `claim` is in `source` (a passage with its title)."""
+    if not set(find_countries(claim)) <= set(find_countries(source)):
+        return False
+    plain = _plain(source)
+    return all(name in plain for name in _names(claim))
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A source sentence's clauses, alone and in adjacent pairs, that are long enough to restate (4+ words)."""
+    cuts = [start, *(m.end() for m in CLAUSE_BREAK.finditer(text, start, end)), end]
+    pieces = list(itertools.pairwise(cuts))
+    windows = [(a, b) for (a, _), (_, b) in itertools.pairwise(pieces)] + pieces if len(pieces) > 1 else []
+    return [(a, b) for a, b in windows if len(text[a:b].split()) >= 4 and (a, b) != (start, end)]
+
+
 @dataclass
 class Check:
     """A claim's verdict, with the best span of each cited source."""
@@ -240,10 +290,11 @@ class Checker:
         self._spans: dict[int, list[tuple[int, int]]] = {}
 
     def spans(self, n: int) -> list[tuple[int, int]]:
-        """The sentences of source `n`."""
+        """The sentences of source `n`, and their clauses (a claim often restates part of a long sentence)."""
         if n not in self._spans:
             text = self.hits[n - 1].text
-            self._spans[n] = list(sentence_spans(text, 0, len(text))) or [(0, len(text))]
+            sentences = list(sentence_spans(text, 0, len(text))) or [(0, len(text))]
+            self._spans[n] = sentences + [c for s, e in sentences for c in _clauses(text, s, e)]
         return self._spans[n]
 
     def check(self, text: str, cited: list[int]) -> Check:
@@ -271,7 +322,9 @@ class Checker:
             sim = float(sims[i, 0]) if _numbers(text) <= _numbers(source) else min(float(sims[i, 0]), 0.0)
             spans[n] = (sim, *own[i])
         supported = bool(side_best[0] >= self.threshold and all(side_best[1:] >= self.threshold))
-        if ABSENCE.search(text):
+        cited_text = " ".join(f"{self.hits[n - 1].title} {self.hits[n - 1].text}" for n in cited)
+        denies = NEGATION.search(text) and not NEGATION.search(cited_text)
+        if ABSENCE.search(text) or denies or not _names_found(text, cited_text):
             supported = False
         return Check(supported, spans)
 
