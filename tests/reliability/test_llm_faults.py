@@ -16,7 +16,9 @@ from tests.reliability.llm_server import event, raw, trickle
 from tests.reliability.test_llm_outage import last_message, remote_engine
 from webui.events import Events, new_session
 
-WORDS = [f"word{i} " for i in range(12)]
+# A checked sentence, then words that never make one: only the sentence may ever be shown.
+SENTENCE = "Japan will fund twelve patrol boats for the Philippine Coast Guard [1][2]. "
+WORDS = [SENTENCE] + [f"word{i} " for i in range(11)]
 MALFORMED = {
     "invalid JSON in an event": raw("text/event-stream", event("The pact ") + b'data: {"choices": [{"delta": \n\n'),
     "choices that are not a list": raw("text/event-stream", b'data: {"choices":"nope"}\n\n'),
@@ -40,8 +42,8 @@ def test_a_server_that_trickles_chunks_is_cut_off_at_the_deadline_and_the_ui_sho
 
     assert elapsed < 4 + 3, f"took {elapsed:.1f} s"  # the deadline, plus retrieval
     text = html.unescape(message)
-    assert "word0 word1" in text and "(incomplete)" in text  # what came so far, marked
-    assert "word11" not in text
+    assert "twelve patrol boats" in text and "(incomplete)" in text  # what was checked so far, marked
+    assert "word" not in text  # text no citation check has passed is never shown
     assert "did not finish the answer within 4 s (RAG_LLM_DEADLINE)" in text
     assert "Traceback" not in text and session["history"] == []
     # The connection is closed: the server's next writes fail (the first may still reach the kernel's buffer).
@@ -107,7 +109,7 @@ def test_rag_ask_prints_what_came_before_the_deadline_and_exits_1(
     run = run_rag([*rag_command, "ask", PATCH_QUESTION], env, tmp_path, timeout=120)
 
     assert run.returncode == 1, (run.stdout, run.stderr)
-    assert run.stdout.startswith("word0 word1")
-    assert "word11" not in run.stdout
+    assert run.stdout.startswith("Japan will fund twelve patrol boats")
+    assert "word" not in run.stdout
     assert "did not finish the answer within 4 s (RAG_LLM_DEADLINE)" in run.stderr
     assert "Traceback" not in run.stderr
