@@ -17,7 +17,7 @@ from rag.answering.abstain import missing_detail, passage_sentences, searchable_
 from rag.answering.citations import claim_citations
 from rag.answering.condense import condense_question
 from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
-from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name
+from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.brief import CountryBrief, country_brief
@@ -513,6 +513,7 @@ class Engine:
         return {
             "backend": self.backend,
             "model": self.model,
+            "model_role": model_role(self.settings, self.backend),
             "store": (
                 f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}"
                 if self.settings.chroma_host

@@ -466,6 +466,15 @@ def model_name(settings: Settings, backend: str) -> str:
     raise LLMError(f"Unknown RAG_LLM_BACKEND {backend!r}; use openai, openai-compatible, local or extractive.")
 
 
+BUNDLED = ("smollm2", "gemma3")
+TEST_MODEL = "bundled test model: it runs the LLM path offline and is not meant to answer (docs/integrations.md)"
+
+
+def model_role(settings: Settings, backend: str) -> str:
+    """What the answering model is there for, where that needs saying: a bundled GGUF is a test model."""
+    return TEST_MODEL if backend == "local" and settings.local_model in BUNDLED else ""
+
+
 def make_chat_model(settings: Settings, backend: str) -> ChatModel:
     """The answer backend for `backend`."""
     match backend:
