@@ -146,6 +146,19 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "no-source-scope", "questions naming a source are not limited to it", overrides={"source_scope": False}
         ),
+        Variant(
+            "no-wording", "questions are not mapped onto the corpus's spelling", overrides={"match_wording": False}
+        ),
+        Variant(
+            "no-topic-margin",
+            "the detail check reads only sentences on topic by words or absolute similarity",
+            overrides={"topic_margin": 0.0},
+        ),
+        Variant(
+            "no-follow-up-check",
+            "every short or referring turn is condensed with the history",
+            overrides={"follow_up_check": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -175,6 +188,9 @@ DEFAULT_VARIANTS = (
     "no-rare-ngram",
     "no-source-scope",
     "no-detail-check",
+    "no-wording",
+    "no-topic-margin",
+    "no-follow-up-check",
 )
 
 

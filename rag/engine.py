@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import missing_detail, passage_sentences, searchable_text, topic_coverage
+from rag.answering.abstain import abstention
 from rag.answering.citations import claim_citations
-from rag.answering.condense import condense_question
-from rag.answering.extractive import MONTH, Extract, Limits, compare, extract_answer
+from rag.answering.condense import condense_question, leans_on_history
+from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
-from rag.answering.shapes import classify, comparison_entities, split_parts
+from rag.answering.shapes import classify
 from rag.brief import CountryBrief, country_brief
 from rag.errors import QuestionError
 from rag.feedback import record_feedback
 from rag.overview import corpus_countries
+from rag.query import Query, build_query
 from rag.retrieval.retrieve import Retriever, resolve_countries
-from rag.retrieval.scope import QUESTION_WORDS, Scope, quoted_phrases, without_dates, without_scope_words
+from rag.retrieval.scope import Scope, without_dates
 from rag.settings import Settings
 from rag.storage import records
 from rag.storage.embeddings import Embedder
@@ -37,45 +35,11 @@ log = logging.getLogger(__name__)
 
 MAX_K = 50  # passages one search may return
 
-# Capitalised words that are never a name the sources must contain: question words, and months.
-NOT_NAMES = QUESTION_WORDS | {month.lower() for month in MONTH.split("|")}
-NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
 
-
-def proper_names(text: str) -> list[str]:
-    """Capitalised words past the start of a sentence that aren't country forms ("FIFA", "Malaysia")."""
-    countries = {m.lower() for m in re.findall(r"\w+", " ".join(find_countries(text)))}
-    mentions = {text[s:e].lower() for s, e, _ in country_mentions(text)}
-    names = []
-    for match in NAME.finditer(text):
-        word = match.group(0)
-        if (
-            len(word) >= 3
-            and word.lower() not in NOT_NAMES
-            and word.lower() not in countries
-            and not any(word.lower() in m for m in mentions)
-        ):
-            names.append(word)
-    return names
-
-
-def check_question(question: str, max_chars: int) -> str:
-    """The question with control characters removed; raises QuestionError if unusable."""
-    if question is None:
-        raise QuestionError("The question is missing. Ask something about the corpus.")
-    if not isinstance(question, str):
-        raise QuestionError("The question must be text.")
-    cleaned = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
-    if not cleaned:
-        raise QuestionError(
-            "The question is empty. Ask something about the corpus, e.g. 'What did Japan pledge to the Philippines?'"
-        )
-    if len(cleaned) > max_chars:
-        raise QuestionError(
-            f"The question is {len(cleaned):,} characters long; the limit is {max_chars:,} "
-            "(RAG_MAX_QUESTION_CHARS). Shorten it."
-        )
-    return cleaned
+def dropped_note(count: int) -> str:
+    """The note closing an answer some of whose sentences were dropped."""
+    what = "1 sentence" if count == 1 else f"{count} sentences"
+    return f"{what} of the model's answer dropped: the cited sources don't support {'it' if count == 1 else 'them'}."
 
 
 def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
@@ -87,30 +51,12 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
     return list(seen.values())
 
 
-def dropped_note(count: int) -> str:
-    """The note closing an answer some of whose sentences were dropped."""
-    what = "1 sentence" if count == 1 else f"{count} sentences"
-    return f"{what} of the model's answer dropped: the cited sources don't support {'it' if count == 1 else 'them'}."
+# How much worse a turn's own passages may match it than the condensed question's and still make it a new one.
+FOLLOW_UP_SLACK = 0.05
 
 
-def check_names(names: object, what: str) -> list[str] | None:
-    """`names` if it is None or a list of non-empty strings; else a QuestionError naming `what`.
-
-    A bare string is refused rather than read as a list of its letters ("Unknown country 'J'").
-    """
-    if names is None:
-        return None
-    if isinstance(names, str) or not isinstance(names, list | tuple):
-        raise QuestionError(f'{what} must be a list of names, e.g. ["Japan"]; got {type(names).__name__}.')
-    for name in names:
-        if not isinstance(name, str) or not name.strip():
-            raise QuestionError(f'{what} must be a list of non-empty names, e.g. ["Japan"]; got {name!r}.')
-    return list(names)
-
-
-def check_countries(countries: object) -> list[str]:
-    """Canonical names for a country filter from a user or a script; raises with a hint when unusable."""
-    return resolve_countries(check_names(countries, "countries"))
+def _relevance(hit: Hit) -> float:
+    return hit.sentence_score if hit.sentence_score is not None else hit.vector_score or 0.0
 
 
 class Engine:
@@ -165,7 +111,7 @@ class Engine:
 
     @property
     def chat_model(self) -> ChatModel:
-        """The backend, loaded on first use: commands that never answer (search, status, countries) never load one."""
+        """The LLM, loaded on first use: commands that never generate (search, status, countries) never load one."""
         with self._chat_model_lock:
             if self._chat_model is None:
                 self._chat_model = make_chat_model(self.settings, self.backend)
@@ -243,21 +189,14 @@ class Engine:
         UnknownDocumentError listing the names that exist.
         """
         started = time.perf_counter()
-        question = check_question(question, self.settings.max_question_chars)
         self._raise_if_first_ingest_runs()
-        selected = check_countries(countries)
-        docs = check_names(docs, "docs")
-        query = condense_question(question, history, self.settings.profile.actors)
-        scope = self.retriever.scope(query, docs)
-        # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
-        shape = classify(question if query.startswith(f"{question} ") else query)
-        parts = split_parts(query)
-        entities = comparison_entities(query) if shape == "comparison" and len(parts) == 1 else []
-        groups = self._retrieve_groups(query, shape, parts, entities, selected, docs)
+        asked = self.query(question, history, countries, docs=docs)
+        query, shape, parts, entities, scope = asked.standalone, asked.shape, asked.parts, asked.entities, asked.scope
+        groups = self._retrieve_groups(asked)
         hits = _merge(groups)
         retrieve_ms = (time.perf_counter() - started) * 1000
         answer = Answer(
-            question=question,
+            question=asked.question,
             text="",
             citations=[],
             retrieved=hits,
@@ -267,7 +206,7 @@ class Engine:
             search_query=query,
             shape=shape,
             parts=parts if len(parts) > 1 else [],
-            countries=selected,
+            countries=asked.countries,
             docs=list(scope.doc_ids) if scope else [],
             retrieve_ms=round(retrieve_ms, 1),
         )
@@ -294,21 +233,60 @@ class Engine:
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
         yield answer
 
-    def _retrieve_groups(
+    def query(
         self,
-        query: str,
-        shape: str,
-        parts: list[str],
-        entities: list[str],
-        selected: list[str],
-        docs: list[str] | None,
-    ) -> list[tuple[str, list[Hit]]]:
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        countries: list[str] | None = None,
+        *,
+        docs: list[str] | None = None,
+    ) -> Query:
+        """The validated `Query` for a question (rag/query.py); raises QuestionError and the like with a hint."""
+        self.store.follow()  # the scope reads the stored documents: another process may have ingested since
+        return build_query(
+            question,
+            history,
+            countries,
+            docs,
+            max_chars=self.settings.max_question_chars,
+            profile=self.settings.profile,
+            find_scope=self.retriever.scope,
+            in_corpus_words=self.retriever.in_corpus_words if self.settings.match_wording else None,
+            standalone_of=self._standalone,
+        )
+
+    def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
+        """The question the turn asks on its own terms: condensed with the history only when it leans on it.
+
+        A turn is a new question when its own passages match it about as well as those of the question
+        condensed with the history (better, for one that opens with "and"/"what about" or refers back).
+        """
+        authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
+        query = condense_question(question, history, self.settings.profile.actors, authors)
+        if query == question or not self.settings.follow_up_check:
+            return query
+        alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
+        # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
+        slack = -FOLLOW_UP_SLACK if leans_on_history(question) else FOLLOW_UP_SLACK
+        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
+            return question
+        return query
+
+    def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
-        if len(entities) >= 2:
-            return [(entity, self.retriever.retrieve(query, countries=[entity], docs=docs)) for entity in entities]
+        rank = self.retriever.rank
+        if len(query.entities) >= 2:
+            return [
+                (entity, rank(query.standalone, None, resolve_countries([entity]), query.scope))
+                for entity in query.entities
+            ]
         # A list or an overview gathers items across passages, so it reads more of them.
-        k = self.settings.top_k * 2 if shape in ("list", "overview") and len(parts) == 1 else None
-        return [(part, self.retriever.retrieve(part, k=k, countries=selected, docs=docs)) for part in parts]
+        k = self.settings.top_k * 2 if query.shape in ("list", "overview") and len(query.parts) == 1 else None
+        return [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
+
+    def _abstention(self, query: str, hits: list[Hit], scope: Scope | None) -> str | None:
+        """What to say instead of answering (rag/answering/abstain.py), or None when the passages may answer."""
+        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever)
 
     def _extract(
         self,
@@ -388,7 +366,7 @@ class Engine:
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if extract.claims:
             answer.text = extract.text
-            answer.citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+            answer.citations = claim_citations(extract.claims, hits)
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
@@ -400,13 +378,12 @@ class Engine:
         self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None
     ) -> list[Hit]:
         """The `k` passages ranked best for `question` (validated like `ask`), optionally filtered like `ask`."""
-        question = check_question(question, self.settings.max_question_chars)
         self._raise_if_first_ingest_runs()
+        asked = self.query(question, countries=countries, docs=docs)  # no history: standalone is the question
         k = self.settings.top_k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}; got {k!r}.")
-        selected = check_countries(countries)
-        return self.retriever.retrieve(question, k=k, countries=selected, docs=check_names(docs, "docs"))
+        return self.retriever.rank(asked.standalone, k, asked.countries, asked.scope)
 
     def retrieve(
         self, query: str, k: int | None = None, countries: list[str] | None = None, *, method: str = "hybrid"
@@ -453,7 +430,7 @@ class Engine:
 
     def record_feedback(
         self,
-        answer: Answer | dict[str, Any],
+        answer: Answer,
         rating: str,
         history: list[dict[str, str]] | None = None,
         comment: str = "",
@@ -473,38 +450,6 @@ class Engine:
         """Load the embedding model and the keyword index now rather than on the first question."""
         self.retriever.retrieve("warm-up", k=1)
 
-    def _abstention(self, query: str, hits: list[Hit], scope: Scope | None = None) -> str | None:
-        """What to say instead of answering, or None when the passages may answer.
-
-        Abstain when no passage is close enough (no sentence similar enough, none holding a quoted phrase
-        of the question, none holding the whole topic), when a country or name the question asks about appears in none
-        (titles and bylines included), or when the question asks for a detail (a date, an amount...) that
-        no sentence on its topic gives.
-        """
-        if not hits:
-            return ABSTAIN_TEXT
-        sentences, similarity = passage_sentences(hits, self.embedder.encode_cached([query])[0])
-        topic = without_scope_words(query)
-        coverage, topic_terms = topic_coverage(sentences, topic, self.retriever.idf(topic), self.retriever.stem)
-        relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
-        close = max(r or 0.0 for r in relevance) >= self.settings.abstain_below
-        # One sentence holding every term of the topic; a one-word topic only within a source the user named.
-        whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
-        quoted = set(quoted_phrases(query))
-        if not (close or whole_topic or any(h.exact in quoted for h in hits if h.exact)):
-            return ABSTAIN_TEXT
-        mentioned = {c for h in hits for c in h.countries}
-        if any(c not in mentioned for c in find_countries(query)):
-            return ABSTAIN_TEXT
-        passages = " ".join(searchable_text(h) for h in hits).lower()
-        if any(name.lower() not in passages for name in proper_names(query)):
-            return ABSTAIN_TEXT
-        if self.settings.detail_check:
-            on_topic = (coverage >= self.settings.topic_coverage) | (similarity >= self.settings.topic_similarity)
-            if (detail := missing_detail(query, sentences, on_topic)) is not None:
-                return f"The sources don't give {detail.name}."
-        return None
-
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
@@ -521,13 +466,6 @@ class Engine:
             ),
             "documents": len(docs),
             "chunks": self.store.count(),
-            "last_ingest": self.last_ingest or self._store_written_at(),
+            "last_ingest": self.last_ingest or self.store.written_at(),
             "indexing": None if running is None else running.as_dict(),
         }
-
-    def _store_written_at(self) -> float | None:
-        """When the embedded store's database was last written (an ingest by any process); None for a server."""
-        database = self.settings.store_dir / "chroma.sqlite3"
-        if self.settings.chroma_host or not database.exists():
-            return None
-        return max(path.stat().st_mtime for path in database.parent.glob("chroma.sqlite3*"))

@@ -37,7 +37,7 @@ class FeedbackError(RagError):
 
 
 def feedback_record(
-    answer: Answer | dict[str, Any],
+    answer: Answer,
     rating: str,
     history: Sequence[dict[str, str]] | None = None,
     comment: str = "",
@@ -49,7 +49,7 @@ def feedback_record(
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise FeedbackError(f"The comment is {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}.")
-    data = answer if isinstance(answer, dict) else answer.to_dict()
+    data = answer.to_dict()
     return {
         "time": (when or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": rating,
@@ -96,7 +96,7 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 def record_feedback(
     path: Path,
-    answer: Answer | dict[str, Any],
+    answer: Answer,
     rating: str,
     history: Sequence[dict[str, str]] | None = None,
     comment: str = "",

@@ -81,11 +81,26 @@ class Settings(BaseSettings):
         default=0.45, description="Abstain when no passage has a sentence this similar to the question."
     )
     detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
+    match_wording: bool = Field(
+        default=True,
+        description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
+    )
+    follow_up_check: bool = Field(
+        default=True,
+        description="A turn that doesn't refer back is a new question when its own passages match it as well.",
+    )
+    topic_margin: float = Field(
+        default=0.08,
+        ge=0,
+        le=1,
+        description="A sentence naming everything the question names, this close to the best sentence's similarity, "
+        "is on its topic too (0: off).",
     )
     support_threshold: float = Field(
         default=0.55, description="A sentence whose best quote is less similar is unsupported."

@@ -31,8 +31,7 @@ def answer_from_dict(data: dict[str, Any]) -> Answer:
         )
         for c in data.get("citations", [])
     ]
-    hit_fields = set(Hit.__dataclass_fields__) - {"metadata"}
-    answer.retrieved = [Hit(**{k: v for k, v in h.items() if k in hit_fields}) for h in data.get("retrieved", [])]
+    answer.retrieved = [Hit.from_dict(h) for h in data.get("retrieved", [])]
     return answer
 
 

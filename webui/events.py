@@ -19,6 +19,7 @@ from rag.engine import Engine
 from rag.errors import RagError
 from rag.serving.mcp_server import countries_result, search_result
 from rag.settings import Settings
+from rag.storage import records
 from rag.transcript import answer_from_dict, to_json, to_markdown
 from rag.upload import add_upload
 from webui import conversations
@@ -87,7 +88,7 @@ def country_choices(engine: Engine) -> list[tuple[str, str]]:
 
 def document_choices(engine: Engine) -> list[tuple[str, str]]:
     """Dropdown choices: 'Title (file)' -> the document's id, in title order."""
-    labelled = [(f"{meta.get('title') or doc_id} ({doc_id})", doc_id) for doc_id, meta in engine.documents().items()]
+    labelled = [(f"{records.title(meta) or doc_id} ({doc_id})", doc_id) for doc_id, meta in engine.documents().items()]
     return sorted(labelled, key=lambda choice: choice[0].casefold())
 
 
@@ -230,7 +231,7 @@ class Events:
             return gr.skip(), gr.skip()
         try:
             self.engine.record_feedback(
-                session["answers"][k],
+                answer_from_dict(session["answers"][k]),
                 rating,
                 session["history"][: 2 * k],
                 comment or "",

@@ -12,15 +12,23 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
+from rag.answer import ABSTAIN_TEXT
 from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
-from rag.retrieval.scope import MULTI_PART, QUESTION_WORDS
+from rag.retrieval.scope import MULTI_PART, QUESTION_WORDS, Scope, quoted_phrases, without_scope_words
+from rag.retrieval.wording import spells_out
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
+
+if TYPE_CHECKING:
+    from rag.retrieval.retrieve import Retriever
+    from rag.settings import Settings
+    from rag.storage.embeddings import Embedder
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
@@ -81,8 +89,20 @@ def _has_date(sentence: str, question: str) -> bool:
     return any(m.group(0).casefold() not in _given(question) for m in DATE.finditer(sentence))
 
 
+# An amount asked in a currency is given only in that currency: "worth in US dollars" is not "JPY 600 billion".
+CURRENCIES = (
+    (re.compile(r"\b(dollars?|usd|us\$)\b|\$", re.I), re.compile(r"\$|\b(dollars?|USD)\b")),
+    (re.compile(r"\b(yen|jpy)\b|¥", re.I), re.compile(r"¥|\b(yen|JPY)\b")),
+    (re.compile(r"\b(euros?|eur)\b|€", re.I), re.compile(r"€|\b(euros?|EUR)\b")),
+    (re.compile(r"\b(pounds?|sterling|gbp)\b|£", re.I), re.compile(r"£|\b(pounds?|GBP)\b")),
+)
+
+
 def _has_amount(sentence: str, question: str) -> bool:
-    return bool(MONEY.search(sentence)) and any(c.isdigit() for c in sentence)
+    if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
+        return False
+    asked = [given for asks, given in CURRENCIES if asks.search(question)]
+    return not asked or any(given.search(sentence) for given in asked)
 
 
 def _has_number(sentence: str, question: str) -> bool:
@@ -125,7 +145,7 @@ DETAILS = (
         # "When did...", not "How did Manila respond when it felt...".
         re.compile(
             r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which) (year|date|day|month)\b|\bin (what|which) year\b",
+            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
             re.I,
         ),
         _has_date,
@@ -133,9 +153,13 @@ DETAILS = (
     ),
     Detail(
         "the amount",
-        re.compile(r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b", re.I),
+        re.compile(
+            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            re.I,
+        ),
         _has_amount,
-        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total"}),
+        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
     ),
     Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
     Detail(
@@ -179,8 +203,8 @@ def searchable_text(hit: Hit) -> str:
         hit.title,
         hit.section,
         hit.date,
-        str(hit.metadata.get("author", "")),
-        str(hit.metadata.get("publisher", "")),
+        hit.author,
+        hit.publisher,
     ]
     return "\n".join([*(f for f in fields if f), hit.text])
 
@@ -194,7 +218,7 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     sentences: list[str] = []
     sims: list[float] = []
     for hit in {h.doc_id: h for h in reversed(hits)}.values():
-        if author := hit.metadata.get("author"):  # the byline of the front matter: "Who wrote ...?"
+        if author := hit.author:  # the byline of the front matter: "Who wrote ...?"
             sentences.append(f"{hit.title}, by {author}")
             sims.append(0.0)
     for hit in hits:
@@ -235,10 +259,121 @@ def topic_coverage(
     return out, len(options)
 
 
+def names_everything_asked(sentences: list[str], question: str, actors: frozenset[str]) -> np.ndarray:
+    """Which sentences name every country (other than the corpus's main actors) and every name the question does.
+
+    A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
+    sentence about another country gives another country's date or amount.
+    """
+    countries = set(find_countries(question)) - actors
+    names = [w.casefold() for w in _proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
+    names = [n for n in names if n not in QUESTION_WORDS and n not in {c.casefold() for c in countries}]
+    out = np.zeros(len(sentences), dtype=bool)
+    for i, sentence in enumerate(sentences):
+        folded = sentence.casefold()
+        out[i] = countries <= set(find_countries(sentence)) and all(n in folded for n in names)
+    return out
+
+
+def on_topic(
+    sentences: list[str],
+    similarity: np.ndarray,
+    coverage: np.ndarray,
+    question: str,
+    actors: frozenset[str],
+    *,
+    min_coverage: float,
+    min_similarity: float,
+    margin: float,
+) -> np.ndarray:
+    """Which sentences are on the question's topic, and so could give the detail it asks for.
+
+    By words (most of the topic's terms) or by meaning (similar enough); with a `margin`, also any sentence
+    nearly as similar as the best one that names all the question names: the sources could give it there.
+    """
+    chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
+    if margin > 0 and len(similarity):
+        near = similarity >= float(similarity.max()) - margin
+        chosen |= near & names_everything_asked(sentences, question, actors)
+    return chosen
+
+
 def missing_detail(question: str, sentences: list[str], on_topic: np.ndarray) -> Detail | None:
     """The first detail the question asks for that no on-topic sentence carries, or None."""
     chosen = [s for s, keep in zip(sentences, on_topic, strict=True) if keep]
     for detail in asked_details(question):
         if not any(detail.carries(s, question) for s in chosen):
             return detail
+    return None
+
+
+# Capitalised words that are never a name the sources must contain: question words, and months.
+NOT_NAMES = QUESTION_WORDS | {month.lower() for month in MONTH.split("|")}
+NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]*[A-Z]?[a-z]*\b")
+
+
+def proper_names(text: str) -> list[str]:
+    """Capitalised words past the start of a sentence that aren't country forms ("FIFA", "Malaysia")."""
+    countries = {m.lower() for m in re.findall(r"\w+", " ".join(find_countries(text)))}
+    mentions = {text[s:e].lower() for s, e, _ in country_mentions(text)}
+    names = []
+    for match in NAME.finditer(text):
+        word = match.group(0)
+        if (
+            len(word) >= 3
+            and word.lower() not in NOT_NAMES
+            and word.lower() not in countries
+            and not any(word.lower() in m for m in mentions)
+        ):
+            names.append(word)
+    return names
+
+
+def abstention(
+    query: str,
+    hits: list[Hit],
+    scope: Scope | None,
+    settings: Settings,
+    embedder: Embedder,
+    retriever: Retriever,
+) -> str | None:
+    """What to say instead of answering, or None when the passages may answer.
+
+    Abstain when no passage is close enough (no sentence similar enough, none holding a quoted phrase
+    of the question, none holding the whole topic), when a country or name the question asks about appears in none
+    (titles and bylines included), or when the question asks for a detail (a date, an amount...) that
+    no sentence on its topic gives.
+    """
+    if not hits:
+        return ABSTAIN_TEXT
+    sentences, similarity = passage_sentences(hits, embedder.encode_cached([query])[0])
+    topic = without_scope_words(query)
+    coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
+    relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
+    close = max(r or 0.0 for r in relevance) >= settings.abstain_below
+    # One sentence holding every term of the topic; a one-word topic only within a source the user named.
+    whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
+    quoted = set(quoted_phrases(query))
+    if not (close or whole_topic or any(h.exact in quoted for h in hits if h.exact)):
+        return ABSTAIN_TEXT
+    mentioned = {c for h in hits for c in h.countries}
+    if any(c not in mentioned for c in find_countries(query)):
+        return ABSTAIN_TEXT
+    passages = " ".join(searchable_text(h) for h in hits)
+    folded = passages.lower()
+    if any(name.lower() not in folded and not spells_out(name, passages) for name in proper_names(query)):
+        return ABSTAIN_TEXT
+    if settings.detail_check:
+        topical = on_topic(
+            sentences,
+            similarity,
+            coverage,
+            query,
+            settings.profile.actors,
+            min_coverage=settings.topic_coverage,
+            min_similarity=settings.topic_similarity,
+            margin=settings.topic_margin,
+        )
+        if (detail := missing_detail(query, sentences, topical)) is not None:
+            return f"The sources don't give {detail.name}."
     return None

@@ -94,10 +94,21 @@ BLOCK_START = re.compile(r"\n(?=[ \t]*(?:\n|[-*+•>#|]|\d+[.)]\s))")
 
 @dataclass(frozen=True)
 class Claim:
-    """An answer sentence (markers removed) and the sources it cites."""
+    """An answer sentence (markers removed) and the sources it cites.
+
+    A verbatim claim (the extractive composer's) cites one source and is that document's text[start:end].
+    """
 
     text: str
     cited: tuple[int, ...]
+    start: int | None = None  # document offsets of a verbatim claim
+    end: int | None = None
+    tag: str = ""  # what a pointing subject refers to, when no earlier sentence of the passage says it
+
+    @property
+    def n(self) -> int:
+        """The (first) source it cites."""
+        return self.cited[0]
 
 
 @dataclass
@@ -479,13 +490,14 @@ def ground_citations(
     return result.text, result.citations, result.unsupported
 
 
-def claim_citations(claims: list[tuple[int, int, int, str]], hits: list[Hit]) -> list[Citation]:
-    """Citations for verbatim claims (n, document start, document end, shown sentence): each quote is its claim."""
+def claim_citations(claims: list[Claim], hits: list[Hit]) -> list[Citation]:
+    """Citations for verbatim claims (each with its document span): each quote is its claim."""
     by_source: dict[int, list[Quote]] = defaultdict(list)
-    for n, start, end, sentence in claims:
-        hit = hits[n - 1]
+    for claim in claims:
+        hit, start, end = hits[claim.n - 1], claim.start, claim.end
+        assert start is not None and end is not None, "a verbatim claim has its span"
         quote = hit.text[start - hit.start : end - hit.start]
-        by_source[n].append(Quote(" ".join(sentence.split()), quote, start, end, 1.0))
+        by_source[claim.n].append(Quote(" ".join(claim.text.split()), quote, start, end, 1.0))
     return [
         _citation(n, hits[n - 1], quotes[0], True, sorted({(q.quote_start, q.quote_end) for q in quotes}), quotes)
         for n, quotes in sorted(by_source.items())

@@ -33,6 +33,30 @@ FILLER = re.compile(
 )
 
 
+# A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
+SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
+ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?!.*\b(it|that|this|they)\b)", re.I)
+ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
+PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)
+GROUP = re.compile(r"\b(they|them|their)\b", re.I)
+# A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
+LEANS = re.compile(
+    r"^\s*(and|also|what about|how about|what of|same for|why|how so|really|then)\b"
+    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her|him)\b",
+    re.I,
+)
+
+
+def without_sources(text: str) -> str:
+    """An assistant reply without the "Sources:" list a client may have sent back with it."""
+    return SOURCES_LIST.sub("", text).strip()
+
+
+def leans_on_history(question: str) -> bool:
+    """True when the question can't stand alone: it opens with "and"/"what about", or refers back."""
+    return bool(LEANS.search(question))
+
+
 def last_user_question(history: list[dict[str, str]] | None) -> str | None:
     """The latest user turn in a messages-format history, if any."""
     for turn in reversed(history or []):
@@ -41,10 +65,13 @@ def last_user_question(history: list[dict[str, str]] | None) -> str | None:
     return None
 
 
-def condense_question(question: str, history: list[dict[str, str]] | None, actors: Collection[str]) -> str:
+def condense_question(
+    question: str, history: list[dict[str, str]] | None, actors: Collection[str], authors: Collection[str] = ()
+) -> str:
     """A standalone question for `question` given the conversation so far.
 
     `actors` are the corpus's main actors (its profile's): rarely the country a question is about.
+    `authors` are the documents' authors: "she" in a conversation that named one is that author.
     """
     previous = last_user_question(history)
     if not previous or not (FOLLOW_UP.search(question) or len(question.split()) <= 4):
@@ -52,7 +79,12 @@ def condense_question(question: str, history: list[dict[str, str]] | None, actor
     assert history is not None
     # The earlier question may itself have been a follow-up: read it with what came before it.
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
-    previous = condense_question(previous, earlier, actors)
+    # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
+    if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
+        return condense_question(question, earlier, actors, authors)
+    previous = _base(condense_question(previous, earlier, actors, authors))
+    if (resolved := _resolve_people(question, history, previous, authors)) is not None:
+        return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
     new = [
@@ -61,7 +93,7 @@ def condense_question(question: str, history: list[dict[str, str]] | None, actor
         if name not in actors and not question[start:end].lower().endswith(("ese", "ian", "ish"))
     ]
     if not new:
-        return _resolve_pronoun(question, previous) or f"{question} {previous}"
+        return _resolve_pronoun(question, previous) or _about(question, previous) or f"{question} {previous}"
     old = country_mentions(previous)
     if not old:
         return f"{question} {previous}"
@@ -107,3 +139,58 @@ def _resolve_pronoun(question: str, previous: str) -> str | None:
         return None
     match = pronouns[0]
     return f"{question[: match.start()]}{max(names, key=len)}{question[match.end() :]}"
+
+
+def _resolve_people(
+    question: str, history: list[dict[str, str]], previous: str, authors: Collection[str]
+) -> str | None:
+    """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
+
+    "What does she say about Vietnam?" after "Who wrote Diplomatic Overdrive?" asks the author, whom the
+    sources scope by "the author"; "When did they sign it?" after a question about the US and Vietnam asks
+    of those two. None when the follow-up refers to neither, or the conversation names nobody it could mean.
+    """
+    said = " ".join([previous, *(without_sources(str(t.get("content", ""))) for t in history[-2:])]).casefold()
+    resolved = question
+    if PERSON.search(resolved) and any(
+        part.casefold() in said for name in authors for part in name.split() if len(part) > 2
+    ):
+        resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
+        resolved = PERSON.sub("the author", resolved)
+    countries = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
+    if GROUP.search(resolved) and countries:
+        group = " and ".join(countries)
+        resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
+        resolved = GROUP.sub(group, resolved)
+    if resolved == question:
+        return None
+    if (named := _resolve_pronoun(resolved, previous)) is not None:
+        return named
+    return f"{resolved} {previous}" if FOLLOW_UP.search(resolved) else resolved
+
+
+def _about(question: str, previous: str) -> str | None:
+    """ "and space?" after "What did they announce?": "What did they announce about space?"; None if it asks more.
+
+    The new topic goes into the earlier question, so the sentence choice weighs it as the question's own.
+    """
+    opener = ELLIPTIC.match(question)
+    if not opener:
+        return None
+    topic = re.sub(r"^\s*(about|on|regarding|with|for|in)\s+", "", question[opener.end() :], flags=re.I)
+    topic = topic.strip(" ?.!,")
+    if not topic or ASKS.search(topic) or len(topic.split()) > 5:
+        return None
+    return f"{previous.rstrip(' ?.!')} about {topic}?"
+
+
+def _base(standalone: str) -> str:
+    """What a condensed question asks on its own: "when was that? What did X say?" is "What did X say?".
+
+    A follow-up's own words were needed for its turn; glued on again, they would pull the next turn's
+    passages and sentences towards what was asked two turns ago.
+    """
+    questions = [q.strip() for q in re.findall(r"[^?]+\?|[^?]+$", standalone) if q.strip()]
+    while len(questions) > 1 and leans_on_history(questions[0]):
+        questions.pop(0)
+    return " ".join(questions)

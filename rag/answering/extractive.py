@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.answering.citations import Claim
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -102,21 +103,6 @@ NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (re
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One shown sentence: verbatim `text` = the document's text[start:end], cited as source `n`."""
-
-    n: int
-    start: int
-    end: int
-    text: str
-    tag: str = ""  # what a pointing subject refers to, when no earlier sentence of the passage says it
-
-    def line(self) -> str:
-        """The sentence on one line with `[n]` before its closing punctuation, after its context tag."""
-        return (f"({self.tag}) " if self.tag else "") + _cite(self.text, self.n)
-
-
 @dataclass
 class Extract:
     """An extractive answer: its text and the claims it is made of (each with its own span)."""
@@ -137,7 +123,7 @@ class _Candidate:
 
     @property
     def kind(self) -> str:
-        publisher = str(self.hit.metadata.get("publisher", ""))
+        publisher = self.hit.publisher
         return "statements" if "white house" in publisher.lower() else "article"
 
 
@@ -271,7 +257,7 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
             return [_claim(c.n, c.hit, start, end), claim]
     countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
     tag = ", ".join(countries[:3]) if countries else c.hit.title
-    return [Claim(claim.n, claim.start, claim.end, claim.text, tag=tag)]
+    return [replace(claim, tag=tag)]
 
 
 def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
@@ -281,7 +267,7 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     cut = CONNECTIVE.match(hit.text, start, end)
     if cut and len(hit.text[cut.end() : end].split()) >= 4:
         start = cut.end()
-    return Claim(n, hit.start + start, hit.start + end, hit.text[start:end])
+    return Claim(hit.text[start:end], (n,), hit.start + start, hit.start + end)
 
 
 def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile) -> list[_Candidate]:
@@ -360,7 +346,7 @@ def _distinct(
 
 
 def _render(units: list[list[Claim]], bullets: bool) -> list[str]:
-    lines = [" ".join(claim.line() for claim in unit) for unit in units]
+    lines = [" ".join(_line(claim) for claim in unit) for unit in units]
     return [f"- {line}" for line in lines] if bullets else lines
 
 
@@ -426,7 +412,7 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
         lines = []
         for c, unit in _units(members, taken):
             dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
-            lines.append(f"- {dated}{' '.join(claim.line() for claim in unit)}")
+            lines.append(f"- {dated}{' '.join(_line(claim) for claim in unit)}")
             claims += unit
         blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
     return Extract("\n\n".join(blocks), claims)
@@ -474,6 +460,11 @@ def compare(
     return Extract("\n\n".join(blocks), claims)
 
 
+def _line(claim: Claim) -> str:
+    """The claim on one line with `[n]` before its closing punctuation, after its context tag."""
+    return (f"({claim.tag}) " if claim.tag else "") + _cite(claim.text, claim.n)
+
+
 def _cite(sentence: str, n: int) -> str:
     """The sentence on one line with `[n]` before its closing punctuation."""
     sentence = " ".join(sentence.split())
@@ -489,9 +480,9 @@ def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
     that carries it, tagged with the document it signs, so the claim stays a verbatim, checkable span.
     """
     for n, hit in numbered:
-        author = str(hit.metadata.get("author", ""))
+        author = hit.author
         at = hit.text.find(author) if author else -1
         if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
-            claim = Claim(n, hit.start + at, hit.start + at + len(author), author, tag=f"author of “{hit.title}”")
-            return Extract(claim.line(), [claim])
+            claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author), tag=f"author of “{hit.title}”")
+            return Extract(_line(claim), [claim])
     return Extract("")

@@ -143,7 +143,7 @@ class VerbatimGate:
         extract, hits = self._request.extract, self._request.hits
         if not extract.claims:
             return GateResult(abstained=True)
-        citations = claim_citations([(c.n, c.start, c.end, c.text) for c in extract.claims], hits)
+        citations = claim_citations(extract.claims, hits)
         return GateResult(text=extract.text, citations=citations, kept=len(extract.claims))
 
 

@@ -17,20 +17,21 @@ from typing import Any
 
 import numpy as np
 
+from ingest.chunking import Chunk
 from rag.retrieval.scope import QUESTION_WORDS
+from rag.retrieval.wording import Vocabulary
 from rag.storage import records
 from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when what is saved changes
+FORMAT = 3  # bump when what is saved changes
 CHUNKS_FILE = "chunks.json"
 
 
-def index_text(meta: dict, text: str) -> str:
+def index_text(chunk: Chunk) -> str:
     """What BM25 indexes: the chunk with its document's title, byline, publisher and date."""
-    fields = (meta.get(key, "") for key in ("title", "section", "author", "publisher", "date"))
-    return "\n".join([*(str(f) for f in fields if f), text])
+    return "\n".join([*(f for f in records.keyword_fields(chunk) if f), chunk.text])
 
 
 def _stemmer() -> Any:
@@ -51,13 +52,15 @@ class Bm25Index:
         doc_ids: list[str],
         documents: dict[str, dict],
         model: Any | None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.generation = generation
         self.ids = ids
         self.countries = countries  # per chunk, "A; B" as in its metadata
         self.doc_ids = np.array(doc_ids, dtype=object)
-        self.documents = documents  # doc_id -> one of its chunks' metadata (title, author, kind...)
+        self.documents = documents  # doc_id -> its document fields (title, author, kind...)
         self.model = model  # None for an empty store: bm25s can't index nothing
+        self.vocabulary = vocabulary or Vocabulary()  # the corpus's words, to map a question's wording onto
         self._stemmer = _stemmer()
         self._flags: dict[str, np.ndarray] = {}  # country -> which chunks mention it
 
@@ -86,18 +89,19 @@ class Bm25Index:
         ids, countries, doc_ids, corpus = [], [], [], []
         documents: dict[str, dict] = {}
         for record in store.iter_records(include=("documents", "metadatas")):
-            meta = record["metadata"]
-            ids.append(record["id"])
-            countries.append("; ".join(records.countries(meta)))
-            doc_ids.append(str(meta.get("doc_id", "")))
-            documents.setdefault(doc_ids[-1], records.without_vectors(meta))
-            corpus.append(index_text(meta, record["document"]))
+            chunk = records.decode(record["id"], record["document"], record["metadata"])
+            ids.append(chunk.chunk_id)
+            countries.append("; ".join(chunk.countries))
+            doc_ids.append(chunk.doc_id)
+            documents.setdefault(chunk.doc_id, chunk.metadata)
+            corpus.append(index_text(chunk))
+        vocabulary = Vocabulary.from_texts(corpus)
         model = None
         if ids:
             model = bm25s.BM25()
             tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=_stemmer(), show_progress=False)
             model.index(tokens, show_progress=False)
-        return cls(generation, ids, countries, doc_ids, documents, model)
+        return cls(generation, ids, countries, doc_ids, documents, model, vocabulary)
 
     def save(self, folder: Path) -> None:
         """Write the index to `folder` atomically (a temporary folder renamed into place), then drop older ones."""
@@ -113,6 +117,7 @@ class Bm25Index:
             "countries": self.countries,
             "doc_ids": self.doc_ids.tolist(),
             "documents": self.documents,
+            "vocabulary": self.vocabulary.as_json(),
         }
         (partial / CHUNKS_FILE).write_text(json.dumps(chunks), encoding="utf-8")
         try:
@@ -136,7 +141,10 @@ class Bm25Index:
         model = None
         if chunks["ids"]:
             model = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        return cls(generation, chunks["ids"], chunks["countries"], chunks["doc_ids"], chunks["documents"], model)
+        vocabulary = Vocabulary.from_json(chunks["vocabulary"])
+        return cls(
+            generation, chunks["ids"], chunks["countries"], chunks["doc_ids"], chunks["documents"], model, vocabulary
+        )
 
     def mentions(self, countries: list[str]) -> np.ndarray | None:
         """Which chunks mention any of `countries`, as a boolean mask (None: no filter)."""

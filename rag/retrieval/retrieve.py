@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,12 +15,10 @@ from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
 from rag.settings import Settings
-from rag.storage import records
 from rag.storage.embeddings import Embedder
-from rag.storage.records import Hit, country_where, is_retired
+from rag.storage.records import Hit, country_where
 from rag.storage.store import Store
 
-log = logging.getLogger(__name__)
 TOKEN = re.compile(r"\w\w+")  # BM25's tokens
 
 
@@ -90,28 +88,10 @@ class Retriever:
             embedding = self.embedder.encode([question])[0]
         # Chroma directly, not through llama-index's ChromaVectorStore: importing llama_index.core costs
         # ~1.8 s, most of a cold `rag ask` (see README, "llama-index").
-        query = {"query_embeddings": [embedding.tolist()], "n_results": n}
-        with self.store.reading():
-            if ids is None:
-                result = self.store.collection.query(**query, where=where)
-            else:
-                try:
-                    result = self.store.collection.query(**query, ids=ids)
-                except Exception:  # Chroma rejects an id deleted since the index was built
-                    log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
-                    result = self.store.collection.query(**query, where=where)
-        columns = ("ids", "distances", "documents", "metadatas")
-        rows = zip(*(result[c][0] for c in columns), strict=True)
+        found = self.store.query(embedding, n, where, ids)
         # exp(-distance), as llama-index scored it: the abstention threshold was tuned on this scale.
-        found = [
-            (chunk_id, math.exp(-distance), text or "", dict(meta or {}))
-            for chunk_id, distance, text, meta in rows
-            if not is_retired(meta or {})
-        ]
-        return [
-            records.hit(rank, chunk_id, text, meta, sim, {"vector": sim})
-            for rank, (chunk_id, sim, text, meta) in enumerate(found, start=1)
-        ]
+        scored = [(chunk, math.exp(-distance)) for chunk, distance in found]
+        return [Hit(chunk, rank, round(sim, 6), vector_score=sim) for rank, (chunk, sim) in enumerate(scored, start=1)]
 
     def keyword_hits(
         self, question: str, n: int, countries: list[str], doc_ids: tuple[str, ...] | None = None
@@ -131,7 +111,7 @@ class Retriever:
         found = self.store.get([index.ids[i] for i in top])
         kept = [i for i in top if index.ids[i] in found]
         return [
-            records.hit(rank, index.ids[i], *found[index.ids[i]], float(scores[i]), {"bm25": float(scores[i])})
+            Hit(found[index.ids[i]], rank, round(float(scores[i]), 6), bm25_score=float(scores[i]))
             for rank, i in enumerate(kept, start=1)
         ]
 
@@ -141,6 +121,8 @@ class Retriever:
 
     def scope(self, question: str, docs: list[str] | None = None) -> Scope | None:
         """The documents a question is limited to: `docs` (names or ids) if given, else what the question says."""
+        if docs and not self.store.count():
+            raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         return find_scope(question, docs, self.documents(), self.settings.source_scope)
 
     def idf(self, question: str) -> dict[str, float]:
@@ -150,6 +132,10 @@ class Retriever:
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)
+
+    def in_corpus_words(self, text: str) -> str:
+        """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
+        return self._bm25_index().vocabulary.normalize(text)
 
     def retrieve(
         self,
@@ -162,6 +148,14 @@ class Retriever:
 
         `docs` (document names or ids) limits the search to those documents; without it, a question that
         names its source ("the article", "the White House", a title) is limited to that source.
+        The engine, which has worked out the countries and the scope already, calls `rank`.
+        """
+        self.store.follow()
+        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs))
+
+    def rank(self, question: str, k: int | None, countries: list[str], scope: Scope | None) -> list[Hit]:
+        """Top-k chunks for `question` among those mentioning `countries` (canonical names) within `scope`.
+
         Chunks holding a quoted phrase of the question rank first; those holding a rare n-gram of it
         keep a place in the top k.
         Picks up changes another process made to the store first (checked at most once a second).
@@ -169,69 +163,60 @@ class Retriever:
         """
         self.store.follow()
         try:
-            return self._retrieve(question, k, countries, docs)
+            return self._retrieve(question, k, countries, scope)
         except StoreError:
             if not self.store.follow(force=True):
                 raise
-            return self._retrieve(question, k, countries, docs)
+            return self._retrieve(question, k, countries, scope)
 
-    def _retrieve(self, question: str, k: int | None, countries: list[str] | None, docs: list[str] | None) -> list[Hit]:
+    def _retrieve(self, question: str, k: int | None, selected: list[str], scope: Scope | None) -> list[Hit]:
         k = k or self.settings.top_k
         count = self.store.count()
         if count == 0:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
-        selected = resolve_countries(countries)
         index = self._bm25_index()
-        scope = find_scope(question, docs, index.documents, self.settings.source_scope)
         doc_ids = scope.doc_ids if scope else None
         embedding = self.embedder.encode([question])[0]
         mask = _both(index.mentions(selected), index.in_documents(doc_ids))
         allowed = None if mask is None else [index.ids[i] for i in np.flatnonzero(mask)]
         n = max(self.settings.candidates, k)
         fused: dict[str, float] = {}
-        found: dict[str, tuple[str, dict]] = {}
-        vector_scores: dict[str, float] = {}
-        bm25_scores: dict[str, float] = {}
+        hits: dict[str, Hit] = {}  # chunk id -> the hit, with its vector and bm25 scores where measured
         keyword = self.keyword_hits(question, n, selected, doc_ids)
         exact = exact_matches(question, [(h.chunk_id, h.text) for h in keyword], self.settings.rare_ngram)
         vector = self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)
-        for weight, scores, results in (
-            (1.0, vector_scores, [(h, h.vector_score) for h in vector]),
-            (self.settings.bm25_weight, bm25_scores, [(h, h.bm25_score) for h in keyword]),
-        ):
-            for rank, (h, score) in enumerate(results):
+        for weight, results in ((1.0, vector), (self.settings.bm25_weight, keyword)):
+            for rank, h in enumerate(results):
                 fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (self.settings.rrf_k + rank + 1)
-                scores[h.chunk_id] = score
-                found[h.chunk_id] = (h.text, h.metadata)
+                seen = hits.get(h.chunk_id)
+                hits[h.chunk_id] = h if seen is None else replace(h, vector_score=seen.vector_score)
         top_share = 1.0 / (self.settings.rrf_k + 1)  # what the top rank of one list adds; boosts are shares of it
         asked = set(find_countries(question))
         if asked and self.settings.country_boost:
-            for chunk_id, (_, meta) in found.items():
-                mentioned = sum(1 for c in asked if records.mentions(meta, c))
+            for chunk_id, h in hits.items():
+                mentioned = sum(1 for c in asked if c in h.chunk.countries)
                 fused[chunk_id] += self.settings.country_boost * top_share * mentioned / len(asked)
         months = [d for d in asked_dates(question) if len(d) == 7]
         if months and self.settings.date_boost:
             # "their January 2023 statement": the documents of that month, as a named country is boosted.
-            for chunk_id, (_, meta) in found.items():
-                if str(meta.get("date", "")).startswith(tuple(months)):
+            for chunk_id, h in hits.items():
+                if h.date.startswith(tuple(months)):
                     fused[chunk_id] += self.settings.date_boost * top_share
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         sentence_scores: dict[str, float] = {}
         if self.settings.rerank_depth and ranked:  # none: every candidate was deleted since the index was built
             depth = max(k, self.settings.rerank_depth)
             ranked, fused, sentence_scores = self._rerank(
-                question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, found, index
+                question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, hits, index
             )
         ranked = keep_exact(ranked, exact, quoted_phrases(question), k)
-        signals = {"vector": vector_scores, "bm25": bm25_scores, "sentence": sentence_scores}
         return [
-            records.hit(
-                rank,
-                chunk_id,
-                *found[chunk_id],
-                fused[chunk_id],
-                {k_: v.get(chunk_id) for k_, v in signals.items()},
-                exact.get(chunk_id),
+            replace(
+                hits[chunk_id],
+                rank=rank,
+                score=round(fused[chunk_id], 6),
+                sentence_score=sentence_scores.get(chunk_id),
+                exact=exact.get(chunk_id),
             )
             for rank, chunk_id in enumerate(ranked[:k], start=1)
         ]
@@ -242,7 +227,7 @@ class Retriever:
         embedding: np.ndarray,
         ranked: list[str],
         fused: dict[str, float],
-        found: dict[str, tuple[str, dict]],
+        hits: dict[str, Hit],
         index: Bm25Index,
     ) -> tuple[list[str], dict[str, float], dict[str, float]]:
         """Re-order by each chunk's best-matching sentence, keeping some of the fused rank.
@@ -257,8 +242,8 @@ class Retriever:
         low, high = min(fused[c] for c in ranked), max(fused[c] for c in ranked)
         scores, best = {}, {}
         for chunk_id in ranked:
-            text, meta = found[chunk_id]
-            sims = self._sentence_similarities(embedding, text, meta)
+            text = hits[chunk_id].text
+            sims = self._sentence_similarities(embedding, hits[chunk_id])
             best[chunk_id] = float(sims.max()) if len(sims) else 0.0
             if total and len(sims):
                 terms = self._terms_of_sentences(text, index)
@@ -280,15 +265,16 @@ class Retriever:
                 self._sentence_terms[text] = terms
         return terms
 
-    def _sentence_similarities(self, embedding: np.ndarray, text: str, meta: dict) -> np.ndarray:
+    def _sentence_similarities(self, embedding: np.ndarray, hit: Hit) -> np.ndarray:
         """Cosine of the question with each of the chunk's content sentences.
 
         Ingest stores the sentence vectors with the chunk; a chunk stored before it did has its
         sentences embedded here (cached).
         """
-        vectors = records.sentence_vectors(meta)
+        vectors = hit.sentence_vectors
         if vectors is not None:
             return vectors @ embedding
+        text = hit.text
         return self.embedder.encode_cached([text[s:e] for s, e in content_sentences(text)]) @ embedding
 
 

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from ingest.countries import canonical_country
 from rag.errors import UnknownDocumentError
+from rag.storage import records
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,18 @@ class ScopeRule:
 _SAYS = (
     r"say|says|said|think|thinks|argue|argues|suggest|suggests|use|uses|compare|compares|claim|claims|describe"
     r"|describes|write|writes|wrote|mean|means|frame|frames|see|sees|view|views|call|calls|verdict|view|opinion"
+    r"|reckon|reckons|believe|believes|recommend|recommends|argument|thesis|point|main"
 )
+# How readers name an opinion article and its author.
+_ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|columnist|commentary"
 # The corpus's own source words. A rule whose documents aren't in the store is skipped.
 SCOPE_RULES = (
     ScopeRule(
         "the article",
         re.compile(
-            rf"\baccording to the (article|author|writer|essay)\b"
-            rf"|\bthe (article|author|writer|essay)(['’]s)?\s+(\w+\s+)?({_SAYS})\b"
-            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the (article|essay)\b",
+            rf"\b(according to|per|in|from|by) the ({_ARTICLE})\b"
+            rf"|\bthe ({_ARTICLE})(['’]s)?\s+(\w+\s+)?({_SAYS})\b|\bas the ({_ARTICLE}) puts? it\b"
+            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the ({_ARTICLE})\b",
             re.I,
         ),
         "kind",
@@ -102,7 +106,7 @@ def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str
     lookup: dict[str, str] = {}
     for doc_id, meta in documents.items():
         path = PurePosixPath(doc_id)
-        title = str(meta.get("title", ""))
+        title = records.title(meta)
         for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
             if form.strip():
                 lookup.setdefault(" ".join(form.split()).casefold(), doc_id)
@@ -132,7 +136,7 @@ def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict]
             if doc_ids:
                 return Scope(rule.label, dated(question, doc_ids, documents))
     folded = _fold(question)
-    titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, str(meta.get("title", "")))))
+    titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
     return Scope(", ".join(titled), titled) if titled else None
 
 
@@ -151,7 +155,7 @@ def dated(question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]) -
     dates = asked_dates(question)
     if not dates:
         return doc_ids
-    return tuple(d for d in doc_ids if str(documents[d].get("date", "")).startswith(dates)) or doc_ids
+    return tuple(d for d in doc_ids if records.date(documents[d]).startswith(dates)) or doc_ids
 
 
 def _names_title(folded_question: str, title: str) -> bool:

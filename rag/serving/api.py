@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.answer import Answer, Citation
-from rag.engine import Engine, check_names
+from rag.engine import Engine
 from rag.errors import (
     EmptyStoreError,
     IndexingError,
@@ -42,6 +42,7 @@ from rag.errors import (
     UnknownCountryError,
     UnknownDocumentError,
 )
+from rag.query import check_names
 
 log = logging.getLogger(__name__)
 

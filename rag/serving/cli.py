@@ -142,7 +142,8 @@ CHAT_HELP = (
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.engine import Engine, check_countries
+    from rag.engine import Engine
+    from rag.query import check_countries
 
     engine = Engine.from_settings(settings, backend=args.backend)
     interactive = sys.stdin.isatty()

@@ -65,30 +65,12 @@ def hit_to_node(hit: Hit) -> NodeWithScore:
 
 
 def node_to_hit(scored: NodeWithScore) -> Hit:
-    """The passage a `hit_to_node` node holds (its raw store metadata aside: `metadata` is the node's)."""
-    node, meta = scored.node, scored.node.metadata
+    """The passage a `hit_to_node` node holds."""
+    node = scored.node
     if not isinstance(node, TextNode) or node.start_char_idx is None or node.end_char_idx is None:
         raise ValueError(f"node {node.node_id} is not a passage with character offsets (made by hit_to_node)")
-    return Hit(
-        rank=int(meta.get("rank", 0)),
-        chunk_id=node.node_id,
-        doc_id=str(meta.get("doc_id", node.ref_doc_id or "")),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        date=str(meta.get("date", "")),
-        section=str(meta.get("section", "")),
-        page=meta.get("page"),
-        text=node.text,
-        start=node.start_char_idx,
-        end=node.end_char_idx,
-        countries=list(meta.get("countries", [])),
-        score=float(scored.score or 0.0),
-        vector_score=meta.get("vector_score"),
-        bm25_score=meta.get("bm25_score"),
-        sentence_score=meta.get("sentence_score"),
-        exact=meta.get("exact"),
-        metadata=dict(meta),
-    )
+    passage = {"chunk_id": node.node_id, "text": node.text, "start": node.start_char_idx, "end": node.end_char_idx}
+    return Hit.from_dict({**node.metadata, **passage, "score": float(scored.score or 0.0)})
 
 
 class RagRetriever(BaseRetriever):

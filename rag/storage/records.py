@@ -12,7 +12,7 @@ This module is the only one that knows those keys.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -146,64 +146,150 @@ class Source:
         return {f.name: getattr(self, f.name) for f in fields(Source)}
 
 
-@dataclass
-class Hit(Source):
-    """One retrieved chunk with its fused score and the evidence behind it."""
+@dataclass(frozen=True)
+class StoredChunk(Chunk):
+    """A chunk read back from the store, with its content sentences' vectors as ingest packed them."""
 
+    packed_vectors: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sentence_vectors(self) -> np.ndarray | None:
+        """Its content sentences' vectors (None: stored before ingest kept them)."""
+        return None if self.packed_vectors is None else unpack_vectors(self.packed_vectors)
+
+
+def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+    """The chunk a stored record holds, with its packed sentence vectors: what the store's reads return."""
+    packed = meta.get(SENTENCE_VECTORS)
+    return StoredChunk(**vars(decode(chunk_id, text, meta)), packed_vectors=None if packed is None else str(packed))
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk with its rank, its fused score and the evidence behind it."""
+
+    chunk: Chunk
     rank: int
-    section: str
-    text: str
-    start: int
-    end: int
-    countries: list[str]
     score: float
     vector_score: float | None = None
     bm25_score: float | None = None
     sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
     exact: str | None = None  # a quoted phrase or rare n-gram of the question that the chunk contains verbatim
-    metadata: dict = field(default_factory=dict, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `rag search --json` prints)."""
-        data = asdict(self)
-        data.pop("metadata")
-        return data
+    @property
+    def chunk_id(self) -> str:
+        return self.chunk.chunk_id
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text
+
+    @property
+    def start(self) -> int:
+        return self.chunk.start
+
+    @property
+    def end(self) -> int:
+        return self.chunk.end
+
+    @property
+    def section(self) -> str:
+        return self.chunk.section
+
+    @property
+    def page(self) -> int | None:
+        return self.chunk.page
+
+    @property
+    def countries(self) -> list[str]:
+        return list(self.chunk.countries)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """Its document's fields (title, url, date, author, publisher, kind...)."""
+        return self.chunk.metadata
+
+    @property
+    def title(self) -> str:
+        return title(self.chunk.metadata)
+
+    @property
+    def url(self) -> str:
+        return str(self.chunk.metadata.get("url", ""))
+
+    @property
+    def date(self) -> str:
+        return date(self.chunk.metadata)
+
+    @property
+    def author(self) -> str:
+        return str(self.chunk.metadata.get("author", ""))
+
+    @property
+    def publisher(self) -> str:
+        return str(self.chunk.metadata.get("publisher", ""))
 
     @property
     def sentence_vectors(self) -> np.ndarray | None:
-        """Its content sentences' vectors as ingest stored them (None: stored before it did)."""
-        return sentence_vectors(self.metadata)
+        """Its content sentences' vectors as ingest stored them (None: stored before it did, or not from the store)."""
+        return self.chunk.sentence_vectors if isinstance(self.chunk, StoredChunk) else None
+
+    def source_fields(self) -> dict[str, Any]:
+        """Just the `Source` fields, to make another kind of source (a citation of this hit) from."""
+        return {f.name: getattr(self, f.name) for f in fields(Source)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what `rag search --json` prints)."""
+        return {
+            **self.source_fields(),
+            "rank": self.rank,
+            "section": self.section,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "countries": self.countries,
+            "score": self.score,
+            "vector_score": self.vector_score,
+            "bm25_score": self.bm25_score,
+            "sentence_score": self.sentence_score,
+            "exact": self.exact,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hit:
+        """The hit back from its `to_dict()` form (a saved conversation, a llama-index node)."""
+        chunk_id = str(data["chunk_id"])
+        chunk = Chunk(
+            chunk_id=chunk_id,
+            doc_id=doc_id(chunk_id, data),
+            index=-1,
+            text=str(data["text"]),
+            start=int(data["start"]),
+            end=int(data["end"]),
+            section=str(data.get("section", "")),
+            page=data.get("page"),
+            countries=tuple(data.get("countries", ())),
+            metadata={key: str(data.get(key, "")) for key in ("title", "url", "date")},
+        )
+        signals = ("vector_score", "bm25_score", "sentence_score", "exact")
+        return cls(chunk, int(data.get("rank", 0)), float(data.get("score", 0.0)), *(data.get(k) for k in signals))
 
 
-def hit(
-    rank: int,
-    chunk_id: str,
-    text: str,
-    meta: dict[str, Any],
-    score: float,
-    signals: dict[str, float | None] | None = None,
-    exact: str | None = None,
-) -> Hit:
-    """A stored record as a ranked `Hit`; `signals` are its vector, bm25 and sentence scores, where measured."""
-    chunk = decode(chunk_id, text, meta)
-    signals = signals or {}
-    return Hit(
-        rank=rank,
-        chunk_id=chunk_id,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        date=str(meta.get("date", "")),
-        section=chunk.section,
-        page=chunk.page,
-        text=text,
-        start=chunk.start,
-        end=chunk.end,
-        countries=list(chunk.countries),
-        score=round(score, 6),
-        vector_score=signals.get("vector"),
-        bm25_score=signals.get("bm25"),
-        sentence_score=signals.get("sentence"),
-        exact=exact,
-        metadata=meta,
-    )
+def keyword_fields(chunk: Chunk) -> list[str]:
+    """What keyword search reads besides the text: its document's title, the section, byline, publisher and date."""
+    fields = {**chunk.metadata, "section": chunk.section}
+    return [str(fields.get(key, "")) for key in ("title", "section", "author", "publisher", "date")]
+
+
+def title(fields: dict[str, Any]) -> str:
+    """A document's title, from its fields."""
+    return str(fields.get("title", ""))
+
+
+def date(fields: dict[str, Any]) -> str:
+    """A document's date (ISO, as its front matter gives it), from its fields."""
+    return str(fields.get("date", ""))

@@ -384,6 +384,13 @@ class Store:
                 f"Cannot write to the document store. {hint}.",
             ) from exc
 
+    def written_at(self) -> float | None:
+        """When the embedded store's database was last written (an ingest by any process); None for a server."""
+        database = self.settings.store_dir / CHROMA_FILES[0]
+        if self.settings.chroma_host or not database.exists():
+            return None
+        return max(path.stat().st_mtime for path in database.parent.glob(f"{CHROMA_FILES[0]}*"))
+
     def count(self) -> int:
         """Number of chunks stored."""
         with self.reading():
@@ -410,17 +417,42 @@ class Store:
                 return
             offset += PAGE
 
-    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
-        """{id: (text, metadata)} of the current chunks among `ids`; deleted and retired ones are left out."""
+    def get(self, ids: Sequence[str]) -> dict[str, records.StoredChunk]:
+        """{id: chunk} of the current chunks among `ids`; deleted and retired ones are left out."""
         if not ids:
             return {}
         with self.reading():
             page = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
         return {
-            chunk_id: (text, meta or {})
+            chunk_id: records.stored_chunk(chunk_id, text or "", meta or {})
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
             if not is_retired(meta)
         }
+
+    def query(
+        self, embedding: np.ndarray, n: int, where: dict | None = None, ids: list[str] | None = None
+    ) -> list[tuple[records.StoredChunk, float]]:
+        """The `n` current chunks nearest `embedding`, nearest first, with their distances.
+
+        `ids` narrows to those chunks (faster than `where`, which is the fallback when one of them was
+        deleted since the caller listed it).
+        """
+        query = {"query_embeddings": [embedding.tolist()], "n_results": n}
+        with self.reading():
+            if ids is None:
+                result = self.collection.query(**query, where=where)
+            else:
+                try:
+                    result = self.collection.query(**query, ids=ids)
+                except Exception:  # Chroma rejects an id deleted since the caller listed it
+                    log.debug("id-filtered vector query failed; filtering by metadata instead", exc_info=True)
+                    result = self.collection.query(**query, where=where)
+        columns = ("ids", "distances", "documents", "metadatas")
+        return [
+            (records.stored_chunk(chunk_id, text or "", dict(meta or {})), distance)
+            for chunk_id, distance, text, meta in zip(*(result[c][0] for c in columns), strict=True)
+            if not is_retired(meta or {})
+        ]
 
     def upsert(self, ids: list[str], texts: list[str], embeddings: np.ndarray, metadatas: list[dict]) -> None:
         """Insert or replace chunks, in batches the server accepts."""

@@ -46,4 +46,4 @@ def test_keyword_hits_carry_the_stored_text_and_metadata(retriever, corpus_store
     stored = corpus_store.store.get([hit.chunk_id for hit in hits])
     assert hits
     for hit in hits:
-        assert (hit.text, hit.metadata) == stored[hit.chunk_id]
+        assert hit.chunk == stored[hit.chunk_id]

@@ -25,10 +25,10 @@ def vietnam(extractive_engine: Engine) -> CountryBrief:
 def assert_cited(line: BriefLine, corpus: Path, engine: Engine) -> None:
     """The line is its document's text at its offsets, inside the chunk it names, with the document's title."""
     assert load_file(corpus / line.doc_id, line.doc_id).text[line.start : line.end] == line.text
-    chunk_text, meta = engine.store.get([line.chunk_id])[line.chunk_id]
-    assert meta["doc_id"] == line.doc_id and meta["start"] <= line.start and line.end <= meta["end"]
-    assert line.text in chunk_text
-    assert line.title == meta["title"] and line.url == meta.get("url", "") and line.date == str(meta["date"])
+    chunk = engine.store.get([line.chunk_id])[line.chunk_id]
+    assert chunk.doc_id == line.doc_id and chunk.start <= line.start and line.end <= chunk.end
+    assert line.text in chunk.text
+    assert (line.title, line.url, line.date) == tuple(str(chunk.metadata.get(k, "")) for k in ("title", "url", "date"))
 
 
 def test_vietnam_brief_has_the_september_2023_statement_in_its_timeline_and_agreements_all_cited(

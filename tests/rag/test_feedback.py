@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from eval.runner import add_parser
 from rag.engine import Engine
-from rag.feedback import FeedbackError, read_feedback, record_feedback
+from rag.feedback import FeedbackError, feedback_record, read_feedback, record_feedback
 from rag.serving.cli import main
 from rag.storage.store import Store
 from rag.storage.sync import sync
+from rag.transcript import answer_from_dict
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
 
@@ -47,6 +49,13 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and
     assert read_feedback(path) == [stored]
 
 
+def test_an_answer_the_ui_kept_in_its_saved_form_is_rated_as_the_answer_itself(tiny_engine: Engine) -> None:
+    answer, when = tiny_engine.ask(QUESTION), datetime(2026, 1, 2, tzinfo=UTC)
+    kept = answer_from_dict(json.loads(json.dumps(answer.to_dict())))  # the UI session's form, read back
+
+    assert feedback_record(kept, "up", when=when) == feedback_record(answer, "up", when=when)
+
+
 def test_a_bad_rating_an_overlong_comment_and_a_broken_file_get_clear_errors(tiny_engine, tmp_path: Path) -> None:
     answer = tiny_engine.ask(QUESTION)
     with pytest.raises(FeedbackError, match="'up' or 'down'"):
@@ -62,10 +71,11 @@ def test_a_bad_rating_an_overlong_comment_and_a_broken_file_get_clear_errors(tin
 WRITER = """
 import sys
 from pathlib import Path
+from rag.answer import Answer
 from rag.feedback import record_feedback
 
 path, writer = Path(sys.argv[1]), sys.argv[2]
-answer = {"question": writer, "text": writer * 30_000, "citations": [], "retrieved": []}  # far over PIPE_BUF
+answer = Answer(question=writer, text=writer * 30_000, citations=[], retrieved=[], abstained=False)  # over PIPE_BUF
 for i in range(40):
     record_feedback(path, answer, "down", comment=f"{writer}-{i}")
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ingest.chunking import Chunk
@@ -9,6 +11,7 @@ from ingest.pipeline import Version
 from rag.answer import Citation
 from rag.storage import records
 from rag.storage.embeddings import EMBED_DIM
+from tests.conftest import REPO
 
 CHUNK = Chunk(
     chunk_id="statement.md#3",
@@ -40,18 +43,19 @@ def test_a_chunk_read_back_from_its_encoding_is_the_chunk_written():
 def test_every_country_is_stored_as_a_filterable_flag():
     meta = records.encode(CHUNK, VERSION, unit_rows(1))
 
-    assert records.mentions(meta, "Japan") and records.mentions(meta, "Philippines")
-    assert not records.mentions(meta, "China")
+    assert meta["country_Japan"] is True and meta["country_Philippines"] is True and "country_China" not in meta
     assert records.country_where(["Japan"]) == {"country_Japan": True}
 
 
-def test_sentence_vectors_survive_their_packing():
+def test_sentence_vectors_survive_their_packing_and_travel_with_the_stored_chunk():
     vectors = unit_rows(3)
-    unpacked = records.sentence_vectors(records.encode(CHUNK, VERSION, vectors))
+    meta = records.encode(CHUNK, VERSION, vectors)
+    unpacked = records.stored_chunk(CHUNK.chunk_id, CHUNK.text, meta).sentence_vectors
 
     assert unpacked is not None and unpacked.shape == vectors.shape
     assert np.allclose(unpacked, vectors, atol=0.01)
-    assert records.sentence_vectors({}) is None  # a chunk stored before sentences were kept
+    old = {k: v for k, v in meta.items() if k != records.SENTENCE_VECTORS}  # stored before sentences were kept
+    assert records.stored_chunk(CHUNK.chunk_id, CHUNK.text, old).sentence_vectors is None
 
 
 def test_a_retired_chunk_is_recognised_and_a_current_one_is_not():
@@ -60,7 +64,8 @@ def test_a_retired_chunk_is_recognised_and_a_current_one_is_not():
 
 
 def test_a_hit_names_its_source_the_way_a_citation_does():
-    hit = records.hit(1, CHUNK.chunk_id, CHUNK.text, records.encode(CHUNK, VERSION, unit_rows(1)), 0.5)
+    stored = records.stored_chunk(CHUNK.chunk_id, CHUNK.text, records.encode(CHUNK, VERSION, unit_rows(1)))
+    hit = records.Hit(stored, rank=1, score=0.5)
     citation = Citation(
         chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title, url=hit.url, date=hit.date, page=hit.page, n=1,
         quote=CHUNK.text, quote_start=CHUNK.start, quote_end=CHUNK.end, chunk_text=CHUNK.text, chunk_start=CHUNK.start,
@@ -69,6 +74,39 @@ def test_a_hit_names_its_source_the_way_a_citation_does():
 
     source = ("statement.md#3", "statement.md", "Joint Statement", "https://example.org/s", "2024-04-11", 2)
     for item in (hit, citation):
-        assert isinstance(item, records.Source)
-        assert (item.chunk_id, item.doc_id, item.title, item.url, item.date, item.page) == source
+        assert tuple(item.source_fields().values()) == source
     assert hit.countries == ["Japan", "Philippines"] and (hit.start, hit.end) == (1200, 1263)
+
+
+def test_a_hits_metadata_is_its_documents_fields_only():
+    stored = records.stored_chunk(CHUNK.chunk_id, CHUNK.text, records.encode(CHUNK, VERSION, unit_rows(2)))
+    hit = records.Hit(stored, rank=1, score=0.5)
+
+    assert hit.metadata == CHUNK.metadata  # no country flags, no packed vectors, no version
+    assert hit.sentence_vectors is not None and hit.sentence_vectors.shape == (2, EMBED_DIM)
+
+
+def test_a_hit_survives_its_json_form():
+    stored = records.stored_chunk(CHUNK.chunk_id, CHUNK.text, records.encode(CHUNK, VERSION, unit_rows(1)))
+    hit = records.Hit(stored, rank=2, score=0.5, vector_score=0.7, exact="reciprocal access")
+
+    assert records.Hit.from_dict(hit.to_dict()).to_dict() == hit.to_dict()
+
+
+# A key literal indexing something named meta/metadata: `meta.get("title")`, `hit.metadata["author"]`.
+METADATA_KEY_READ = re.compile(r"""\bmeta\w*\s*(?:\.get\(|\[)\s*["'](\w+)["']""")
+
+
+def test_only_the_record_module_reads_metadata_keys():
+    records_module = REPO / "rag" / "storage" / "records.py"
+    reads = [
+        f"{path.relative_to(REPO)}:{n}: {match.group(0)}"
+        for folder in ("rag", "webui", "eval")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if path != records_module
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        for match in METADATA_KEY_READ.finditer(line)
+    ]
+    assert not reads, "read these through rag.storage.records (a Hit property or a records function):\n" + "\n".join(
+        reads
+    )

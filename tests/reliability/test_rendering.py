@@ -24,10 +24,10 @@ def citation(url: str = CITED) -> Citation:
     )  # fmt: skip
 
 
-UNCITED_HIT = Hit(
+UNCITED_HIT = Hit.from_dict(dict(
     rank=2, chunk_id="o.md#0", doc_id="o.md", title="Other", url=RETRIEVED_NOT_CITED, date="2024", section="",
     page=None, text="Other text.", start=0, end=11, countries=[], score=0.1,
-)  # fmt: skip
+))  # fmt: skip
 
 
 def rendered(text: str, url: str = CITED) -> str:

@@ -33,10 +33,10 @@ def citation(n: int = 1, url: str = "https://example.org/statement", chunk_start
 
 
 def hit(rank: int, title: str = "Closest doc") -> Hit:
-    return Hit(
+    return Hit.from_dict(dict(
         rank=rank, chunk_id=f"c.md#{rank}", doc_id="c.md", title=title, url="", date="2023-01-13", section="",
         page=None, text=f"Passage {rank} <i>text</i>.", start=0, end=20, countries=["Japan"], score=0.1,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def answer(text: str, citations: list[Citation], **kwargs: object) -> Answer:

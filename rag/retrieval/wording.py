@@ -1,0 +1,168 @@
+"""A question's wording mapped onto the corpus's: spelling variants, typos in names, abbreviated months.
+
+Readers write "defense" where a source writes "defence", "Phillipines" for "Philippines", "Apr" for
+"April". Every later step matches words (BM25, the country and name checks, the sentence terms), so a
+word the corpus never uses is mapped onto the corpus word it stands for, before any of them runs.
+Nothing here is a list of examples: the corpus's own vocabulary is the dictionary.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+WORD = re.compile(r"[A-Za-z][A-Za-z’']*[A-Za-z]|[A-Za-z]")
+# A capitalised word past a sentence's start: a name, a place or a country as the sources spell it.
+NAME_IN_TEXT = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]{3,}\b")
+POSSESSIVE = re.compile(r"(.+?)((?:[’']s?)?)$")
+MONTHS = {name[:3].lower(): name for name in calendar.month_name[1:]} | {"sept": "September"}
+ABBREVIATED_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\b\.?(?=\s*\d|\s*[,?.!]|\s*$)", re.I)
+
+# British and American spellings of one word fold to one form: defence/defense, programme/program,
+# organise/organize, labour/labor, centre/center. Applied to both sides, so over-folding is harmless.
+_FOLDS = (
+    (re.compile(r"ence$"), "ense"),
+    (re.compile(r"mme$"), "m"),
+    (re.compile(r"is(e|es|ed|ing|ation|ations)$"), r"iz\1"),
+    (re.compile(r"our(s|ed|ing)?$"), r"or\1"),
+    (re.compile(r"tre(s)?$"), r"ter\1"),
+    (re.compile(r"ll(ed|ing)$"), r"l\1"),
+)
+
+
+def fold_spelling(word: str) -> str:
+    """One form for a word's British and American spellings ("defence" and "defense": "defense")."""
+    folded = word.lower()
+    if len(folded) < 5:
+        return folded
+    for pattern, replacement in _FOLDS:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+def edits(a: str, b: str, limit: int) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours that turn `a` into `b` (over `limit`: limit+1)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if before is not None and i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, row = row, current
+    return row[-1]
+
+
+def slips_allowed(word: str) -> int:
+    """How many typing slips a word of this length may hold and still be recognised: none under 5 letters."""
+    return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
+
+
+SPELLED = re.compile(r"[A-Za-z]+")
+LINKING = frozenset({"and", "of", "the", "for", "on", "in", "to", "a", "an", "&"})
+
+
+def spells_out(acronym: str, text: str) -> bool:
+    """True when `text` has words whose initials make `acronym` ("SCS": "South China Sea", "FDI": "foreign
+    direct investment"), counting or skipping linking words ("HADR": "humanitarian assistance and disaster relief").
+    """
+    letters = acronym.lower()
+    if len(letters) < 3:
+        return False
+    words = SPELLED.findall(text)
+    every = "".join(w[0] for w in words).lower()
+    content = "".join(w[0] for w in words if w.lower() not in LINKING).lower()
+    return letters in every or letters in content
+
+
+@functools.lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """ISO 3166 two-letter code -> the country's common name ("PH" -> "Philippines")."""
+    import pycountry
+
+    return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+
+
+CODE = re.compile(r"\b[A-Z]{2}\b")
+
+
+@dataclass
+class Vocabulary:
+    """The corpus's words (lower-cased) and its names (as capitalised in the text)."""
+
+    words: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)  # lower-cased -> as written
+    _by_fold: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for word in sorted(self.words):
+            self._by_fold.setdefault(fold_spelling(word), word)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], min_name_count: int = 2) -> Vocabulary:
+        """The vocabulary of `texts`; a name must be capitalised mid-sentence at least `min_name_count` times."""
+        words: set[str] = set()
+        names: Counter[str] = Counter()
+        for text in texts:
+            words.update(w.lower() for w in WORD.findall(text))
+            names.update(NAME_IN_TEXT.findall(text))
+        return cls(words, {n.lower(): n for n, count in names.items() if count >= min_name_count})
+
+    def as_json(self) -> dict[str, list[str]]:
+        """What the saved keyword index keeps of it."""
+        return {"words": sorted(self.words), "names": sorted(self.names.values())}
+
+    @classmethod
+    def from_json(cls, saved: dict[str, list[str]]) -> Vocabulary:
+        """The vocabulary `as_json` wrote."""
+        return cls(set(saved.get("words", [])), {n.lower(): n for n in saved.get("names", [])})
+
+    def variant(self, word: str) -> str | None:
+        """The corpus's spelling of a word it never uses as written ("programme" -> "program"), if any."""
+        lower = word.lower()
+        if not self.words or lower in self.words:
+            return None
+        found = self._by_fold.get(fold_spelling(lower))
+        return found if found and found != lower else None
+
+    def name_for(self, word: str) -> str | None:
+        """The corpus name a word with a typing slip stands for ("Phillipines" -> "Philippines"), if just one."""
+        lower = word.lower()
+        limit = slips_allowed(lower)
+        if not limit or not self.words or lower in self.words:
+            return None
+        # Slips rarely hit a word's first letter: "worth" is not "North".
+        distances = {name: edits(lower, key, limit) for key, name in self.names.items() if key[0] == lower[0]}
+        best = min(distances.values(), default=limit + 1)
+        close = [name for name, d in distances.items() if d == best]
+        return close[0] if best <= limit and len(close) == 1 else None
+
+    def country_for(self, code: str) -> str | None:
+        """The country a two-letter code in capitals stands for ("PH"), unless the code is a word ("IN", "US")."""
+        name = _country_codes().get(code)
+        if not name or code.lower() in self.words or name.lower() not in self.names:
+            return None
+        return name
+
+    def normalize(self, question: str) -> str:
+        """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped."""
+        question = ABBREVIATED_MONTH.sub(lambda m: MONTHS[m.group(1).lower()], question)
+        question = CODE.sub(lambda m: self.country_for(m.group(0)) or m.group(0), question)
+
+        def mapped(match: re.Match[str]) -> str:
+            word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
+            if (name := self.name_for(word)) is not None:
+                return name + possessive
+            if (variant := self.variant(word)) is not None:
+                return (variant.capitalize() if word[0].isupper() else variant) + possessive
+            return match.group(0)
+
+        return WORD.sub(mapped, question)
