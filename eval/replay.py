@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.chunking import Chunk
 from rag.answering.citations import SentenceGate
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
-from rag.storage.records import Hit, hit
+from rag.storage.records import Hit
 
 
 @dataclass
@@ -40,14 +41,12 @@ def load_replies(path: Path) -> list[dict[str, Any]]:
 def passages(record: dict[str, Any]) -> list[Hit]:
     """The numbered passages a recorded reply was written from, as retrieved hits."""
     return [
-        hit(
-            n,
-            f"{source['doc']}:replay{n}",
-            source["text"],
-            {"doc_id": source["doc"], "title": source.get("title", "")},
-            1.0,
+        Hit(
+            Chunk(f"{s['doc']}:replay{n}", s["doc"], n, s["text"], 0, len(s["text"]), metadata={"title": s["title"]}),
+            rank=n,
+            score=1.0,
         )
-        for n, source in enumerate(record["sources"], start=1)
+        for n, s in enumerate(record["sources"], start=1)
     ]
 
 
