@@ -48,6 +48,8 @@ SOURCES_HEADING = re.compile(
 )
 LIST_NUMBER = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?\[?(\d{1,2})\]?[.):]?(?=\s|$)", re.M)
 SOURCE_TAG = re.compile(r"</?\s*source\b[^>\n]*>", re.I)
+# Gemma answers inside an echoed source tag: what it writes there cites that source.
+SOURCE_BLOCK = re.compile(r"<\s*source\b[^>\n]*?\bn=[\"']?(\d{1,2})[^>\n]*>([\s\S]*?)(?:<\s*/\s*source\s*>|$)", re.I)
 # Words a sentence may hold and still only point at sources ("This is stated in [3].", "See [2].").
 COVER_WORDS = frozenset(
     re.findall(
@@ -144,6 +146,7 @@ def normalise_markers(text: str, n_sources: int) -> str:
         group = next(g for g in match.groups() if g is not None)
         return "".join(f"[{n}]" for n in _numbers_in(group, n_sources))
 
+    text = SOURCE_BLOCK.sub(lambda m: f"{m.group(2).rstrip()} [{m.group(1)}]" if m.group(2).strip() else "", text)
     text = SOURCE_TAG.sub("", text)
     text = BRACKETED.sub(canonical, text)
     text = PAREN_LABELLED.sub(canonical, text)

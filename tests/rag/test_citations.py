@@ -15,6 +15,9 @@ import pytest
 from eval.replay import load_replies, passages, replay_file
 from eval.runner import add_parser
 from rag.answering.citations import SentenceGate, normalise_markers, split_claims
+from rag.answering.extractive import Extract
+from rag.answering.llm import LocalLlama, Request
+from rag.answering.prompts import build_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLIES = ROOT / "tests" / "data" / "llm_replies" / "replies.jsonl"
@@ -38,10 +41,20 @@ REPLIES = ROOT / "tests" / "data" / "llm_replies" / "replies.jsonl"
         ("Japan funds twelve patrol boats. Tokyo trains two hundred officers.\n\n(see [1])", [(1,), (1,)]),
         ("Japan funds twelve patrol boats.\n\nSources:\n[1] Harbour pact\n[3] Island forum", [(1, 3)]),
         ("Japan funds twelve patrol boats [1]. Tokyo trains officers every single year [9].", [(1,), ()]),
+        ('<source n="2" title="Harbour pact">\nJapan funds twelve patrol boats.</source>', [(2,)]),
     ],
 )
 def test_every_citation_style_real_models_write_covers_its_claims(reply: str, cited) -> None:
     assert [c.cited for c in split_claims(normalise_markers(reply, 3))] == cited
+
+
+@pytest.mark.slow
+def test_bundled_gemma_reply_is_not_cut_off_by_a_stop_sequence(make_settings) -> None:
+    record = load_replies(REPLIES)[0]
+    hits, question = passages(record), record["question"]
+    model = LocalLlama(make_settings(local_model="gemma3", max_tokens=24))
+    request = Request(question, hits, lambda compact: build_messages(question, hits, compact=compact), Extract)
+    assert "".join(model.write(request)).strip()  # Gemma opens with "<source n=...": a `<source` stop emptied it
 
 
 def test_a_year_or_an_enumeration_in_parentheses_is_no_citation() -> None:
