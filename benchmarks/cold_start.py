@@ -8,6 +8,9 @@ Every figure is taken for both embedding runtimes (RAG_EMBED_RUNTIME=onnx and to
 alternating, so a busy machine slows both alike; compare ratios more than absolute seconds.
 
 - cold `rag ask`: wall time of a fresh `rag ask` process (extractive backend) on a built store;
+- fresh clone: `python ui.py` on an empty store and an empty embedding cache, seconds from the page being served
+  to its first answer, with the embedding cache shipped for corpus/ and with it off (a full embed), alternating
+  (`--only-fresh-ui` measures just these);
 - UI first answer: from starting `python ui.py` to its first answer through the `/ask` API, and the same for a
   bare one-endpoint Gradio app served the same way (`benchmarks/bare_gradio.py`): the framework's own floor;
 - start-up on a big store: a fresh `rag ask` on a store of `--big` synthetic chunks (benchmarks.scale's
@@ -82,6 +85,49 @@ def ui_first_answer(store: Path, corpus: Path, runtime: str) -> dict[str, float]
     """Start `python ui.py` on a built store; seconds until its first answer, and its peak RSS then."""
     port = free_port()
     return first_answer([sys.executable, "ui.py"], env_for(store, corpus, runtime, RAG_UI_PORT=str(port)), port)
+
+
+def fresh_ui_first_answer(work: Path, cache: bool) -> dict[str, float]:
+    """`python ui.py` as on a fresh clone (empty store, empty embedding cache; the ONNX export already made):
+    seconds from the page being served to the first answer, with the shipped embedding cache or a full embed."""
+    import urllib.request
+
+    from gradio_client import Client
+
+    folder = Path(tempfile.mkdtemp(prefix=f"fresh-{'cached' if cache else 'full'}-", dir=work))
+    (folder / "cache").mkdir()
+    onnx = Path(os.environ.get("RAG_EMBED_CACHE_DIR") or Path.home() / ".cache" / "diplomatic-rag") / "onnx"
+    if onnx.is_dir():  # made once per machine; a fresh clone on a new machine pays for it once too
+        shutil.copytree(onnx, folder / "cache" / "onnx")
+    port = free_port()
+    extra = {"RAG_UI_PORT": str(port), "RAG_EMBED_CACHE_DIR": str(folder / "cache"), "RAG_EMBED_CACHE": str(cache)}
+    env = env_for(folder / "store", REPO / "corpus", "onnx", **extra)
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "ui.py"], env=env, cwd=REPO, stdout=log, stderr=log)
+        try:
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"ui.py exited: {log.read().decode()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            served = time.perf_counter()
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            while True:
+                try:
+                    if client.predict(QUESTION, None, api_name="/ask").get("answer"):
+                        break
+                except Exception:  # noqa: BLE001 - "the corpus is being indexed": ask again
+                    time.sleep(0.25)
+            answered = time.perf_counter()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return {"served_s": served - started, "s": answered - served}
 
 
 def bare_gradio_first_answer() -> dict[str, float]:
@@ -216,6 +262,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000, help="chunks in the big store (0: skip)")
     parser.add_argument("--big-store", type=Path, help="folder to keep the big store in (reused if there)")
     parser.add_argument("--skip-ui", action="store_true")
+    parser.add_argument("--only-fresh-ui", action="store_true", help="only the fresh-clone UI rows")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--ingest-child", help=argparse.SUPPRESS)  # internal: one runtime's ingest, as JSON
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -232,6 +279,18 @@ def main() -> None:
     figures: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="rag_cold_") as tmp:
         work = Path(tmp)
+        if not args.skip_ui:  # alternating, so a busy spell slows both alike
+            rows = {"cached": [], "full": []}
+            for i in range(args.runs):
+                for name in rows:
+                    print(f"fresh-clone ui.py, {name} embed {i + 1} ...", file=sys.stderr, flush=True)
+                    rows[name].append(fresh_ui_first_answer(work, cache=name == "cached"))
+            figures["fresh_ui"] = {n: {k: median(v, k) for k in ("served_s", "s")} for n, v in rows.items()}
+        if args.only_fresh_ui:
+            figures["load_after"] = os.getloadavg()[0]
+            print(json.dumps(figures, indent=1))
+            print(fresh_table(figures))
+            return
         ingests: dict[str, list[dict[str, float]]] = {r: [] for r in RUNTIMES}
         for i in range(args.runs):  # alternating, each into a fresh store, so a busy spell slows both alike
             for runtime in RUNTIMES:
@@ -325,7 +384,23 @@ def table(f: dict[str, Any]) -> str:
             f"{f['ui']['onnx']['s']:.1f} s"
         )
     notes.append(f"{f['cpus']} CPUs, load average {f['load_before']:.1f} before and {f['load_after']:.1f} after")
-    return "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+    return "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n" + fresh_table(f)
+
+
+def fresh_table(f: dict[str, Any]) -> str:
+    """The fresh-clone rows: page served to first answer, with the shipped embedding cache and with a full embed."""
+    if "fresh_ui" not in f:
+        return ""
+    cached, full = f["fresh_ui"]["cached"], f["fresh_ui"]["full"]
+    return "\n".join(
+        [
+            "| fresh clone, `python ui.py` (ONNX) | shipped embedding cache | full embed | full / cached |",
+            "|---|---:|---:|---:|",
+            f"| page served to first answer | {cached['s']:.1f} s | {full['s']:.1f} s "
+            f"| {full['s'] / cached['s']:.1f} x |",
+            f"| start to page served | {cached['served_s']:.1f} s | {full['served_s']:.1f} s | |",
+        ]
+    )
 
 
 if __name__ == "__main__":

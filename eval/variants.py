@@ -159,6 +159,16 @@ VARIANTS: dict[str, Variant] = {
             "every short or referring turn is condensed with the history",
             overrides={"follow_up_check": False},
         ),
+        Variant(
+            "no-prefer-asked",
+            "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
+            overrides={"prefer_asked": False},
+        ),
+        Variant(
+            "no-country-names",
+            "capitals and cities in a question are not followed by their countries",
+            overrides={"name_countries": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -191,6 +201,8 @@ DEFAULT_VARIANTS = (
     "no-wording",
     "no-topic-margin",
     "no-follow-up-check",
+    "no-prefer-asked",
+    "no-country-names",
 )
 
 

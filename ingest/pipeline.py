@@ -42,13 +42,15 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
+    cached: int = 0  # chunks whose vectors an embedding cache held (the caller counts them; not in `embedded`)
     seconds: float = 0.0
 
     def summary(self) -> str:
         """The one line `rag ingest` ends with."""
         return (
             f"{self.added} added, {self.updated} updated, {self.removed} removed, {self.unchanged} unchanged, "
-            f"{len(self.skipped)} skipped; {self.chunks} chunks in store ({self.embedded} embedded) "
+            f"{len(self.skipped)} skipped; {self.chunks} chunks in store ({self.embedded} embedded"
+            f"{f', {self.cached} from cache' if self.cached else ''}) "
             f"in {self.seconds:.1f} s"
         )
 

@@ -71,8 +71,7 @@ def _sentences(store: Store, country: str) -> tuple[list[tuple[BriefLine, str]],
     docs: set[str] = set()
     passages = 0
     where = records.country_where([country])
-    for record in store.iter_records(include=("documents", "metadatas"), where=where):
-        chunk = records.decode(record["id"], record.get("document") or "", record["metadata"] or {})
+    for chunk in store.chunks(where):
         fields, text = chunk.metadata, chunk.text
         passages += 1
         docs.add(chunk.doc_id)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import abstention
-from rag.answering.citations import claim_citations
+from rag.answering.abstain import abstention, asked_details
 from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
@@ -24,8 +23,9 @@ from rag.overview import corpus_countries
 from rag.query import Query, build_query
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
+from rag.retrieval.wording import with_country_names
 from rag.settings import Settings
-from rag.storage import records
+from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
 from rag.storage.records import Hit, country_where
@@ -251,9 +251,14 @@ class Engine:
             max_chars=self.settings.max_question_chars,
             profile=self.settings.profile,
             find_scope=self.retriever.scope,
-            in_corpus_words=self.retriever.in_corpus_words if self.settings.match_wording else None,
+            in_corpus_words=self._in_corpus_words if self.settings.match_wording else None,
             standalone_of=self._standalone,
         )
+
+    def _in_corpus_words(self, text: str) -> str:
+        """`text` in the corpus's spelling, its capitals and leaders followed by their countries (`name_countries`)."""
+        text = self.retriever.in_corpus_words(text)
+        return with_country_names(text) if self.settings.name_countries else text
 
     def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
         """The question the turn asks on its own terms: condensed with the history only when it leans on it.
@@ -314,13 +319,17 @@ class Engine:
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
             # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
             topic = without_dates(query)
-            return extract_answer(topic, shape, numbered, self.embedder, limits, self.settings.profile)
+            return extract_answer(
+                topic, shape, numbered, self.embedder, limits, self.settings.profile, self._gives(topic)
+            )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
-                extract = extract_answer(part, classify(part), numbered, self.embedder, limits, self.settings.profile)
+                extract = extract_answer(
+                    part, classify(part), numbered, self.embedder, limits, self.settings.profile, self._gives(part)
+                )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
@@ -354,19 +363,25 @@ class Engine:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
             yield answer.text
         else:
-            self._stand_in(answer, request.extract, request.hits)
+            self._stand_in(answer, request)
             yield from PIECE.findall(answer.text)
 
-    def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
+    def _gives(self, question: str) -> Callable[[str], bool] | None:
+        """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""
+        if not self.settings.prefer_asked:
+            return None
+        details = asked_details(question)
+        return lambda sentence: any(d.carries(sentence, question) for d in details)
+
+    def _stand_in(self, answer: Answer, request: Request) -> None:
         """Show the extractive answer where no sentence the model wrote is supported, and say so."""
         answer.note = (
             f"The {self.backend} backend ({self.model}) wrote an answer the sources don't support; "
             "showing the source sentences instead."
         )
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
-        if extract.claims:
-            answer.text = extract.text
-            answer.citations = claim_citations(extract.claims, hits)
+        if request.extract.claims:
+            answer.text, answer.citations = request.verbatim
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
@@ -413,7 +428,7 @@ class Engine:
 
     def chunk_texts(self) -> list[str]:
         """The text of every stored chunk."""
-        return [r["document"] for r in self.store.iter_records(include=("documents",))]
+        return [chunk.text for chunk in self.store.chunks()]
 
     def build_index(self) -> None:
         """Load or build the keyword index now rather than on the first question (it is saved next to the store)."""
@@ -453,7 +468,7 @@ class Engine:
     def status(self) -> dict[str, object]:
         """Backend, model, store, corpus size and last ingest, for a status line (never secrets)."""
         self.store.follow()  # another process may have ingested since
-        docs = {records.doc_id(r["id"], r["metadata"]) for r in self.store.iter_records()}
+        docs = {chunk.doc_id for chunk in self.store.chunks(text=False)}
         running = self.indexing()
         return {
             "backend": self.backend,
@@ -468,4 +483,5 @@ class Engine:
             "chunks": self.store.count(),
             "last_ingest": self.last_ingest or self.store.written_at(),
             "indexing": None if running is None else running.as_dict(),
+            "embed_cache": embed_cache_status(self.settings),
         }

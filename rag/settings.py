@@ -41,7 +41,16 @@ class Settings(BaseSettings):
         default="onnx", description="onnx: ONNX Runtime (fast start); torch: sentence-transformers (the reference)."
     )
     embed_cache_dir: Path | None = Field(
-        default=None, description="Where the ONNX export is cached (default: ~/.cache/diplomatic-rag)."
+        default=None,
+        description="Where the ONNX export and the embedding cache are kept (default: ~/.cache/diplomatic-rag).",
+    )
+    embed_cache: bool = Field(
+        default=True,
+        description="Reuse the vectors of chunks embedded before (by text, model and runtime), and those shipped "
+        "for corpus/; off: every changed file is embedded.",
+    )
+    embed_cache_mb: float = Field(
+        default=500.0, gt=0, description="Most megabytes the embedding cache keeps; least recently used go first."
     )
     embed_threads: int | None = Field(default=None, ge=1, description="ONNX Runtime threads (default: all cores).")
     max_file_mb: float = Field(default=20.0, gt=0, description="Larger corpus files are skipped.")
@@ -91,9 +100,17 @@ class Settings(BaseSettings):
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
+    name_countries: bool = Field(
+        default=True,
+        description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
+    )
     follow_up_check: bool = Field(
         default=True,
         description="A turn that doesn't refer back is a new question when its own passages match it as well.",
+    )
+    prefer_asked: bool = Field(
+        default=True,
+        description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
     )
     topic_margin: float = Field(
         default=0.08,

@@ -64,7 +64,8 @@ def make_settings() -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values = {name: field.get_default(call_default_factory=True) for name, field in Settings.model_fields.items()}
         values = {name: value for name, value in values.items() if value is not PydanticUndefined}
-        values.update(overrides)
+        # Tests count what gets embedded: the embedding cache's own tests turn it on, with a temp dir.
+        values.update({"embed_cache": False, **overrides})
         return Settings(_env_file=None, **values)
 
     return make
@@ -78,6 +79,7 @@ def rag_env() -> Callable[..., dict[str, str]]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_"))}
         # The checkout's packages, even where the editable install predates a new one (eval/ for `rag eval`).
         clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        clean["RAG_EMBED_CACHE"] = "false"  # as in make_settings; a test may turn it on
         clean.update({k: str(v) for k, v in values.items()})
         return clean
 

@@ -354,7 +354,8 @@ def abstention(
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
     quoted = set(quoted_phrases(query))
-    if not (close or whole_topic or any(h.exact in quoted for h in hits if h.exact)):
+    whole_source = scope is not None and topic_terms == 0  # "Summarize the article": the source is the topic
+    if not (close or whole_topic or whole_source or any(h.exact in quoted for h in hits if h.exact)):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):

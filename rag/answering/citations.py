@@ -13,7 +13,7 @@ import itertools
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -524,3 +524,15 @@ def _citation(
         highlights=highlights,
         quotes=quotes,
     )
+
+
+def renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
+    """Markers numbered 1..k in the order the text shows them, the citations to match ("[3] .. [1]": "[1] .. [2]").
+
+    Source numbers are positions in the retrieved list, which a reader never sees; the order of reading is.
+    """
+    order = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", text)))
+    order += [c.n for c in citations if c.n not in order]
+    new = {old: i for i, old in enumerate(order, start=1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", text)
+    return text, sorted((replace(c, n=new[c.n]) for c in citations), key=lambda c: c.n)

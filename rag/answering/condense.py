@@ -42,7 +42,8 @@ GROUP = re.compile(r"\b(they|them|their)\b", re.I)
 # A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
 LEANS = re.compile(
     r"^\s*(and|also|what about|how about|what of|same for|why|how so|really|then)\b"
-    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her|him)\b",
+    r"|\b(it|its|they|them|their|that|this|those|these|there|he|she|his|her|him)\b"
+    r"|\b(the next|the last|the same|the other|that|this) one\b",
     re.I,
 )
 
@@ -83,7 +84,7 @@ def condense_question(
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
         return condense_question(question, earlier, actors, authors)
     previous = _base(condense_question(previous, earlier, actors, authors))
-    if (resolved := _resolve_people(question, history, previous, authors)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -95,8 +96,9 @@ def condense_question(
     if not new:
         return _resolve_pronoun(question, previous) or _about(question, previous) or f"{question} {previous}"
     old = country_mentions(previous)
-    if not old:
-        return f"{question} {previous}"
+    # "Has that pulled Bangkok away?" after a question about Thailand names the same country: nothing to swap.
+    if not old or set(new) <= {name for _, _, name in old}:
+        return _resolve_pronoun(question, previous) or f"{question} {previous}"
     # Swap the country the earlier question was about (not one of the corpus's main
     # actors, who are usually the ones doing the pledging) for the one asked about now.
     names = [name for _, _, name in old if name not in new]
@@ -142,7 +144,7 @@ def _resolve_pronoun(question: str, previous: str) -> str | None:
 
 
 def _resolve_people(
-    question: str, history: list[dict[str, str]], previous: str, authors: Collection[str]
+    question: str, history: list[dict[str, str]], previous: str, authors: Collection[str], actors: Collection[str]
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
 
@@ -157,7 +159,8 @@ def _resolve_people(
     ):
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
         resolved = PERSON.sub("the author", resolved)
-    countries = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
+    named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
+    countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
     if GROUP.search(resolved) and countries:
         group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,13 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
+# A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
+# outranks one that only sounds like the question.
+ASKED_BONUS = 0.15
+DISTINCT_BONUS = 0.2
+ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
+QUOTED_PHRASE = re.compile(r"[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’']")
+CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
 # A question asking for an amount, a count or a time can only be answered by a sentence
@@ -73,6 +81,7 @@ CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("
 )
 # A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
 LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
+LEADING_EMPHASIS = re.compile(r"[*_]{1,3}(?:[^*_\n]{0,60}[*_]{1,3}\s*)?")
 LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
@@ -174,6 +183,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
             if (
                 len(sentence.split()) >= MIN_WORDS
                 and key not in seen
+                and not _cut_at_edge(hit.text, start, end)
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
@@ -183,6 +193,17 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _cut_at_edge(text: str, start: int, end: int) -> bool:
+    """True for a sentence the chunk's edge cuts: it runs off the end, or starts mid-sentence at the start.
+
+    Chunks overlap, so the neighbouring chunk holds the whole sentence.
+    """
+    sentence = text[start:end].strip()
+    runs_off = end >= len(text.rstrip()) and not re.search(r"[.!?:;][”’\"')\]*]*$", sentence)
+    starts_inside = start == 0 and sentence[:1].islower()
+    return runs_off or starts_inside
 
 
 def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -196,7 +217,22 @@ def _split_items(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def _score(question: str, candidates: list[_Candidate], embedder: Embedder, actors: frozenset[str]) -> list[_Candidate]:
+def distinctive_terms(question: str) -> list[str]:
+    """What only some sentences can hold: acronyms, quoted phrases, names of two or more capitalised words."""
+    countries = {m.casefold() for m in find_countries(question)}
+    found = [m.group(0) for m in ACRONYM.finditer(question)]
+    found += [m.group("phrase") for m in QUOTED_PHRASE.finditer(question)]
+    found += [m.group(0) for m in CAPITALISED_NAME.finditer(question, 1)]
+    return [f for f in dict.fromkeys(found) if f.casefold() not in countries and not find_countries(f)]
+
+
+def _score(
+    question: str,
+    candidates: list[_Candidate],
+    embedder: Embedder,
+    actors: frozenset[str],
+    gives: Callable[[str], bool] | None = None,
+) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
     Those vectors are pooled from the chunk's own forward pass, so a sentence that points back ("It
@@ -221,6 +257,7 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
     asked_terms = _terms(question)
     asked_countries = set(find_countries(question))
     topics = asked_countries - actors
+    distinct = distinctive_terms(question) if gives is not None else []
     for c, vector in zip(candidates, vectors, strict=True):
         text = _in_context(c)
         named = set(find_countries(text))
@@ -229,6 +266,10 @@ def _score(question: str, candidates: list[_Candidate], embedder: Embedder, acto
         on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
         c.score = float(vector @ query) + 0.3 * overlap + 0.1 * countries + on_topic + 0.2 * rank_prior  # type: ignore[operator]
+        if gives is not None:
+            folded = text.casefold()
+            held = sum(term.casefold() in folded for term in distinct) / len(distinct) if distinct else 0.0
+            c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
         c.vector = vector
     return candidates
 
@@ -261,6 +302,13 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
 
 
 def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
+    # Markdown emphasis around or leading the sentence ("**6 HIGHLIGHTING** that...", "***Hosted by...***") is
+    # markup, not words: the claim starts and ends inside it, so its quote stays a verbatim span.
+    emphasis = LEADING_EMPHASIS.match(hit.text, start, end)
+    if emphasis and len(hit.text[emphasis.end() : end].split()) >= 4:
+        start = emphasis.end()
+    while end > start and hit.text[end - 1] in "*_ ":
+        end -= 1
     markup = LEADING_MARKUP.match(hit.text, start, end)
     if markup and markup.end() > start and len(hit.text[markup.end() : end].split()) >= 4:
         start = markup.end()
@@ -281,7 +329,9 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     close = [c for c in close if c is ranked[0] or (c.hit.sentence_score or 0.0) >= top - PASSAGE_MARGIN]
     if shape in ("list", "overview", "comparison"):
         if shape != "comparison":  # a comparison's sides are already held to passages naming them
-            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors)]
+            # An overview's topic is broad ("the summit"): its bullets need the country asked of, not its words.
+            words = shape == "list"
+            close = [c for c in close if c is ranked[0] or _on_topic(question, c, profile.actors, words)]
         by_country = shape == "list" and bool(COUNTRY_LIST.search(question))
         return _distinct(question, close, limit, by_country, profile.subject)
     if shape == "reason":
@@ -302,7 +352,7 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
     return chosen
 
 
-def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
+def _on_topic(question: str, c: _Candidate, actors: frozenset[str], words: bool = True) -> bool:
     """True when the sentence names the country asked about and shares what is asked beyond the names.
 
     A bullet list grows by item; this keeps "It comes as no surprise that..." out of a list of agreements.
@@ -316,6 +366,8 @@ def _on_topic(question: str, c: _Candidate, actors: frozenset[str]) -> bool:
         return False
     if not topics and len(asked) >= 2 and not asked <= named:  # "the US-Japan alliance": both, not one
         return False
+    if not words:
+        return True
     names = _terms(" ".join(find_countries(question)))
     content = _terms(question) - names - GENERIC
     return not content or bool(content & _terms(c.sentence))
@@ -381,17 +433,22 @@ def extract_answer(
     embedder: Embedder,
     limits: Limits,
     profile: Profile,
+    gives: Callable[[str], bool] | None = None,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
     `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
+    `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
+    a person...); those, and sentences holding the question's distinctive terms, are preferred.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
+    # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
+    prefer = gives if shape in ("fact", "yesno") else None
+    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit, profile)
     taken = {_key(c) for c in chosen}
@@ -466,8 +523,9 @@ def _line(claim: Claim) -> str:
 
 
 def _cite(sentence: str, n: int) -> str:
-    """The sentence on one line with `[n]` before its closing punctuation."""
+    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut."""
     sentence = " ".join(sentence.split())
+    sentence = sentence[:1].upper() + sentence[1:]
     if sentence[-1] in ".!?":
         return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"

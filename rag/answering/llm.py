@@ -24,8 +24,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag.answer import Citation
 from rag.answering import llama_cpu
-from rag.answering.citations import GateResult, SentenceGate, claim_citations
+from rag.answering.citations import GateResult, SentenceGate, claim_citations, renumber
 from rag.answering.extractive import Extract
 from rag.errors import LLMError, MissingPackageError
 from rag.settings import Settings
@@ -54,6 +55,11 @@ class Request:
     def extract(self) -> Extract:
         """The extractive answer, composed once: the extractive backend's reply, and an LLM's stand-in."""
         return self.extractive()
+
+    @cached_property
+    def verbatim(self) -> tuple[str, list[Citation]]:
+        """The extractive answer as shown: markers numbered in reading order, a citation quoting each claim."""
+        return renumber(self.extract.text, claim_citations(self.extract.claims, self.hits))
 
 
 class Gate(Protocol):
@@ -110,7 +116,7 @@ class Extractive:
 
     def write(self, request: Request) -> Iterator[str]:
         """The extractive answer a sentence or a line at a time (`"".join` of the pieces is its text)."""
-        return iter(PIECE.findall(request.extract.text))
+        return iter(PIECE.findall(request.verbatim[0]) if request.extract.claims else [])
 
     def gate(self, request: Request, embedder: Embedder, threshold: float) -> Gate:
         """Verbatim sentences need no check: the gate passes them and quotes each claim's own span."""
@@ -140,11 +146,10 @@ class VerbatimGate:
     @property
     def result(self) -> GateResult:
         """The extract's text, with a citation quoting each claim's own span."""
-        extract, hits = self._request.extract, self._request.hits
-        if not extract.claims:
+        if not self._request.extract.claims:
             return GateResult(abstained=True)
-        citations = claim_citations(extract.claims, hits)
-        return GateResult(text=extract.text, citations=citations, kept=len(extract.claims))
+        text, citations = self._request.verbatim
+        return GateResult(text=text, citations=citations, kept=len(self._request.extract.claims))
 
 
 class OpenAIChat(LLMWriter):

@@ -33,13 +33,14 @@ LIST = re.compile(
     re.I,
 )
 OVERVIEW = re.compile(
-    r"\btell me about\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bdescribe\b|\bwhat is (japan|the us|the united states)"
-    r" doing\b|\bwhat (is|are) \w+(\s\w+)? doing (with|in|about)\b|\bwhat do(es)? the (article|sources?|statements?)"
-    r" say about\b|\b(relations?|relationship|ties)\b|\bstate of\b"
-    r"|\bhow (is|are|has|have) (japan|the us|the united states|\w+)('s)? (relations?|ties|relationship)\b"
-    r"|\bwhat is happening\b|\bwhat has (japan|the us|the united states) done\b",
+    r"\btell me (about|more)\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bsum up\b|\brundown\b|\brecap\b|\bgist\b"
+    r"|\bbig picture\b|\bdescribe\b|\bstate of\b|\b(relations?|relationship|ties)\b|\bmain (argument|point|idea)s?\b"
+    r"|\bwhat(['’]s| is| are|['’]re| has| have)\s+(\S+\s+){0,5}?(doing|done|happening|going on|up to)\b"
+    r"|\bwhat do(es)? the (article|sources?|statements?) say about\b",
     re.I,
 )
+# "How do X and Y each ...", "what changed between 2023 and 2024": two things side by side.
+SIDE_BY_SIDE = re.compile(r"^\s*(how|what)\b.*\b(each|both)\b|\bchang(e|ed|es)\b.*\bbetween\b", re.I)
 YESNO = re.compile(r"^\s*(is|are|does|do|did|has|have|was|were|can|could|will|would|should|had)\b", re.I)
 QUESTION_WORD = re.compile(
     r"^\s*(what|which|who|whom|whose|how|when|where|why|is|are|does|do|did|has|have|was|were)\b", re.I
@@ -53,7 +54,7 @@ PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against
 
 def classify(question: str) -> Shape:
     """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
-    if COMPARISON.search(question) or _versus(question):
+    if COMPARISON.search(question) or _versus(question) or SIDE_BY_SIDE.search(question):
         return "comparison"
     if REASON.search(question):
         return "reason"

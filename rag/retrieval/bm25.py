@@ -25,7 +25,7 @@ from rag.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when what is saved changes
+FORMAT = 5  # bump when what is saved changes
 CHUNKS_FILE = "chunks.json"
 
 
@@ -88,8 +88,7 @@ class Bm25Index:
 
         ids, countries, doc_ids, corpus = [], [], [], []
         documents: dict[str, dict] = {}
-        for record in store.iter_records(include=("documents", "metadatas")):
-            chunk = records.decode(record["id"], record["document"], record["metadata"])
+        for chunk in store.chunks():
             ids.append(chunk.chunk_id)
             countries.append("; ".join(chunk.countries))
             doc_ids.append(chunk.doc_id)

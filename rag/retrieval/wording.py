@@ -100,6 +100,7 @@ class Vocabulary:
 
     words: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)  # lower-cased -> as written
+    lowercase: set[str] = field(default_factory=set)  # words the text also writes in lower case
     _by_fold: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,20 +111,25 @@ class Vocabulary:
     def from_texts(cls, texts: Iterable[str], min_name_count: int = 2) -> Vocabulary:
         """The vocabulary of `texts`; a name must be capitalised mid-sentence at least `min_name_count` times."""
         words: set[str] = set()
+        lowercase: set[str] = set()
         names: Counter[str] = Counter()
         for text in texts:
-            words.update(w.lower() for w in WORD.findall(text))
+            found = WORD.findall(text)
+            words.update(w.lower() for w in found)
+            lowercase.update(w for w in found if w.islower())
             names.update(NAME_IN_TEXT.findall(text))
-        return cls(words, {n.lower(): n for n, count in names.items() if count >= min_name_count})
+        named = {n.lower(): n for n, count in names.items() if count >= min_name_count}
+        return cls(words, named, lowercase)
 
     def as_json(self) -> dict[str, list[str]]:
         """What the saved keyword index keeps of it."""
-        return {"words": sorted(self.words), "names": sorted(self.names.values())}
+        return {"words": sorted(self.words), "names": sorted(self.names.values()), "lowercase": sorted(self.lowercase)}
 
     @classmethod
     def from_json(cls, saved: dict[str, list[str]]) -> Vocabulary:
         """The vocabulary `as_json` wrote."""
-        return cls(set(saved.get("words", [])), {n.lower(): n for n in saved.get("names", [])})
+        names = {n.lower(): n for n in saved.get("names", [])}
+        return cls(set(saved.get("words", [])), names, set(saved.get("lowercase", [])))
 
     def variant(self, word: str) -> str | None:
         """The corpus's spelling of a word it never uses as written ("programme" -> "program"), if any."""
@@ -159,6 +165,8 @@ class Vocabulary:
 
         def mapped(match: re.Match[str]) -> str:
             word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
+            if word.islower() and word in self.names and word not in self.lowercase:  # "jakarta": a name typed casually
+                return self.names[word] + possessive
             if (name := self.name_for(word)) is not None:
                 return name + possessive
             if (variant := self.variant(word)) is not None:
@@ -166,3 +174,20 @@ class Vocabulary:
             return match.group(0)
 
         return WORD.sub(mapped, question)
+
+
+def with_country_names(question: str) -> str:
+    """Capitals and cities followed by the country they stand for: "Jakarta" -> "Jakarta (Indonesia)".
+
+    The sources mostly name countries; the embedding of "Washington and Jakarta" is far from a sentence about
+    the United States and Indonesia, so the question carries both. A leader is a person, not a place: kept as is.
+    """
+    from ingest.countries import CAPITALS, country_mentions
+
+    places = {form.casefold() for forms in CAPITALS.values() for form in forms}
+    out, pos = [], 0
+    for start, end, name in country_mentions(question):
+        if question[start:end].casefold() in places:
+            out += [question[pos:end], f" ({name})"]
+            pos = end
+    return "".join(out) + question[pos:]

@@ -288,6 +288,14 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"documents    {status['documents']:,}")
     print(f"chunks       {status['chunks']:,}")
     print(f"last ingest  {when}")
+    cache = status["embed_cache"]
+    if cache["enabled"]:
+        hits = cache.get("last_ingest")
+        rate = f"; last ingest {hits['hits']:,} of {hits['hits'] + hits['misses']:,} from it" if hits else ""
+        print(f"embed cache  {cache['entries']:,} passages, {cache['bytes'] / 1e6:.1f} MB{rate} ({cache['path']})")
+        print(f"             + {cache['shipped_entries']:,} passages shipped for corpus/")
+    else:
+        print("embed cache  off (RAG_EMBED_CACHE=false)")
     if running := status.get("indexing"):
         print(f"indexing     {running['done']:,} of {running['total']:,} passages (pid {running['pid']})")
     return 0

@@ -164,6 +164,16 @@ def stored_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
     return StoredChunk(**vars(decode(chunk_id, text, meta)), packed_vectors=None if packed is None else str(packed))
 
 
+def _chunk_field(name: str) -> property:
+    """A hit's read-only view of one of its chunk's fields."""
+    return property(lambda hit: getattr(hit.chunk, name), doc=f"The chunk's `{name}`.")
+
+
+def _document_field(name: str) -> property:
+    """A hit's read-only view of one of its document's fields ("" when the document has none)."""
+    return property(lambda hit: str(hit.chunk.metadata.get(name, "")), doc=f"The document's `{name}`.")
+
+
 @dataclass
 class Hit:
     """One retrieved chunk with its rank, its fused score and the evidence behind it."""
@@ -176,33 +186,11 @@ class Hit:
     sentence_score: float | None = None  # cosine of the question and the chunk's best-matching sentence
     exact: str | None = None  # a quoted phrase or rare n-gram of the question that the chunk contains verbatim
 
-    @property
-    def chunk_id(self) -> str:
-        return self.chunk.chunk_id
-
-    @property
-    def doc_id(self) -> str:
-        return self.chunk.doc_id
-
-    @property
-    def text(self) -> str:
-        return self.chunk.text
-
-    @property
-    def start(self) -> int:
-        return self.chunk.start
-
-    @property
-    def end(self) -> int:
-        return self.chunk.end
-
-    @property
-    def section(self) -> str:
-        return self.chunk.section
-
-    @property
-    def page(self) -> int | None:
-        return self.chunk.page
+    # The chunk's fields and its document's, read through the hit (none is copied into it).
+    chunk_id, doc_id, text, start, end, section, page = map(
+        _chunk_field, ("chunk_id", "doc_id", "text", "start", "end", "section", "page")
+    )
+    title, url, date, author, publisher = map(_document_field, ("title", "url", "date", "author", "publisher"))
 
     @property
     def countries(self) -> list[str]:
@@ -212,26 +200,6 @@ class Hit:
     def metadata(self) -> dict[str, str]:
         """Its document's fields (title, url, date, author, publisher, kind...)."""
         return self.chunk.metadata
-
-    @property
-    def title(self) -> str:
-        return title(self.chunk.metadata)
-
-    @property
-    def url(self) -> str:
-        return str(self.chunk.metadata.get("url", ""))
-
-    @property
-    def date(self) -> str:
-        return date(self.chunk.metadata)
-
-    @property
-    def author(self) -> str:
-        return str(self.chunk.metadata.get("author", ""))
-
-    @property
-    def publisher(self) -> str:
-        return str(self.chunk.metadata.get("publisher", ""))
 
     @property
     def sentence_vectors(self) -> np.ndarray | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.chunking import Chunk
 from rag.errors import StoreError
 from rag.settings import Settings
 from rag.storage import records
@@ -416,6 +417,12 @@ class Store:
             if len(page["ids"]) < PAGE:
                 return
             offset += PAGE
+
+    def chunks(self, where: dict | None = None, text: bool = True) -> Iterator[Chunk]:
+        """Every current chunk `where` selects, decoded; `text=False` leaves the texts unread (a faster scan)."""
+        include = ("documents", "metadatas") if text else ("metadatas",)
+        for record in self.iter_records(include=include, where=where):
+            yield records.decode(record["id"], record.get("document") or "", record["metadata"])
 
     def get(self, ids: Sequence[str]) -> dict[str, records.StoredChunk]:
         """{id: chunk} of the current chunks among `ids`; deleted and retired ones are left out."""

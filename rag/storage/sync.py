@@ -15,6 +15,7 @@ from ingest.pipeline import sync as sync_files
 from rag.errors import StoreError
 from rag.settings import Settings
 from rag.storage import records
+from rag.storage.embed_cache import CachedEmbed
 from rag.storage.embeddings import EMBED_MODEL, Embedder
 from rag.storage.store import Store, writer_lock
 
@@ -108,9 +109,10 @@ def sync(
                 settings.max_doc_chars,
                 settings.max_doc_chunks,
             )
+            cached = CachedEmbed.from_settings(settings, embedder)
             report = sync_files(
                 StoreChunks(store),
-                embedder.encode_with_spans,
+                cached or embedder.encode_with_spans,
                 list(paths or [settings.corpus_dir]),
                 settings.corpus_dir,
                 limits,
@@ -118,6 +120,9 @@ def sync(
                 progress=progress,
                 on_progress=on_progress,
             )
+            if cached and cached.hits + cached.misses:  # a sync with nothing to embed keeps the last figures
+                report.embedded, report.cached = cached.misses, cached.hits
+                cached.caches[0].record_ingest(cached.hits, cached.misses)
         except BaseException:
             # Documents written before the failure are whole and current: readers should see them. If the
             # disk is what failed, the bump may fail too; the first error is the one to report.

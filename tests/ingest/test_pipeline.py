@@ -295,6 +295,7 @@ def test_rag_ingest_rebuild_reembeds_everything(tiny_settings, tiny_corpus, embe
         "RAG_CORPUS_DIR": tiny_corpus,
         "RAG_CHUNK_SIZE": tiny_settings.chunk_size,
         "RAG_CHUNK_OVERLAP": tiny_settings.chunk_overlap,
+        "RAG_EMBED_CACHE": "false",  # a cache would serve the unchanged text: this is about rewriting the store
     }.items():
         monkeypatch.setenv(name, str(value))
 

@@ -68,4 +68,5 @@ def repo_root() -> Path:
 @pytest.fixture
 def clean_env() -> dict[str, str]:
     """This environment without RAG_/CHROMA_/OPENAI_ variables, for CLI subprocesses."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_", "OPENAI_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_", "OPENAI_"))}
+    return clean | {"RAG_EMBED_CACHE": "false"}  # as tests/conftest.py's rag_env
