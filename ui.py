@@ -21,9 +21,9 @@ Scripts can call the same engine through the `ask` endpoint::
         print(citation["n"], citation["title"], citation["url"], citation["quote"])
 
 `countries` may be None (no filter); a third argument, `docs`, limits the answer to the named
-documents (file names or titles, as `rag ask --doc`). The result is `Answer.to_dict()` (as printed by
-`rag ask --json`) plus "answer": the text with its [n] markers. Errors (an empty question,
-an unknown country...) come back as a `gradio_client` AppError carrying the message.
+documents (file names or titles, as `rag ask --doc`). The result is what `rag ask --json` prints plus
+"answer", the text with its [n] markers (`ask_json`, rag/serving/json_forms.py), as `rag mcp`'s `ask` tool.
+Errors (an empty question, an unknown country...) come back as a `gradio_client` AppError carrying the message.
 `/search` and `/countries` work the same way; all three are also MCP tools at
 http://127.0.0.1:7860/gradio_api/mcp/, and the same process serves the OpenAI-compatible
 API (rag/serving/api.py) at http://127.0.0.1:7860/v1.
@@ -35,6 +35,7 @@ import webui  # noqa: F401 - first: it spares `import gradio` 2 s and the first 
 
 # isort: split
 import argparse
+import contextlib
 import logging
 import sys
 
@@ -42,17 +43,16 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from rag.engine import Engine
-from rag.errors import RagError
+from rag import Engine, RagError, Settings
 from rag.feedback import MAX_COMMENT_CHARS
-from rag.serving.api import LOOPBACK, create_api
-from rag.settings import Settings
+from rag.serving.api import LOOPBACK, create_api, proxy_options
 from rag.upload import ALLOWED_SUFFIXES
+from webui.auth import KeyRequired, key_required
 from webui.brief import NO_BRIEF_SOURCES
 from webui.conversations import browser_state_secret
 from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import NO_SOURCES, render_status
-from webui.serving import gradio_options
+from webui.serving import ShutdownCancels, gradio_options, log_api_access
 from webui.sync import CorpusSync
 
 log = logging.getLogger("rag.ui")
@@ -222,7 +222,11 @@ def build_app(engine: Engine, settings: Settings, sync: CorpusSync | None = None
 def build_server(engine: Engine, settings: Settings, sync: CorpusSync | None = None) -> FastAPI:
     """What `python ui.py` serves: the OpenAI-compatible API under /v1 and the Gradio app (with MCP) at /."""
     blocks = build_app(engine, settings, sync).queue(default_concurrency_limit=settings.ui_concurrency)
-    return gr.mount_gradio_app(create_api(engine), blocks, path="/", **gradio_options(settings))
+    api = create_api(engine)
+    if (options := key_required(settings, ("/v1",))) is not None:
+        api.add_middleware(KeyRequired, **options)  # Gradio's app, mounted below, guards MCP the same way
+    log_api_access(settings)
+    return gr.mount_gradio_app(api, blocks, path="/", **gradio_options(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,9 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         sync = CorpusSync(engine)
         if not args.no_sync:
             sync.start()
-        if args.host not in LOOPBACK and (settings.ui_auth is None or settings.api_key is None):
-            log.warning("serving on %s without RAG_UI_AUTH and RAG_API_KEY: anyone who can reach it can ask", args.host)
-        uvicorn.run(
+        if args.host not in LOOPBACK and settings.ui_auth is None:
+            log.warning("serving on %s without RAG_UI_AUTH: anyone who can reach it can ask", args.host)
+        config = uvicorn.Config(
             build_server(engine, settings, sync),
             host=args.host,
             port=args.port,
@@ -249,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             # An open page holds a stream open for as long as it is open: without a limit, Ctrl-C, `docker stop`
             # or systemd waited for every browser tab to close. Answers under way get this long to finish.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            **proxy_options(settings),
         )
+        logging.getLogger("uvicorn.error").addFilter(ShutdownCancels())  # after Config has set up uvicorn's logging
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is stopped (uvicorn.run swallows it too)
+            uvicorn.Server(config).run()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

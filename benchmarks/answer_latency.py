@@ -13,9 +13,7 @@ import argparse
 import numpy as np
 
 from benchmarks.ingest_retrieval import questions
-from rag.engine import Engine
-from rag.settings import Settings
-from rag.storage.embeddings import Embedder
+from rag import Embedder, Engine, Settings
 from rag.storage.store import Store
 
 

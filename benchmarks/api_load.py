@@ -2,8 +2,8 @@
 
     python -m benchmarks.api_load [--clients 1 4 16] [--seconds 15]
 
-Serves what `python ui.py` serves (the API and the Gradio app in one uvicorn process, extractive
-backend) on a free loopback port over a temporary store holding the shipped corpus. For each
+Starts `python ui.py` (the API and the Gradio app in one uvicorn process, extractive backend) on a
+free loopback port over a temporary store holding the shipped corpus. For each
 level, the OpenAI-compatible endpoint and then the Gradio `ask` endpoint get that many clients
 asking eval questions back to back for `--seconds`. The clients run in a process of their own
 (threads, one HTTP client each), so their work doesn't share the server's GIL.
@@ -21,7 +21,9 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load import REPO, Request, eval_questions, run_clients
+from benchmarks.load import REPO, WARM_UP, Request, eval_questions, rag, run_clients
+from testkit.cli import rag_env
+from testkit.servers import ui_process
 
 Questions = list[tuple[str, list[str] | None]]
 
@@ -109,22 +111,6 @@ def line(name: str, clients: int, requests: list[Request]) -> str:
     return f"| {name} | {clients} | {len(requests)} | {len(requests) / window:.1f} | {p50} | {p95} | {errors} |"
 
 
-def serve(app: Any) -> tuple[Any, str]:
-    """`app` under uvicorn in a thread on a free loopback port, as `python ui.py` serves it."""
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
-
-
 def main() -> None:
     """Serve, load each endpoint at each level, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -132,35 +118,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
 
-    import sys
-
-    if str(REPO) not in sys.path:  # ui.py lives at the repository root, outside the packages
-        sys.path.insert(0, str(REPO))
-    import ui
-    from rag.engine import Engine
-    from rag.settings import Settings
-    from rag.storage.embeddings import Embedder
-    from rag.storage.store import Store
+    from gradio_client import Client
 
     questions = eval_questions()
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag_api_load_") as tmp:
         base = Path(tmp)
         shutil.copytree(REPO / "corpus", base / "corpus", ignore=shutil.ignore_patterns("uploads"))
-        settings = Settings(
-            _env_file=None, corpus_dir=base / "corpus", store_dir=base / "store", llm_backend="extractive"
-        )
-        engine = Engine(settings, Store(settings), Embedder(settings.embed_batch_size), "extractive")
-        print(engine.ingest().summary(), flush=True)
-        engine.ask("What did Japan pledge to the Philippines?")  # load the model and the BM25 index
-        server, url = serve(ui.build_server(engine, settings))
-        try:
+        env = rag_env(RAG_CORPUS_DIR=base / "corpus", RAG_STORE_DIR=base / "store", RAG_LLM_BACKEND="extractive")
+        print(rag(["ingest"], env, base), flush=True)
+        with ui_process(env, base / "ui.log", "--no-sync") as url:
+            Client(url, verbose=False).predict(*WARM_UP, api_name="/ask")  # the model and the BM25 index loaded
+            url = url.rstrip("/")
             for clients in args.clients:
                 for kind, name, target in (("chat", "/v1/chat/completions", url), ("gradio", "Gradio ask", url + "/")):
                     print(f"{name}: {clients} clients for {args.seconds:.0f} s ...", flush=True)
                     rows.append(line(name, clients, measure(kind, target, questions, clients, args.seconds)))
-        finally:
-            server.should_exit = True
     import os
 
     print(f"\nload average over the last 5 minutes: {os.getloadavg()[1]:.1f} ({os.cpu_count()} cores)")

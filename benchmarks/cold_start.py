@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.scale import CHUNK_SIZE, write_corpus
-from tests.servers import free_port
+from testkit.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "What did Japan pledge to the Philippines?"
@@ -176,8 +176,7 @@ def _proc_peak_mb(pid: int) -> float:
 def ingest_child(runtime: str, workdir: Path) -> dict[str, float]:
     """Sync the shipped corpus into a fresh store with a warm model; for torch, also time raw encode()."""
     from benchmarks.ingest_retrieval import embedding_inputs
-    from rag.settings import Settings
-    from rag.storage.embeddings import Embedder
+    from rag import Embedder, Settings
     from rag.storage.store import Store
     from rag.storage.sync import sync
 
@@ -228,8 +227,8 @@ def build_big_store(folder: Path, size: int) -> tuple[Path, Path, float]:
     Run in a child process (`--big-child`): a process keeps the peak memory of the one it was started from,
     so building here would inflate every later child's peak RSS figure.
     """
+    from rag import Settings
     from rag.retrieval.bm25 import Bm25Index
-    from rag.settings import Settings
     from rag.storage.store import Store
     from rag.storage.sync import sync
 

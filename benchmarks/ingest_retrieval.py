@@ -19,9 +19,8 @@ import numpy as np
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from ingest.pipeline import discover, embedding_text
+from rag import Embedder, Settings
 from rag.retrieval.retrieve import Retriever
-from rag.settings import Settings
-from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import sync
 

@@ -28,11 +28,8 @@ from unittest import mock
 
 from pydantic import SecretStr
 
+from rag import Embedder, Engine, RagError, Settings
 from rag.answering.prompts import build_messages
-from rag.engine import Engine
-from rag.errors import RagError
-from rag.settings import Settings
-from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import sync
 

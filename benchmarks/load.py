@@ -2,17 +2,18 @@
 
     python -m benchmarks.load [--clients 16] [--seconds 30] [--extra-chunks 120]
 
-Serves the real app (extractive backend) on a free loopback port over a temporary store
+Starts `python ui.py` (extractive backend) on a free loopback port over a temporary store
 holding the shipped corpus. The clients run in their own process (one `gradio_client` each,
 in threads), so the server's figures aren't diluted by client work sharing its GIL.
-A third of the way in, a folder of extra documents is ingested while the clients keep
-asking; the load goes on until both the time is up and the ingest has finished. Afterwards
+A third of the way in, `rag ingest` adds a folder of extra documents from another process while
+the clients keep asking; the load goes on until both the time is up and the ingest has finished. Afterwards
 a question only the new documents answer must be answered from them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import shutil
 import tempfile
@@ -23,12 +24,15 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.servers import serve
+from testkit.cli import RAG_COMMAND, rag_env, run_rag
+from testkit.servers import ui_process
 
 REPO = Path(__file__).resolve().parents[1]
 NEEDLE_DOC = "zephyrine-accord.md"
 NEEDLE_QUESTION = "What does the Zephyrine Harbour Accord fund?"
 NEEDLE_FACT = "fourteen patrol boats"
+WARM_UP = ("What did Japan pledge to the Philippines?", None)  # (question, countries) for the `ask` API
+READERS_FOLLOW_S = 2.0  # a reader picks up another process's finished write about a second after it ends
 
 
 @dataclass
@@ -235,6 +239,14 @@ def summary(name: str, requests: list[Request], answered: int, seconds: float) -
     )
 
 
+def rag(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """`rag ARGS`'s output; its error ends the benchmark."""
+    run = run_rag([*RAG_COMMAND, *args], env, cwd, timeout=1800)
+    if run.returncode:
+        raise SystemExit(f"rag {' '.join(args)} failed:\n{run.stderr}")
+    return run.stdout
+
+
 def main() -> None:
     """Serve, load, ingest under load, check the new content is answerable, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -246,35 +258,25 @@ def main() -> None:
 
     from gradio_client import Client
 
-    from rag.engine import Engine
-    from rag.settings import Settings
-    from rag.storage.embeddings import Embedder
-    from rag.storage.store import Store
-
     with tempfile.TemporaryDirectory(prefix="rag_load_") as tmp:
         base = Path(tmp)
         shutil.copytree(args.corpus, base / "corpus", ignore=shutil.ignore_patterns("uploads"))
-        settings = Settings(
-            _env_file=None, corpus_dir=base / "corpus", store_dir=base / "store", llm_backend="extractive"
-        )
-        engine = Engine(settings, Store(settings), Embedder(settings.embed_batch_size), "extractive")
+        env = rag_env(RAG_CORPUS_DIR=base / "corpus", RAG_STORE_DIR=base / "store", RAG_LLM_BACKEND="extractive")
         print(f"ingesting {args.corpus} ...", flush=True)
-        print(engine.ingest().summary(), flush=True)
-        engine.ask("What did Japan pledge to the Philippines?")  # load the model and the BM25 index
-        app, url = serve(engine, settings)
-        extra = write_extra_documents(base / "extra", args.extra_chunks)
-        try:
+        print(rag(["ingest"], env, base), flush=True)
+        extra = write_extra_documents(base / "corpus" / "extra", args.extra_chunks)
+        with ui_process(env, base / "ui.log", "--no-sync") as url:
+            Client(url, verbose=False).predict(*WARM_UP, api_name="/ask")  # the model and the BM25 index loaded
             print(f"{args.clients} clients for {args.seconds:.0f} s against {url} ...", flush=True)
             report = run_load(
                 url,
-                lambda: engine.ingest([extra]).embedded,
+                lambda: json.loads(rag(["ingest", "--json", str(extra)], env, base))["embedded"],
                 eval_questions(),
                 args.clients,
                 args.seconds,
             )
+            time.sleep(READERS_FOLLOW_S)  # the UI sees another process's writes about a second after they end
             needle = Client(url, verbose=False).predict(NEEDLE_QUESTION, None, api_name="/ask")
-        finally:
-            app.close()
 
     start, end = report.window
     ingest_start, ingest_end = report.ingest

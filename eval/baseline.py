@@ -18,8 +18,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from pydantic import PrivateAttr
 
 from eval.pipeline import Ranked
-from rag.answer import Answer
-from rag.storage.embeddings import Embedder
+from rag import Answer, Embedder
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag import RagError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from rag.answer import Answer
+    from rag import Answer
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag.errors import MissingPackageError
+from rag import MissingPackageError
 
 NA = "n/a"
 

@@ -25,10 +25,7 @@ from eval.pipeline import Pipeline, Ranked
 from eval.replay import replay_file, report
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
-from rag.engine import Engine
-from rag.errors import MissingPackageError, RagError
-from rag.settings import Backend, Settings
-from rag.storage.embeddings import Embedder
+from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings
 
 log = logging.getLogger(__name__)
 

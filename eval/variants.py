@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eval.pipeline import Pipeline, Ranked
-from rag.answer import Answer
-from rag.errors import RagError
-from rag.settings import Settings
-from rag.storage.embeddings import Embedder
-from rag.storage.records import Hit
+from rag import Answer, Embedder, Hit, RagError, Settings
 
 if TYPE_CHECKING:
-    from rag.engine import Engine
+    from rag import Engine
 
 log = logging.getLogger(__name__)
 

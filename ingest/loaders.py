@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -19,6 +21,7 @@ METADATA_KEYS = ("title", "url", "date", "author", "publisher", "kind", "license
 MAX_FRONT_MATTER = 64_000  # characters; real front matter is ~1-2 kB, and YAML parsing is slow
 # Bytes a .docx may expand to: python-docx parses its XML whole, so a small zip must not become a huge tree.
 MAX_UNZIPPED = 50_000_000
+NO_TEXT = "no text to index"  # the one reason every document without text is skipped with
 
 
 class SkippedFile(Exception):
@@ -26,24 +29,43 @@ class SkippedFile(Exception):
 
 
 class TextBudget:
-    """Counts the characters a loader extracts and stops it as soon as a document passes the cap.
+    """What a loader may spend on one document: characters of text, PDF pages, and time.
 
     Checked as the text comes out (per paragraph, block or page), so a decompression bomb costs
-    what it takes to read up to the cap, not to expand, chunk and embed all of it.
+    what it takes to read up to the cap, not to expand, chunk and embed all of it; and a file that is
+    slow to extract (thousands of pages drawing one shared stream, with no text to trip the character
+    cap) stops at the deadline.
     """
 
-    def __init__(self, name: str, max_chars: int | None) -> None:
-        self.name, self.max_chars, self.used = name, max_chars, 0
+    def __init__(
+        self, name: str, max_chars: int | None, max_pages: int | None = None, max_seconds: float | None = None
+    ) -> None:
+        self.name, self.max_chars, self.max_pages, self.max_seconds = name, max_chars, max_pages, max_seconds
+        self.used = 0
+        self.deadline = None if max_seconds is None else time.monotonic() + max_seconds
 
     def take(self, text: str) -> str:
-        """Count `text` (returned unchanged); raise SkippedFile once the document is over the cap."""
+        """Count `text` (returned unchanged); raise SkippedFile once the document is over a cap or its deadline."""
         self.used += len(text)
         if self.max_chars is not None and self.used > self.max_chars:
             raise SkippedFile(
                 f"{self.name}: more than {self.max_chars:,} characters of text, over the per-document cap "
                 "(RAG_MAX_DOC_CHARS); split it or raise the cap"
             )
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SkippedFile(
+                f"{self.name}: reading its text took over {self.max_seconds:g} s, the per-document limit "
+                "(RAG_MAX_EXTRACT_SECONDS); split it or raise the limit"
+            )
         return text
+
+    def check_pages(self, pages: int) -> None:
+        """Raise SkippedFile if a PDF has more pages than allowed, before any page is read."""
+        if self.max_pages is not None and pages > self.max_pages:
+            raise SkippedFile(
+                f"{self.name}: {pages:,} pages, over the {self.max_pages:,} a PDF may have (RAG_MAX_PDF_PAGES); "
+                "split it or raise the cap"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,7 +124,16 @@ def _front_matter(text: str, name: str) -> tuple[dict[str, str], str]:
         raw = {}
     meta = {str(k): value for k, v in raw.items() if (value := _scalar_text(v))}
     meta.setdefault("url", meta.get("original_url") or meta.get("archived_url") or "")
+    if meta["url"] and not web_url(meta["url"]):
+        log.warning("%s: front matter url %r is not an http(s) URL; dropped", name, meta["url"][:100])
+        meta["url"] = ""
     return {k: meta[k][:1000] for k in METADATA_KEYS if meta.get(k)}, text[match.end() :]
+
+
+def web_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL: the only links a source may carry to a reader."""
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not re.search(r"[\s<>\"']", url.strip())
 
 
 def _scalar_text(value: object) -> str:
@@ -185,6 +216,7 @@ def load_pdf(data: bytes, name: str, budget: TextBudget) -> tuple[str, dict[str,
 
     try:
         reader = PdfReader(io.BytesIO(data))
+        budget.check_pages(len(reader.pages))
         pages = [budget.take((page.extract_text() or "").strip()) for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -216,8 +248,15 @@ def check_size(path: Path, doc_id: str, max_bytes: int | None) -> None:
         raise SkippedFile(f"{doc_id}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
 
 
-def load_file(path: Path, doc_id: str, max_bytes: int | None = None, max_chars: int | None = None) -> Document:
-    """Load one file as a Document, or raise SkippedFile naming it and the reason (over `max_chars` of text too)."""
+def load_file(
+    path: Path,
+    doc_id: str,
+    max_bytes: int | None = None,
+    max_chars: int | None = None,
+    max_pages: int | None = None,
+    max_seconds: float | None = None,
+) -> Document:
+    """Load one file as a Document, or raise SkippedFile naming it and the reason (over a cap of `TextBudget` too)."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SkippedFile(f"{doc_id}: unsupported file type {path.suffix or '(none)'!r}")
@@ -227,15 +266,15 @@ def load_file(path: Path, doc_id: str, max_bytes: int | None = None, max_chars: 
     except OSError as exc:
         raise SkippedFile(f"{doc_id}: cannot read ({exc.strerror})") from None
     if not data.strip():
-        raise SkippedFile(f"{doc_id}: empty file")
+        raise SkippedFile(f"{doc_id}: empty file, {NO_TEXT}")
     try:
-        text, meta, segments = loader(data, doc_id, TextBudget(doc_id, max_chars))
+        text, meta, segments = loader(data, doc_id, TextBudget(doc_id, max_chars, max_pages, max_seconds))
     except SkippedFile:
         raise
     except Exception as exc:  # noqa: BLE001 - parsers of untrusted files raise anything; one bad file must not stop the rest
         raise SkippedFile(f"{doc_id}: could not be parsed ({type(exc).__name__}: {exc})") from None
     if not text.strip():
-        raise SkippedFile(f"{doc_id}: no text found")
+        raise SkippedFile(f"{doc_id}: {NO_TEXT}")
     meta.setdefault("title", path.stem.replace("_", " ").replace("-", " "))
     meta["source"] = doc_id
     return Document(doc_id, text, content_hash(data), meta, segments)

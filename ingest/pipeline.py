@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document, content_sentences
-from ingest.loaders import Document, SkippedFile, check_size, content_hash, load_file
+from ingest.loaders import NO_TEXT, Document, SkippedFile, check_size, content_hash, load_file
 
 log = logging.getLogger(__name__)
 
@@ -257,13 +257,76 @@ def _embed(
 
 @dataclass(frozen=True)
 class Limits:
-    """How files are read and cut: bytes a file may have, characters and chunks a document may make."""
+    """How files are read and cut: bytes a file may have, characters and chunks a document may make, pages a PDF
+    may have, and seconds its text may take to extract."""
 
     chunk_size: int
     chunk_overlap: int
     max_bytes: int | None = None
     max_doc_chars: int | None = None
     max_doc_chunks: int | None = None
+    max_pdf_pages: int | None = None
+    max_extract_seconds: float | None = None
+
+
+@dataclass
+class ReadFiles:
+    """The files under the synced roots, read and chunked before the store is written (see `read`)."""
+
+    files: list[SourceFile]
+    scopes: list[tuple[str, str]]
+    hashes: dict[str, str] = field(default_factory=dict)  # doc_id -> content hash of each readable file
+    chunked: dict[str, tuple[Document, list[Chunk]]] = field(default_factory=dict)  # those the store lacked
+    failed: dict[str, str] = field(default_factory=dict)  # doc_id -> why it can't be ingested
+    unsafe: list[str] = field(default_factory=list)  # passed over by discover() (logged there)
+
+
+def _load(source: SourceFile, limits: Limits) -> tuple[Document, list[Chunk]]:
+    """Read and chunk one file; SkippedFile or OSError when it can't be ingested."""
+    doc = load_file(
+        source.path,
+        source.doc_id,
+        limits.max_bytes,
+        limits.max_doc_chars,
+        limits.max_pdf_pages,
+        limits.max_extract_seconds,
+    )
+    chunks = chunk_document(doc, limits.chunk_size, limits.chunk_overlap, limits.max_doc_chunks)
+    if not chunks:  # a heading alone, say: nothing a question could be answered from
+        raise SkippedFile(f"{source.doc_id}: {NO_TEXT}")
+    return doc, chunks
+
+
+def _reason(source: SourceFile, exc: SkippedFile | OSError) -> str:
+    return f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
+
+
+def read(
+    roots: Iterable[Path],
+    corpus_dir: Path,
+    limits: Limits,
+    fingerprint: str,
+    stored: dict[str, StoredDoc],
+    progress: bool = False,
+) -> ReadFiles:
+    """Find, hash, read and chunk the files under `roots`; files `stored` holds complete are only hashed.
+
+    Needs no store, so a caller can run it before taking the writer lock: a file slow to extract then
+    delays no other writer. `write` checks the store again under the lock.
+    """
+    unsafe: list[str] = []
+    files, scopes = discover(list(roots), corpus_dir, unsafe)
+    found = ReadFiles(files, scopes, unsafe=unsafe)
+    for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
+        try:
+            check_size(source.path, source.doc_id, limits.max_bytes)  # before reading: a huge file is never read
+            found.hashes[source.doc_id] = data_hash = content_hash(source.path.read_bytes())
+            if (doc := stored.get(source.doc_id)) and doc.is_complete(data_hash, fingerprint):
+                continue
+            found.chunked[source.doc_id] = _load(source, limits)
+        except (SkippedFile, OSError) as exc:
+            found.failed[source.doc_id] = _reason(source, exc)
+    return found
 
 
 def sync(
@@ -278,31 +341,47 @@ def sync(
 ) -> IngestReport:
     """Bring `store` in line with the files under `roots`; documents gone from a synced root are removed.
 
+    `read` and then `write`, in one go; see `write` for `on_progress`.
+    """
+    started = time.perf_counter()
+    found = read(roots, corpus_dir, limits, fingerprint, store.stored_docs(), progress)
+    return write(store, embed, found, limits, fingerprint, progress, on_progress, started)
+
+
+def write(
+    store: ChunkStore,
+    embed: Embed,
+    found: ReadFiles,
+    limits: Limits,
+    fingerprint: str,
+    progress: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    started: float | None = None,
+) -> IngestReport:
+    """Embed and store what `read` found, against the store as it is now; remove documents gone from a root.
+
     `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
     is embedded, then after each batch. Who writes at the same time, and telling readers, is the caller's job.
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     store.delete_retired()  # what a killed run left behind
-    report = IngestReport()
-
-    files, scopes = discover(list(roots), corpus_dir, report.skipped)
-    unsafe = len(report.skipped)  # discover() logged these already
+    report = IngestReport(skipped=list(found.unsafe))
     existing = store.stored_docs()
     pending: list[tuple[Document, list[Chunk], str]] = []
-    for source in tqdm(files, desc="Reading", unit="file", disable=not progress, leave=False):
+    for source in found.files:
         stored = existing.get(source.doc_id)
+        data_hash = found.hashes.get(source.doc_id)
         try:
-            check_size(source.path, source.doc_id, limits.max_bytes)  # before reading: a huge file is never read
-            data_hash = content_hash(source.path.read_bytes())
-            if stored and stored.is_complete(data_hash, fingerprint):
+            if source.doc_id in found.failed:
+                raise SkippedFile(found.failed[source.doc_id])
+            if stored and data_hash and stored.is_complete(data_hash, fingerprint):
                 report.unchanged += 1
                 continue
-            doc = load_file(source.path, source.doc_id, limits.max_bytes, limits.max_doc_chars)
-            chunks = chunk_document(doc, limits.chunk_size, limits.chunk_overlap, limits.max_doc_chunks)
+            # Complete when read, but another writer has changed it since: read it again, now.
+            doc, chunks = found.chunked.get(source.doc_id) or _load(source, limits)
         except (SkippedFile, OSError) as exc:
-            reason = f"{source.doc_id}: cannot read ({exc.strerror})" if isinstance(exc, OSError) else str(exc)
             kept = " (its previously ingested version is kept)" if stored else ""
-            report.skipped.append(f"{reason}{kept}")
+            report.skipped.append(f"{_reason(source, exc)}{kept}")
             continue
         pending.append((doc, chunks, source.root))
         if stored:
@@ -310,7 +389,7 @@ def sync(
         else:
             report.added += 1
 
-    for message in report.skipped[unsafe:]:
+    for message in report.skipped[len(found.unsafe) :]:
         log.warning("skipped %s", message)
 
     total = sum(len(chunks) for _, chunks, _ in pending)
@@ -338,12 +417,12 @@ def sync(
                 offset += n
             report.embedded += len(chunks)
 
-    seen = {f.doc_id for f in files}
+    seen = {f.doc_id for f in found.files}
     for doc_id, stored in existing.items():
         in_scope = any(
             stored.root == label
             and (doc_id == prefix or ((prefix.endswith("/") or not prefix) and doc_id.startswith(prefix)))
-            for label, prefix in scopes
+            for label, prefix in found.scopes
         )
         if in_scope and doc_id not in seen:
             store.delete_doc(doc_id)

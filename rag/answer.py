@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from rag.storage.records import Hit, Source
 
@@ -61,10 +60,3 @@ class Answer:
     retrieve_ms: float = 0.0
     first_token_ms: float = 0.0
     total_ms: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, as printed by `rag ask --json` and returned by the UI's `ask` API."""
-        data = asdict(self)
-        data["retrieved"] = [hit.to_dict() for hit in self.retrieved]
-        data["standalone_question"] = self.search_query
-        return data

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from ingest.chunking import sentence_spans
 from ingest.countries import country_mentions
@@ -56,12 +55,6 @@ class CountryBrief:
     co_mentioned: list[tuple[str, int]] = field(default_factory=list)  # (country, passages naming both)
     documents: int = 0  # documents naming it
     passages: int = 0  # passages (chunks) naming it
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `rag countries NAME --json` prints)."""
-        data = asdict(self)
-        data["co_mentioned"] = [{"country": name, "passages": n} for name, n in self.co_mentioned]
-        return data
 
 
 def _sentences(store: Store, country: str) -> tuple[list[tuple[BriefLine, str]], Counter[str], set[str], int]:

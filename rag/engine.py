@@ -28,7 +28,7 @@ from rag.settings import Settings
 from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
-from rag.storage.records import Hit, country_where
+from rag.storage.records import Hit, country_where, title
 from rag.storage.store import Store, writer_lock
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,8 @@ class Engine:
         with self._ingest_lock:
             running = IngestProgress(first=rebuild or self.store.count() == 0)
             self._progress = running
-            self._progress_file.write(running, force=True)
+            if self._progress_file.read_other() is None:  # never over a running ingest's figures: it owns the file
+                self._progress_file.write(running, force=True)
 
             def on_progress(done: int, total: int) -> None:
                 running.advance(done, total)
@@ -148,8 +149,15 @@ class Engine:
         return report
 
     def indexing(self) -> IngestProgress | None:
-        """The ingest running now, in this process or another on the same store; None when there is none."""
-        return self._progress or self._progress_file.read_other()
+        """The ingest running now, in this process or another on the same store; None when there is none.
+
+        While this process's own ingest has no count yet (it reads the files, or waits for another process's
+        ingest to let go of the writer lock), the other process's count is the one worth showing.
+        """
+        own = self._progress
+        if own is not None and own.total:
+            return own
+        return self._progress_file.read_other() or own
 
     def _raise_if_first_ingest_runs(self) -> None:
         """IndexingError while the first ingest runs: a half-built store would answer from whatever came first."""
@@ -270,9 +278,12 @@ class Engine:
         query = condense_question(question, history, self.settings.profile.actors, authors)
         if query == question or not self.settings.follow_up_check:
             return query
+        leans = leans_on_history(question)
+        if leans and not query.startswith(question):  # its reference was resolved ("she": "the author")
+            return query
         alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
         # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
-        slack = -FOLLOW_UP_SLACK if leans_on_history(question) else FOLLOW_UP_SLACK
+        slack = -FOLLOW_UP_SLACK if leans else FOLLOW_UP_SLACK
         if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
             return question
         return query
@@ -328,7 +339,13 @@ class Engine:
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
                 extract = extract_answer(
-                    part, classify(part), numbered, self.embedder, limits, self.settings.profile, self._gives(part)
+                    part,
+                    classify(part),
+                    numbered,
+                    self.embedder,
+                    limits,
+                    self.settings.profile,
+                    self._gives(part),
                 )
             blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
@@ -456,6 +473,10 @@ class Engine:
     def documents(self) -> dict[str, dict]:
         """doc_id -> metadata (title, author, date, ...) of every stored document; {} for an empty store."""
         return self.retriever.documents() if self.store.count() else {}
+
+    def document_titles(self) -> dict[str, str]:
+        """doc_id -> title ("" for a document without one) of every stored document."""
+        return {doc_id: title(meta) for doc_id, meta in self.documents().items()}
 
     def chunk_count(self) -> int:
         """Chunks in the store now (it grows while an ingest runs)."""

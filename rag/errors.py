@@ -22,6 +22,10 @@ class EmptyStoreError(RagError):
     """Nothing has been ingested yet."""
 
 
+class OutsideCorpusError(RagError):
+    """A file or folder named for ingest lies outside the corpus dir; only the corpus is ingested."""
+
+
 class QuestionError(RagError):
     """The question is empty, too long or otherwise unusable."""
 

@@ -16,10 +16,11 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ingest.countries import find_countries
 from rag.errors import RagError
+from rag.serving.json_forms import answer_json
 
 if TYPE_CHECKING:
     from rag.answer import Answer
@@ -49,7 +50,7 @@ def feedback_record(
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise FeedbackError(f"The comment is {len(comment):,} characters; the limit is {MAX_COMMENT_CHARS:,}.")
-    data = answer.to_dict()
+    data = answer_json(answer)
     return {
         "time": (when or datetime.now(UTC)).isoformat(timespec="seconds"),
         "rating": rating,
@@ -107,23 +108,61 @@ def record_feedback(
     return record
 
 
-def read_feedback(path: Path) -> list[dict[str, Any]]:
-    """Every stored rating, oldest first; a missing file holds none."""
+class FeedbackLines(NamedTuple):
+    """The usable ratings of a feedback file, oldest first, and what was skipped (each names its line)."""
+
+    records: list[dict[str, Any]]
+    skipped: list[str]
+
+
+def read_feedback(path: Path) -> FeedbackLines:
+    """Every usable rating, oldest first; a missing file holds none.
+
+    A damaged line (not UTF-8, not JSON, not a rating record) is skipped and reported with its line number
+    rather than failing the whole file: one bad line must not cost every other rating.
+    """
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_bytes().split(b"\n")
     except FileNotFoundError:
-        return []
+        return FeedbackLines([], [])
     except OSError as exc:
         raise FeedbackError(f"Cannot read feedback file {path}: {exc.strerror}.") from None
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    records, skipped = [], []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
+        problem = None
         try:
-            records.append(json.loads(line))
+            record = json.loads(raw.decode("utf-8"))
+            problem = _rating_problem(record)
+        except UnicodeDecodeError:
+            problem = "is not UTF-8 text"
         except json.JSONDecodeError as exc:
-            raise FeedbackError(f"{path}:{number} is not JSON ({exc.msg}); fix or delete that line.") from None
-    return records
+            problem = f"is not JSON ({exc.msg})"
+        except RecursionError:
+            problem = "is JSON nested too deep"
+        if problem:
+            skipped.append(f"{path}:{number} {problem}")
+        else:
+            records.append(record)
+    return FeedbackLines(records, skipped)
+
+
+def _rating_problem(record: Any) -> str | None:
+    """Why `record` is no usable rating (None: it is one)."""
+    if not isinstance(record, dict):
+        return f"is a JSON {type(record).__name__}, not a rating record (an object)"
+    if record.get("rating") not in RATINGS:
+        return "has no rating ('up' or 'down')"
+    if not isinstance(record.get("question"), str) or not record["question"].strip():
+        return "has no question"
+    try:
+        eval_case(record)  # what an export will do with it: every field it reads must be there
+    except KeyError as exc:
+        return f"lacks the field {exc.args[0]!r}"
+    except (TypeError, AttributeError, ValueError):
+        return "has a field of the wrong type"
+    return None
 
 
 def case_id(record: dict[str, Any]) -> str:
@@ -218,32 +257,44 @@ def to_fill_in(case: dict[str, Any]) -> list[str]:
 
 def read_cases(path: Path) -> list[dict[str, Any]]:
     """The rows of an existing dataset file (to keep a person's edits when exporting again)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FeedbackError(f"{path} is not UTF-8 text; export to another file.") from None
+    except OSError as exc:
+        raise FeedbackError(f"Cannot read {path}: {exc.strerror}; export to another file.") from None
     cases = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             case = json.loads(line)
         except json.JSONDecodeError as exc:
             raise FeedbackError(f"{path}:{number} is not JSON ({exc.msg}); fix it or export to another file.") from None
+        except RecursionError:
+            raise FeedbackError(f"{path}:{number} is JSON nested too deep; fix it or export to another file.") from None
         if not isinstance(case, dict) or not isinstance(case.get("id"), str):
             raise FeedbackError(f"{path}:{number} is no dataset row (an object with an id); export to another file.")
         cases.append(case)
     return cases
 
 
-def export_cases(feedback: Path, out: Path) -> tuple[list[dict[str, Any]], int]:
-    """Write the disliked answers to `out` as eval cases; returns (every case in `out`, how many are new).
+def export_cases(feedback: Path, out: Path) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """Write the disliked answers to `out` as eval cases; returns (every case in `out`, how many are new, the
+    feedback lines skipped as unusable).
 
     Cases already in `out` are kept as they are, so re-exporting never loses confirmed work.
     """
+    if out.is_dir():
+        raise FeedbackError(f"{out} is a folder; name the file to write, e.g. --out {out / 'feedback-cases.jsonl'}.")
     kept = read_cases(out) if out.exists() else []
     known = {case["id"] for case in kept}
-    new = [case for case in disliked_cases(read_feedback(feedback)) if case["id"] not in known]
+    records, skipped = read_feedback(feedback)
+    new = [case for case in disliked_cases(records) if case["id"] not in known]
     cases = kept + new
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     except OSError as exc:
         raise FeedbackError(f"Cannot write {out}: {exc.strerror}.") from None
-    return cases, len(new)
+    return cases, len(new), skipped

@@ -7,6 +7,7 @@ RAG_CORPUS_DIR at another corpus changes these words with it. Without a file the
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +37,27 @@ class UIProfile(BaseModel):
     placeholder: str = "Ask a question about the documents"  # in the empty question box
 
 
+class SourceRule(BaseModel):
+    """A kind of source a question can name: questions matching `cue` (any case) are limited to the documents
+    whose metadata `field` matches `value` ("the White House" -> publisher "White House")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    cue: str  # a regular expression
+    field: str
+    value: str  # a regular expression; "(?i)" for any case
+
+    @field_validator("cue", "value")
+    @classmethod
+    def _regex(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
+        return pattern
+
+
 class Profile(BaseModel):
     """One corpus's words for the engine: unknown keys are errors, so a typo can't pass silently."""
 
@@ -51,6 +73,8 @@ class Profile(BaseModel):
     # The countries that act in most passages (the subject among them): a question naming only these is
     # not about a country, and a follow-up naming one keeps the earlier question's country.
     actors: frozenset[str] = frozenset()
+    # The corpus's own kinds of source a question may name, tried in order after "the article"/"the author".
+    sources: tuple[SourceRule, ...] = ()
     ui: UIProfile = UIProfile()
 
     @field_validator("subject")
@@ -87,6 +111,8 @@ def load_profile(path: Path) -> Profile:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ProfileError(f"The corpus profile {path} is not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ProfileError(f"The corpus profile {path} is nested too deep to read; fix it.") from None
     if data is None:
         return Profile()
     if not isinstance(data, dict):

@@ -105,7 +105,8 @@ def build_query(
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone)
     parts = split_parts(standalone)
-    entities = comparison_entities(standalone) if shape == "comparison" and len(parts) == 1 else []
+    one_comparison = shape == "comparison" and len(parts) == 1
+    entities = comparison_entities(standalone, profile.subject) if one_comparison else []
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
     return Query(question, tuple(history or ()), selected, named, standalone, shape, parts, entities, scopes)
 

@@ -20,17 +20,27 @@ class Settings(BaseSettings):
     # populate_by_name: code and tests pass fields by name, also those read from an env var of another name.
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    corpus_dir: Path = Path("corpus")
+    corpus_dir: Path = Field(
+        default=Path("corpus"), description="Folder of documents (.md .txt .html .pdf .docx) and its profile.yaml."
+    )
     profile_file: Path | None = Field(
         default=None,
         validation_alias="RAG_PROFILE",
         description="The corpus profile YAML (default: <corpus_dir>/profile.yaml).",
     )
-    store_dir: Path = Path("data/store")
-    collection: str = "corpus"
+    store_dir: Path = Field(
+        default=Path("data/store"), description="The embedded Chroma store (relative to the working directory)."
+    )
+    collection: str = Field(default="corpus", description="Chroma collection name.")
 
-    chroma_host: str | None = Field(default=None, validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST"))
-    chroma_port: int = Field(default=8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"))
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST"),
+        description="A Chroma server to use instead of the embedded store.",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"), description="Its port."
+    )
 
     chunk_size: int = Field(default=900, ge=100, description="Target chunk length in characters.")
     chunk_overlap: int = Field(default=150, ge=0, description="Overlap between chunks in characters.")
@@ -60,10 +70,18 @@ class Settings(BaseSettings):
         default=500_000, ge=1000, description="A document with more extracted text is skipped (checked while read)."
     )
     max_doc_chunks: int = Field(default=1000, ge=1, description="A document that needs more chunks is skipped.")
+    # 500,000 characters fill about 200 pages of prose, so a PDF past 1,000 pages is over the text cap anyway;
+    # the page count is known before any page is read, where the text cap trips only as text comes out.
+    max_pdf_pages: int = Field(default=1000, ge=1, description="A PDF with more pages is skipped before it is read.")
+    max_extract_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A document whose text takes longer to extract is skipped (checked per page or paragraph).",
+    )
 
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer.")
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
-    rrf_k: int = Field(default=60, ge=1)
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
     rerank_depth: int = Field(default=25, ge=0, description="Fused hits re-ranked by best sentence match (0: off).")
     rerank_fusion_weight: float = Field(default=0.2, ge=0, description="Share of the fused rank kept in the re-rank.")
     rerank_term_weight: float = Field(
@@ -122,7 +140,7 @@ class Settings(BaseSettings):
     support_threshold: float = Field(
         default=0.55, description="A sentence whose best quote is less similar is unsupported."
     )
-    max_question_chars: int = Field(default=2000, ge=10)
+    max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused with a message.")
     extractive_sentences: int = Field(
         default=3, ge=1, le=10, description="Most sentences in an extractive fact, reason or yes/no answer."
     )
@@ -130,35 +148,58 @@ class Settings(BaseSettings):
     overview_max_items: int = Field(default=6, ge=1, le=30, description="Most bullets in an overview answer.")
     comparison_max_items: int = Field(default=3, ge=1, le=10, description="Most bullets per side of a comparison.")
 
-    llm_backend: Backend | None = None
+    llm_backend: Backend | None = Field(
+        default=None,
+        description="Who writes the answer: extractive, local, openai, openai-compatible (default: openai when a key"
+        " is set, else extractive).",
+    )
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds before an LLM call is given up.")
-    llm_retries: int = Field(default=2, ge=0)
+    llm_retries: int = Field(default=2, ge=0, description="Retries, with backoff, on 429/5xx and connection errors.")
     llm_deadline: float = Field(
         default=120.0, gt=0, description="Seconds a whole LLM answer may take, however steadily it streams."
     )
-    temperature: float = Field(default=0.1, ge=0, le=2)
-    max_tokens: int = Field(default=300, ge=16)
-    openai_model: str = "gpt-4o-mini"
+    temperature: float = Field(default=0.1, ge=0, le=2, description="LLM sampling temperature.")
+    max_tokens: int = Field(default=300, ge=16, description="Most tokens an LLM answer may have.")
+    openai_model: str = Field(default="gpt-4o-mini", description="Model name sent to the OpenAI(-compatible) server.")
     local_model: str = Field(default="smollm2", description="smollm2, gemma3 or a path to a .gguf file.")
-    local_context: int = Field(default=4096, ge=512)
-    local_threads: int | None = None
+    local_context: int = Field(default=4096, ge=512, description="llama.cpp context length in tokens.")
+    local_threads: int | None = Field(default=None, description="llama.cpp threads (default: all cores).")
     local_extra_buffers: Literal["auto", "on", "off"] = Field(
         default="auto", description="llama.cpp's extra weight buffers (AMX, repacked); auto: off on CPUs with AMX."
     )
     openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"),
+        description="Key for the OpenAI backends.",
     )
     openai_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL")
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"),
+        description="Server of the openai-compatible backend (vLLM, Ollama, llama.cpp server...).",
     )
 
-    ui_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("RAG_UI_HOST", "GRADIO_SERVER_NAME"))
-    ui_port: int = Field(default=7860, validation_alias=AliasChoices("RAG_UI_PORT", "GRADIO_SERVER_PORT"))
-    ui_auth: SecretStr | None = Field(default=None, description="user:password to require a login.")
+    ui_host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("RAG_UI_HOST", "GRADIO_SERVER_NAME"),
+        description="Where the UI listens (loopback by default).",
+    )
+    ui_port: int = Field(
+        default=7860, validation_alias=AliasChoices("RAG_UI_PORT", "GRADIO_SERVER_PORT"), description="The UI's port."
+    )
+    ui_auth: SecretStr | None = Field(
+        default=None,
+        description="user:password to require a login; after 5 failed logins a client waits 1 s, 2, 4... (to 5 min).",
+    )
     ui_concurrency: int = Field(default=8, ge=1, description="Requests served at once per event.")
-    allow_upload: bool = False
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (e.g. 127.0.0.1 or 10.0.0.0/8) of reverse proxies whose "
+        "X-Forwarded-For names the client (for the login throttle and the logs). Empty: the connecting address is "
+        "the client, whatever the headers say.",
+    )
+    allow_upload: bool = Field(default=False, description="Let UI users add documents (stored only in the upload dir).")
     upload_dir: str = Field(default="uploads", description="Folder inside the corpus dir that uploads go to.")
-    upload_max_mb: float = Field(default=10.0, gt=0)
+    upload_max_mb: float = Field(default=10.0, gt=0, description="Larger uploads are refused.")
 
     feedback_file: Path = Field(
         default=Path("data/feedback.jsonl"), description="Where thumbs up/down on answers are appended (JSONL)."

@@ -1,7 +1,7 @@
 """A conversation as a file: Markdown that keeps every citation and quoted span, or JSON of the Answers.
 
 A conversation is a list of answers in the order asked (each `Answer` holds its question). The UI keeps them
-as `Answer.to_dict()` in the browser, so both forms are accepted.
+in their JSON form (rag/serving/json_forms.py) in the browser, so both forms are accepted.
 """
 
 from __future__ import annotations
@@ -11,32 +11,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rag.answer import Answer, Citation, Quote
-from rag.storage.records import Hit
+from rag.answer import Answer
+from rag.serving.json_forms import answer_json
 
 Turn = Answer | dict[str, Any]
 
 
-def answer_from_dict(data: dict[str, Any]) -> Answer:
-    """The `Answer` back from its `to_dict()` form (a saved conversation, a JSON export)."""
-    fields = {name for name in Answer.__dataclass_fields__ if name != "retrieved"}
-    answer = Answer(**{k: v for k, v in data.items() if k in fields}, retrieved=[])
-    answer.citations = [
-        Citation(
-            **{
-                **c,
-                "highlights": [tuple(span) for span in c.get("highlights", [])],
-                "quotes": [Quote(**q) for q in c.get("quotes", [])],
-            }
-        )
-        for c in data.get("citations", [])
-    ]
-    answer.retrieved = [Hit.from_dict(h) for h in data.get("retrieved", [])]
-    return answer
-
-
 def _as_dict(turn: Turn) -> dict[str, Any]:
-    return turn.to_dict() if isinstance(turn, Answer) else turn
+    return answer_json(turn) if isinstance(turn, Answer) else turn
 
 
 def _one_line(text: str) -> str:
@@ -84,5 +66,5 @@ def to_markdown(turns: Sequence[Turn], title: str = "Conversation", when: dateti
 
 
 def to_json(turns: Sequence[Turn]) -> str:
-    """The conversation as a JSON list of answers, each in `Answer.to_dict()` form (as `rag ask --json`)."""
+    """The conversation as a JSON list of answers, each in `answer_json` form (as `rag ask --json`)."""
     return json.dumps([_as_dict(turn) for turn in turns], ensure_ascii=False, indent=2) + "\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,13 +21,14 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from ingest.pipeline import IngestReport
+from rag.engine import Engine
 from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import sync
-from tests import servers
-from tests.servers import answers, free_port
+from testkit import cli, servers
+from testkit.servers import answers, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -40,7 +41,7 @@ TINY_CORPUS = DATA / "tiny_corpus"
 # A test that uses one of these is slow (`pytest -m "not slow"` leaves it out): it starts a server,
 # runs `rag` as a fresh process (a cold start), or works on a real disk it mounts.
 SLOW_FIXTURES = frozenset(
-    {"llama_server", "llama_server_later", "chroma_server", "rag_command", "rag_env", "clean_env", "faulty_ingest"}
+    {"llama_server", "llama_server_later", "chroma_server", "rag_command", "rag_env", "faulty_ingest"}
 )
 
 
@@ -76,20 +77,21 @@ def rag_env() -> Callable[..., dict[str, str]]:
     """Environment for a `rag` subprocess: this one without RAG_*/CHROMA_* vars, plus the given ones."""
 
     def env(**values: str | Path) -> dict[str, str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_"))}
-        # The checkout's packages, even where the editable install predates a new one (eval/ for `rag eval`).
-        clean["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
-        clean["RAG_EMBED_CACHE"] = "false"  # as in make_settings; a test may turn it on
-        clean.update({k: str(v) for k, v in values.items()})
-        return clean
+        return cli.rag_env(**{"RAG_EMBED_CACHE": "false", **values})  # as in make_settings; a test may turn it on
 
     return env
 
 
 @pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The checkout."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
 def rag_command() -> list[str]:
     """argv prefix that runs the `rag` CLI with this interpreter."""
-    return [sys.executable, "-m", "rag.serving.cli"]
+    return list(cli.RAG_COMMAND)
 
 
 # --- embeddings -------------------------------------------------------------------------------------
@@ -207,10 +209,43 @@ def tiny_corpus(tmp_path: Path) -> Path:
     return target
 
 
+def tiny_copy(tmp_path: Path, make_settings: Callable[..., Settings], store_dir: Path | None = None) -> Settings:
+    """Settings for a writable copy of the tiny corpus (small chunks, so each file has several), not ingested."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(TINY_CORPUS, corpus)
+    return make_settings(corpus_dir=corpus, store_dir=store_dir or tmp_path / "store", chunk_size=200, chunk_overlap=40)
+
+
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_corpus: Path, make_settings) -> Settings:
-    """Settings for the tiny corpus: its own store, and small chunks so each file has several."""
+    """Settings for the writable tiny corpus (tmp_path/corpus): its store in tmp_path/store, not ingested, and small
+    chunks, as tiny_copy makes them."""
     return make_settings(corpus_dir=tiny_corpus, store_dir=tmp_path / "store", chunk_size=200, chunk_overlap=40)
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedder: Embedder) -> tuple[Settings, Store]:
+    """The tiny corpus ingested once (small chunks); treat it as read-only."""
+    settings = tiny_copy(tmp_path_factory.mktemp("tiny_store"), make_settings)
+    store = Store(settings)
+    sync(settings, store=store, embedder=embedder)
+    return settings, store
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_store: tuple[Settings, Store], embedder: Embedder) -> Engine:
+    """The extractive engine over the ingested tiny corpus: fast enough for property-based tests."""
+    settings, store = tiny_store
+    return Engine(settings.model_copy(update={"llm_backend": "extractive"}), store, embedder, "extractive")
+
+
+@pytest.fixture
+def upload_settings(tmp_path: Path, make_settings) -> Settings:
+    """Settings over an empty corpus folder with uploads on (50 KB at most), for upload checks that need no engine."""
+    (tmp_path / "corpus").mkdir()
+    return make_settings(
+        corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store", allow_upload=True, upload_max_mb=0.05
+    )
 
 
 # --- file builders -----------------------------------------------------------------------------------
@@ -280,6 +315,19 @@ def make_docx() -> Callable[..., bytes]:
     return make
 
 
+# --- the UI, in this process ----------------------------------------------------------------------------
+
+
+def serve(engine: Any, settings: Settings, sync: Any = None) -> tuple[Any, str]:
+    """The app, built and launched as `python ui.py` does, on a free loopback port; returns (app, url)."""
+    import ui
+    from webui.serving import launch
+
+    app = ui.build_app(engine, settings, sync)
+    _, url, _ = launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    return app, url
+
+
 # --- Chroma server -----------------------------------------------------------------------------------
 
 
@@ -287,6 +335,21 @@ def make_docx() -> Callable[..., bytes]:
 def unused_port() -> int:
     """A local TCP port that nothing listens on."""
     return free_port()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback LLM server URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A real socket that accepts connections and never answers: an LLM server that hangs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
 
 
 @pytest.fixture(scope="session")

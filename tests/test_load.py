@@ -27,8 +27,7 @@ from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
-from tests.conftest import TINY_CORPUS
-from tests.servers import serve
+from tests.conftest import TINY_CORPUS, serve
 
 pytestmark = pytest.mark.slow  # see README, Tests
 
@@ -78,11 +77,11 @@ class LoadRun:
 
 
 @pytest.fixture(scope="module")
-def load_run(load_engine: Engine, load_url: str, tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
+def load_run(load_engine: Engine, load_url: str) -> LoadRun:
     """CLIENTS clients ask while EXTRA_CHUNKS chunks of new documents are ingested, and before and after."""
     client = Client(load_url, verbose=False)
     before = client.predict(NEEDLE_QUESTION, None, api_name="/ask")
-    extra = write_extra_documents(tmp_path_factory.mktemp("extra"), EXTRA_CHUNKS)
+    extra = write_extra_documents(load_engine.settings.corpus_dir / "extra", EXTRA_CHUNKS)
     report = run_load(
         load_url,
         lambda: load_engine.ingest([extra]).embedded,

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REPO, run_isolated
+from testkit.servers import REPO, run_isolated
 
 STARTER = """
 import sys, time
 from pathlib import Path
-from tests.servers import start_guarded
+from testkit.servers import start_guarded
 server = start_guarded(["sleep", "300"], Path(sys.argv[1]))
 print(server.pid, flush=True)
 time.sleep(300)

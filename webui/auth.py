@@ -9,14 +9,21 @@ import threading
 import time
 from typing import Any
 
-from rag.errors import RagError
-from rag.settings import Settings
+from rag import RagError, Settings
+from rag.serving.api import WRONG_KEY, ApiError, bearer_matches
 
 log = logging.getLogger("rag.ui")
 
 # Failed logins one client may make before its logins are refused: for 1 s, then 2, 4... up to 5 minutes.
 LOGIN_FREE_FAILURES, LOGIN_BACKOFF_S, LOGIN_BACKOFF_MAX_S = 5, 1.0, 300.0
 LOGIN_FORGET_S = 3600.0  # failures older than this are forgotten
+MCP_PATH = "/gradio_api/mcp"
+NO_KEY = ApiError(
+    401,
+    "This server requires a login (RAG_UI_AUTH) and has no API key, so /v1 and MCP are closed: "
+    "set RAG_API_KEY and send `Authorization: Bearer <RAG_API_KEY>`.",
+    "api_key_not_set",
+)
 
 
 def login(settings: Settings) -> tuple[str, str] | None:
@@ -103,3 +110,30 @@ class LoginThrottle:
         ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class KeyRequired:
+    """ASGI middleware for a server with a login: the endpoints a login page can't protect (/v1, MCP) take the
+    API key as a bearer token instead, and refuse everyone (401) while RAG_API_KEY is not set."""
+
+    def __init__(self, app: Any, key: str | None, prefixes: tuple[str, ...]) -> None:
+        self.app, self.key, self.prefixes = app, key, prefixes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Pass requests outside `prefixes`, and those with the key; refuse the rest in OpenAI's error shape."""
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if self.key is not None and bearer_matches(headers.get(b"authorization", b"").decode("latin-1"), self.key):
+            await self.app(scope, receive, send)
+            return
+        await (WRONG_KEY if self.key is not None else NO_KEY).response()(scope, receive, send)
+
+
+def key_required(settings: Settings, prefixes: tuple[str, ...]) -> dict[str, Any] | None:
+    """KeyRequired's options for a server with a login (None without one: /v1 and MCP are as open as the page)."""
+    if settings.ui_auth is None:
+        return None
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    return {"key": key, "prefixes": prefixes}

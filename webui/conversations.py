@@ -1,6 +1,6 @@
 """Saved conversations, as kept in the browser (`gr.BrowserState`): a list of plain dicts, newest first.
 
-Each is {"id", "title", "updated", "answers"}: its answers in `Answer.to_dict()` form, in the order asked, so a
+Each is {"id", "title", "updated", "answers"}: its answers in `answer_json` form, in the order asked, so a
 conversation can be reopened, exported or rated after a page reload. Functions return new lists; none mutates.
 """
 

@@ -14,13 +14,9 @@ from typing import Any
 
 import gradio as gr
 
-from rag.answer import Answer
-from rag.engine import Engine
-from rag.errors import RagError
-from rag.serving.mcp_server import countries_result, search_result
-from rag.settings import Settings
-from rag.storage import records
-from rag.transcript import answer_from_dict, to_json, to_markdown
+from rag import Answer, Engine, RagError, Settings
+from rag.serving.json_forms import answer_from_json, answer_json, ask_json, countries_json, hit_json
+from rag.transcript import to_json, to_markdown
 from rag.upload import add_upload
 from webui import conversations
 from webui.brief import NO_BRIEF_SOURCES, render_brief
@@ -50,7 +46,7 @@ def chat_list(saved: list[dict] | None, selected: str | None) -> Any:
 
 def new_session() -> dict[str, Any]:
     """Per-browser-tab state: what the chat shows, the plain history the engine sees, the source panel, and the
-    conversation's id and answers (`Answer.to_dict()`; `answer_at` maps a chat message's index to its answer)."""
+    conversation's id and answers (`answer_json` form; `answer_at` maps a chat message's index to its answer)."""
     return {
         "turn": 0,
         "chat": [],
@@ -66,7 +62,7 @@ def reopened_session(saved: dict[str, Any]) -> dict[str, Any]:
     """The session of a saved conversation: its chat, source panel and history rebuilt from its answers."""
     session = {**new_session(), "chat_id": saved["id"], "answers": saved["answers"]}
     for turn, data in enumerate(saved["answers"], start=1):
-        answer = answer_from_dict(data)
+        answer = answer_from_json(data)
         session["answer_at"][len(session["chat"]) + 1] = turn - 1
         session["chat"] += [
             {"role": "user", "content": esc_lines(answer.question)},
@@ -88,7 +84,7 @@ def country_choices(engine: Engine) -> list[tuple[str, str]]:
 
 def document_choices(engine: Engine) -> list[tuple[str, str]]:
     """Dropdown choices: 'Title (file)' -> the document's id, in title order."""
-    labelled = [(f"{records.title(meta) or doc_id} ({doc_id})", doc_id) for doc_id, meta in engine.documents().items()]
+    labelled = [(f"{title or doc_id} ({doc_id})", doc_id) for doc_id, title in engine.document_titles().items()]
     return sorted(labelled, key=lambda choice: choice[0].casefold())
 
 
@@ -158,7 +154,7 @@ class Events:
             "chat": [*chat, reply],
             "history": history,
             "panels": panels,
-            "answers": [*session["answers"], answer.to_dict()],
+            "answers": [*session["answers"], answer_json(answer)],
             "answer_at": {**session["answer_at"], len(chat): len(session["answers"])},
         }
         yield gr.skip(), session["chat"], render_panel(panels), session
@@ -231,7 +227,7 @@ class Events:
             return gr.skip(), gr.skip()
         try:
             self.engine.record_feedback(
-                answer_from_dict(session["answers"][k]),
+                answer_from_json(session["answers"][k]),
                 rating,
                 session["history"][: 2 * k],
                 comment or "",
@@ -253,15 +249,16 @@ class Events:
             docs: answer only from these documents (file names or titles, as `rag ask --doc`).
 
         Returns:
-            The answer (with [n] markers), whether it abstained, and its citations: n, title, url, doc_id,
-            quote, and quote_start/quote_end (the quote's character offsets in the document).
+            The answer (with [n] markers), whether it abstained, its citations (n, title, url, doc_id,
+            quote, and quote_start/quote_end: the quote's character offsets in the document) and the
+            passages it `retrieved`: what `rag ask --json` prints, as `rag mcp`'s `ask` tool returns.
         """
         answer = api_call(
             lambda: self.engine.ask(question, countries=countries or None, docs=docs or None),
             question,
             self.sync.running,
         )
-        return {"answer": answer.text, **answer.to_dict()}
+        return ask_json(answer)
 
     def search(
         self, question: str | None = None, k: int = 5, countries: list[str] | None = None
@@ -276,7 +273,11 @@ class Events:
         Returns:
             Passages best first: rank, title, url, doc_id, date, text, start/end offsets, countries, score.
         """
-        return api_call(lambda: search_result(self.engine, question, k, countries or None), question, self.sync.running)
+        return api_call(
+            lambda: [hit_json(hit) for hit in self.engine.search(question, k, countries or None)],
+            question,
+            self.sync.running,
+        )
 
     def countries(self) -> list[dict[str, Any]]:
         """The countries and groupings the corpus mentions, each with the number of passages mentioning it.
@@ -284,7 +285,7 @@ class Events:
         Returns:
             [{"country": name, "chunks": passages mentioning it}], most mentioned first.
         """
-        return api_call(lambda: countries_result(self.engine), "countries")
+        return api_call(lambda: countries_json(self.engine.countries()), "countries")
 
     def show_country(self, country: str | None) -> tuple:
         """The country page: (the brief, its source panel, the "Ask about" button)."""
@@ -297,14 +298,20 @@ class Events:
         page, sources = render_brief(brief)
         return page, sources, gr.update(value=f"Ask about {brief.country}", visible=True)
 
-    @staticmethod
-    def ask_about(country: str | None) -> tuple:
-        """The chat, prefilled to ask about `country` with it as the focus: (question, focus, tabs)."""
+    def ask_about(self, country: str | None) -> tuple:
+        """The chat, prefilled to ask about `country` with it as the focus: (question, focus, tabs).
+
+        A corpus about one country (its profile's `subject`) asks what that country does with this one.
+        """
         if not country:
             return gr.skip(), gr.skip(), gr.skip()
-        question = (
-            "What is Japan doing, and with whom?" if country == "Japan" else f"What is Japan doing with {country}?"
-        )
+        subject = self.settings.profile.subject
+        if subject is None:
+            question = f"Tell me about {country}."
+        elif country == subject:
+            question = f"What is {subject} doing, and with whom?"
+        else:
+            question = f"What is {subject} doing with {country}?"
         return question, [country], gr.Tabs(selected="ask")
 
     def on_upload(self, path: str | None) -> tuple:

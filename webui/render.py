@@ -13,10 +13,8 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from rag.answer import ABSTAIN_TEXT, Answer, Citation
+from rag import ABSTAIN_TEXT, Answer, Citation, EmptyStoreError, Hit, IndexingError, RagError, StoreError
 from rag.answering.citations import MARKER, answer_sentences, plain_sentence
-from rag.errors import EmptyStoreError, IndexingError, RagError, StoreError
-from rag.retrieval.retrieve import Hit
 from webui.text import render_corpus_text
 
 log = logging.getLogger("rag.ui")

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.engine import Engine
-from rag.errors import RagError
+from rag import Engine, RagError
 from webui.render import user_message
 
 log = logging.getLogger("rag.ui")

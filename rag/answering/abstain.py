@@ -20,7 +20,14 @@ from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
 from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
-from rag.retrieval.scope import MULTI_PART, QUESTION_WORDS, Scope, quoted_phrases, without_scope_words
+from rag.retrieval.scope import (
+    MULTI_PART,
+    QUESTION_WORDS,
+    Scope,
+    quoted_phrases,
+    scope_rules,
+    without_scope_words,
+)
 from rag.retrieval.wording import spells_out
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
@@ -98,10 +105,14 @@ CURRENCIES = (
 )
 
 
+CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
+
+
 def _has_amount(sentence: str, question: str) -> bool:
     if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
         return False
-    asked = [given for asks, given in CURRENCIES if asks.search(question)]
+    wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
+    asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
     return not asked or any(given.search(sentence) for given in asked)
 
 
@@ -155,7 +166,7 @@ DETAILS = (
         "the amount",
         re.compile(
             r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\b(cost|worth|budget)\b"
-            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,
         ),
         _has_amount,
@@ -347,7 +358,7 @@ def abstention(
     if not hits:
         return ABSTAIN_TEXT
     sentences, similarity = passage_sentences(hits, embedder.encode_cached([query])[0])
-    topic = without_scope_words(query)
+    topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     close = max(r or 0.0 for r in relevance) >= settings.abstain_below

@@ -182,7 +182,8 @@ def _about(question: str, previous: str) -> str | None:
         return None
     topic = re.sub(r"^\s*(about|on|regarding|with|for|in)\s+", "", question[opener.end() :], flags=re.I)
     topic = topic.strip(" ?.!,")
-    if not topic or ASKS.search(topic) or len(topic.split()) > 5:
+    # A country asked of ("and Japan?") is the country swap's, or the earlier question's glued on; not a topic.
+    if not topic or ASKS.search(topic) or len(topic.split()) > 5 or country_mentions(topic):
         return None
     return f"{previous.rstrip(' ?.!')} about {topic}?"
 

@@ -71,11 +71,12 @@ def _versus(question: str) -> bool:
     return bool(re.search(r"\b\w+\s+(v|vs)\.?\s+\w+", question, re.I))
 
 
-def comparison_entities(question: str) -> list[str]:
+def comparison_entities(question: str, subject: str | None = None) -> list[str]:
     """The countries a comparison sets side by side; [] when it compares aspects of one relationship.
 
     In order of trust: countries in the possessive ("Japan's ... China's"), a pair joined by "and",
-    "vs" or "with" ("Thailand and Cambodia"), then every country but Japan when two others are named.
+    "vs" or "with" ("Thailand and Cambodia"), then every country but the corpus's `subject` when two
+    others are named.
     """
     mentions = country_mentions(question)
     possessive = [name for _, end, name in mentions if re.match(r"['’]s?(?![A-Za-z])", question[end : end + 3])]
@@ -84,7 +85,7 @@ def comparison_entities(question: str) -> list[str]:
     for (_, end, first), (start, _, second) in itertools.pairwise(mentions):
         if first != second and PAIR.fullmatch(question[end:start]):
             return [first, second]
-    others = list(dict.fromkeys(name for _, _, name in mentions if name != "Japan"))
+    others = list(dict.fromkeys(name for _, _, name in mentions if name != subject))
     return others if len(others) >= 2 else []
 
 

@@ -13,7 +13,7 @@ from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, find_countries
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
-from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases
+from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit, country_where
@@ -123,7 +123,8 @@ class Retriever:
         """The documents a question is limited to: `docs` (names or ids) if given, else what the question says."""
         if docs and not self.store.count():
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
-        return find_scope(question, docs, self.documents(), self.settings.source_scope)
+        rules = scope_rules(self.settings.profile)
+        return find_scope(question, docs, self.documents(), rules, self.settings.source_scope)
 
     def idf(self, question: str) -> dict[str, float]:
         """BM25's inverse document frequency of each of the question's stemmed terms."""

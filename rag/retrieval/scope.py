@@ -6,6 +6,7 @@ A question can name its source: "the article", "the author", "the White House", 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import PurePosixPath
 
 from ingest.countries import canonical_country
 from rag.errors import UnknownDocumentError
+from rag.profile import Profile
 from rag.storage import records
 
 
@@ -31,30 +33,29 @@ _SAYS = (
     r"|describes|write|writes|wrote|mean|means|frame|frames|see|sees|view|views|call|calls|verdict|view|opinion"
     r"|reckon|reckons|believe|believes|recommend|recommends|argument|thesis|point|main"
 )
-# How readers name an opinion article and its author.
+# How readers name an opinion article and its author: the one kind of source any corpus may hold (ingest's
+# `kind`). A corpus's own kinds ("the White House", "joint statements") come from its profile (`sources`).
 _ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|columnist|commentary"
-# The corpus's own source words. A rule whose documents aren't in the store is skipped.
-SCOPE_RULES = (
-    ScopeRule(
-        "the article",
-        re.compile(
-            rf"\b(according to|per|in|from|by) the ({_ARTICLE})\b"
-            rf"|\bthe ({_ARTICLE})(['’]s)?\s+(\w+\s+)?({_SAYS})\b|\bas the ({_ARTICLE}) puts? it\b"
-            rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the ({_ARTICLE})\b",
-            re.I,
-        ),
-        "kind",
-        re.compile(r"^article$", re.I),
+ARTICLE_RULE = ScopeRule(
+    "the article",
+    re.compile(
+        rf"\b(according to|per|in|from|by) the ({_ARTICLE})\b"
+        rf"|\bthe ({_ARTICLE})(['’]s)?\s+(\w+\s+)?({_SAYS})\b|\bas the ({_ARTICLE}) puts? it\b"
+        rf"|\b(who|what) (is|was) the (author|writer)\b|\bwho wrote the ({_ARTICLE})\b",
+        re.I,
     ),
-    ScopeRule("White House documents", re.compile(r"\bWhite House\b", re.I), "publisher", re.compile("White House")),
-    ScopeRule(
-        "joint statements",
-        re.compile(r"\bjoint statements?\b", re.I),
-        "title",
-        re.compile(r"\bjoint\b.*\bstatement\b", re.I),
-    ),
-    ScopeRule("fact sheets", re.compile(r"\bfact sheets?\b", re.I), "title", re.compile(r"\bfact sheet\b", re.I)),
+    "kind",
+    re.compile(r"^article$", re.I),
 )
+
+
+@functools.lru_cache(maxsize=16)
+def scope_rules(profile: Profile) -> tuple[ScopeRule, ...]:
+    """The article rule, then the profile's kinds of source, compiled (`find_scope` skips one with no documents)."""
+    own = (ScopeRule(r.label, re.compile(r.cue, re.I), r.field, re.compile(r.value)) for r in profile.sources)
+    return (ARTICLE_RULE, *own)
+
+
 # A second question in the same sentence ("What does the article say about X, and what did the US do?")
 # asks beyond the scoped source, so such questions are not scoped.
 MULTI_PART = re.compile(
@@ -121,14 +122,23 @@ def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str
     return tuple(sorted(set(resolved)))
 
 
-def find_scope(question: str, docs: list[str] | None, documents: dict[str, dict], infer: bool = True) -> Scope | None:
-    """The user's `docs` if given; else the source the question names (unless it asks two things); else None."""
+def find_scope(
+    question: str,
+    docs: list[str] | None,
+    documents: dict[str, dict],
+    rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,),
+    infer: bool = True,
+) -> Scope | None:
+    """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
+
+    `rules` are the kinds of source a question may name (`scope_rules` of the corpus profile).
+    """
     if docs:
         doc_ids = resolve_documents(docs, documents)
         return Scope(", ".join(doc_ids), doc_ids, explicit=True)
     if not infer or MULTI_PART.search(question.strip()):
         return None
-    for rule in SCOPE_RULES:
+    for rule in rules:
         if rule.cue.search(question):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
@@ -192,9 +202,9 @@ def question_ngrams(question: str) -> list[str]:
     ]
 
 
-def without_scope_words(question: str) -> str:
+def without_scope_words(question: str, rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,)) -> str:
     """The question less the words that name its source ("according to the article"), which are no topic."""
-    for rule in SCOPE_RULES:
+    for rule in rules:
         question = rule.cue.sub(" ", question)
     return question
 

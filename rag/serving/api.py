@@ -43,6 +43,9 @@ from rag.errors import (
     UnknownDocumentError,
 )
 from rag.query import check_names
+from rag.safe_text import SafeStream, safe_text, safe_url
+from rag.serving.json_forms import citation_json
+from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +162,8 @@ def parse_request(body: bytes) -> ChatRequest:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", "invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, "The request body is JSON nested too deep to read.", "invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The request body must be a JSON object with `messages`.", "invalid_json")
     try:
@@ -210,22 +215,6 @@ def count_tokens(text: str) -> int:
     return len(TOKEN.findall(text))
 
 
-def citation_fields(citation: Citation) -> dict[str, Any]:
-    """The structured form of a citation that the API and the MCP tools return."""
-    return {
-        "n": citation.n,
-        "title": citation.title,
-        "url": citation.url,
-        "doc_id": citation.doc_id,
-        "date": citation.date,
-        "page": citation.page,
-        "quote": citation.quote,
-        "quote_start": citation.quote_start,
-        "quote_end": citation.quote_end,
-        "supported": citation.supported,
-    }
-
-
 def sources_text(citations: list[Citation]) -> str:
     """The "Sources:" list appended to the content: one line per citation with its title, URL and quote."""
     if not citations:
@@ -236,7 +225,8 @@ def sources_text(citations: list[Citation]) -> str:
         if len(quote) > QUOTE_CHARS:
             quote = quote[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
         date = f" ({c.date})" if c.date else ""
-        lines.append(f'[{c.n}] {c.title or c.doc_id}{date} {c.url or c.doc_id} - "{quote}"')
+        line = f'[{c.n}] {c.title or c.doc_id}{date} {safe_url(c.url) or c.doc_id} - "{quote}"'
+        lines.append(safe_text(line))
     return SOURCES_HEADING + "\n".join(lines)
 
 
@@ -250,7 +240,7 @@ def usage(question: str, history: list[dict[str, str]], answer: Answer, content:
 
 def completion(engine: Engine, question: str, history: list[dict[str, str]], answer: Answer) -> dict[str, Any]:
     """A `chat.completion` object for a whole answer."""
-    content = answer.text + sources_text(answer.citations)
+    content = safe_text(answer.text) + sources_text(answer.citations)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -262,7 +252,7 @@ def completion(engine: Engine, question: str, history: list[dict[str, str]], ans
                 "message": {
                     "role": "assistant",
                     "content": content,
-                    "citations": [citation_fields(c) for c in answer.citations],
+                    "citations": [citation_json(c) for c in answer.citations],
                     "abstained": answer.abstained,
                 },
                 "finish_reason": "stop",
@@ -280,13 +270,26 @@ def sse(data: dict[str, Any] | str) -> str:
 # --------------------------------------------------------------------------- app
 
 
+WRONG_KEY = ApiError(401, "Missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`.", "invalid_api_key")
+
+
+def bearer_matches(authorization: str, key: str) -> bool:
+    """Whether an Authorization header's value is `Bearer <key>` (compared in constant time)."""
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), key.encode())
+
+
 def authorize(request: Request, key: str | None) -> None:
     """Nothing when no key is set or the bearer token matches; else a 401."""
-    if key is None:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
-        raise ApiError(401, "Missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`.", "invalid_api_key")
+    if key is not None and not bearer_matches(request.headers.get("authorization", ""), key):
+        raise WRONG_KEY
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For: honoured only from RAG_TRUSTED_PROXIES (uvicorn's own default trusts
+    loopback, so that any local process, or a proxy that passes the header on, could pick the client's address)."""
+    trusted = [host.strip() for host in settings.trusted_proxies.split(",") if host.strip()]
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def create_api(engine: Engine) -> FastAPI:
@@ -371,24 +374,28 @@ async def stream_events(
 
     done = object()
     streamed: list[str] = []
+    shown: list[str] = []  # what the client got: the streamed text made safe
+    safe = SafeStream()
     try:
         yield chunk({"role": "assistant", "content": ""})
         item: Any = first
         while not isinstance(item, Answer):
             streamed.append(item)
-            yield chunk({"content": item})
+            if piece := safe.feed(item):
+                shown.append(piece)
+                yield chunk({"content": piece})
             item = await call(next, stream, done)
             if item is done:
                 raise RagError("The answer ended without its checked form.")
         answer: Answer = item
-        tail = ""
+        tail = safe.close()
         if answer.text.strip() != "".join(streamed).strip():
-            tail = f"\n\nChecked answer: {answer.text}"  # the citation check dropped or changed something
+            tail += f"\n\nChecked answer: {safe_text(answer.text)}"  # the citation check dropped or changed something
         tail += sources_text(answer.citations)
         if tail:
             yield chunk({"content": tail})
-        content = "".join(streamed) + tail
-        extra = {"citations": [citation_fields(c) for c in answer.citations], "abstained": answer.abstained}
+        content = "".join(shown) + tail
+        extra = {"citations": [citation_json(c) for c in answer.citations], "abstained": answer.abstained}
         yield chunk(extra, "stop", usage=usage(question, history, answer, content))
     except RagError as exc:
         error = api_error(exc)
@@ -409,4 +416,4 @@ def serve(engine: Engine, host: str, port: int) -> None:
 
     if host not in LOOPBACK and engine.settings.api_key is None:
         log.warning("serving the API on %s without a key; set RAG_API_KEY", host)
-    uvicorn.run(create_api(engine), host=host, port=port, log_level="info")
+    uvicorn.run(create_api(engine), host=host, port=port, log_level="info", **proxy_options(engine.settings))

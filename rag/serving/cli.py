@@ -4,6 +4,9 @@ The only module besides ui.py that talks to people. It calls only the engine. Ot
 commands through the `rag.commands` entry point group (eval/ adds `rag eval`): each entry point is a
 function that takes the argparse subparsers object and adds its parser, whose `run(args, settings)`
 default runs the command.
+
+A reader that leaves early (`rag search ... | head -1`) ends the command quietly with exit status 141,
+128 + SIGPIPE, as `yes | head -1` leaves `yes`: a script using `set -o pipefail` sees the same as for other tools.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import faulthandler
 import gc
 import json
 import logging
+import os
 import sys
 import textwrap
 import time
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `rag --help` should not load t
 
 log = logging.getLogger("rag")
 COMMANDS = "rag.commands"  # entry point group of the commands other packages add
+CLOSED_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader left
 DOC_HELP = "only passages of document NAME: its file name (with or without extension) or title (repeatable)"
 
 
@@ -64,7 +69,9 @@ def _engine(settings: Settings, backend: str | None = None, preload: bool = Fals
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     hits = _engine(settings, preload=True).search(args.question, k=args.k, countries=args.country, docs=args.doc)
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        from rag.serving.json_forms import hit_json
+
+        print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("No matching passages.")
@@ -81,7 +88,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, args.backend, preload=True)
     answer = _stream_answer(engine, args.question, None, args.country, echo=not args.json, docs=args.doc)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        from rag.serving.json_forms import answer_json
+
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
         return 0
     print(f"\n{answer.backend} / {answer.model} - {answer.total_ms / 1000:.1f} s")
     return 0
@@ -97,26 +106,30 @@ def _stream_answer(
 ) -> Answer:
     """Print the answer as it streams (when `echo`), then its checked form and sources; returns the Answer."""
     from rag.answer import Answer
+    from rag.safe_text import SafeStream
 
     answer: Answer | None = None
     streamed = []
+    safe = SafeStream()  # no markup or terminal control codes from a document reach the screen
     for item in engine.stream(question, history, countries, docs=docs):
         if isinstance(item, Answer):
             answer = item
         elif echo:
             streamed.append(item)
-            print(item, end="", flush=True)
+            print(safe.feed(item), end="", flush=True)
     assert answer is not None
     if echo:
-        print("\n")
+        print(safe.close() + "\n")
         _print_answer(answer, "".join(streamed))
     return answer
 
 
 def _print_answer(answer: Answer, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), any note, and every claim's own quote."""
+    from rag.safe_text import safe_text, safe_url
+
     if answer.text.strip() != streamed.strip():
-        print(f"Checked answer:\n{answer.text}\n")
+        print(f"Checked answer:\n{safe_text(answer.text)}\n")
     if answer.note:
         print(f"Note: {answer.note}\n")
     for sentence in answer.unsupported_sentences:
@@ -125,12 +138,12 @@ def _print_answer(answer: Answer, streamed: str) -> None:
     print(f"{label}:")
     if answer.abstained:
         for hit in answer.retrieved[:3]:
-            print(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}")
+            print(safe_text(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}"))
     for c in answer.citations:
         where = f", p. {c.page}" if c.page else ""
-        print(f"  [{c.n}] {c.title} ({c.date}{where}) {c.url or c.doc_id}")
+        print(safe_text(f"  [{c.n}] {c.title} ({c.date}{where}) {safe_url(c.url) or c.doc_id}"))
         for quote in c.quotes or []:
-            print(textwrap.indent(textwrap.fill(f'"{" ".join(quote.quote.split())}"', 100), "      "))
+            print(textwrap.indent(textwrap.fill(safe_text(f'"{" ".join(quote.quote.split())}"'), 100), "      "))
             print(f"      {c.doc_id} chars {quote.quote_start}-{quote.quote_end}")
 
 
@@ -214,13 +227,15 @@ def _save_transcript(answers: list[Answer], name: str) -> str:
 
 
 def _countries(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.serving.json_forms import brief_json, countries_json
+
     if args.name:
         brief = _engine(settings).country_brief(args.name)
-        print(json.dumps(brief.to_dict(), ensure_ascii=False, indent=2) if args.json else _brief_text(brief))
+        print(json.dumps(brief_json(brief), ensure_ascii=False, indent=2) if args.json else _brief_text(brief))
         return 0
     counts = _engine(settings).countries()
     if args.json:
-        print(json.dumps([{"country": name, "chunks": n} for name, n in counts], ensure_ascii=False, indent=2))
+        print(json.dumps(countries_json(counts), ensure_ascii=False, indent=2))
         return 0
     if not counts:
         print("No country is mentioned in the store (is it ingested? run `rag ingest`).")
@@ -256,7 +271,9 @@ def _brief_text(brief: CountryBrief) -> str:
 def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
     from rag.feedback import export_cases, to_fill_in
 
-    cases, new = export_cases(settings.feedback_file, args.out)
+    cases, new, skipped = export_cases(settings.feedback_file, args.out)
+    for message in skipped:
+        print(f"warning: skipped {message}", file=sys.stderr)
     if not cases:
         print(f"No disliked answers in {settings.feedback_file} yet (a thumbs-down in the chat adds one).")
         return 0
@@ -438,7 +455,11 @@ def main(
     if one_shot:
         gc.disable()
     try:
-        return args.run(args, Settings())
+        code = args.run(args, Settings())
+        sys.stdout.flush()  # a reader that left is noticed here, not in the interpreter's flush at exit
+        return code
+    except BrokenPipeError:
+        return _reader_left()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -448,6 +469,14 @@ def main(
     finally:
         if one_shot:
             gc.freeze()  # the interpreter's last collection, at exit, skips them too
+
+
+def _reader_left() -> int:
+    """The exit status once stdout's reader has gone; whatever is still buffered goes nowhere, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter flushes stdout again at exit
+    os.close(devnull)
+    return CLOSED_PIPE_EXIT
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rag.engine import Engine
-from rag.serving.api import citation_fields, model_id
+from rag.serving.json_forms import ask_json, countries_json, hit_json
 
 if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
@@ -18,42 +18,6 @@ INSTRUCTIONS = (
     "Cited answers about {topic} from {contents}. Use `ask` for an answer whose [n] markers point at verbatim "
     "quotes, `search` for ranked passages, `countries` for the names a country filter accepts."
 )
-
-
-def ask_result(engine: Engine, question: str, countries: list[str] | None, docs: list[str] | None) -> dict[str, Any]:
-    """The answer with its [n] markers, whether it abstained, what wrote it, and its citations."""
-    answer = engine.ask(question, countries=countries, docs=docs)
-    return {
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "model": model_id(engine),
-        "citations": [citation_fields(c) for c in answer.citations],
-    }
-
-
-def search_result(engine: Engine, question: str, k: int | None, countries: list[str] | None) -> list[dict[str, Any]]:
-    """The ranked passages, each with its document and character offsets into it."""
-    return [
-        {
-            "rank": hit.rank,
-            "title": hit.title,
-            "url": hit.url,
-            "doc_id": hit.doc_id,
-            "date": hit.date,
-            "page": hit.page,
-            "text": hit.text,
-            "start": hit.start,
-            "end": hit.end,
-            "countries": hit.countries,
-            "score": hit.score,
-        }
-        for hit in engine.search(question, k, countries)
-    ]
-
-
-def countries_result(engine: Engine) -> list[dict[str, Any]]:
-    """Every country or grouping the corpus mentions, with how many passages mention it."""
-    return [{"country": name, "chunks": count} for name, count in engine.countries()]
 
 
 def build_server(engine: Engine) -> FastMCP:
@@ -72,11 +36,11 @@ def build_server(engine: Engine) -> FastMCP:
             countries: answer only from passages mentioning any of these countries or groupings, e.g. ["Japan"].
             docs: answer only from these documents (file names or titles, as `rag ask --doc`).
 
-        Returns the answer (with [n] markers), `abstained` (true when the sources don't answer it) and
-        `citations`: n, title, url, doc_id, quote and quote_start/quote_end, the quote's character
-        offsets in the document.
+        Returns the answer (with [n] markers), `abstained` (true when the sources don't answer it),
+        `citations` (n, title, url, doc_id, quote and quote_start/quote_end, the quote's character
+        offsets in the document) and the passages it `retrieved`: what `rag ask --json` prints.
         """
-        return ask_result(engine, question, countries, docs)
+        return ask_json(engine.ask(question, countries=countries, docs=docs))
 
     @server.tool()
     def search(question: str, k: int = 5, countries: list[str] | None = None) -> list[dict[str, Any]]:
@@ -87,12 +51,12 @@ def build_server(engine: Engine) -> FastMCP:
             k: how many passages (1 to 50).
             countries: only passages that mention any of these countries or groupings.
         """
-        return search_result(engine, question, k, countries)
+        return [hit_json(hit) for hit in engine.search(question, k, countries)]
 
     @server.tool()
     def countries() -> list[dict[str, Any]]:
         """The countries and groupings the corpus mentions, each with the number of passages mentioning it."""
-        return countries_result(engine)
+        return countries_json(engine.countries())
 
     return server
 

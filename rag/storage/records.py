@@ -210,26 +210,9 @@ class Hit:
         """Just the `Source` fields, to make another kind of source (a citation of this hit) from."""
         return {f.name: getattr(self, f.name) for f in fields(Source)}
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `rag search --json` prints)."""
-        return {
-            **self.source_fields(),
-            "rank": self.rank,
-            "section": self.section,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "countries": self.countries,
-            "score": self.score,
-            "vector_score": self.vector_score,
-            "bm25_score": self.bm25_score,
-            "sentence_score": self.sentence_score,
-            "exact": self.exact,
-        }
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Hit:
-        """The hit back from its `to_dict()` form (a saved conversation, a llama-index node)."""
+        """The hit back from its JSON form (rag/serving/json_forms.py: a saved conversation, a llama-index node)."""
         chunk_id = str(data["chunk_id"])
         chunk = Chunk(
             chunk_id=chunk_id,

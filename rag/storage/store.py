@@ -92,6 +92,17 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def _collection_id(folder: Path, name: str) -> str | None:
+    """The id the store's database on disk gives collection `name`; None if it can't be read (or has none)."""
+    path = folder / "chroma.sqlite3"
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=1)) as db:
+            row = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+    except sqlite3.Error:  # locked by a writer, or mid-rebuild: the next check sees it
+        return None
+    return str(row[0]) if row else None
+
+
 def _integrity_problem(folder: Path) -> str | None:
     """What SQLite's quick check finds wrong with the store's database; None if it passes or can't be run."""
     path = folder / "chroma.sqlite3"
@@ -219,6 +230,7 @@ class Store:
         self._follow_lock = threading.Lock()
         self._checked = time.monotonic()
         self._dirty = False  # written since the generation was last bumped
+        self._said_deleted = False
         for attempt in range(OPEN_RETRIES):
             try:
                 self.client, self.collection = self._open(client)
@@ -278,9 +290,11 @@ class Store:
     def follow(self, force: bool = False) -> bool:
         """Catch up with changes another process made; True when the store had changed.
 
-        Checked at most every FOLLOW_EVERY_S (one small metadata read), so calling it per question
-        costs nothing measurable. An embedded Chroma client keeps its vector index in memory and
-        never sees another process's writes, so a change opens a fresh client.
+        Checked at most every FOLLOW_EVERY_S (a stat and one small metadata read), so calling it per
+        question costs nothing measurable. An embedded Chroma client keeps its vector index in memory and
+        never sees another process's writes, so a change opens a fresh client. A local store whose files
+        were deleted and rebuilt (`rm -rf` then `rag ingest`) is reopened too: the old client would go on
+        reading the deleted files.
         """
         if not force and time.monotonic() - self._checked < FOLLOW_EVERY_S:
             return False
@@ -288,6 +302,12 @@ class Store:
             if not force and time.monotonic() - self._checked < FOLLOW_EVERY_S:
                 return False  # another thread just checked
             self._checked = time.monotonic()
+            if (on_disk := self.on_disk()) != "same":
+                if on_disk == "deleted":  # nothing to reopen yet: opening would create an empty store
+                    return False
+                log.warning("the store at %s was replaced on disk; reopening it", self.settings.store_dir)
+                self.reopen()
+                return True
             try:
                 current = self._read_generation()
             except Exception:  # server down, or mid-rebuild: the read that follows says so
@@ -295,8 +315,31 @@ class Store:
                 return False
             if current == self._generation:
                 return False
+            if self._generation and current.split(":")[0] != self._generation.split(":")[0]:
+                log.warning("collection %r was recreated (rebuilt); reopening it", self.settings.collection)
             self.reopen()
             return True
+
+    def on_disk(self) -> str:
+        """'same' while a local store's database is the file this handle opened; 'deleted' when it is gone,
+        'replaced' when another file is there now. A server's store is always 'same' (its id tells instead)."""
+        if self.settings.chroma_host or not self._own_client or self._opened is None:
+            return "same"
+        now = _identity(self.settings.store_dir)
+        if now == self._opened:
+            # A rebuilt database may get the deleted one's inode back; its collection id tells them apart.
+            on_disk = _collection_id(self.settings.store_dir, self.settings.collection)
+            return "same" if on_disk in (None, str(self.collection.id)) else "replaced"
+        if now is None:
+            if not self._said_deleted:
+                self._said_deleted = True
+                log.warning(
+                    "the store at %s was deleted; answers use what this process had open until `rag ingest` "
+                    "rebuilds it",
+                    self.settings.store_dir,
+                )
+            return "deleted"
+        return "replaced"
 
     def reopen(self) -> None:
         """Open a fresh collection handle (and, for an embedded store, a fresh client without the old index)."""
@@ -311,6 +354,7 @@ class Store:
             old = self.client
             self.client, self.collection = self._open(None)
             self._opened = _identity(self.settings.store_dir)
+            self._said_deleted = False
             _detach(old)
         self._generation = self._read_generation()
 

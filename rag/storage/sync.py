@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -11,8 +13,9 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from ingest.pipeline import IngestReport, Limits, StoredDoc, Version, chunking_fingerprint
-from ingest.pipeline import sync as sync_files
-from rag.errors import StoreError
+from ingest.pipeline import read as read_files
+from ingest.pipeline import write as write_files
+from rag.errors import OutsideCorpusError, StoreError
 from rag.settings import Settings
 from rag.storage import records
 from rag.storage.embed_cache import CachedEmbed
@@ -76,6 +79,37 @@ def stored_docs(store: Store) -> dict[str, StoredDoc]:
     return StoreChunks(store).stored_docs()
 
 
+def limits(settings: Settings) -> Limits:
+    """How the settings bound reading and cutting one file."""
+    return Limits(
+        settings.chunk_size,
+        settings.chunk_overlap,
+        int(settings.max_file_mb * 1e6),
+        settings.max_doc_chars,
+        settings.max_doc_chunks,
+        settings.max_pdf_pages,
+        settings.max_extract_seconds,
+    )
+
+
+def check_inside_corpus(paths: Iterable[Path], corpus_dir: Path) -> None:
+    """Raise OutsideCorpusError for a path outside `corpus_dir`.
+
+    The store mirrors the corpus: a file from elsewhere would take the id of the corpus file of the same
+    name (replacing it), and no later full sync would ever remove it.
+    """
+    corpus = corpus_dir.resolve()
+    for path in paths:
+        given = Path(os.path.abspath(path))
+        # A link keeps its own name (and place), as discover() treats it; its target is checked there.
+        where = given.parent.resolve() / given.name if given.is_symlink() else given.resolve()
+        if where != corpus and corpus not in where.parents:
+            raise OutsideCorpusError(
+                f"{path} is outside the corpus folder {corpus} (RAG_CORPUS_DIR): only files inside it are "
+                f"ingested. Copy it into {corpus}, then run `rag ingest`."
+            )
+
+
 def sync(
     settings: Settings,
     paths: Iterable[Path] | None = None,
@@ -87,38 +121,44 @@ def sync(
 ) -> IngestReport:
     """Bring the store in line with the files under `paths` (default: the corpus dir).
 
-    `on_progress(done, total)` hears how many of the chunks to embed are done: once before the first
-    is embedded, then after each batch.
+    The files are read and chunked first, outside the writer lock, so a file slow to extract delays no
+    other writer; only embedding and writing happen under the lock.
+    `on_progress(done, total)` hears how many of the chunks to embed are done: once, under the lock,
+    before the first is embedded, then after each batch.
     One writer at a time across processes: a second one waits for the lock next to the store.
     When done, the store's generation is bumped so readers elsewhere reload.
     """
+    started = time.perf_counter()
+    if store is None and not rebuild:
+        store = Store(settings)
+    if store is not None:
+        store.follow(force=True)
+    snapshot = {} if rebuild or store is None else stored_docs(store)
+    roots = list(paths or [settings.corpus_dir])
+    check_inside_corpus(roots, settings.corpus_dir)
+    found = read_files(roots, settings.corpus_dir, limits(settings), fingerprint(settings), snapshot, progress)
     with writer_lock(settings):
         if store is None:
-            store = Store.empty(settings) if rebuild else Store(settings)
+            store = Store.empty(settings)
         else:
             # A handle opened before another process wrote would write its stale vector index back over theirs.
             store.follow(force=True)
+            if store.on_disk() == "deleted" and paths is None:
+                store.reopen()  # the whole corpus is about to be written: into a new store where the old one was
             if rebuild:
                 store.reset()
         try:
             embedder = embedder or Embedder.from_settings(settings)
-            limits = Limits(
-                settings.chunk_size,
-                settings.chunk_overlap,
-                int(settings.max_file_mb * 1e6),
-                settings.max_doc_chars,
-                settings.max_doc_chunks,
-            )
             cached = CachedEmbed.from_settings(settings, embedder)
-            report = sync_files(
+            report = write_files(
                 StoreChunks(store),
                 cached or embedder.encode_with_spans,
-                list(paths or [settings.corpus_dir]),
-                settings.corpus_dir,
-                limits,
+                found,
+                limits(settings),
                 fingerprint(settings),
                 progress=progress,
                 on_progress=on_progress,
+                started=started,
             )
             if cached and cached.hits + cached.misses:  # a sync with nothing to embed keeps the last figures
                 report.embedded, report.cached = cached.misses, cached.hits

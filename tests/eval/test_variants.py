@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from eval.variants import DEFAULT_VARIANTS, VARIANTS, UnknownVariantError, resolve_variants
+from eval.variants import VARIANTS, UnknownVariantError, resolve_variants
 from rag.settings import Settings
 
 
-def test_default_set_is_the_documented_nine():
-    assert [v.name for v in resolve_variants(None)] == list(DEFAULT_VARIANTS)
-    assert set(DEFAULT_VARIANTS) == {
-        "default",
-        "llamaindex-default",
-        "bm25-only",
-        "vector-only",
-        "no-country-boost",
-        "no-rerank",
-        "no-rare-ngram",
-        "no-source-scope",
-        "no-detail-check",
-    }
+def test_a_default_eval_measures_the_shipped_configuration_the_baselines_and_each_knob_turned_off():
+    base = Settings(_env_file=None)
+    chosen = resolve_variants(None)
+
+    assert chosen[0].name == "default" and not chosen[0].overrides and chosen[0].backend is None
+    assert {v.kind for v in chosen} == {"engine", "vector", "bm25", "llamaindex"}  # each baseline once
+    ablations = [v for v in chosen if v.kind == "engine" and v.overrides]
+    assert ablations, "no ablation in the default run"
+    for variant in ablations:  # one knob each, turned off, from an on default: the figures isolate that knob
+        [(knob, off)] = variant.overrides.items()
+        assert not off and getattr(base, knob), (variant.name, knob, off)
 
 
 def test_unknown_variant_lists_the_known_ones():

@@ -21,6 +21,7 @@ from ingest.pipeline import CORPUS_NOTES
 from rag.serving import cli
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, sync
+from testkit.cli import run_rag
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 SUMMARY = re.compile(
@@ -264,14 +265,8 @@ def test_rag_ingest_prints_a_one_line_summary_and_exits_0(tmp_path, tiny_corpus,
     (tiny_corpus / "scan.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
     store_dir = tmp_path / "store"
 
-    result = subprocess.run(
-        [*rag_command, "ingest"],
-        env=rag_env(RAG_STORE_DIR=store_dir, RAG_CORPUS_DIR=tiny_corpus),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = rag_env(RAG_STORE_DIR=store_dir, RAG_CORPUS_DIR=tiny_corpus)
+    result = run_rag([*rag_command, "ingest"], env, tmp_path, timeout=300)
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()

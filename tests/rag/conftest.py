@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from rag.engine import Engine
-from tests.servers import LlamaServer, free_port
+from testkit.servers import LlamaServer
 
 SERVER_KEY = "test-key"
 
@@ -42,31 +39,3 @@ def make_engine(corpus_store, embedder, make_settings) -> Callable[..., Engine]:
 def extractive_engine(make_engine) -> Engine:
     """The no-LLM engine over the shipped corpus."""
     return make_engine("extractive")
-
-
-@pytest.fixture
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on."""
-    return f"http://127.0.0.1:{free_port()}/v1"
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A real socket that accepts connections and never answers: an LLM server that hangs."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-
-
-@pytest.fixture(scope="session")
-def repo_root() -> Path:
-    """The checkout."""
-    return Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def clean_env() -> dict[str, str]:
-    """This environment without RAG_/CHROMA_/OPENAI_ variables, for CLI subprocesses."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "CHROMA_", "OPENAI_"))}
-    return clean | {"RAG_EMBED_CACHE": "false"}  # as tests/conftest.py's rag_env

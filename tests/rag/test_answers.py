@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -18,9 +17,12 @@ from rag.answering.llm import LLMWriter
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
+from rag.serving.json_forms import answer_json
+from testkit.cli import run_rag
 from tests.conftest import CORPUS
 
-ACTORS = load_profile(CORPUS / "profile.yaml").actors
+PROFILE = load_profile(CORPUS / "profile.yaml")
+ACTORS, SUBJECT = PROFILE.actors, PROFILE.subject
 
 THAILAND = [
     {"role": "user", "content": "What did Japan sign with Thailand?"},
@@ -75,7 +77,7 @@ def test_two_asked_facts_of_one_question_are_not_split() -> None:
     ],
 )
 def test_comparison_sides_are_the_compared_countries_not_the_actor(question: str, sides: list[str]) -> None:
-    assert comparison_entities(question) == sides
+    assert comparison_entities(question, SUBJECT) == sides
 
 
 def test_country_follow_up_becomes_the_earlier_question_about_the_new_country() -> None:
@@ -109,7 +111,8 @@ def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
         for quote in citation.quotes:
             assert document[quote.quote_start : quote.quote_end] == quote.quote
             assert " ".join(quote.quote.split()) == quote.claim
-            assert quote.claim in shown
+            # shown as it stands, but for a capital where a cut connective left a lower-case start
+            assert quote.claim[:1].upper() + quote.claim[1:] in shown or quote.claim in shown
     claims = sum(len(c.quotes) for c in answer.citations)
     assert claims == len(re.findall(r"\[\d+\]", answer.text))
 
@@ -117,7 +120,7 @@ def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
 def test_follow_up_and_with_vietnam_answers_with_japans_agreements_with_vietnam(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("And with Vietnam?", history=THAILAND)
     assert answer.search_query == "What did Japan sign with Vietnam?"
-    assert answer.to_dict()["standalone_question"] == "What did Japan sign with Vietnam?"
+    assert answer_json(answer)["standalone_question"] == "What did Japan sign with Vietnam?"
     assert not answer.abstained
     assert "Japan and Vietnam have come together on several defence and security arrangements" in answer.text
     assert_every_quote_is_its_claim(answer, extractive_engine)
@@ -175,9 +178,9 @@ def test_leading_connective_is_cut_and_the_quote_moves_with_it(extractive_engine
 def test_sentence_about_both_the_countries_is_shown_with_who_they_are(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("What agreements has Japan signed?", countries=["Viet Nam"])
     text = " ".join(answer.text.split())
-    if "13 cooperative agreements" in text:
-        before = text[: text.index("13 cooperative agreements")]
-        assert "visit China" in before[-400:] or "(Vietnam" in before[-60:]
+    assert "13 cooperative agreements were signed by both the countries" in text, text
+    before = text[: text.index("13 cooperative agreements")]
+    assert "visit China" in before[-400:] or "(Vietnam" in before[-60:]  # the sentence before, or a tag
 
 
 def test_multi_part_question_answers_each_part(extractive_engine: Engine) -> None:
@@ -212,15 +215,8 @@ def test_rag_chat_reads_questions_from_a_pipe_and_keeps_the_conversation(
     corpus_store, rag_env, rag_command, repo_root
 ) -> None:
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_LLM_BACKEND="extractive")
-    run = subprocess.run(
-        [*rag_command, "chat"],
-        input="What did Japan sign with Thailand?\nAnd with Vietnam?\n/quit\n",
-        env=env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    questions = "What did Japan sign with Thailand?\nAnd with Vietnam?\n/quit\n"
+    run = run_rag([*rag_command, "chat"], env, repo_root, timeout=300, input=questions)
     assert run.returncode == 0, run.stderr
     first, second = run.stdout.split("> And with Vietnam?")
     assert "transfer of defence hardware and technology from Japan to Thailand" in " ".join(first.split())
@@ -232,14 +228,8 @@ def test_rag_chat_reads_questions_from_a_pipe_and_keeps_the_conversation(
 @pytest.mark.slow
 def test_rag_ask_json_returns_the_standalone_question(corpus_store, rag_env, rag_command, repo_root) -> None:
     env = rag_env(RAG_STORE_DIR=corpus_store.settings.store_dir, RAG_LLM_BACKEND="extractive")
-    run = subprocess.run(
-        [*rag_command, "ask", "Which countries has Japan signed Reciprocal Access Agreements with?", "--json"],
-        env=env,
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    question = "Which countries has Japan signed Reciprocal Access Agreements with?"
+    run = run_rag([*rag_command, "ask", question, "--json"], env, repo_root, timeout=300)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert data["standalone_question"] == data["question"]

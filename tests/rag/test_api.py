@@ -22,8 +22,8 @@ from rag.answer import ABSTAIN_TEXT
 from rag.engine import Engine
 from rag.serving.api import create_api
 from rag.storage.store import Store
+from testkit.servers import answers, free_port, serve_asgi, start_guarded, stop, wait_until
 from tests.conftest import CORPUS
-from tests.servers import answers, free_port, serve_asgi, start_guarded, stop, wait_until
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 KEY = "sk-rag-test-0123456789"
@@ -189,8 +189,13 @@ def test_models_lists_what_answers(client: openai.OpenAI) -> None:
         (b'{"messages": [{"role": "user", "content": "Japan?"}], "countries": ["Narnia"]}', 400, "Unknown country"),
         (b'{"messages": [{"role": "user", "content": "Japan?"}], "metadata": {"countries": "Narnia"}}', 400, "Narnia"),
         (b'{"messages": [{"role": "user", "content": "Japan?"}], "docs": [null]}', 400, "docs"),
+        (b"[" * 100_000, 400, "nested too deep"),
+        (b'{"messages": ' + b"[" * 100_000, 400, "nested too deep"),
     ],
-    ids=["malformed", "array", "no-messages", "no-question", "empty", "string-filter", "unknown", "meta", "docs"],
+    ids=[
+        *("malformed", "array", "no-messages", "no-question", "empty", "string-filter", "unknown", "meta", "docs"),
+        *("nested", "nested-in-object"),
+    ],
 )
 def test_bad_requests_get_a_clear_openai_error_and_the_server_keeps_serving(
     api_url: str, body: bytes, status: int, message: str

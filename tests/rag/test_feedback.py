@@ -11,25 +11,13 @@ from pathlib import Path
 import pytest
 
 from eval.runner import add_parser
+from rag.answer import Answer
 from rag.engine import Engine
 from rag.feedback import FeedbackError, feedback_record, read_feedback, record_feedback
 from rag.serving.cli import main
-from rag.storage.store import Store
-from rag.storage.sync import sync
-from rag.transcript import answer_from_dict
+from rag.serving.json_forms import answer_from_json, answer_json
 
 QUESTION = "How many patrol boats will Japan fund for the Philippine Coast Guard?"
-
-
-@pytest.fixture(scope="module")
-def tiny_engine(tmp_path_factory, embedder, make_settings) -> Engine:
-    """The extractive engine over tests/data/tiny_corpus, ingested into its own store."""
-    from tests.conftest import TINY_CORPUS
-
-    settings = make_settings(corpus_dir=TINY_CORPUS, store_dir=tmp_path_factory.mktemp("tiny_store"))
-    store = Store(settings)
-    sync(settings, store=store, embedder=embedder)
-    return Engine(settings, store, embedder, "extractive")
 
 
 def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and_time(
@@ -44,14 +32,14 @@ def test_a_rating_is_one_line_with_question_history_answer_citations_backend_and
     assert stored["question"] == QUESTION and stored["history"] == history
     assert stored["answer"] == answer.text and stored["rating"] == "down"
     assert stored["comment"] == "It should say twelve."
-    assert stored["citations"] == json.loads(json.dumps(answer.to_dict()["citations"]))
+    assert stored["citations"] == json.loads(json.dumps(answer_json(answer)["citations"]))
     assert stored["backend"] == "extractive" and stored["time"].endswith("+00:00")
-    assert read_feedback(path) == [stored]
+    assert read_feedback(path) == ([stored], [])
 
 
 def test_an_answer_the_ui_kept_in_its_saved_form_is_rated_as_the_answer_itself(tiny_engine: Engine) -> None:
     answer, when = tiny_engine.ask(QUESTION), datetime(2026, 1, 2, tzinfo=UTC)
-    kept = answer_from_dict(json.loads(json.dumps(answer.to_dict())))  # the UI session's form, read back
+    kept = answer_from_json(json.loads(json.dumps(answer_json(answer))))  # the UI session's form, read back
 
     assert feedback_record(kept, "up", when=when) == feedback_record(answer, "up", when=when)
 
@@ -63,9 +51,9 @@ def test_a_bad_rating_an_overlong_comment_and_a_broken_file_get_clear_errors(tin
     with pytest.raises(FeedbackError, match="limit is 2,000"):
         record_feedback(tmp_path / "f.jsonl", answer, "up", comment="x" * 2001)
     broken = tmp_path / "broken.jsonl"
-    broken.write_text('{"rating": "up"}\n{"rating": \n', encoding="utf-8")
-    with pytest.raises(FeedbackError, match=r"broken\.jsonl:2 is not JSON"):
-        read_feedback(broken)
+    broken.write_text('{"rating": "up", "question": "Q?"}\n{"rating": \n', encoding="utf-8")  # a truncated last line
+    records, skipped = read_feedback(broken)
+    assert records == [{"rating": "up", "question": "Q?"}] and skipped == [f"{broken}:2 is not JSON (Expecting value)"]
 
 
 WRITER = """
@@ -88,7 +76,8 @@ def test_concurrent_writers_in_several_processes_never_interleave_lines(tmp_path
         subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("a", "b", "c", "d", "e", "f")
     ]
     assert all(w.wait(timeout=120) == 0 for w in writers)
-    records = read_feedback(path)  # raises if any line is not whole JSON
+    records, skipped = read_feedback(path)
+    assert skipped == []  # every line whole JSON
     assert len(records) == 6 * 40
     assert all(r["answer"] == r["question"] * 30_000 for r in records)
     assert sorted(r["comment"] for r in records) == sorted(f"{w}-{i}" for w in "abcdef" for i in range(40))
@@ -128,3 +117,27 @@ def test_a_thumbs_down_becomes_a_case_that_rag_eval_runs_once_confirmed(
     assert main(eval_args, commands=[add_parser]) == 0
     (row,) = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert row["id"] == case["id"] and row["metrics"]["hit@5"] == 1.0
+
+
+def test_export_skips_damaged_feedback_lines_naming_each_and_refuses_a_folder_as_out(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    feedback, out = tmp_path / "feedback.jsonl", tmp_path / "cases.jsonl"
+    monkeypatch.setenv("RAG_FEEDBACK_FILE", str(feedback))
+    answer = Answer(question=QUESTION, text="Twelve.", citations=[], retrieved=[], abstained=False)
+    good = json.dumps(feedback_record(answer, "down", comment="wrong")).encode()
+    lacking_citation_fields = json.dumps({**json.loads(good), "citations": [{"n": 1}]}).encode()
+    lines = [good, b"\xff\xfe\x00binary", b"[1,2,3]", b'{"rating":"down"}', lacking_citation_fields, b"[" * 100_000]
+    feedback.write_bytes(b"\n".join(lines) + b"\n")
+
+    assert main(["feedback", "export", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert [json.loads(line)["question"] for line in out.read_text(encoding="utf-8").splitlines()] == [QUESTION]
+    warnings = [line for line in printed.err.splitlines() if line.startswith("warning: skipped")]
+    assert [w.split(" ")[2] for w in warnings] == [f"{feedback}:{n}" for n in (2, 3, 4, 5, 6)]
+    assert "not UTF-8" in warnings[0] and "not a rating record" in warnings[1] and "no question" in warnings[2]
+    assert "lacks the field 'doc_id'" in warnings[3] and "Traceback" not in printed.err
+
+    assert main(["feedback", "export", "--out", str(tmp_path)]) == 1
+    (error,) = capsys.readouterr().err.splitlines()
+    assert error.startswith(f"error: {tmp_path} is a folder; name the file to write")

@@ -4,6 +4,7 @@ from a half-built store and not an instruction to run the ingest that is already
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from rag.engine import Engine
 from rag.errors import IndexingError
 from rag.storage.progress import IngestProgress, ProgressFile
-from rag.storage.store import Store
+from rag.storage.store import Store, writer_lock
 from tests.conftest import CORPUS
 
 
@@ -61,3 +62,27 @@ def test_a_question_while_another_process_ingests_gets_that_progress(
         ingest.kill()  # like a crash: its progress file stays behind
         ingest.wait()
     assert engine.indexing() is None  # a dead ingest's progress is not taken for a running one
+
+
+def test_an_ingest_waiting_for_another_processs_first_ingest_shows_that_ones_count(tiny_settings, embedder) -> None:
+    settings = tiny_settings
+    engine = Engine(settings, Store(settings), embedder, "extractive")
+    other = subprocess.Popen(["sleep", "60"])  # stands for a `rag ingest` embedding the corpus
+    progress = ProgressFile(settings.store_dir)
+    try:
+        with writer_lock(settings):  # held as that process holds it
+            progress.write(IngestProgress(first=True, done=40, total=120, pid=other.pid), force=True)
+            sync = threading.Thread(target=engine.ingest)  # the UI's start-up sync, waiting for the lock
+            sync.start()
+            time.sleep(1.0)
+
+            running = engine.indexing()
+            shown = None if running is None else (running.pid, running.done, running.total)
+            on_file = progress.read_any()
+
+        sync.join(timeout=120)
+    finally:
+        other.kill()
+        other.wait()
+    assert shown == (other.pid, 40, 120)
+    assert on_file is not None and on_file.pid == other.pid  # its figures were not overwritten

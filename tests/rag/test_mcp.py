@@ -52,7 +52,7 @@ def test_mcp_over_stdio_lists_three_tools_and_answers_with_checkable_citations(c
 
     answer = payload(ask)
     assert "600 billion" in answer["answer"] and not answer["abstained"]
-    assert answer["model"] == "extractive"
+    assert answer["backend"] == "extractive" and answer["text"] == answer["answer"]
     assert json.loads(ask.content[0].text) == answer  # clients that read text see the same
     for c in answer["citations"]:
         assert f"[{c['n']}]" in answer["answer"]

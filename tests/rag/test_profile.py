@@ -48,6 +48,7 @@ def test_an_edited_profile_is_read_again(make_settings, tmp_path: Path) -> None:
         ("actors: [Atlantis]\n", r"actors: Value error, 'Atlantis' is not a country or grouping"),
         ("titel: A typo\n", "titel: Extra inputs are not permitted"),
         ("ui:\n  examples: 3\n", r"ui\.examples: Input should be a valid tuple"),
+        ("actors: " + "[" * 900 + "]" * 900, "nested too deep"),
     ],
 )
 def test_a_broken_profile_names_its_file_and_the_problem(make_settings, tmp_path: Path, text: str, message: str):
@@ -82,3 +83,23 @@ def test_the_engine_on_the_tiny_corpus_takes_prompt_and_actors_from_its_profile(
         answer = Engine(shipped_settings, store, embedder, tiny.backend).ask("And Japan?", HISTORY)
         assert answer.search_query == f"And Japan? {HISTORY[0]['content']}"
         assert "Japan's diplomacy in the Indo-Pacific" in server.bodies[-1]["messages"][0]["content"]
+
+
+def test_the_engine_takes_its_corpus_words_from_a_profile_about_another_country(
+    tiny_corpus: Path, tmp_path: Path, make_settings, embedder
+) -> None:
+    # Nothing in the code knows this corpus's kinds of source: "the forum" is this profile's word.
+    (tiny_corpus / "profile.yaml").write_text(
+        "subject: Australia\nactors: [Australia, New Zealand]\n"
+        "sources: [{label: the forum, cue: '\\bthe forum\\b', field: title, value: '(?i)\\bforum\\b'}]\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(corpus_dir=tiny_corpus, store_dir=tmp_path / "store", chunk_size=200)
+    engine = Engine(settings, Store(settings), embedder, "extractive")
+    engine.ingest()
+    forum = engine.ask("What did the forum agree?")
+    assert forum.docs == ["island_forum.md"]
+    assert "seventeen atolls" in forum.text and not forum.abstained
+    # The shipped corpus's profile over the same store knows no forum.
+    shipped = make_settings(corpus_dir=tiny_corpus, store_dir=tmp_path / "store", profile_file=CORPUS / "profile.yaml")
+    assert Engine(shipped, engine.store, embedder, "extractive").ask("What did the forum agree?").docs == []

@@ -9,6 +9,7 @@ import numpy as np
 from ingest.chunking import Chunk
 from ingest.pipeline import Version
 from rag.answer import Citation
+from rag.serving.json_forms import hit_json
 from rag.storage import records
 from rag.storage.embeddings import EMBED_DIM
 from tests.conftest import REPO
@@ -90,7 +91,7 @@ def test_a_hit_survives_its_json_form():
     stored = records.stored_chunk(CHUNK.chunk_id, CHUNK.text, records.encode(CHUNK, VERSION, unit_rows(1)))
     hit = records.Hit(stored, rank=2, score=0.5, vector_score=0.7, exact="reciprocal access")
 
-    assert records.Hit.from_dict(hit.to_dict()).to_dict() == hit.to_dict()
+    assert hit_json(records.Hit.from_dict(hit_json(hit))) == hit_json(hit)
 
 
 # A key literal indexing something named meta/metadata: `meta.get("title")`, `hit.metadata["author"]`.

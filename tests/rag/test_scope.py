@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import UnknownDocumentError
+from rag.profile import load_profile
 from rag.retrieval.scope import (
     asked_dates,
     exact_matches,
@@ -12,9 +13,12 @@ from rag.retrieval.scope import (
     question_ngrams,
     quoted_phrases,
     resolve_documents,
+    scope_rules,
     without_dates,
 )
+from tests.conftest import CORPUS
 
+RULES = scope_rules(load_profile(CORPUS / "profile.yaml"))  # the shipped corpus's kinds of source
 DOCUMENTS = {
     "diplomatic-overdrive.md": {"title": "Diplomatic Overdrive: Japan trying to upgrade relations", "kind": "article"},
     "wh_a.md": {"title": "Quad Leaders’ Joint Statement", "publisher": "The White House (Briefing Room)"},
@@ -39,12 +43,12 @@ DOCUMENTS = {
     ],
 )
 def test_the_question_scopes_itself_to_the_source_it_names(question: str, doc_ids) -> None:
-    scope = find_scope(question, None, DOCUMENTS)
+    scope = find_scope(question, None, DOCUMENTS, RULES)
     assert (scope.doc_ids if scope else None) == doc_ids
 
 
 def test_scope_can_be_turned_off() -> None:
-    assert find_scope("What does the article say about India?", None, DOCUMENTS, infer=False) is None
+    assert find_scope("What does the article say about India?", None, DOCUMENTS, RULES, infer=False) is None
 
 
 def test_explicit_docs_win_over_the_question() -> None:
@@ -89,13 +93,19 @@ def test_a_year_or_month_in_the_question_narrows_a_named_kind_of_source_to_those
         "b.md": {"title": "Joint Statement of A and C", "date": "2024-04-10"},
         "c.md": {"title": "Joint Statement of A and D", "date": "2023-05-01"},
     }
-    assert find_scope("Describe the alliance as the 2023 joint statement presents it.", None, documents).doc_ids == (
+    assert find_scope(
+        "Describe the alliance as the 2023 joint statement presents it.", None, documents, RULES
+    ).doc_ids == (
         "a.md",
         "c.md",
     )
-    assert find_scope("What did the May 2023 joint statement say?", None, documents).doc_ids == ("c.md",)
-    assert find_scope("What may the joint statement mean?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
-    assert find_scope("What did the 1999 joint statement say?", None, documents).doc_ids == ("a.md", "b.md", "c.md")
+    assert find_scope("What did the May 2023 joint statement say?", None, documents, RULES).doc_ids == ("c.md",)
+    assert find_scope("What may the joint statement mean?", None, documents, RULES).doc_ids == ("a.md", "b.md", "c.md")
+    assert find_scope("What did the 1999 joint statement say?", None, documents, RULES).doc_ids == (
+        "a.md",
+        "b.md",
+        "c.md",
+    )
 
 
 def test_asked_dates_reads_month_year_pairs_and_bare_years():

@@ -10,6 +10,7 @@ import pytest
 
 from rag.engine import Engine
 from rag.errors import QuestionError, UnknownCountryError
+from testkit.cli import RAG_COMMAND, run_rag
 
 
 def test_search_ranks_passages_for_a_question(extractive_engine: Engine) -> None:
@@ -69,10 +70,8 @@ def test_a_search_engine_loads_no_llm(make_engine) -> None:
 
 
 def run_cli(args: list[str | bytes], env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`python -m rag.serving.cli ARGS`, captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "rag.serving.cli", *args], env=env, capture_output=True, timeout=180, check=False
-    )
+    """`rag ARGS`, its output as bytes."""
+    return run_rag([*RAG_COMMAND, *args], env, text=False)
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +92,7 @@ def test_cli_status_and_countries_print_json_without_secrets_or_a_model(cli_env:
         "import sys; from rag.serving.cli import main; main(sys.argv[1:]);"
         "loaded = [m for m in ('llama_cpp', 'torch') if m in sys.modules]; assert not loaded, loaded"
     )
-    status = subprocess.run(
-        [sys.executable, "-c", script, "status", "--json"], env=cli_env, capture_output=True, text=True, timeout=180
-    )
+    status = run_rag([sys.executable, "-c", script, "status", "--json"], cli_env)
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["backend"] == "local" and data["model"].endswith(".gguf")
@@ -103,9 +100,7 @@ def test_cli_status_and_countries_print_json_without_secrets_or_a_model(cli_env:
     assert isinstance(data["last_ingest"], float)
     assert "sk-never-printed" not in status.stdout + status.stderr
 
-    countries = subprocess.run(
-        [sys.executable, "-c", script, "countries", "--json"], env=cli_env, capture_output=True, text=True, timeout=180
-    )
+    countries = run_rag([sys.executable, "-c", script, "countries", "--json"], cli_env)
     assert countries.returncode == 0, countries.stderr
     names = {c["country"]: c["chunks"] for c in json.loads(countries.stdout)}
     assert names["Japan"] > 0

@@ -13,7 +13,7 @@ from rag.retrieval.retrieve import Retriever
 from rag.settings import Settings
 from rag.storage.store import FOLLOW_EVERY_S, Store
 from rag.storage.sync import sync
-from tests.servers import chroma_server as run_chroma_server
+from testkit.servers import chroma_server as run_chroma_server
 
 
 @pytest.mark.server

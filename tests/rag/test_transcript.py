@@ -11,7 +11,8 @@ import pytest
 from rag.answer import Answer
 from rag.engine import Engine
 from rag.serving.cli import main
-from rag.transcript import answer_from_dict, to_json, to_markdown
+from rag.serving.json_forms import answer_from_json, answer_json
+from rag.transcript import to_json, to_markdown
 
 WHEN = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -44,13 +45,13 @@ def test_markdown_holds_every_quote_with_its_title_url_and_offsets(conversation:
 
 
 def test_markdown_from_the_browsers_stored_dicts_is_the_same(conversation: list[Answer]) -> None:
-    stored = json.loads(json.dumps([answer.to_dict() for answer in conversation]))
+    stored = json.loads(json.dumps([answer_json(answer) for answer in conversation]))
     assert to_markdown(stored, when=WHEN) == to_markdown(conversation, when=WHEN)
 
 
 def test_json_export_is_the_answers_as_rag_ask_json_prints_them(conversation: list[Answer]) -> None:
     exported = json.loads(to_json(conversation))
-    assert exported == json.loads(json.dumps([answer.to_dict() for answer in conversation]))
+    assert exported == json.loads(json.dumps([answer_json(answer) for answer in conversation]))
     assert exported[1]["standalone_question"] == "What did Japan sign with Vietnam?"
 
 
@@ -71,7 +72,7 @@ def test_rag_chat_save_writes_markdown_and_json(corpus_store, tmp_path, monkeypa
 
 def test_an_answer_comes_back_whole_from_its_saved_form(conversation: list[Answer]) -> None:
     for answer in conversation:
-        saved = json.loads(json.dumps(answer.to_dict()))
-        restored = answer_from_dict(saved)
+        saved = json.loads(json.dumps(answer_json(answer)))
+        restored = answer_from_json(saved)
         assert restored.citations[0].quotes[0].quote == answer.citations[0].quotes[0].quote
-        assert json.loads(json.dumps(restored.to_dict())) == saved
+        assert json.loads(json.dumps(answer_json(restored))) == saved

@@ -6,7 +6,6 @@ import errno
 import gc
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -22,16 +21,14 @@ import pytest
 
 from benchmarks.injection import Attack, load_attacks
 from ingest.loaders import content_hash
-from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
-from tests.conftest import TINY_CORPUS
-from tests.rag.conftest import closed_port_url, silent_server  # noqa: F401 - shared fixtures
+from testkit.servers import LlamaServer
+from tests.conftest import tiny_copy
 from tests.reliability.llm_server import Script, ScriptedServer
 from tests.reliability.llm_server import serve as serve_script
-from tests.servers import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTACKS = ROOT / "tests" / "data" / "attacks"
@@ -100,13 +97,6 @@ def update_tiny_corpus(corpus: Path) -> None:
     )
 
 
-def tiny_copy(tmp_path: Path, make_settings: Callable[..., Settings], store_dir: Path | None = None) -> Settings:
-    """Settings for a writable copy of the tiny corpus (small chunks, so each file has several), not ingested."""
-    corpus = tmp_path / "corpus"
-    shutil.copytree(TINY_CORPUS, corpus)
-    return make_settings(corpus_dir=corpus, store_dir=store_dir or tmp_path / "store", chunk_size=200, chunk_overlap=40)
-
-
 @pytest.fixture
 def updated_tiny(tmp_path: Path, make_settings, embedder: Embedder) -> tuple[Settings, dict[str, set[str]]]:
     """The tiny corpus ingested, then changed on disk (not synced); returns settings and each doc's allowed hashes."""
@@ -124,11 +114,6 @@ def updated_tiny(tmp_path: Path, make_settings, embedder: Embedder) -> tuple[Set
 def faulty_ingest() -> list[str]:
     """argv prefix: `rag` with a fault at the Nth Chroma write (see tests/reliability/faulty_ingest.py)."""
     return [sys.executable, "-m", "tests.reliability.faulty_ingest"]
-
-
-def run_rag(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
-    """Run a `rag` command line to completion (or its death), capturing its output."""
-    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def settings_env(rag_env, settings: Settings, **extra: str | Path) -> dict[str, str]:
@@ -290,25 +275,6 @@ def assert_inert(fragment: str, allowed_urls: set[str] = frozenset()) -> None:
         if name == "href":
             assert value.startswith("#") or value in allowed_urls, value
     assert not re.search(r"<\s*(script|img|svg|iframe)", fragment, re.I)
-
-
-# --- small real stores ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory, make_settings, embedder: Embedder) -> tuple[Settings, Store]:
-    """The tiny corpus ingested once (small chunks); treat it as read-only."""
-    settings = tiny_copy(tmp_path_factory.mktemp("tiny_store"), make_settings)
-    store = Store(settings)
-    sync(settings, store=store, embedder=embedder)
-    return settings, store
-
-
-@pytest.fixture(scope="session")
-def tiny_engine(tiny_store: tuple[Settings, Store], embedder: Embedder) -> Engine:
-    """The extractive engine over the tiny corpus: fast enough for property-based tests."""
-    settings, store = tiny_store
-    return Engine(settings.model_copy(update={"llm_backend": "extractive"}), store, embedder, "extractive")
 
 
 # --- the attack set -------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from ingest.chunking import chunk_document
 from ingest.loaders import SkippedFile, load_file
 from ingest.pipeline import MAX_DEPTH, discover
 from rag.engine import Engine
+from rag.errors import OutsideCorpusError
 from rag.settings import Settings
 from rag.storage.store import Store
 from rag.storage.sync import sync
 from rag.upload import UploadError, add_upload
-from tests.conftest import CORPUS, CountingEmbedder
-from tests.reliability.conftest import tiny_copy
+from tests.conftest import CORPUS, CountingEmbedder, tiny_copy
 
 PLANTED_KEY = "OPENAI_API_KEY=sk-planted-0123456789abcdef"
 TINY_DOCS = {"harbour_pact.md", "island_forum.md", "river_commission.md"}
@@ -259,3 +259,23 @@ def test_the_default_caps_leave_the_shipped_corpus_ample_headroom(make_settings)
 
     assert chars * 10 <= settings.max_doc_chars, chars
     assert chunks * 10 <= settings.max_doc_chunks, chunks
+
+
+# --- files named from outside the corpus ------------------------------------------------------------------
+
+
+def test_a_file_named_from_outside_the_corpus_is_refused_naming_the_corpus_and_replaces_nothing(
+    tmp_path, make_settings, embedder
+):
+    settings = tiny_copy(tmp_path, make_settings)
+    sync(settings, embedder=embedder)
+    before = stored_texts(settings)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "harbour_pact.md").write_text("# Harbour Pact\n\nThe pact was cancelled. Nobody signed it.\n")
+
+    for outside in (elsewhere / "harbour_pact.md", elsewhere, settings.corpus_dir / ".." / "elsewhere"):
+        with pytest.raises(OutsideCorpusError, match=rf"outside the corpus folder {settings.corpus_dir} "):
+            sync(settings, [outside], embedder=embedder)
+
+    assert stored_texts(settings) == before

@@ -14,9 +14,9 @@ from ingest.loaders import load_file
 from rag.answering.prompts import INJECTION, REMOVED, build_messages, neutralise, render_sources
 from rag.engine import Engine
 from rag.storage.records import Hit
+from testkit.servers import ask_in_fresh_engine, run_isolated
 from tests.conftest import CORPUS, DATA
 from tests.reliability.conftest import hijacked
-from tests.servers import ask_in_fresh_engine, run_isolated
 
 TEMPLATE_TOKENS = re.compile(r"<\|[^|>]*\|>|\[/?INST\]|<</?SYS>>|<(start|end)_of_turn>")
 # The one change neutralise() makes to the shipped corpus: an inline "Anchor" icon, <img src=...>, between two

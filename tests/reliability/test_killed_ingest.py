@@ -12,8 +12,9 @@ import signal
 import pytest
 
 from rag.storage.sync import sync
+from testkit.cli import run_rag
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
-from tests.reliability.conftest import assert_every_document_whole, run_rag, settings_env
+from tests.reliability.conftest import assert_every_document_whole, settings_env
 
 # Writes of the update, in order: 1 delete (leftovers of killed runs), 2 upsert ferry_link.md (new),
 # 3 upsert harbour_pact.md (shrunk: new chunks + its old tail retired), 4 delete (that tail),

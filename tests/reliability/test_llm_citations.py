@@ -12,10 +12,11 @@ import openai
 import pytest
 
 from rag.serving.api import create_api
-from tests.reliability.conftest import PATCH_QUESTION, run_rag, settings_env
+from testkit.cli import run_rag
+from testkit.servers import serve_asgi
+from tests.reliability.conftest import PATCH_QUESTION, settings_env
 from tests.reliability.llm_server import event
 from tests.reliability.test_llm_outage import last_message, remote_engine
-from tests.servers import serve_asgi
 from webui.events import Events, new_session
 
 REPLY = [

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.servers import serve
+from tests.conftest import serve
 from webui.auth import LOGIN_FREE_FAILURES
 
 USER, PASSWORD = "alice", "s3cret-passphrase"

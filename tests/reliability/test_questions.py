@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer
 from rag.engine import Engine
 from rag.errors import QuestionError
+from testkit.answers import citation
 from tests.reliability.conftest import assert_inert
 from webui.events import Events, new_session
 from webui.render import esc_lines, render_answer, render_error, render_sources, render_streaming
@@ -58,17 +59,14 @@ def test_any_question_gets_an_answer_or_a_question_error(tiny_engine: Engine, qu
     except QuestionError as exc:
         assert "question" in str(exc).lower() and "Traceback" not in str(exc)
         return
-    assert isinstance(answer, Answer)
-    assert answer.text and (answer.abstained or answer.citations)
+    assert isinstance(answer, Answer) and answer.text
+    assert answer.abstained == (not answer.citations)  # an answer cites its sources; an abstention cites none
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
 
 
 # --- what the UI renders ------------------------------------------------------------------------------
 
-CITATION = Citation(
-    n=1, chunk_id="d.md#0", doc_id="d.md", title="T <b>", url="https://example.org/statement", date="2024",
-    page=None, quote="Japan pledged.", quote_start=0, quote_end=14, chunk_text="Japan pledged.", chunk_start=0,
-    support=0.9, supported=True,
-)  # fmt: skip
+CITATION = citation("Japan pledged.", title="T <b>", url="https://example.org/statement")
 rendered_text = st.one_of(
     st.sampled_from(ATTACKS + SCRIPTS),
     st.lists(st.sampled_from([*"<>\"'=/&;:()[]!# \nabcjsx1", "javascript:", "onerror=", "http://"]), max_size=40).map(

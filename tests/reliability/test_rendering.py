@@ -6,22 +6,15 @@ import re
 
 import pytest
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer
 from rag.storage.records import Hit
+from testkit.answers import citation
 from tests.reliability.conftest import assert_inert
 from webui.render import render_answer, render_sources
 
 CITED = "https://example.org/statement"
 RETRIEVED_NOT_CITED = "https://example.org/other"
 QUOTE = "Japan pledged 600 billion yen."
-
-
-def citation(url: str = CITED) -> Citation:
-    """Source [1], whose document lives at `url`."""
-    return Citation(
-        n=1, chunk_id="d.md#0", doc_id="d.md", title="Statement", url=url, date="2024", page=None, quote=QUOTE,
-        quote_start=0, quote_end=len(QUOTE), chunk_text=QUOTE, chunk_start=0, support=0.9, supported=True,
-    )  # fmt: skip
 
 
 UNCITED_HIT = Hit.from_dict(dict(
@@ -32,7 +25,7 @@ UNCITED_HIT = Hit.from_dict(dict(
 
 def rendered(text: str, url: str = CITED) -> str:
     """The chat HTML for an answer citing [1] at `url` (and retrieving, not citing, another source)."""
-    return render_answer(Answer(question="q", text=text, citations=[citation(url)], retrieved=[UNCITED_HIT],
+    return render_answer(Answer(question="q", text=text, citations=[citation(QUOTE, url=url)], retrieved=[UNCITED_HIT],
                                    abstained=False), 1)  # fmt: skip
 
 
@@ -89,7 +82,10 @@ def test_a_planted_source_url_cannot_break_out_of_its_attribute() -> None:
     url = 'https://example.org/x"onmouseover="alert(1)'  # front matter is attacker-controlled in a planted document
 
     html = rendered(f"See {url} [1].", url=url) + render_sources(
-        Answer(question="q", text="Japan pledged [1].", citations=[citation(url)], retrieved=[], abstained=False), 1
+        Answer(
+            question="q", text="Japan pledged [1].", citations=[citation(QUOTE, url=url)], retrieved=[], abstained=False
+        ),
+        1,
     )
 
     assert_inert(html, {url})  # no onmouseover attribute: the quote stayed inside the href

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 
 from rag.engine import Engine
 from rag.errors import LLMError
-from tests.reliability.conftest import PATCH_QUESTION, run_rag, settings_env
+from testkit.cli import run_rag
+from tests.reliability.conftest import PATCH_QUESTION, settings_env
 from webui.events import Events, new_session
 
 SECRET = "sk-test-SECRET-5f0c1e9a7b3d4c21a8e6"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,8 +14,10 @@ from dataclasses import dataclass, field
 import pytest
 from gradio_client import Client
 
-from tests.reliability.conftest import settings_env, tiny_copy
-from tests.servers import REPO, answers, free_port, start_guarded, stop, wait_until
+from testkit.cli import run_rag
+from testkit.servers import REPO, answers, free_port, start_guarded, stop, wait_until
+from tests.conftest import tiny_copy
+from tests.reliability.conftest import settings_env
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 ASKERS = 8
@@ -64,7 +65,8 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
     for name in NAMES:
         (pool / f"{name.lower()}_compact.md").write_text(rotating_doc(name), encoding="utf-8")
     shutil.copy(pool / "amber_compact.md", settings.corpus_dir)
-    subprocess.run([*rag_command, "ingest"], env=env, cwd=tmp_path, check=True, capture_output=True, timeout=600)
+    first = run_rag([*rag_command, "ingest"], env, tmp_path, timeout=600)
+    assert first.returncode == 0, first.stderr
     timeline = Timeline()
     timeline.record("amber_compact.md", True)
 
@@ -90,7 +92,7 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
                     timeline.record(doc, True)  # answers may cite it as soon as this ingest writes it
                 else:
                     target.unlink()
-                run = subprocess.run([*rag_command, "ingest"], env=env, cwd=tmp_path, capture_output=True, text=True)
+                run = run_rag([*rag_command, "ingest"], env, tmp_path, timeout=600)
                 if run.returncode:
                     errors.append(f"rag ingest: {run.stderr[-500:]}")
                 if not present:

@@ -10,6 +10,8 @@ from rag.errors import StoreError
 from rag.retrieval.retrieve import Retriever
 from rag.storage.store import Store
 from rag.storage.sync import fingerprint, stored_docs, sync
+from testkit.cli import run_rag
+from tests.conftest import tiny_copy
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
 from tests.reliability.conftest import (
     PATCH_QUESTION,
@@ -17,18 +19,10 @@ from tests.reliability.conftest import (
     corrupt_sqlite,
     either_version,
     ingest_and_close,
-    run_rag,
     settings_env,
-    tiny_copy,
     update_tiny_corpus,
     versions,
 )
-
-
-@pytest.fixture
-def tiny(tmp_path, make_settings):
-    """Settings for a writable copy of the tiny corpus and a store in tmp_path/store (not ingested)."""
-    return tiny_copy(tmp_path, make_settings)
 
 
 def assert_clean_cli_error(run, *phrases: str) -> None:
@@ -43,25 +37,27 @@ def assert_clean_cli_error(run, *phrases: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated"])
-def test_corrupted_store_raises_store_error_naming_the_rebuild(tiny, embedder, how):
-    ingest_and_close(tiny, embedder)
-    corrupt_sqlite(tiny.store_dir, how)
+def test_corrupted_store_raises_store_error_naming_the_rebuild(tiny_settings, embedder, how):
+    ingest_and_close(tiny_settings, embedder)
+    corrupt_sqlite(tiny_settings.store_dir, how)
 
     with pytest.raises(StoreError, match=r"rag ingest --rebuild") as raised:
-        Store(tiny)
+        Store(tiny_settings)
 
-    assert str(tiny.store_dir) in str(raised.value)
+    assert str(tiny_settings.store_dir) in str(raised.value)
 
 
-def test_cli_on_a_corrupted_store_says_rebuild_and_rebuild_recovers_it(tiny, embedder, rag_command, rag_env, tmp_path):
-    ingest_and_close(tiny, embedder)
-    corrupt_sqlite(tiny.store_dir, "garbage")
-    unrelated = tiny.store_dir / "notes.txt"  # not Chroma's: a rebuild must leave it alone
+def test_cli_on_a_corrupted_store_says_rebuild_and_rebuild_recovers_it(
+    tiny_settings, embedder, rag_command, rag_env, tmp_path
+):
+    ingest_and_close(tiny_settings, embedder)
+    corrupt_sqlite(tiny_settings.store_dir, "garbage")
+    unrelated = tiny_settings.store_dir / "notes.txt"  # not Chroma's: a rebuild must leave it alone
     unrelated.write_text("keep me")
-    env = settings_env(rag_env, tiny)
+    env = settings_env(rag_env, tiny_settings)
 
     search = run_rag([*rag_command, "search", PATCH_QUESTION], env, tmp_path)
-    assert_clean_cli_error(search, "rag ingest --rebuild", str(tiny.store_dir))
+    assert_clean_cli_error(search, "rag ingest --rebuild", str(tiny_settings.store_dir))
 
     rebuild = run_rag([*rag_command, "ingest", "--rebuild"], env, tmp_path)
 
@@ -69,24 +65,24 @@ def test_cli_on_a_corrupted_store_says_rebuild_and_rebuild_recovers_it(tiny, emb
     assert rebuild.stdout.startswith("3 added, 0 updated")
     assert "Traceback" not in rebuild.stderr
     assert unrelated.read_text() == "keep me"
-    _assert_one_clean_copy(tiny, tiny.corpus_dir, _records(tiny))
-    hits = Retriever(tiny, Store(tiny), embedder).retrieve(PATCH_QUESTION)
+    _assert_one_clean_copy(tiny_settings, tiny_settings.corpus_dir, _records(tiny_settings))
+    hits = Retriever(tiny_settings, Store(tiny_settings), embedder).retrieve(PATCH_QUESTION)
     assert hits[0].doc_id == "harbour_pact.md"
 
 
 # --- a store this process may not write ----------------------------------------------------------------
 
 
-def test_unreadable_store_dir_says_so(tiny, embedder):
+def test_unreadable_store_dir_says_so(tiny_settings, embedder):
     if os.geteuid() == 0:
         pytest.skip("running as root: chmod 000 does not stop root (the read-only mount test covers this)")
-    ingest_and_close(tiny, embedder)
-    tiny.store_dir.chmod(0)
+    ingest_and_close(tiny_settings, embedder)
+    tiny_settings.store_dir.chmod(0)
     try:
         with pytest.raises(StoreError, match=r"read-only or belongs to another user.*RAG_STORE_DIR"):
-            Store(tiny)
+            Store(tiny_settings)
     finally:
-        tiny.store_dir.chmod(0o755)
+        tiny_settings.store_dir.chmod(0o755)
 
 
 def test_store_on_a_read_only_disk_says_so_in_the_api_and_the_cli(

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import html
+import logging
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -14,11 +16,11 @@ from rag.errors import StoreError
 from rag.retrieval.retrieve import Retriever
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.store import Store
+from testkit.cli import run_rag
 from tests.reliability.conftest import (
     PATCH_QUESTION,
     corrupt_sqlite,
     ingest_and_close,
-    run_rag,
     settings_env,
     tiny_copy,
 )
@@ -116,3 +118,27 @@ def test_a_question_after_the_store_was_deleted_gets_the_diagnosis_or_an_answer_
     message = html.unescape(steps[-1][1][-1]["content"])
     assert str(tmp_path) not in message and "Traceback" not in message
     assert "read-only" not in message and "--rebuild" not in message
+
+
+@pytest.mark.slow
+def test_a_running_app_answers_from_a_store_deleted_and_rebuilt_by_another_process(
+    live_engine, rag_command, rag_env, tmp_path, caplog
+):
+    settings = live_engine.settings
+    question = "How many glacier weather stations will Iceland and Mongolia build?"
+    assert live_engine.ask(question).abstained
+    shutil.rmtree(settings.store_dir)
+    (settings.corpus_dir / "glacier_accord.md").write_text(NOTE, encoding="utf-8")
+
+    rebuilt = run_rag([*rag_command, "ingest"], settings_env(rag_env, settings), tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    with caplog.at_level(logging.WARNING, logger="rag.storage.store"):
+        started = time.monotonic()
+        while (answer := live_engine.ask(question)).abstained and time.monotonic() - started < 10:
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+
+    assert not answer.abstained and "seventy-seven" in answer.text, answer.text
+    assert {c.doc_id for c in answer.citations} == {"glacier_accord.md"}
+    assert seconds < 3, f"took {seconds:.1f} s to follow the rebuilt store"
+    assert "was replaced on disk; reopening it" in caplog.text

@@ -11,8 +11,9 @@ import pytest
 from rag.retrieval.retrieve import Retriever
 from rag.storage.store import FOLLOW_EVERY_S, Store, ingest_holder, writer_lock
 from rag.storage.sync import sync
+from testkit.cli import run_rag
 from tests.ingest.test_pipeline import _assert_one_clean_copy, _records
-from tests.reliability.conftest import run_rag, settings_env, tiny_copy
+from tests.reliability.conftest import settings_env
 
 NEW_DOC = "lantern_accord.md"
 NEW_TEXT = (
@@ -23,12 +24,6 @@ NEW_TEXT = (
 NEW_QUESTION = "Which countries share tide gauge readings under the Lantern Accord?"
 REMOVED_DOC = "river_commission.md"
 REMOVED_QUESTION = "How many mangrove trees will the river commission plant?"
-
-
-@pytest.fixture
-def tiny(tmp_path, make_settings):
-    """Settings for a writable copy of the tiny corpus and a store in tmp_path/store (not ingested)."""
-    return tiny_copy(tmp_path, make_settings)
 
 
 def hold_lock_in_subprocess(settings, seconds: float) -> subprocess.Popen:
@@ -47,14 +42,14 @@ def hold_lock_in_subprocess(settings, seconds: float) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_a_reader_follows_an_ingest_by_another_process(tiny, embedder, rag_command, rag_env, tmp_path):
-    sync(tiny, embedder=embedder)
-    reader = Retriever(tiny, Store(tiny), embedder)
+def test_a_reader_follows_an_ingest_by_another_process(tiny_settings, embedder, rag_command, rag_env, tmp_path):
+    sync(tiny_settings, embedder=embedder)
+    reader = Retriever(tiny_settings, Store(tiny_settings), embedder)
     assert reader.retrieve(REMOVED_QUESTION)[0].doc_id == REMOVED_DOC  # vector index and BM25 now in memory
-    (tiny.corpus_dir / REMOVED_DOC).rename(tmp_path / REMOVED_DOC)
-    (tiny.corpus_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
+    (tiny_settings.corpus_dir / REMOVED_DOC).rename(tmp_path / REMOVED_DOC)
+    (tiny_settings.corpus_dir / NEW_DOC).write_text(NEW_TEXT, encoding="utf-8")
 
-    ingest = run_rag([*rag_command, "ingest"], settings_env(rag_env, tiny), tmp_path)
+    ingest = run_rag([*rag_command, "ingest"], settings_env(rag_env, tiny_settings), tmp_path)
     assert ingest.returncode == 0, ingest.stderr
     time.sleep(FOLLOW_EVERY_S)
 
@@ -65,8 +60,8 @@ def test_a_reader_follows_an_ingest_by_another_process(tiny, embedder, rag_comma
 
 
 @pytest.mark.slow
-def test_two_ingests_at_once_both_succeed_one_after_the_other(tiny, rag_command, rag_env, tmp_path):
-    env = settings_env(rag_env, tiny)
+def test_two_ingests_at_once_both_succeed_one_after_the_other(tiny_settings, rag_command, rag_env, tmp_path):
+    env = settings_env(rag_env, tiny_settings)
     runs = [
         subprocess.Popen(
             [*rag_command, "ingest"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -84,43 +79,45 @@ def test_two_ingests_at_once_both_succeed_one_after_the_other(tiny, rag_command,
     # Whether the second one had to wait depends on timing (waiting is tested below); never both.
     assert sum("another ingest is running (pid" in err for _, _, err in results) <= 1
     assert not any("--rebuild" in err or "Traceback" in err for _, _, err in results)
-    _assert_one_clean_copy(tiny, tiny.corpus_dir, _records(tiny))
+    _assert_one_clean_copy(tiny_settings, tiny_settings.corpus_dir, _records(tiny_settings))
 
 
-def test_a_second_writer_waits_for_the_first(tiny, embedder):
-    holder = hold_lock_in_subprocess(tiny, 2)
+def test_a_second_writer_waits_for_the_first(tiny_settings, embedder):
+    holder = hold_lock_in_subprocess(tiny_settings, 2)
     try:
-        assert ingest_holder(tiny) == holder.pid
+        assert ingest_holder(tiny_settings) == holder.pid
         started = time.monotonic()
-        report = sync(tiny, embedder=embedder)
+        report = sync(tiny_settings, embedder=embedder)
         assert time.monotonic() - started >= 1  # it waited for the other process's turn
         assert report.added == 3
     finally:
         holder.wait(timeout=30)
-    assert ingest_holder(tiny) is None
+    assert ingest_holder(tiny_settings) is None
 
 
-def test_ingest_holder_ignores_a_killed_writer(tiny):
-    holder = hold_lock_in_subprocess(tiny, 60)
+def test_ingest_holder_ignores_a_killed_writer(tiny_settings):
+    holder = hold_lock_in_subprocess(tiny_settings, 60)
     holder.kill()
     holder.wait(timeout=30)
 
-    assert ingest_holder(tiny) is None
-    with writer_lock(tiny):  # the lock died with its holder
-        assert ingest_holder(tiny) is not None
+    assert ingest_holder(tiny_settings) is None
+    with writer_lock(tiny_settings):  # the lock died with its holder
+        assert ingest_holder(tiny_settings) is not None
 
 
 @pytest.mark.slow
-def test_a_reader_opened_while_another_process_ingests_answers_once_it_is_done(tiny, embedder, rag_command, rag_env):
+def test_a_reader_opened_while_another_process_ingests_answers_once_it_is_done(
+    tiny_settings, embedder, rag_command, rag_env
+):
     ingest = subprocess.Popen(
         [*rag_command, "ingest"],
-        env=settings_env(rag_env, tiny),
+        env=settings_env(rag_env, tiny_settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        reader = Retriever(tiny, Store(tiny), embedder)
+        reader = Retriever(tiny_settings, Store(tiny_settings), embedder)
         errors = []
         while ingest.poll() is None:
             try:
@@ -137,17 +134,17 @@ def test_a_reader_opened_while_another_process_ingests_answers_once_it_is_done(t
     assert not any("--rebuild" in str(e) for e in errors), errors
 
 
-def test_a_store_that_reopened_still_lets_go_of_chroma_when_closed(tiny, embedder):
+def test_a_store_that_reopened_still_lets_go_of_chroma_when_closed(tiny_settings, embedder):
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    store = Store(tiny)
-    sync(tiny, store=store, embedder=embedder)
+    store = Store(tiny_settings)
+    sync(tiny_settings, store=store, embedder=embedder)
     store.reopen()  # what follow() does after another process's ingest
     assert store.count() > 0
 
     store.close()
 
-    assert str(tiny.store_dir) not in SharedSystemClient._identifier_to_system  # its files are released
+    assert str(tiny_settings.store_dir) not in SharedSystemClient._identifier_to_system  # its files are released
 
 
 @pytest.mark.slow

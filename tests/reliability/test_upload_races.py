@@ -6,16 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from rag.upload import save_upload
-
-
-@pytest.fixture
-def upload_settings(tmp_path: Path, make_settings):
-    """Settings over an empty corpus folder with uploads on."""
-    (tmp_path / "corpus").mkdir()
-    return make_settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store", allow_upload=True)
 
 
 def test_eight_different_files_uploaded_at_once_as_note_md_are_all_kept(tmp_path, make_settings):

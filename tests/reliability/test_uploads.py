@@ -12,14 +12,6 @@ from rag.upload import UploadError, save_upload
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(md|markdown|txt|html|htm|pdf|docx)$")
 
 
-@pytest.fixture
-def upload_settings(tmp_path: Path, make_settings):
-    """Settings over an empty corpus folder with uploads on."""
-    (tmp_path / "corpus").mkdir()
-    return make_settings(corpus_dir=tmp_path / "corpus", store_dir=tmp_path / "store", allow_upload=True,
-                         upload_dir="uploads", upload_max_mb=0.05)  # fmt: skip
-
-
 def files_under(folder: Path) -> set[Path]:
     """Every file and link below `folder`."""
     return {p for p in folder.rglob("*") if p.is_file() or p.is_symlink()}

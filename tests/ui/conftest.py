@@ -15,8 +15,7 @@ from rag.engine import Engine
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.store import Store
-from tests.conftest import IngestedCorpus
-from tests.servers import serve
+from tests.conftest import IngestedCorpus, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,10 +94,3 @@ def serve_with(engine: Engine) -> Iterator[Callable[[Settings], str]]:
 def client(app_url: str) -> Client:
     """A gradio_client connected to the app, as a script would use it."""
     return Client(app_url, verbose=False)
-
-
-@pytest.fixture
-def upload_settings(tmp_path: Path, ui_settings_for: Callable[..., Settings]) -> Settings:
-    """Settings over an empty corpus folder, for upload checks that need no engine."""
-    (tmp_path / "corpus").mkdir()
-    return ui_settings_for(tmp_path / "corpus", tmp_path / "store")

@@ -6,30 +6,16 @@ import re
 
 from rag.answer import ABSTAIN_TEXT, Answer, Citation
 from rag.retrieval.retrieve import Hit
+from testkit.answers import citation
 from webui.render import render_answer, render_sources, render_streaming, source_urls
 
 CHUNK = "Intro sentence here. Japan pledged <b>600</b> billion yen to the Philippines. Closing words."
 QUOTE = "Japan pledged <b>600</b> billion yen to the Philippines."
 
 
-def citation(n: int = 1, url: str = "https://example.org/statement", chunk_start: int = 1000) -> Citation:
-    start = chunk_start + CHUNK.index(QUOTE)
-    return Citation(
-        n=n,
-        chunk_id="doc.md#3",
-        doc_id="doc.md",
-        title="Joint <Statement>",
-        url=url,
-        date="2024-04-11",
-        page=7,
-        quote=QUOTE,
-        quote_start=start,
-        quote_end=start + len(QUOTE),
-        chunk_text=CHUNK,
-        chunk_start=chunk_start,
-        support=0.9,
-        supported=True,
-    )
+def cited(url: str = "https://example.org/statement") -> Citation:
+    """Source [1]: QUOTE in CHUNK, a passage at offset 1000 of page 7 of a statement whose title holds markup."""
+    return citation(CHUNK, QUOTE, url=url, chunk_start=1000, title="Joint <Statement>", date="2024-04-11", page=7)
 
 
 def hit(rank: int, title: str = "Closest doc") -> Hit:
@@ -45,15 +31,15 @@ def answer(text: str, citations: list[Citation], **kwargs: object) -> Answer:
 
 
 def test_model_and_document_html_is_escaped() -> None:
-    rendered = render_answer(answer('<img src=x onerror="alert(1)"> Japan pledged a lot [1].', [citation()]), 1)
+    rendered = render_answer(answer('<img src=x onerror="alert(1)"> Japan pledged a lot [1].', [cited()]), 1)
     assert "<img" not in rendered and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in rendered
-    panel = render_sources(answer("Japan pledged [1].", [citation()]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [cited()]), 1)
     assert "<b>600</b>" not in panel and "&lt;b&gt;600&lt;/b&gt;" in panel
     assert "Joint &lt;Statement&gt;" in panel and "&lt;Japan&gt;" in panel
 
 
 def test_citation_markers_link_to_their_passage_in_the_source_panel() -> None:
-    a = answer("Japan pledged 600 billion yen [1]. It also said more [2].", [citation()])
+    a = answer("Japan pledged 600 billion yen [1]. It also said more [2].", [cited()])
     rendered, panel = render_answer(a, 3), render_sources(a, 3)
     assert '<a class="cite" href="#src-3-1"' in rendered
     assert 'id="src-3-1"' in panel
@@ -61,7 +47,7 @@ def test_citation_markers_link_to_their_passage_in_the_source_panel() -> None:
 
 
 def test_supporting_quote_is_highlighted_in_its_chunk() -> None:
-    panel = render_sources(answer("Japan pledged [1].", [citation()]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [cited()]), 1)
     marked = re.findall(r"<mark>(.*?)</mark>", panel)
     assert marked == ["Japan pledged &lt;b&gt;600&lt;/b&gt; billion yen to the Philippines."]
     assert "Intro sentence here." in panel and "page 7" in panel and "2024-04-11" in panel
@@ -73,7 +59,7 @@ def test_links_and_images_in_model_output_are_inert_unless_they_point_at_a_cited
         "See [the statement](https://example.org/statement) [1]. Click [here](https://evil.example/x) or "
         "https://evil.example/y now. ![pixel](https://evil.example/p.png) [bad](javascript:alert(1))"
     )
-    rendered = render_answer(answer(text, [citation()]), 1)
+    rendered = render_answer(answer(text, [cited()]), 1)
     assert '<a href="https://example.org/statement" target="_blank"' in rendered
     assert "evil.example" in rendered  # still readable...
     assert not re.search(r'href="[^"]*evil', rendered)  # ...but not a link
@@ -81,7 +67,7 @@ def test_links_and_images_in_model_output_are_inert_unless_they_point_at_a_cited
 
 
 def test_unsafe_source_urls_are_not_linked() -> None:
-    panel = render_sources(answer("Japan pledged [1].", [citation(url="javascript:alert(1)")]), 1)
+    panel = render_sources(answer("Japan pledged [1].", [cited(url="javascript:alert(1)")]), 1)
     assert "href=" not in panel.replace('href="#', "")
     two = source_urls("https://a.example/x ; https://b.example/y")
     assert two == ["https://a.example/x", "https://b.example/y"]
@@ -90,7 +76,7 @@ def test_unsafe_source_urls_are_not_linked() -> None:
 def test_unsupported_sentences_are_flagged() -> None:
     a = answer(
         "Japan pledged 600 billion yen [1]. Japan also promised a moon base [1].",
-        [citation()],
+        [cited()],
         unsupported_sentences=["Japan also promised a moon base."],
     )
     rendered = render_answer(a, 1)

@@ -14,7 +14,7 @@ from gradio_client import Client
 
 from ingest.loaders import load_file
 from rag.engine import Engine
-from tests.servers import serve_asgi
+from testkit.servers import serve_asgi
 
 PLEDGE = "How much did Japan pledge to the Philippines, and by when?"
 
@@ -78,3 +78,27 @@ def test_gradio_mcp_server_offers_ask_search_and_countries_with_offsets(server_u
     assert any(c["country"] == "Japan" for c in ast.literal_eval(countries.content[0].text))
     assert unknown.isError and "Unknown country or grouping 'Narnia'" in unknown.content[0].text
     assert malformed.isError and "'Japan' is not valid" in malformed.content[0].text
+
+
+def test_rag_mcp_and_the_gradio_mcp_server_return_the_same_ask_and_search_fields(
+    server_url: str, engine: Engine, rag_env
+) -> None:
+    # One JSON module writes both (rag/serving/json_forms.py): a client may switch servers without a change.
+    from tests.rag.test_mcp import payload, session_calls
+
+    calls = [("ask", {"question": PLEDGE}), ("search", {"question": "Ream Naval Base", "k": 2})]
+    env = rag_env(
+        RAG_CORPUS_DIR=engine.settings.corpus_dir,
+        RAG_STORE_DIR=engine.settings.store_dir,
+        RAG_COLLECTION=engine.settings.collection,
+        RAG_LLM_BACKEND=engine.backend,
+    )
+    _, (stdio_ask, stdio_search) = asyncio.run(asyncio.wait_for(session_calls(env, calls), 180))
+    _, (http_ask, http_search) = asyncio.run(asyncio.wait_for(mcp_calls(f"{server_url}/gradio_api/mcp/", calls), 120))
+    stdio_answer, http_answer = payload(stdio_ask), ast.literal_eval(http_ask.content[0].text)
+    assert stdio_answer.keys() == http_answer.keys()
+    assert stdio_answer["answer"] == http_answer["answer"] and "600 billion" in http_answer["answer"]
+    assert [c.keys() for c in stdio_answer["citations"]] == [c.keys() for c in http_answer["citations"]]
+    assert stdio_answer["citations"] and {"retrieved", "abstained", "backend"} <= http_answer.keys()
+    stdio_passages, http_passages = payload(stdio_search), ast.literal_eval(http_search.content[0].text)
+    assert [p.keys() for p in stdio_passages] == [p.keys() for p in http_passages] and len(http_passages) == 2

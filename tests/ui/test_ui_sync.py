@@ -14,7 +14,7 @@ from gradio_client.exceptions import AppError
 from rag.engine import Engine
 from rag.errors import IndexingError
 from rag.storage.store import Store
-from tests.servers import serve
+from tests.conftest import serve
 from webui.events import Events, country_choices, document_choices, new_session
 from webui.render import render_status
 from webui.sync import CorpusSync

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from rag.answer import Answer, Citation, Quote
+from rag.answer import Answer
+from testkit.answers import citation
 from webui import conversations
 from webui.render import render_answer, render_sources
 from webui.text import render_corpus_text
@@ -72,22 +73,11 @@ def test_list_items_and_headings_start_their_own_lines_and_wrapped_lines_flow() 
     assert html == "<strong>Harbour Pact</strong><br>Japan signed a pact.<br><br>• first item<br>• second <em>item</em>"
 
 
-def citation(n: int, claims: list[tuple[str, int, int]], chunk: str) -> Citation:
-    """Source `n` over `chunk` (at document offset 100): each claim quotes chunk[start:end]."""
-    quotes = [Quote(claim, chunk[start:end], 100 + start, 100 + end, 1.0) for claim, start, end in claims]
-    best = quotes[0]
-    return Citation(
-        n=n, chunk_id="d.md#0", doc_id="d.md", title="Doc", url="", date="2024", page=None, quote=best.quote,
-        quote_start=best.quote_start, quote_end=best.quote_end, chunk_text=chunk, chunk_start=100, support=1.0,
-        supported=True, highlights=[(q.quote_start, q.quote_end) for q in quotes], quotes=quotes,
-    )  # fmt: skip
-
-
 def test_each_citation_link_goes_to_its_own_claims_span() -> None:
     chunk = "Japan signed a pact with Thailand. **Japan** also signed one with Vietnam."
     # The second span starts inside the bold markup: its <mark> must still nest.
     claims = [("Japan signed a pact with Thailand.", 0, 34), ("Japan also signed one with Vietnam.", 37, len(chunk))]
-    cited = citation(1, claims, chunk)
+    cited = citation(chunk, claims=claims, chunk_start=100, support=1.0)
     answer = Answer("q", "- Japan signed a pact with Thailand [1].\n- Japan also signed one with Vietnam [1].", [cited],
                     [], False)  # fmt: skip
     links = re.findall(r'href="#([^"]+)"', render_answer(answer, 4))
@@ -101,7 +91,7 @@ def test_list_and_comparison_answers_render_as_lists_under_labels() -> None:
     text = "Thailand:\n- Japan signed a pact with Thailand [1].\n\nCambodia:\n- Japan also signed one with Vietnam [1]."
     chunk = "Japan signed a pact with Thailand. Japan also signed one with Vietnam."
     claims = [("Japan signed a pact with Thailand.", 0, 34), ("Japan also signed one with Vietnam.", 35, len(chunk))]
-    cited = citation(1, claims, chunk)
+    cited = citation(chunk, claims=claims, chunk_start=100, support=1.0)
     html = render_answer(Answer("q", text, [cited], [], False, shape="comparison"), 1)
     assert html.count('<p class="part-label"><strong>') == 2 and html.count('<ul class="answer-list"><li>') == 2
     assert "- Japan" not in html and well_formed(html)

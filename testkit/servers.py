@@ -1,9 +1,9 @@
-"""Servers the tests (and benchmarks) start, written once: ports, `chroma run`, `llama_cpp.server`, the UI.
+"""Servers the tests and benchmarks start, written once: ports, `chroma run`, `llama_cpp.server`, `python ui.py`.
 
 Every server runs under a guard that kills it when the process that started it dies (Linux's
 PR_SET_PDEATHSIG), so a test run that crashes or is killed leaves no orphaned server behind.
 
-Run as a script, this file is that guard: `python tests/servers.py PARENT_PID COMMAND...`.
+Run as a script, this file is that guard: `python testkit/servers.py PARENT_PID COMMAND...`.
 """
 
 from __future__ import annotations
@@ -141,17 +141,20 @@ class LlamaServer:
         stop(self.process, timeout=20)
 
 
-# --- the Gradio UI ----------------------------------------------------------------------------------
+# --- the UI and other ASGI apps ----------------------------------------------------------------------
 
 
-def serve(engine: Any, settings: Any, sync: Any = None) -> tuple[Any, str]:
-    """The app, built and launched as `python ui.py` does, on a free loopback port; returns (app, url)."""
-    import ui
-    from webui.serving import launch
-
-    app = ui.build_app(engine, settings, sync)
-    _, url, _ = launch(app, settings, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    return app, url
+@contextmanager
+def ui_process(env: dict[str, str], log: Path, *args: str, timeout: float = 300) -> Iterator[str]:
+    """`python ui.py ARGS` on a free loopback port, as a user starts it; yields its URL once it answers."""
+    port = free_port()
+    process = start_guarded([sys.executable, str(REPO / "ui.py"), "--port", str(port), *args], log, env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: answers(url), process, log, "python ui.py", timeout)
+        yield url
+    finally:
+        stop(process)
 
 
 @contextmanager

@@ -1,0 +1,40 @@
+"""Answers' parts built by hand, for tests of what renders and stores them: one citation builder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.answer import Citation, Quote
+
+
+def citation(
+    chunk_text: str,
+    quote: str | None = None,
+    *,
+    claims: Sequence[tuple[str, int, int]] = (),
+    n: int = 1,
+    chunk_start: int = 0,
+    doc_id: str = "d.md",
+    title: str = "Doc",
+    url: str = "",
+    date: str = "2024",
+    page: int | None = None,
+    support: float = 0.9,
+) -> Citation:
+    """Source `[n]`: a chunk of `doc_id` at document offset `chunk_start`, supported by a verbatim span of it.
+
+    The span is `quote` (a substring of the chunk; default: the whole chunk), or, with `claims` (answer sentence,
+    start, end in the chunk), one quote per claim, the first the best.
+    """
+    quotes = [Quote(claim, chunk_text[s:e], chunk_start + s, chunk_start + e, support) for claim, s, e in claims]
+    if quotes:
+        best = quotes[0]
+        quote, start = best.quote, best.quote_start
+    else:
+        quote = chunk_text if quote is None else quote
+        start = chunk_start + chunk_text.index(quote)
+    return Citation(
+        n=n, chunk_id=f"{doc_id}#0", doc_id=doc_id, title=title, url=url, date=date, page=page, quote=quote,
+        quote_start=start, quote_end=start + len(quote), chunk_text=chunk_text, chunk_start=chunk_start,
+        support=support, supported=True, highlights=[(q.quote_start, q.quote_end) for q in quotes], quotes=quotes,
+    )  # fmt: skip

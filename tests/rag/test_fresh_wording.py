@@ -1,0 +1,182 @@
+"""Answers that hold on wording nobody tuned for: spellings, typos, capitals, pronouns, citation order.
+
+Each case is one member of a class the blind set measures; none is copied from an eval set.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answering.abstain import asked_details, missing_detail
+from rag.answering.citations import renumber
+from rag.answering.condense import condense_question, without_sources
+from rag.answering.extractive import _cite, _cut_at_edge
+from rag.answering.shapes import classify
+from rag.engine import Engine
+from rag.retrieval.wording import Vocabulary, edits, spells_out, with_country_names
+
+ACTORS = frozenset({"Japan", "China", "United States"})
+TEXT = (
+    "Japan pledged support to the Philippines. The Philippines and Vietnam met in Manila. "
+    "Their defence programme grew. Officials from the Philippines, Vietnam and Indonesia spoke in Jakarta "
+    "and in Manila. Talks with Indonesia went on in Jakarta. North Korea launched missiles; North Korea was condemned."
+)
+
+
+@pytest.fixture(scope="module")
+def vocabulary() -> Vocabulary:
+    return Vocabulary.from_texts([TEXT])
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("What did Japan pledge to the Phillipines?", "What did Japan pledge to the Philippines?"),  # two slips
+        ("Vietnan and Indoneisa", "Vietnam and Indonesia"),  # a wrong letter; two letters swapped
+        ("the defense program", "the defence programme"),  # American spelling of a British source
+        ("what happened in jakarta in Apr 2024?", "what happened in Jakarta in April 2024?"),
+        ("the US-PH treaty", "the US-Philippines treaty"),  # a country code, not a word of the corpus
+    ],
+)
+def test_a_question_is_read_in_the_corpus_words(vocabulary: Vocabulary, typed: str, meant: str) -> None:
+    assert vocabulary.normalize(typed) == meant
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What was the trade worth?", "Is it in the US?", "What is the plan in May?", "Who is Natasha?"],
+)
+def test_words_that_are_no_slip_stay_as_typed(vocabulary: Vocabulary, question: str) -> None:
+    # "worth" is one letter from "North", but slips rarely hit the first letter; "IN"/"US" are words.
+    assert vocabulary.normalize(question) == question
+
+
+def test_edits_counts_a_swap_of_neighbours_as_one() -> None:
+    assert edits("indoneisa", "indonesia", 2) == 1
+    assert edits("phillipines", "philippines", 2) == 2
+    assert edits("abc", "xyz", 1) == 2  # past the limit: limit + 1
+
+
+def test_an_acronym_counts_as_named_where_its_words_are() -> None:
+    assert spells_out("SCS", "tensions in the South China Sea grew")
+    assert spells_out("FDI", "nearly $800 billion in foreign direct investment")
+    assert spells_out("HADR", "humanitarian assistance and disaster relief activities")
+    assert not spells_out("WTO", "the trade talks went on")
+
+
+def test_a_capital_carries_its_country_and_a_leader_does_not() -> None:
+    assert with_country_names("What did Kishida do in Manila?") == "What did Kishida do in Manila (Philippines)?"
+    assert with_country_names("Hanoi and Washington") == "Hanoi (Vietnam) and Washington (United States)"
+
+
+AUTHOR_TURNS = [
+    {"role": "user", "content": "Who wrote Diplomatic Overdrive?"},
+    {"role": "assistant", "content": "Natasha Agarwal [1].\n\nSources:\n[1] Diplomatic Overdrive"},
+]
+COUNTRY_TURNS = [
+    {"role": "user", "content": "What did the US and Indonesia agree on in November 2023?"},
+    {"role": "assistant", "content": "A Comprehensive Strategic Partnership [1]."},
+]
+
+
+def test_she_is_the_author_the_conversation_named() -> None:
+    asked = condense_question("What does she think of Thailand?", AUTHOR_TURNS, ACTORS, ["Natasha Agarwal"])
+    assert asked == "What does the author think of Thailand?"
+
+
+def test_they_are_the_countries_of_the_earlier_question() -> None:
+    asked = condense_question("What did they say about critical minerals?", COUNTRY_TURNS, ACTORS)
+    assert asked == "What did Indonesia say about critical minerals?"
+
+
+def test_and_x_goes_into_the_earlier_question_and_replaces_an_earlier_and_y() -> None:
+    turns = [*COUNTRY_TURNS, {"role": "user", "content": "and on climate?"}, {"role": "assistant", "content": "..."}]
+    asked = condense_question("and on health?", turns, ACTORS)
+    assert asked == "What did the US and Indonesia agree on in November 2023 about health?"
+
+
+def test_a_sources_list_sent_back_with_a_reply_is_not_part_of_it() -> None:
+    assert without_sources(AUTHOR_TURNS[1]["content"]) == "Natasha Agarwal [1]."
+
+
+def test_markers_run_from_one_in_the_order_shown(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What did Japan and the Philippines agree on maritime security?")
+    shown = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert shown and list(dict.fromkeys(shown)) == list(range(1, len(set(shown)) + 1))
+    assert [c.n for c in answer.citations] == sorted(set(shown))
+
+
+def test_renumber_keeps_each_marker_on_its_citation(extractive_engine: Engine) -> None:
+    from dataclasses import replace
+
+    first, second = extractive_engine.ask("What is the Quad doing on maritime security?").citations[:2]
+    text, citations = renumber("A [7]. B [3]. C [7].", [replace(first, n=3), replace(second, n=7)])
+    assert text == "A [1]. B [2]. C [1]."
+    assert [(c.n, c.quote) for c in citations] == [(1, second.quote), (2, first.quote)]
+
+
+def test_a_shown_sentence_is_capitalised_and_never_cut_at_a_chunk_edge() -> None:
+    assert _cite("that counts too.", 2) == "That counts too [2]."
+    chunk = "Start here. The last sentence runs off the chunk, including"
+    assert _cut_at_edge(chunk, chunk.index("The"), len(chunk))
+    assert not _cut_at_edge(chunk, 0, chunk.index("The"))
+    assert _cut_at_edge("part of a sentence. Then more.", 0, 20)
+
+
+def test_an_amount_asked_in_a_currency_needs_that_currency() -> None:
+    question = "What is the 600 billion yen pledge worth in US dollars?"
+    assert [d.name for d in asked_details(question)] == ["the amount"]
+    assert missing_detail(question, ["Japan pledged JPY 600 billion."], _all(1)) is not None
+    assert missing_detail(question, ["It is worth $4 billion."], _all(1)) is None
+    assert [d.name for d in asked_details("What exact date was it signed?")] == ["the date"]
+
+
+def _all(n: int):
+    import numpy as np
+
+    return np.ones(n, dtype=bool)
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("what's Canberra up to in the Pacific?", "overview"),
+        ("what is going on with Japan and Thailand", "overview"),
+        ("give me the gist of the vision statement", "overview"),
+        ("How do Indonesia and Vietnam each see China?", "comparison"),
+        ("What changed between the 2023 and 2024 statements on Taiwan?", "comparison"),
+    ],
+)
+def test_everyday_overview_and_comparison_phrasings(question: str, shape: str) -> None:
+    assert classify(question) == shape
+
+
+def test_a_paraphrased_amount_question_is_answered_not_refused(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("How much money did Tokyo promise Manila?")
+    assert not answer.abstained
+    assert "600 billion" in answer.text
+
+
+def test_a_misspelt_country_still_finds_its_passages(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("what did japan sign with the phillipines on disaster relief")
+    assert not answer.abstained
+    assert "Philippines" in answer.search_query
+    assert any("Philippines" in c.quote for c in answer.citations)
+
+
+def test_an_amount_in_another_currency_is_not_claimed(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("How many US dollars did Japan pledge to the Philippines?")
+    assert answer.abstained and answer.text == "The sources don't give the amount."
+
+
+def test_the_author_follow_up_is_answered_from_the_article(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What does she say about Cambodia?", AUTHOR_TURNS)
+    assert answer.search_query == "What does the author say about Cambodia?"
+    assert answer.citations and all(c.doc_id == "diplomatic-overdrive.md" for c in answer.citations)
+
+
+def test_a_new_topic_after_a_conversation_is_asked_on_its_own(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What is the Quad Fellowship?", COUNTRY_TURNS)
+    assert answer.search_query == "What is the Quad Fellowship?"
