@@ -22,6 +22,7 @@ from tqdm import tqdm
 from eval.dataset import Question, load_dataset, normalize
 from eval.metrics import evidence_coverage, score_question, summarize
 from eval.pipeline import Pipeline, Ranked
+from eval.replay import replay_file, report
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
 from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings
@@ -245,8 +246,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog="variants:\n" + "\n".join(f"  {v.name:<20}{v.description}" for v in VARIANTS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--dataset", required=True, type=Path, metavar="FILE", help="JSONL, e.g. eval/datasets/dev.jsonl"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", type=Path, metavar="FILE", help="JSONL, e.g. eval/datasets/dev.jsonl")
+    source.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="recorded model replies (e.g. tests/data/llm_replies/replies.jsonl) through the citation checker, "
+        "no model needed: citation keep rate and false-support rate",
     )
     parser.add_argument(
         "--backend", choices=typing.get_args(Backend), help="answer backend (default: RAG_LLM_BACKEND, else extractive)"
@@ -275,10 +282,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def _replay_command(path: Path, settings: Settings, as_json: bool) -> int:
+    """`rag eval --replay FILE`: print the checker's keep and false-support rates on recorded replies."""
+    if not path.is_file():
+        raise RagError(f"No replies file at {path}; try tests/data/llm_replies/replies.jsonl.")
+    summary = replay_file(path, settings)
+    print(json.dumps(summary, ensure_ascii=False, indent=2) if as_json else report(summary))
+    return 0
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """`rag eval`: run, then print the summary table (or JSON) and where the files are."""
     if any(n is not None and n < 1 for n in (args.k, args.limit)):
         raise RagError("--k and --limit must be at least 1.")
+    if args.replay is not None:
+        return _replay_command(args.replay, settings, args.json)
     out = args.out or Path("eval/runs") / args.dataset.stem
     summary = run_eval(
         args.dataset,

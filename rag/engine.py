@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import ABSTAIN_PHRASES, abstention, asked_details
-from rag.answering.citations import claim_citations, ground_citations, renumber
+from rag.answering.abstain import abstention, asked_details
 from rag.answering.condense import condense_question, leans_on_history
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
-from rag.answering.llm import ChatModel, choose_backend, make_chat_model, model_name
+from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
 from rag.brief import CountryBrief, country_brief
@@ -37,8 +35,11 @@ log = logging.getLogger(__name__)
 
 MAX_K = 50  # passages one search may return
 
-# The extractive answer is streamed a sentence or a line at a time ("".join(pieces) is the text).
-PIECE = re.compile(r"[^.!?\n]+(?:[.!?]+\s?|\n+|$)|[.!?\n]+")
+
+def dropped_note(count: int) -> str:
+    """The note closing an answer some of whose sentences were dropped."""
+    what = "1 sentence" if count == 1 else f"{count} sentences"
+    return f"{what} of the model's answer dropped: the cited sources don't support {'it' if count == 1 else 'them'}."
 
 
 def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
@@ -109,10 +110,10 @@ class Engine:
         return Engine(settings, self.store, self.embedder, backend or choose_backend(settings))
 
     @property
-    def chat_model(self) -> ChatModel | None:
+    def chat_model(self) -> ChatModel:
         """The LLM, loaded on first use: commands that never generate (search, status, countries) never load one."""
         with self._chat_model_lock:
-            if self._chat_model is None and self.backend != "extractive":
+            if self._chat_model is None:
                 self._chat_model = make_chat_model(self.settings, self.backend)
             return self._chat_model
 
@@ -227,29 +228,14 @@ class Engine:
         if reason is not None:
             answer.text, answer.abstained = reason, True
             yield answer.text
-        elif self.chat_model is None:
-            extract = self._extract(query, shape, entities, groups, answered, hits)
-            answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-            if extract.claims:
-                answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
-            else:
-                answer.text, answer.abstained = ABSTAIN_TEXT, True
-            yield from PIECE.findall(answer.text)
         else:
-            parts_text = []
-            for delta in self.chat_model.stream(self._messages(query, hits)):
-                if not parts_text:
-                    answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
-                parts_text.append(delta)
-                yield delta
-            raw = "".join(parts_text).strip()
-            text, citations, unsupported = ground_citations(raw, hits, self.embedder, self.settings.support_threshold)
-            if not text or (ABSTAIN_PHRASES.search(text) and not citations):
-                answer.text, answer.abstained = ABSTAIN_TEXT, True
-            elif unsupported and not any(c.supported for c in citations):
-                self._stand_in(answer, self._extract(query, shape, entities, groups, answered, hits), hits)
-            else:
-                answer.text, answer.citations, answer.unsupported_sentences = text, citations, unsupported
+            request = Request(
+                query,
+                hits,
+                lambda compact: self._messages(query, hits, compact),
+                lambda: self._extract(query, shape, entities, groups, answered, hits),
+            )
+            yield from self._write(answer, request, started)
         if not answer.first_token_ms:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -367,6 +353,38 @@ class Engine:
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
 
+    def _write(self, answer: Answer, request: Request, started: float) -> Iterator[str]:
+        """Stream what the backend writes, a checked sentence at a time, and fill in `answer`.
+
+        Unsupported sentences are dropped (listed in `unsupported_sentences`, counted in a closing note);
+        when none survives, the extractive answer stands in at once; a reply that only abstains abstains.
+        """
+        model = self.chat_model
+        gate = model.gate(request, self.embedder, self.settings.support_threshold)
+        for delta in model.write(request):
+            if not answer.first_token_ms:
+                answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+            if shown := gate.feed(delta):
+                yield shown
+            if gate.ended:  # an abstention closed an answer that has supported claims
+                break
+        if shown := gate.close():
+            yield shown
+        result = gate.result
+        if result.kept:
+            answer.text, answer.citations = result.text, result.citations
+            answer.unsupported_sentences = result.unsupported
+            if result.unsupported:
+                answer.note = dropped_note(len(result.unsupported))
+                yield f"\n\n({answer.note})"
+                answer.text += f"\n\n({answer.note})"
+        elif result.abstained:
+            answer.text, answer.abstained = ABSTAIN_TEXT, True
+            yield answer.text
+        else:
+            self._stand_in(answer, request)
+            yield from PIECE.findall(answer.text)
+
     def _gives(self, question: str) -> Callable[[str], bool] | None:
         """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""
         if not self.settings.prefer_asked:
@@ -374,22 +392,21 @@ class Engine:
         details = asked_details(question)
         return lambda sentence: any(d.carries(sentence, question) for d in details)
 
-    def _stand_in(self, answer: Answer, extract: Extract, hits: list[Hit]) -> None:
-        """Show the extractive answer where every sentence the model wrote is unsupported, and say so."""
+    def _stand_in(self, answer: Answer, request: Request) -> None:
+        """Show the extractive answer where no sentence the model wrote is supported, and say so."""
         answer.note = (
             f"The {self.backend} backend ({self.model}) wrote an answer the sources don't support; "
             "showing the source sentences instead."
         )
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
-        if extract.claims:
-            answer.text, answer.citations = renumber(extract.text, claim_citations(extract.claims, hits))
+        if request.extract.claims:
+            answer.text, answer.citations = request.verbatim
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 
-    def _messages(self, query: str, hits: list[Hit]) -> list[dict[str, str]]:
+    def _messages(self, query: str, hits: list[Hit], compact: bool) -> list[dict[str, str]]:
         """The prompt for the standalone question over every retrieved passage."""
-        assert self.chat_model is not None
-        return build_messages(query, hits, compact=self.chat_model.compact_prompt, topic=self.settings.profile.topic)
+        return build_messages(query, hits, compact=compact, topic=self.settings.profile.topic)
 
     def search(
         self, question: str, k: int | None = None, countries: list[str] | None = None, docs: list[str] | None = None
@@ -479,6 +496,7 @@ class Engine:
         return {
             "backend": self.backend,
             "model": self.model,
+            "model_role": model_role(self.settings, self.backend),
             "store": (
                 f"Chroma server at {self.settings.chroma_host}:{self.settings.chroma_port}"
                 if self.settings.chroma_host

@@ -282,7 +282,8 @@ def render_status(state: dict[str, Any]) -> str:
     last = state.get("last_ingest")
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if last else "not in this session"
     parts = [
-        f"Backend <b>{esc(state['backend'])}</b> · model <b>{esc(state['model'])}</b>",
+        f"Backend <b>{esc(state['backend'])}</b> · model <b>{esc(state['model'])}</b>"
+        + (f" ({esc(state['model_role'])})" if state.get("model_role") else ""),
         f"{state['documents']:,} documents · {state['chunks']:,} chunks",
         f"last ingest {esc(when)}",
     ]

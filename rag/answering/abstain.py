@@ -38,12 +38,6 @@ if TYPE_CHECKING:
     from rag.storage.embeddings import Embedder
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
-# A model's own way of saying the sources don't answer: its answer counts as an abstention.
-ABSTAIN_PHRASES = re.compile(
-    r"sources? (do(es)?n[’']?t|do(es)? not) (answer|contain|say|mention|provide|address|cover|give)"
-    r"|not (mentioned|stated|covered|provided|addressed) in the sources|I (do not|don[’']t) know",
-    re.I,
-)
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
 MONEY = re.compile(r"[$¥€£]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent|per cent)\b|\d%", re.I)
 COUNT = re.compile(

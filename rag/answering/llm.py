@@ -1,32 +1,76 @@
-"""LLM backends behind one small interface: `stream(messages) -> text deltas`."""
+"""Answer backends behind one small interface: `write(request) -> text deltas`, plus the gate that checks them.
+
+The LLM backends write from the prompt and their sentences are checked against the cited passages; the
+extractive backend writes source sentences as they stand, so its gate only attaches their citations.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
+from rag.answer import Citation
 from rag.answering import llama_cpu
+from rag.answering.citations import GateResult, SentenceGate, claim_citations, renumber
+from rag.answering.extractive import Extract
 from rag.errors import LLMError, MissingPackageError
 from rag.settings import Settings
+from rag.storage.embeddings import Embedder
+from rag.storage.records import Hit
 
 log = logging.getLogger(__name__)
 
 # Without a key: the better of local/extractive on the eval `dev` split (see README, "Evaluation").
 OFFLINE_DEFAULT = "extractive"
-# Tiny models drift into inventing a next turn; stop them there.
-STOP = ["\nQuestion:", "\nSources:", "<source", "[/INST]", "<end_of_turn>", "<|im_end|>", "\n\n\n"]
+# Tiny models drift into inventing a next turn; stop them there. Not at "<source": Gemma opens its reply with
+# one (the gate strips the tag, and ends the answer at a later one), and not at "Sources:", a list models cite by.
+STOP = ["\nQuestion:", "[/INST]", "<end_of_turn>", "<|im_end|>", "\n\n\n"]
+
+
+@dataclass
+class Request:
+    """One question to answer: its passages, the prompt an LLM reads, and the extractive answer (made on demand)."""
+
+    question: str
+    hits: list[Hit]
+    prompt: Callable[[bool], list[dict[str, str]]]  # compact -> chat messages
+    extractive: Callable[[], Extract] = field(repr=False)
+
+    @cached_property
+    def extract(self) -> Extract:
+        """The extractive answer, composed once: the extractive backend's reply, and an LLM's stand-in."""
+        return self.extractive()
+
+    @cached_property
+    def verbatim(self) -> tuple[str, list[Citation]]:
+        """The extractive answer as shown: markers numbered in reading order, a citation quoting each claim."""
+        return renumber(self.extract.text, claim_citations(self.extract.claims, self.hits))
+
+
+class Gate(Protocol):
+    """Decides, as a reply streams, what of it may be shown (rag/answering/citations.py)."""
+
+    ended: bool
+
+    def feed(self, delta: str) -> str: ...
+    def close(self) -> str: ...
+    @property
+    def result(self) -> GateResult: ...
 
 
 class ChatModel(Protocol):
@@ -36,12 +80,79 @@ class ChatModel(Protocol):
     model: str
     compact_prompt: bool  # tiny models follow one short instruction better than a system prompt
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Yield the answer's text as it is generated."""
+    def write(self, request: Request) -> Iterator[str]:
+        """Yield the answer's text as it is written."""
+        ...
+
+    def gate(self, request: Request, embedder: Embedder, threshold: float) -> Gate:
+        """What checks this backend's reply before it is shown."""
         ...
 
 
-class OpenAIChat:
+class LLMWriter:
+    """What every LLM backend shares: it writes from the prompt, and its sentences are checked as they complete."""
+
+    compact_prompt = False
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Yield the model's text for `messages` as it is generated."""
+        raise NotImplementedError
+
+    def write(self, request: Request) -> Iterator[str]:
+        """The model's reply to the request's prompt."""
+        return self.stream(request.prompt(self.compact_prompt))
+
+    def gate(self, request: Request, embedder: Embedder, threshold: float) -> Gate:
+        """Each sentence is shown only once its cited passages support it."""
+        return SentenceGate(request.hits, embedder, threshold)
+
+
+class Extractive:
+    """No LLM: the answer is source sentences as they stand, each citing its passage."""
+
+    backend = "extractive"
+    model = "none (verbatim source sentences)"
+    compact_prompt = False
+
+    def write(self, request: Request) -> Iterator[str]:
+        """The extractive answer a sentence or a line at a time (`"".join` of the pieces is its text)."""
+        return iter(PIECE.findall(request.verbatim[0]) if request.extract.claims else [])
+
+    def gate(self, request: Request, embedder: Embedder, threshold: float) -> Gate:
+        """Verbatim sentences need no check: the gate passes them and quotes each claim's own span."""
+        return VerbatimGate(request)
+
+
+# The extractive answer is streamed a sentence or a line at a time ("".join(pieces) is the text).
+PIECE = re.compile(r"[^.!?\n]+(?:[.!?]+\s?|\n+|$)|[.!?\n]+")
+
+
+class VerbatimGate:
+    """The extractive backend's gate: what it writes is shown as it is; no claims means nothing to say."""
+
+    ended = False
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    def feed(self, delta: str) -> str:
+        """Shown as written."""
+        return delta
+
+    def close(self) -> str:
+        """Nothing held back."""
+        return ""
+
+    @property
+    def result(self) -> GateResult:
+        """The extract's text, with a citation quoting each claim's own span."""
+        if not self._request.extract.claims:
+            return GateResult(abstained=True)
+        text, citations = self._request.verbatim
+        return GateResult(text=text, citations=citations, kept=len(self._request.extract.claims))
+
+
+class OpenAIChat(LLMWriter):
     """The OpenAI API, or any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio)."""
 
     def __init__(self, settings: Settings, backend: str) -> None:
@@ -266,7 +377,15 @@ def _load_llama(path: str, n_ctx: int, threads: int, chat_format: str | None, ex
 
     llama_cpu.prepare(extra_buffers)  # type: ignore[arg-type]
 
-    return Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, chat_format=chat_format, verbose=False)
+    llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, chat_format=chat_format, verbose=False)
+    # Freed before interpreter shutdown: `Llama.__del__` run during it finds llama.cpp's bindings already gone
+    # and prints a TypeError at exit.
+    atexit.register(_free, llama)
+    return llama
+
+
+def _free(llama: Any) -> None:
+    llama.close()  # `__del__` closes it again later, which finds nothing left to free
 
 
 def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -278,7 +397,7 @@ def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     return rest
 
 
-class LocalLlama:
+class LocalLlama(LLMWriter):
     """A GGUF model in-process via llama-cpp-python; one generation at a time."""
 
     backend = "local"
@@ -352,13 +471,22 @@ def model_name(settings: Settings, backend: str) -> str:
     raise LLMError(f"Unknown RAG_LLM_BACKEND {backend!r}; use openai, openai-compatible, local or extractive.")
 
 
-def make_chat_model(settings: Settings, backend: str) -> ChatModel | None:
-    """The chat model for `backend`; None for `extractive`, which needs no LLM."""
+BUNDLED = ("smollm2", "gemma3")
+TEST_MODEL = "bundled test model: it runs the LLM path offline and is not meant to answer (docs/integrations.md)"
+
+
+def model_role(settings: Settings, backend: str) -> str:
+    """What the answering model is there for, where that needs saying: a bundled GGUF is a test model."""
+    return TEST_MODEL if backend == "local" and settings.local_model in BUNDLED else ""
+
+
+def make_chat_model(settings: Settings, backend: str) -> ChatModel:
+    """The answer backend for `backend`."""
     match backend:
         case "openai" | "openai-compatible":
             return OpenAIChat(settings, backend)
         case "local":
             return LocalLlama(settings)
         case "extractive":
-            return None
+            return Extractive()
     raise LLMError(f"Unknown RAG_LLM_BACKEND {backend!r}; use openai, openai-compatible, local or extractive.")

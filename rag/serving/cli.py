@@ -299,6 +299,8 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if isinstance(last, float) else "unknown"
     print(f"backend      {status['backend']}")
     print(f"model        {status['model']}")
+    if status["model_role"]:
+        print(f"             ({status['model_role']})")
     print(f"store        {status['store']}")
     print(f"documents    {status['documents']:,}")
     print(f"chunks       {status['chunks']:,}")

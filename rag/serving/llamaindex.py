@@ -36,7 +36,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from pydantic import ConfigDict, PrivateAttr
 
 from rag.answer import Citation
-from rag.answering.llm import ChatModel
+from rag.answering.llm import LLMWriter
 from rag.engine import Engine
 from rag.errors import LLMError
 from rag.retrieval.retrieve import Hit
@@ -100,9 +100,9 @@ class RagLLM(CustomLLM):
     model: str
     context_window: int
     num_output: int
-    _chat_model: ChatModel = PrivateAttr()
+    _chat_model: LLMWriter = PrivateAttr()
 
-    def __init__(self, chat_model: ChatModel, context_window: int, num_output: int, **kwargs: Any) -> None:
+    def __init__(self, chat_model: LLMWriter, context_window: int, num_output: int, **kwargs: Any) -> None:
         super().__init__(
             backend=chat_model.backend,
             model=chat_model.model,
@@ -116,7 +116,7 @@ class RagLLM(CustomLLM):
     def from_engine(cls, engine: Engine) -> RagLLM:
         """The engine's backend; the extractive one writes nothing from a prompt, so it raises (use RagQueryEngine)."""
         chat_model = engine.chat_model
-        if chat_model is None:
+        if not isinstance(chat_model, LLMWriter):
             raise LLMError(
                 "The extractive backend has no LLM to hand to llama-index: use RagQueryEngine(engine) for its "
                 "answers, or set RAG_LLM_BACKEND=local, openai or openai-compatible."

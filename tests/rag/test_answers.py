@@ -13,6 +13,7 @@ from ingest.loaders import load_file
 from rag.answer import Answer
 from rag.answering.condense import condense_question
 from rag.answering.extractive import CONNECTIVE
+from rag.answering.llm import LLMWriter
 from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
@@ -190,7 +191,7 @@ def test_multi_part_question_answers_each_part(extractive_engine: Engine) -> Non
     assert_every_quote_is_its_claim(answer, extractive_engine)
 
 
-class UnsupportedModel:
+class UnsupportedModel(LLMWriter):
     """A backend whose every sentence the sources don't support: the fault the stand-in exists for."""
 
     backend, model, compact_prompt = "local", "fake-unsupported", True

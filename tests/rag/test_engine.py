@@ -252,3 +252,11 @@ def test_every_sentence_a_source_supports_is_highlighted(extractive_engine: Engi
             assert span[:1].upper() + span[1:] in plain or span in plain  # a cut connective leaves a capital
     cited_sentences = len(re.findall(r"\[\d+\]", answer.text))
     assert sum(len(c.highlights) for c in answer.citations) == cited_sentences
+
+
+def test_status_names_a_bundled_gguf_as_a_test_model_without_loading_it(make_engine) -> None:
+    engine = make_engine("local", local_model="smollm2")
+    status = engine.status()
+    assert status["backend"] == "local" and status["model"].endswith(".gguf")
+    assert "bundled test model" in status["model_role"] and engine._chat_model is None
+    assert make_engine("extractive").status()["model_role"] == ""

@@ -142,3 +142,16 @@ def test_retrieve_ranks_by_either_half_of_the_hybrid_alone(extractive_engine: En
 def test_retrieve_refuses_an_unknown_method(extractive_engine: Engine) -> None:
     with pytest.raises(ValueError, match="hybrid, vector or bm25"):
         extractive_engine.retrieve("Japan", 3, method="fuzzy")
+
+
+@pytest.mark.slow
+def test_rag_ask_with_the_local_backend_exits_without_a_llama_del_type_error(cli_env: dict[str, str]) -> None:
+    ask = subprocess.run(
+        [sys.executable, "-m", "rag.serving.cli", "ask", "What did Japan sign with Thailand?"],
+        env={**cli_env, "RAG_MAX_TOKENS": "16"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert ask.returncode == 0, ask.stderr
+    assert "TypeError" not in ask.stderr and "Exception ignored" not in ask.stderr  # llama.cpp freed before exit

@@ -17,7 +17,9 @@ from tests.reliability.llm_server import event, raw, trickle
 from tests.reliability.test_llm_outage import last_message, remote_engine
 from webui.events import Events, new_session
 
-WORDS = [f"word{i} " for i in range(12)]
+# A checked sentence, then words that never make one: only the sentence may ever be shown.
+SENTENCE = "Japan will fund twelve patrol boats for the Philippine Coast Guard [1][2]. "
+WORDS = [SENTENCE] + [f"Word{i} " for i in range(11)]
 MALFORMED = {
     "invalid JSON in an event": raw("text/event-stream", event("The pact ") + b'data: {"choices": [{"delta": \n\n'),
     "choices that are not a list": raw("text/event-stream", b'data: {"choices":"nope"}\n\n'),
@@ -41,8 +43,8 @@ def test_a_server_that_trickles_chunks_is_cut_off_at_the_deadline_and_the_ui_sho
 
     assert elapsed < 4 + 3, f"took {elapsed:.1f} s"  # the deadline, plus retrieval
     text = html.unescape(message)
-    assert "word0 word1" in text and "(incomplete)" in text  # what came so far, marked
-    assert "word11" not in text
+    assert "twelve patrol boats" in text and "(incomplete)" in text  # what was checked so far, marked
+    assert "Word" not in text  # text no citation check has passed is never shown
     assert "did not finish the answer within 4 s (RAG_LLM_DEADLINE)" in text
     assert "Traceback" not in text and session["history"] == []
     # The connection is closed: the server's next writes fail (the first may still reach the kernel's buffer).
@@ -53,12 +55,13 @@ def test_a_server_that_trickles_chunks_is_cut_off_at_the_deadline_and_the_ui_sho
 
 
 def test_the_deadline_bounds_a_whole_answer_not_each_read(tiny_store, embedder, scripted_llm):
-    server = scripted_llm(trickle(WORDS[:3], every=0.5))
+    pieces = ["Japan will fund twelve ", "patrol boats for the Philippine ", "Coast Guard [1][2]."]
+    server = scripted_llm(trickle(pieces, every=0.5))
     engine = remote_engine(tiny_store, embedder, server.url, llm_timeout=1, llm_deadline=10)
 
     answer = engine.ask(PATCH_QUESTION)  # 1.5 s in all: over the read timeout, within the deadline
 
-    assert answer.text == "word0 word1 word2" and not answer.abstained  # every chunk arrived, none cut off
+    assert answer.text == "".join(pieces) and not answer.abstained  # every chunk arrived, none cut off
     assert server.client_left is None
 
 
@@ -103,12 +106,13 @@ def test_rag_ask_prints_what_came_before_the_deadline_and_exits_1(
     server = scripted_llm(trickle(WORDS, every=1.5))
     settings, _ = tiny_store
     env = settings_env(rag_env, settings, RAG_LLM_BACKEND="openai-compatible", OPENAI_BASE_URL=server.url,
-                       RAG_LLM_RETRIES="0", RAG_LLM_TIMEOUT="5", RAG_LLM_DEADLINE="4")  # fmt: skip
+                       RAG_LLM_RETRIES="0", RAG_LLM_TIMEOUT="5", RAG_LLM_DEADLINE="4",
+                       RAG_TOP_K="2")  # fmt: skip
 
     run = run_rag([*rag_command, "ask", PATCH_QUESTION], env, tmp_path, timeout=120)
 
     assert run.returncode == 1, (run.stdout, run.stderr)
-    assert run.stdout.startswith("word0 word1")
-    assert "word11" not in run.stdout
+    assert run.stdout.startswith("Japan will fund twelve patrol boats")
+    assert "Word" not in run.stdout
     assert "did not finish the answer within 4 s (RAG_LLM_DEADLINE)" in run.stderr
     assert "Traceback" not in run.stderr
