@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.chunking import Chunk
+from rag import Embedder, Hit, Settings
 from rag.answering.citations import SentenceGate
-from rag.settings import Settings
-from rag.storage.embeddings import Embedder
-from rag.storage.records import Hit
 
 
 @dataclass
