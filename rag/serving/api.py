@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.answer import Answer, Citation
+from rag.answering.condense import without_sources
 from rag.engine import Engine
 from rag.errors import (
     EmptyStoreError,
@@ -180,7 +181,7 @@ def conversation(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:
     if not turns or turns[-1].role != "user":
         raise ApiError(400, "The last message must be the user's question.", "invalid_request", "messages")
     # Our own earlier replies come back with their Sources list; the history needs the answer alone.
-    history = [{"role": m.role, "content": m.text().split(SOURCES_HEADING)[0]} for m in turns[:-1]]
+    history = [{"role": m.role, "content": without_sources(m.text())} for m in turns[:-1]]
     return turns[-1].text(), history
 
 
