@@ -218,7 +218,8 @@ class Engine:
             docs=list(scope.doc_ids) if scope else [],
             retrieve_ms=round(retrieve_ms, 1),
         )
-        if len(entities) >= 2:  # a comparison answers when its passages, all sides together, may answer
+        sources = self._source_sides(asked)
+        if len(entities) >= 2 or sources:  # a comparison answers when its passages, all sides together, may answer
             answered = set(range(len(groups)))
             reason = self._abstention(query, hits, scope)
         else:
@@ -233,7 +234,7 @@ class Engine:
                 query,
                 hits,
                 lambda compact: self._messages(query, hits, compact),
-                lambda: self._extract(query, shape, entities, groups, answered, hits),
+                lambda: self._extract(query, shape, entities, groups, answered, hits, bool(sources)),
             )
             yield from self._write(answer, request, started)
         if not answer.first_token_ms:
@@ -290,9 +291,18 @@ class Engine:
             return question
         return query
 
+    @staticmethod
+    def _source_sides(query: Query) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The sources a comparison sets side by side ("the article and the White House"), or ()."""
+        if query.shape != "comparison" or len(query.entities) >= 2 or query.scope is None:
+            return ()
+        return query.scope.sides
+
     def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
         rank = self.retriever.rank
+        if sides := self._source_sides(query):
+            return [(label, rank(query.standalone, None, query.countries, Scope(label, ids))) for label, ids in sides]
         if len(query.entities) >= 2:
             return [
                 (entity, rank(query.standalone, None, resolve_countries([entity]), query.scope))
@@ -314,8 +324,10 @@ class Engine:
         groups: list[tuple[str, list[Hit]]],
         answered: set[int],
         hits: list[Hit],
+        by_source: bool = False,
     ) -> Extract:
-        """The extractive answer: per shape, per comparison side, or per part (each part under its question)."""
+        """The extractive answer: per shape, per comparison side, per source compared, or per part (each part
+        under its question)."""
         number = {h.chunk_id: n for n, h in enumerate(hits, start=1)}
         limits = Limits(
             self.settings.extractive_sentences,
@@ -340,16 +352,19 @@ class Engine:
             extract = Extract("")
             if i in answered:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
+                # A source compared answers the whole question; its block is headed by the source's name.
+                asks = without_dates(query) if by_source else part
                 extract = extract_answer(
-                    part,
-                    classify(part),
+                    asks,
+                    shape if by_source else classify(part),
                     numbered,
                     self.embedder,
                     limits,
                     self.settings.profile,
-                    self._gives(part),
+                    self._gives(asks),
                 )
-            blocks.append(f"{part}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
+            heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
+            blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
 

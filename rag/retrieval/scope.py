@@ -36,6 +36,12 @@ _SAYS = (
 # How readers name an opinion article and its author: the one kind of source any corpus may hold (ingest's
 # `kind`). A corpus's own kinds ("the White House", "joint statements") come from its profile (`sources`).
 _ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|columnist|commentary"
+# A source set beside another ("the op-ed and the White House", "the statement against the article") is one
+# side of a comparison: it names that source only when another is named too.
+PAIRED = re.compile(
+    rf"\bthe ({_ARTICLE})\s+(and|or|vs\.?|versus)\s+the\b|\b(and|or|with|versus|vs\.?|against)\s+the ({_ARTICLE})\b",
+    re.I,
+)
 ARTICLE_RULE = ScopeRule(
     "the article",
     re.compile(
@@ -95,6 +101,9 @@ class Scope:
     label: str
     doc_ids: tuple[str, ...]
     explicit: bool = False  # named by the user (`docs`), not read from the question
+    # Each source the question names, when it names two or more ("the article against the White House"):
+    # (label, documents), the sides a comparison answers for.
+    sides: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def document_names(documents: dict[str, dict]) -> list[str]:
@@ -140,22 +149,33 @@ def find_scope(
         return None
     # Every source the question names: "the article's view against the White House's" reads both.
     named: list[tuple[str, tuple[str, ...]]] = []
+    paired: list[tuple[str, tuple[str, ...]]] = []
     for rule in rules:
-        if rule.cue.search(question):
+        if rule is ARTICLE_RULE and not rule.cue.search(question) and PAIRED.search(question):
+            doc_ids = tuple(
+                sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
+            )
+            paired += [(rule.label, doc_ids)] if doc_ids else []
+        elif rule.cue.search(question):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )
             if doc_ids:
-                named.append((rule.label, dated(question, doc_ids, documents)))
+                named += dated_sides(question, doc_ids, documents) or [
+                    (rule.label, dated(question, doc_ids, documents))
+                ]
     folded = _fold(question)
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
     if titled:
         named.append((", ".join(titled), titled))
+    if named and paired:
+        named += paired
     if not named:
         return None
     if len(named) == 1:
         return Scope(*named[0])
-    return Scope(" and ".join(label for label, _ in named), tuple(sorted({d for _, ids in named for d in ids})))
+    union = tuple(sorted({d for _, ids in named for d in ids}))
+    return Scope(" and ".join(label for label, _ in named), union, sides=tuple(named))
 
 
 def asked_dates(question: str) -> tuple[str, ...]:
@@ -174,6 +194,21 @@ def dated(question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]) -
     if not dates:
         return doc_ids
     return tuple(d for d in doc_ids if records.date(documents[d]).startswith(dates)) or doc_ids
+
+
+def dated_sides(
+    question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """One (date, documents) side per date the question gives, when two or more dates each find documents.
+
+    "the January 2023 and April 2024 statements" are two sources to set side by side, not one.
+    """
+    sides = []
+    for date in asked_dates(question):
+        found = tuple(d for d in doc_ids if records.date(documents[d]).startswith(date))
+        if found:
+            sides.append((date, found))
+    return sides if len(sides) >= 2 else []
 
 
 def _names_title(folded_question: str, title: str) -> bool:

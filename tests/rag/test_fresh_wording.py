@@ -223,3 +223,19 @@ def test_the_author_follow_up_is_answered_from_the_article(extractive_engine: En
 def test_a_new_topic_after_a_conversation_is_asked_on_its_own(extractive_engine: Engine) -> None:
     answer = extractive_engine.ask("What is the Quad Fellowship?", COUNTRY_TURNS)
     assert answer.search_query == "What is the Quad Fellowship?"
+
+
+def test_a_comparison_of_two_sources_answers_from_each(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("How do the op-ed and the White House each frame the Ream Naval Base?")
+    assert "The article:" in answer.text and "White House documents:" in answer.text
+    cited = {c.doc_id for c in answer.citations}
+    assert "diplomatic-overdrive.md" in cited and any(d.startswith("wh_") for d in cited)
+
+
+def test_a_comparison_of_two_dated_statements_answers_from_each(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask(
+        "How do the January 2023 and April 2024 joint statements each describe the alliance?"
+    )
+    assert not answer.abstained
+    dates = {c.date[:7] for c in answer.citations}
+    assert {"2023-01", "2024-04"} <= dates
