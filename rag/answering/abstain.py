@@ -20,6 +20,7 @@ from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
 from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
+from rag.answering.shapes import OVERVIEW
 from rag.retrieval.scope import (
     MULTI_PART,
     QUESTION_WORDS,
@@ -366,7 +367,8 @@ def abstention(
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
     quoted = set(quoted_phrases(query))
-    whole_source = scope is not None and topic_terms == 0  # "Summarize the article": the source is the topic
+    # "Summarize the article", "the article's main argument": the source named is the topic.
+    whole_source = scope is not None and (topic_terms == 0 or bool(OVERVIEW.search(query)))
     if not (close or whole_topic or whole_source or any(h.exact in quoted for h in hits if h.exact)):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}

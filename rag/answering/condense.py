@@ -38,6 +38,7 @@ SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
 ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?!.*\b(it|that|this|they)\b)", re.I)
 ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
 AUTHORSHIP = re.compile(r"\b(author|writer|wrote|written|columnist)\b", re.I)
+NAMED_SUBJECT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<subject>[^,?]{2,40}),\s*(?P<rest>.+)$", re.I)
 PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)
 GROUP = re.compile(r"\b(they|them|their)\b", re.I)
 # A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
@@ -85,6 +86,8 @@ def condense_question(
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
         return condense_question(question, earlier, actors, authors)
     previous = _base(condense_question(previous, earlier, actors, authors))
+    if (named := _named_subject(question)) is not None:
+        return named
     if (resolved := _resolve_people(question, history, previous, authors, actors)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
@@ -175,6 +178,8 @@ def _resolve_people(
         group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
         resolved = GROUP.sub(group, resolved)
+    if countries and re.search(r"\bthere\b", resolved, re.I):  # "any interest there?": in the country asked of
+        resolved = re.sub(r"\bthere\b", f"in {' and '.join(countries)}", resolved, count=1, flags=re.I)
     if resolved == question:
         return None
     if (named := _resolve_pronoun(resolved, previous)) is not None:
@@ -207,7 +212,9 @@ def _about(question: str, previous: str) -> str | None:
         or LEANS.search(topic)
     ):
         return None
-    return f"{previous.rstrip(' ?.!')} about {topic}?"
+    # "...say about the South China Sea?" then "and on critical minerals?": the new topic takes the old one's place.
+    base = re.sub(r"\s+(about|on|regarding)\s+[^?]{1,60}\?\s*$", "", previous)
+    return f"{base.rstrip(' ?.!')} about {topic}?"
 
 
 def _base(standalone: str) -> str:
@@ -244,3 +251,17 @@ def _swap_actor(question: str, previous: str, actors: Collection[str]) -> str | 
     if THE.match(replacement):  # "the United States"
         replacement = f"the {replacement}"
     return f"{before}{replacement}{previous[end:]}"
+
+
+def _named_subject(question: str) -> str | None:
+    """ "What about the US, did it upgrade ties with Hanoi?": "did the US upgrade ties with Hanoi?".
+
+    The follow-up names its own subject before asking; its "it"/"they" is that subject, not the earlier topic.
+    """
+    match = NAMED_SUBJECT.match(question)
+    if not match or not re.search(r"\b(it|they|them|its|their)\b", match.group("rest"), re.I):
+        return None
+    subject, rest = match.group("subject").strip(), match.group("rest")
+    rest = re.sub(r"\b(its|their)\b", f"{subject}'s", rest, count=1, flags=re.I)
+    rest = re.sub(r"\b(it|they|them)\b", subject, rest, count=1, flags=re.I)
+    return rest[:1].upper() + rest[1:]

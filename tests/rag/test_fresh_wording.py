@@ -124,6 +124,18 @@ def test_and_a_date_is_no_topic_added_to_the_earlier_question() -> None:
     assert "about 2022" not in asked and asked.startswith("and in 2022?")
 
 
+def test_a_new_topic_takes_the_place_of_the_earlier_one() -> None:
+    turns = [{"role": "user", "content": "What did the US and Indonesia say about the South China Sea?"}]
+    assert condense_question("and on health?", turns, ACTORS) == "What did the US and Indonesia say about health?"
+
+
+def test_there_is_the_country_asked_of_and_a_named_subject_is_its_own() -> None:
+    turns = [{"role": "user", "content": "What did Japan agree with Vietnam?"}]
+    assert condense_question("Were firms interested there?", turns, ACTORS) == "Were firms interested in Vietnam?"
+    asked = condense_question("and what about India, did it sign too?", turns, ACTORS)
+    assert asked == "Did India sign too?"
+
+
 def test_a_sources_list_sent_back_with_a_reply_is_not_part_of_it() -> None:
     assert without_sources(AUTHOR_TURNS[1]["content"]) == "Natasha Agarwal [1]."
 
