@@ -185,10 +185,11 @@ CASE_SENSITIVE = frozenset(
         "Malta",
     }
 )
-# Phrases that contain a country word but are not about the country.
+# Phrases that contain a country word but are not about the country; a hard-wrapped line may break them
+# anywhere ("Indian\nOcean").
 NOT_A_MENTION = re.compile(
-    r"Indian Ocean|Indo-Pacific|Pacific Ocean|New Jersey|New Mexico|New South Wales"
-    r"|(Latin|South|Central|North) America",
+    r"Indian\s+Ocean|Indo-Pacific|Pacific\s+Ocean|New\s+Jersey|New\s+Mexico|New\s+South\s+Wales"
+    r"|(Latin|South|Central|North)\s+America",
     re.I,
 )
 

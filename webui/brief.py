@@ -31,7 +31,8 @@ def _line(line: BriefLine, n: int, lead: str = "", link: bool = False) -> str:
     cite = f'<a class="cite" href="#{line_anchor(n)}" title="{esc(line.title)}">[{n}]</a>'
     urls = source_urls(line.url) if link else []
     source = f' <span class="muted">· {external_link(urls[0], "source")}</span>' if urls else ""
-    return f"<li>{lead}{render_corpus_text(line.text)} {cite}{source}</li>"
+    context = f'<span class="muted brief-context">{render_corpus_text(line.context)}</span> ' if line.context else ""
+    return f"<li>{lead}{context}{render_corpus_text(line.text)} {cite}{source}</li>"
 
 
 def _chart(brief: CountryBrief) -> str:
@@ -85,11 +86,13 @@ def render_brief_sources(numbered: Iterable[tuple[int, BriefLine]]) -> str:
     """One card per line of the brief: its document, and the passage with the line highlighted."""
     cards = []
     for n, line in sorted(numbered, key=lambda item: item[0]):
-        mark = (line.start - line.chunk_start, line.end - line.chunk_start, f"{line_anchor(n)}-line")
+        marks = [(line.start - line.chunk_start, line.end - line.chunk_start, f"{line_anchor(n)}-line")]
+        if line.context and line.context_start >= line.chunk_start:  # the sentence pointed back to, when shown
+            marks.insert(0, (line.context_start - line.chunk_start, line.context_end - line.chunk_start, ""))
         cards.append(
             f'<article class="source" id="{line_anchor(n)}">'
             f"<div><strong>[{n}]</strong> {source_title(line.title or line.doc_id, line.url)}</div>"
             f'<div class="meta">{source_meta(line.date, None, f"{line.doc_id} · chars {line.start}–{line.end}")}</div>'
-            f'<p class="chunk">{render_corpus_text(line.chunk_text, [mark])}</p></article>'
+            f'<p class="chunk">{render_corpus_text(line.chunk_text, marks)}</p></article>'
         )
     return f'<div class="source-list">{"".join(cards)}</div>' if cards else NO_BRIEF_SOURCES

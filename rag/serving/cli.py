@@ -248,9 +248,14 @@ def _brief_text(brief: CountryBrief) -> str:
     """The brief as text: every line with its source and character offsets."""
 
     def cited(line: BriefLine, lead: str = "", link: bool = False) -> str:
-        text = textwrap.fill(f"{lead}{' '.join(line.text.split())}", 100, initial_indent="  ", subsequent_indent="    ")
+        # A sentence whose subject points back comes after the sentence it points to, in brackets.
+        said = " ".join(line.text.split())
+        if line.context:
+            said = f"[{' '.join(line.context.split())}] {said}"
+        text = textwrap.fill(f"{lead}{said}", 100, initial_indent="  ", subsequent_indent="    ")
         title = textwrap.shorten(line.title, 60, placeholder="…")
-        source = f"    - {title} ({line.date}), {line.doc_id} chars {line.start}-{line.end}"
+        chars = f"{line.context_start}-{line.context_end}, " if line.context else ""
+        source = f"    - {title} ({line.date}), {line.doc_id} chars {chars}{line.start}-{line.end}"
         return f"{text}\n{source}" + (f"\n      {line.url}" if link and line.url else "")
 
     if not brief.passages:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 
 from ingest.loaders import load_file
-from rag.brief import AGREEMENT, BriefLine, CountryBrief
+from rag.brief import AGREEMENT, BriefLine, CountryBrief, names_country
 from rag.engine import Engine
 from rag.errors import UnknownCountryError
 from rag.serving.cli import main
@@ -91,3 +92,52 @@ def test_rag_countries_name_prints_the_brief_as_text_and_json(corpus_store, monk
     assert f"{US_VIETNAM} chars 113-331" in text
     assert main(["countries", "Narnia"]) == 1
     assert "Unknown country" in capsys.readouterr().err
+
+
+def test_a_capital_that_is_only_the_venue_does_not_file_the_line_under_its_country(extractive_engine: Engine) -> None:
+    assert not names_country("We launched our dialogue partnership in Manila in 1977.", "Philippines")
+    assert not names_country("Leaders met in Phnom Penh, Kingdom of Cambodia, on November 12.", "Cambodia")
+    assert names_country("Manila protested the move, and Tokyo agreed.", "Philippines")  # the capital acts
+    philippines = extractive_engine.country_brief("Philippines")
+    shown = philippines.article + philippines.timeline + philippines.agreements
+    assert not any("dialogue partnership in Manila" in line.text for line in shown)
+    cambodia = extractive_engine.country_brief("Cambodia")
+    assert [line.doc_id for line in cambodia.timeline] == [
+        "wh_2022-11-12_biden_hun_sen_cambodia_readout_and_remarks.md"
+    ]
+
+
+def test_no_line_of_a_brief_repeats_another_or_itself(extractive_engine: Engine) -> None:
+    for country in ("India", "Philippines", "Vietnam", "Japan", "United States"):
+        brief = extractive_engine.country_brief(country)
+        for lines in (brief.article, brief.timeline, brief.agreements):
+            spans = sorted((line.doc_id, line.start, line.end) for line in lines)
+            assert all(a[0] != b[0] or a[2] <= b[1] for a, b in itertools.pairwise(spans)), spans
+            texts = [" ".join(line.text.lower().split()) for line in lines]
+            assert len(set(texts)) == len(texts)
+    caption = extractive_engine.country_brief("India").article[0]  # an image's alt text and caption, the same words
+    assert caption.text == "Indian Prime Minister Narendra Modi with Japanese counterpart Fumio Kishida"
+
+
+def test_a_line_whose_subject_points_back_shows_the_sentence_it_points_to(
+    vietnam: CountryBrief, extractive_engine: Engine
+) -> None:
+    (evident,) = [line for line in vietnam.article if line.text.startswith("This was evident")]
+    assert evident.context.startswith("Tapping into resources") and "Japan" in evident.context
+    corpus = extractive_engine.settings.corpus_dir
+    for line in vietnam.article + vietnam.timeline + vietnam.agreements:
+        if line.context:
+            text = load_file(corpus / line.doc_id, line.doc_id).text
+            assert text[line.context_start : line.context_end] == line.context and line.context_end <= line.start
+    india = extractive_engine.country_brief("India")
+    assert not any(line.text.startswith("They welcomed") and not line.context for line in india.agreements)
+
+
+def test_a_figure_is_filed_under_a_country_only_when_its_own_sentence_names_it(extractive_engine: Engine) -> None:
+    for country in ("India", "Philippines", "Vietnam", "Indonesia"):
+        for line in extractive_engine.country_brief(country).agreements:
+            assert names_country(line.text, country), (country, line.text)
+    india = extractive_engine.country_brief("India")
+    # Glued sentences ("...by the end of 2023.The leaders...") are two lines; the one about NASA alone is out.
+    assert not any("strategic framework for human spaceflight" in line.text for line in india.agreements)
+    assert not any("Indian\nOcean" in line.text or "Indian Ocean" in line.text for line in india.timeline)
