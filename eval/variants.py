@@ -151,11 +151,6 @@ VARIANTS: dict[str, Variant] = {
             overrides={"topic_margin": 0.0},
         ),
         Variant(
-            "no-follow-up-check",
-            "every short or referring turn is condensed with the history",
-            overrides={"follow_up_check": False},
-        ),
-        Variant(
             "no-prefer-asked",
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
             overrides={"prefer_asked": False},
@@ -196,7 +191,6 @@ DEFAULT_VARIANTS = (
     "no-detail-check",
     "no-wording",
     "no-topic-margin",
-    "no-follow-up-check",
     "no-prefer-asked",
     "no-country-names",
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention, asked_details
-from rag.answering.condense import condense_question, leans_on_history
+from rag.answering.condense import condense_question
 from rag.answering.extractive import Extract, Limits, compare, extract_answer
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
@@ -49,14 +49,6 @@ def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
         for hit in hits:
             seen.setdefault(hit.chunk_id, hit)
     return list(seen.values())
-
-
-# How much worse a turn's own passages may match it than the condensed question's and still make it a new one.
-FOLLOW_UP_SLACK = 0.05
-
-
-def _relevance(hit: Hit) -> float:
-    return hit.sentence_score if hit.sentence_score is not None else hit.vector_score or 0.0
 
 
 class Engine:
@@ -272,24 +264,9 @@ class Engine:
         return with_country_names(text) if self.settings.name_countries else text
 
     def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
-        """The question the turn asks on its own terms: condensed with the history only when it leans on it.
-
-        A turn is a new question when its own passages match it about as well as those of the question
-        condensed with the history (better, for one that opens with "and"/"what about" or refers back).
-        """
+        """The question the turn asks on its own terms, given the documents' authors ("she": the author)."""
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
-        query = condense_question(question, history, self.settings.profile.actors, authors)
-        if query == question or not self.settings.follow_up_check:
-            return query
-        leans = leans_on_history(question)
-        if leans and not query.startswith(question):  # its reference was resolved ("she": "the author")
-            return query
-        alone, condensed = (self.retriever.retrieve(q, k=1) for q in (question, query))
-        # One that refers back must match better alone: "did they mention North Korea?" can stand by itself.
-        slack = -FOLLOW_UP_SLACK if leans else FOLLOW_UP_SLACK
-        if alone and (not condensed or _relevance(alone[0]) >= _relevance(condensed[0]) - slack):
-            return question
-        return query
+        return condense_question(question, history, self.settings.profile.actors, authors)
 
     @staticmethod
     def _source_sides(query: Query) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -122,10 +122,6 @@ class Settings(BaseSettings):
         default=True,
         description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
     )
-    follow_up_check: bool = Field(
-        default=True,
-        description="A turn that doesn't refer back is a new question when its own passages match it as well.",
-    )
     prefer_asked: bool = Field(
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",

@@ -213,7 +213,7 @@ def _about(question: str, previous: str) -> str | None:
     ):
         return None
     # "...say about the South China Sea?" then "and on critical minerals?": the new topic takes the old one's place.
-    base = re.sub(r"\s+(about|on|regarding)\s+[^?]{1,60}\?\s*$", "", previous)
+    base = re.sub(r"\s+(about|regarding|concerning)\s+[^?]{1,60}\?\s*$", "", previous)
     return f"{base.rstrip(' ?.!')} about {topic}?"
 
 

@@ -45,6 +45,13 @@ THAILAND = [
         ("Why are Japan's outreach efforts towards Vietnam dismal?", "reason"),
         ("What explains ASEAN's changed outlook?", "reason"),
         ("Did the US upgrade its relationship with Vietnam in 2023?", "yesno"),
+        # everyday phrasings (issue 21): what a reader types, not what an eval set tuned
+        ("what's Canberra up to in the Pacific?", "overview"),
+        ("what is going on with Japan and Thailand", "overview"),
+        ("give me the gist of the vision statement", "overview"),
+        ("How do Indonesia and Vietnam each see China?", "comparison"),
+        ("What changed between the 2023 and 2024 statements on Taiwan?", "comparison"),
+        ("How many ships did each country send?", "fact"),
     ],
 )
 def test_questions_are_classified_by_shape(question: str, shape: str) -> None:

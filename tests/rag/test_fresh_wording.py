@@ -13,7 +13,6 @@ from rag.answering.abstain import asked_details, missing_detail
 from rag.answering.citations import renumber
 from rag.answering.condense import condense_question, without_sources
 from rag.answering.extractive import _cite, _cut_at_edge
-from rag.answering.shapes import classify
 from rag.engine import Engine
 from rag.retrieval.wording import Vocabulary, edits, spells_out, with_country_names
 
@@ -179,21 +178,6 @@ def _all(n: int):
     import numpy as np
 
     return np.ones(n, dtype=bool)
-
-
-@pytest.mark.parametrize(
-    ("question", "shape"),
-    [
-        ("what's Canberra up to in the Pacific?", "overview"),
-        ("what is going on with Japan and Thailand", "overview"),
-        ("give me the gist of the vision statement", "overview"),
-        ("How do Indonesia and Vietnam each see China?", "comparison"),
-        ("What changed between the 2023 and 2024 statements on Taiwan?", "comparison"),
-        ("How many ships did each country send?", "fact"),
-    ],
-)
-def test_everyday_overview_and_comparison_phrasings(question: str, shape: str) -> None:
-    assert classify(question) == shape
 
 
 def test_a_paraphrased_amount_question_is_answered_not_refused(extractive_engine: Engine) -> None:
