@@ -107,9 +107,7 @@ def fresh_ui_first_answer(work: Path, cache: bool) -> dict[str, float]:
         process = subprocess.Popen([sys.executable, "ui.py"], env=env, cwd=REPO, stdout=log, stderr=log)
         try:
             while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"ui.py exited: {log.read().decode()[-2000:]}")
+                _raise_if_exited(process, log, "ui.py")
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
                         break
@@ -137,6 +135,13 @@ def bare_gradio_first_answer() -> dict[str, float]:
     return first_answer(argv, env_for(REPO / "unused", REPO / "corpus", "onnx"), port)
 
 
+def _raise_if_exited(process: subprocess.Popen, log: Any, what: str) -> None:
+    """A RuntimeError with the end of the server's log once it has exited before answering."""
+    if process.poll() is not None:
+        log.seek(0)
+        raise RuntimeError(f"{what} exited: {log.read().decode()[-2000:]}")
+
+
 def first_answer(argv: list[str], env: dict[str, str], port: int) -> dict[str, float]:
     """Start a Gradio server; seconds until its `/ask` endpoint answers through gradio_client, and its peak RSS."""
     from gradio_client import Client
@@ -146,9 +151,7 @@ def first_answer(argv: list[str], env: dict[str, str], port: int) -> dict[str, f
         process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=log, stderr=log)
         try:
             while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"{argv} exited: {log.read().decode()[-2000:]}")
+                _raise_if_exited(process, log, str(argv))
                 try:
                     answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTION, None, api_name="/ask")
                     if answer.get("answer"):

@@ -41,12 +41,14 @@ if TYPE_CHECKING:
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
 DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
 MONEY = re.compile(r"[$¥€£]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent|per cent)\b|\d%", re.I)
+# A count, not a year nor the day of a date ("July 12") nor a numbered item ("(1)").
 COUNT = re.compile(
     rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))"
     r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b",
     re.I,
 )
-CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z0-9]\b|\b[A-Z]\b")
+CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z0-9]\b|\b[A-Z]\b")  # a word that may be a name
+# A name in quotes ("the 'diamond hexagon'") is a name the sentence gives.
 QUOTED_TERM = re.compile(r"[“‘\"][^”’\"]{2,60}[”’\"]")
 CODE = re.compile(r"\b[A-Z]{1,4}-?\d{1,4}[A-Z]?\b")  # F-35, J20, MQ-9B
 SENTENCE_STARTERS = frozenset(

@@ -36,10 +36,13 @@ FILLER = re.compile(
 # A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
 SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
 ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?!.*\b(it|that|this|they)\b)", re.I)
+# Words that make a follow-up a question of its own rather than a topic to add ("and when did it start?").
 ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
+# A conversation about who wrote a document: its "she" is that author.
 AUTHORSHIP = re.compile(r"\b(author|writer|wrote|written|columnist)\b", re.I)
+# "What about India, did it ...?": the follow-up names the subject its pronoun stands for.
 NAMED_SUBJECT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<subject>[^,?]{2,40}),\s*(?P<rest>.+)$", re.I)
-PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)
+PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)  # a person the conversation named
 GROUP = re.compile(r"\b(they|them|their)\b", re.I)
 # A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
 LEANS = re.compile(
