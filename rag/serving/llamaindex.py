@@ -40,6 +40,7 @@ from rag.answering.llm import LLMWriter
 from rag.engine import Engine
 from rag.errors import LLMError
 from rag.retrieval.retrieve import Hit
+from rag.serving.json_forms import hit_json
 
 # What a node's metadata holds: the passage's source and the evidence behind its rank.
 SOURCE_KEYS = ("doc_id", "title", "url", "date", "section", "page", "countries")
@@ -50,7 +51,8 @@ HIDDEN_FROM_LLM = ["doc_id", "url", "page", "countries", *SIGNAL_KEYS]
 
 def hit_to_node(hit: Hit) -> NodeWithScore:
     """The passage as a scored `TextNode`: our metadata, its document as SOURCE, its offsets in that document."""
-    metadata = {key: getattr(hit, key) for key in (*SOURCE_KEYS, *SIGNAL_KEYS)}
+    form = hit_json(hit)  # the one JSON form of a hit; the node keeps its source and ranking fields
+    metadata = {key: form[key] for key in (*SOURCE_KEYS, *SIGNAL_KEYS)}
     node = TextNode(
         id_=hit.chunk_id,
         text=hit.text,
