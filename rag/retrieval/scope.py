@@ -36,12 +36,9 @@ _SAYS = (
 # How readers name an opinion article and its author: the one kind of source any corpus may hold (ingest's
 # `kind`). A corpus's own kinds ("the White House", "joint statements") come from its profile (`sources`).
 _ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|columnist|commentary"
-# A source set beside another ("the op-ed and the White House", "the statement against the article") is one
-# side of a comparison: it names that source only when another is named too.
-PAIRED = re.compile(
-    rf"\bthe ({_ARTICLE})\s+(and|or|vs\.?|versus)\s+the\b|\b(and|or|with|versus|vs\.?|against)\s+the ({_ARTICLE})\b",
-    re.I,
-)
+# The article named beside another source ("the op-ed and the White House", "the article's take ... compared
+# with the White House's") is one side of a comparison: it counts only when another source is named too.
+PAIRED = re.compile(rf"\bthe ({_ARTICLE})\b", re.I)
 ARTICLE_RULE = ScopeRule(
     "the article",
     re.compile(

@@ -209,8 +209,15 @@ def test_a_new_topic_after_a_conversation_is_asked_on_its_own(extractive_engine:
     assert answer.search_query == "What is the Quad Fellowship?"
 
 
-def test_a_comparison_of_two_sources_answers_from_each(extractive_engine: Engine) -> None:
-    answer = extractive_engine.ask("How do the op-ed and the White House each frame the Ream Naval Base?")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do the op-ed and the White House each frame the Ream Naval Base?",
+        "How does the article's take on Thailand compare with the White House's?",
+    ],
+)
+def test_a_comparison_of_two_sources_answers_from_each(extractive_engine: Engine, question: str) -> None:
+    answer = extractive_engine.ask(question)
     assert "The article:" in answer.text and "White House documents:" in answer.text
     cited = {c.doc_id for c in answer.citations}
     assert "diplomatic-overdrive.md" in cited and any(d.startswith("wh_") for d in cited)
