@@ -86,7 +86,26 @@ def spells_out(acronym: str, text: str) -> bool:
         initials = "".join(w[0] for w in SPELLED.findall(run.group(0)) if w.lower() not in LINKING).lower()
         if letters in initials:
             return True
-    return False
+    return bool(letters.isalpha() and _lower_case_run(letters).search(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _lower_case_run(letters: str) -> re.Pattern[str]:
+    """Words of four letters or more, one per letter, adjacent but for linking words: "foreign direct investment".
+
+    In lower case the run must spell the whole acronym, word for word; its words are long, so that "with the
+    other" is no "WTO".
+    """
+    linking = "|".join(sorted(LINKING - {"&"}))
+    words = rf"(?:\s+(?:(?:{linking})\s+)?|-)".join(rf"{c}[a-z]{{3,}}" for c in letters)
+    return re.compile(rf"\b{words}\b", re.I)
+
+
+def named_in(name: str, text: str) -> bool:
+    """True when `text` names `name`: as written, spelled out if an acronym, or written apart ("South East")."""
+    folded = text.casefold()
+    key = name.casefold()
+    return key in folded or spells_out(name, text) or key in re.sub(r"[\s-]+", "", folded)
 
 
 @functools.lru_cache(maxsize=1)

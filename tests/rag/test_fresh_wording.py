@@ -9,9 +9,10 @@ import re
 
 import pytest
 
-from rag.answering.abstain import asked_details, missing_detail
+from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
 from rag.answering.condense import condense_question, without_sources
+from rag.answering.details import asked_details
 from rag.answering.extractive import _cite, _cut_at_edge
 from rag.engine import Engine
 from rag.retrieval.wording import Vocabulary, edits, spells_out, with_country_names
