@@ -160,6 +160,11 @@ VARIANTS: dict[str, Variant] = {
             "capitals and cities in a question are not followed by their countries",
             overrides={"name_countries": False},
         ),
+        Variant(
+            "no-document-overview",
+            "an overview from one document's passages is composed like any other overview",
+            overrides={"document_overview": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -193,6 +198,7 @@ DEFAULT_VARIANTS = (
     "no-topic-margin",
     "no-prefer-asked",
     "no-country-names",
+    "no-document-overview",
 )
 
 

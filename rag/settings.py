@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     list_max_items: int = Field(default=8, ge=1, le=30, description="Most bullets in a list answer.")
     overview_max_items: int = Field(default=6, ge=1, le=30, description="Most bullets in an overview answer.")
     comparison_max_items: int = Field(default=3, ge=1, le=10, description="Most bullets per side of a comparison.")
+    document_overview: bool = Field(
+        default=True,
+        description="An overview whose passages come from one document reads that document: its main points, "
+        "spread over it by sentence-vector diversity, in document order.",
+    )
 
     llm_backend: Backend | None = Field(
         default=None,

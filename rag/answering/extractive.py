@@ -95,6 +95,15 @@ TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
+# An overview whose top passages all come from one document is an overview of that document.
+FOCUS_RUN = 3
+# Choosing a document's main points: relevance to the question, less what an already chosen point says
+# (maximal marginal relevance over the sentence vectors), a little more for a sentence naming something
+# (a programme, a figure, an acronym), a little less for a second sentence from the same passage.
+REDUNDANCY = 0.5
+HEADLINE_BONUS = 0.05
+SAME_PASSAGE = 0.05
+FIGURE = re.compile(r"[$¥€£%]|\b\d[\d,.]*\b")
 
 
 @dataclass
@@ -428,18 +437,22 @@ def extract_answer(
     limits: Limits,
     profile: Profile,
     gives: Callable[[str], bool] | None = None,
+    whole_document: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
     `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
     `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
     a person...); those, and sentences holding the question's distinctive terms, are preferred.
+    `whole_document`: the passages are one document's, and an overview gives its main points in its order.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
+    if shape == "overview" and whole_document:
+        return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
     ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
@@ -467,6 +480,53 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
             claims += unit
         blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
     return Extract("\n\n".join(blocks), claims)
+
+
+def focus_document(hits: list[Hit]) -> str | None:
+    """The one document an overview's top passages all come from, or None."""
+    top = {h.doc_id for h in hits[:FOCUS_RUN]}
+    return top.pop() if len(hits) >= FOCUS_RUN and len(top) == 1 else None
+
+
+def _document_overview(
+    question: str, candidates: list[_Candidate], embedder: Embedder, limit: int, profile: Profile
+) -> Extract:
+    """A document's main points for `question`: sentences spread over its passages, bulleted in its order."""
+    ranked = _score(question, candidates, embedder, profile.actors)
+    best = max(c.score for c in ranked)
+    chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
+    chosen.sort(key=lambda c: _key(c)[1])  # type: ignore[index]
+    units = _units(chosen, {_key(c) for c in chosen})
+    first = chosen[0].hit
+    heading = f"{first.title} ({first.date}):" if first.title and first.date else ""
+    lines = [f"- {' '.join(_line(claim) for claim in unit)}" for _, unit in units]
+    return Extract("\n".join(([heading] if heading else []) + lines), [claim for _, unit in units for claim in unit])
+
+
+def _spread(ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """Up to `limit` candidates by maximal marginal relevance: relevant, naming something, unlike those chosen."""
+    gain = {id(c): c.score + HEADLINE_BONUS * _headline(c.sentence) for c in ranked}
+    chosen: list[_Candidate] = []
+    pool = list(ranked)
+    while pool and len(chosen) < limit:
+        best = max(pool, key=lambda c: _marginal(c, gain[id(c)], chosen))
+        pool.remove(best)
+        if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        chosen.append(best)
+    return chosen
+
+
+def _marginal(c: _Candidate, gain: float, chosen: list[_Candidate]) -> float:
+    """What choosing `c` adds beyond the `chosen`: its gain, less its likeness to them and a passage shown already."""
+    redundancy = max((float(c.vector @ o.vector) for o in chosen), default=0.0)  # type: ignore[operator]
+    return gain - REDUNDANCY * redundancy - SAME_PASSAGE * any(c.hit is o.hit for o in chosen)
+
+
+def _headline(sentence: str) -> bool:
+    """True for a sentence that names something: a figure, an acronym, or a name of capitalised words."""
+    names = [m.group(0) for m in CAPITALISED_NAME.finditer(sentence, 1) if not find_countries(m.group(0))]
+    return bool(FIGURE.search(sentence) or ACRONYM.search(sentence) or names)
 
 
 def compare(
