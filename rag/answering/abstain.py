@@ -107,7 +107,9 @@ def topic_coverage(
     return out, len(options)
 
 
-def names_everything_asked(sentences: list[str], question: str, actors: frozenset[str]) -> np.ndarray:
+def names_everything_asked(
+    sentences: list[str], question: str, actors: frozenset[str], variants: bool = True
+) -> np.ndarray:
     """Which sentences name every country (other than the corpus's main actors) and every name the question does.
 
     A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
@@ -118,9 +120,7 @@ def names_everything_asked(sentences: list[str], question: str, actors: frozense
     names = [n for n in names if n.casefold() not in QUESTION_WORDS | {c.casefold() for c in countries}]
     out = np.zeros(len(sentences), dtype=bool)
     for i, sentence in enumerate(sentences):
-        out[i] = countries <= set(find_countries(sentence)) and all(
-            named_in(n, sentence) for n in names
-        )
+        out[i] = countries <= set(find_countries(sentence)) and all(named_in(n, sentence, variants) for n in names)
     return out
 
 
@@ -134,6 +134,7 @@ def on_topic(
     min_coverage: float,
     min_similarity: float,
     margin: float,
+    spelled: bool = True,
 ) -> np.ndarray:
     """Which sentences are on the question's topic, and so could give the detail it asks for.
 
@@ -143,7 +144,7 @@ def on_topic(
     chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
     if margin > 0 and len(similarity):
         near = similarity >= float(similarity.max()) - margin
-        chosen |= near & names_everything_asked(sentences, question, actors)
+        chosen |= near & names_everything_asked(sentences, question, actors, spelled)
     return chosen
 
 
@@ -211,7 +212,7 @@ def abstention(
     if any(c not in mentioned for c in find_countries(query)):
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
-    if any(not named_in(name, passages) for name in proper_names(query)):
+    if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
         return ABSTAIN_TEXT
     if settings.detail_check:
         topical = on_topic(
@@ -223,6 +224,7 @@ def abstention(
             min_coverage=settings.topic_coverage,
             min_similarity=settings.topic_similarity,
             margin=settings.topic_margin,
+            spelled=settings.spelled_names,
         )
         if (detail := missing_detail(query, sentences, topical)) is not None:
             return f"The sources don't give {detail.name}."
