@@ -7,6 +7,7 @@ question is answered by a dated sentence): one reading of the question for both.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -87,12 +88,36 @@ CURRENCIES = (
 
 
 CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
+# "in baht", "into rupees": any currency named after "in", by its ISO 4217 name ("Baht", "Indian Rupee").
+IN_CURRENCY = re.compile(r"\b(?:in|into|as)\s+(?:\w+\s+)?(?P<word>[a-z]+?)(?:e?s)?\b", re.I)
+
+
+@functools.cache
+def _currency_words() -> frozenset[str]:
+    """The last word of every ISO 4217 currency's name, in lower case: "baht", "rupiah", "peso", "dong"."""
+    import pycountry
+
+    return frozenset(c.name.split()[-1].casefold() for c in pycountry.currencies)
+
+
+def _asked_currency(question: str) -> str | None:
+    """The currency other than dollars, yen, euros and pounds that an amount is asked in ("in baht"), or None."""
+    for match in IN_CURRENCY.finditer(question):
+        word = match.group("word").casefold()
+        if word in _currency_words() and word not in {"dollar", "yen", "euro", "pound"}:
+            return word
+    return None
 
 
 def _has_amount(sentence: str, question: str) -> bool:
     if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
         return False
+    if (currency := _asked_currency(question)) is not None:
+        return bool(re.search(rf"\b{currency}", sentence, re.I))
     wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
+    figures = re.findall(r"\d[\d,.]*", question) if wanted else []
+    if figures and not any(figure in sentence for figure in figures):
+        return False  # a conversion of the question's own figure: only a sentence stating that figure gives it
     asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
     return not asked or any(given.search(sentence) for given in asked)
 
