@@ -53,8 +53,8 @@ QUESTION_WORD = re.compile(
 PART_BREAK = re.compile(r"\s*(?:[,;]\s*(?:and\s+(?:also\s+)?)?|\s+and\s+also\s+)(?=\S)", re.I)
 # What joins the two sides of a comparison: "Thailand and Cambodia", "Japan vs China", "to Japan and to the US".
 PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and for|from)\s+(?:the\s+)?", re.I)
-# "Thailand or Vietnam": two countries offered as alternatives, each to be looked up and weighed.
-ALTERNATIVE = re.compile(r"\s*,?\s+or\s+(?:the\s+)?", re.I)
+# "Thailand or Vietnam", "Thailand's or Vietnam's": two countries offered as alternatives, each looked up.
+ALTERNATIVE = re.compile(r"(?:['’]s?)?\s*,?\s+or\s+(?:the\s+)?", re.I)
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
