@@ -146,6 +146,11 @@ VARIANTS: dict[str, Variant] = {
             "no-wording", "questions are not mapped onto the corpus's spelling", overrides={"match_wording": False}
         ),
         Variant(
+            "no-spelled-names",
+            "a name counts as given only as written or spelled out in capitals",
+            overrides={"spelled_names": False},
+        ),
+        Variant(
             "no-topic-margin",
             "the detail check reads only sentences on topic by words or absolute similarity",
             overrides={"topic_margin": 0.0},
@@ -205,6 +210,7 @@ DEFAULT_VARIANTS = (
     "no-country-names",
     "no-document-overview",
     "no-compare-sources",
+    "no-spelled-names",
 )
 
 

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
+    spelled_names: bool = Field(
+        default=True,
+        description="A name the question uses is given where the sources spell an acronym out in lower case "
+        "(foreign direct investment) or write the name apart (South East).",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )

@@ -17,6 +17,7 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.answering.citations import Claim
+from rag.answering.details import Detail, asked_anywhere
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -38,6 +39,8 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
+# A question asking for one of these can only be answered by a sentence stating one.
+FIGURES = frozenset({"the date", "the amount", "the number"})
 # A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
 # outranks one that only sounds like the question.
 ASKED_BONUS = 0.15
@@ -45,24 +48,6 @@ DISTINCT_BONUS = 0.2
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
 QUOTED_PHRASE = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’'](?!\w)")
 CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
-MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
-MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
-# A question asking for an amount, a count or a time can only be answered by a sentence
-# that states one (beyond the figures the question itself already gives).
-ANSWER_KINDS = [
-    (
-        re.compile(r"\bhow much\b|\bhow (big|large)\b", re.I),
-        re.compile(r"[$¥€£%]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent)\b", re.I),
-    ),
-    (
-        re.compile(r"\bhow many\b", re.I),
-        re.compile(
-            rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?)\b",
-            re.I,
-        ),
-    ),
-    (re.compile(r"\bwhen\b|\bwhat (year|date)\b|\bby when\b", re.I), re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")),
-]
 AUTHORSHIP = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
@@ -174,12 +159,19 @@ def _terms(text: str) -> frozenset[str]:
 def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str]) -> list[_Candidate]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for).
 
-    A question about a country other than the corpus's main `actors` needs passages about that one.
+    A question about a country other than the corpus's main `actors` needs passages about that one. When no
+    sentence states the figure asked for, the others stand: the abstention check found one on the topic, and
+    the closest sentences say more than "the sources don't answer".
     """
+    needs = [d for d in asked_anywhere(question) if d.name in FIGURES]
+    return _sentences(question, numbered, actors, needs) or (needs and _sentences(question, numbered, actors, []))
+
+
+def _sentences(
+    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], needs: list[Detail]
+) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
-    needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
-    given = set(re.findall(r"\w+", question))
     topics = set(find_countries(question)) - actors
     asked_terms = _terms(question)
     for n, hit in numbered:
@@ -196,7 +188,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
-                and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
+                and all(detail.carries(sentence, question) for detail in needs)
                 and (not needs or _terms(sentence) & asked_terms)
             ):
                 seen.add(key)
