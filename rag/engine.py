@@ -254,6 +254,7 @@ class Engine:
             find_scope=self.retriever.scope,
             in_corpus_words=self._in_corpus_words,
             standalone_of=self._standalone,
+            compare_sources=self.settings.compare_sources,
         )
 
     def _in_corpus_words(self, text: str) -> str:
