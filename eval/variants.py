@@ -151,6 +151,11 @@ VARIANTS: dict[str, Variant] = {
             overrides={"spelled_names": False},
         ),
         Variant(
+            "no-continuation",
+            "an answer sentence is not followed by the next one that points back to it",
+            overrides={"continue_pointers": False},
+        ),
+        Variant(
             "no-topic-margin",
             "the detail check reads only sentences on topic by words or absolute similarity",
             overrides={"topic_margin": 0.0},
@@ -211,6 +216,7 @@ DEFAULT_VARIANTS = (
     "no-document-overview",
     "no-compare-sources",
     "no-spelled-names",
+    "no-continuation",
 )
 
 

@@ -345,6 +345,7 @@ class Engine:
                 self.settings.profile,
                 self._gives(topic),
                 whole_document=self._whole_document(shape, groups),
+                continues=self.settings.continue_pointers,
             )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):

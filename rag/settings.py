@@ -154,6 +154,11 @@ class Settings(BaseSettings):
         "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
         "own passages.",
     )
+    continue_pointers: bool = Field(
+        default=True,
+        description="A sentence in a fact, reason or yes/no answer is followed by the next one when that one "
+        "points back to it ('This will allow...').",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

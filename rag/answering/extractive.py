@@ -429,6 +429,24 @@ def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[
     return units
 
 
+def _continuation(c: _Candidate, candidates: list[_Candidate], taken: set[tuple[str, int]]) -> list[Claim]:
+    """The sentence after the candidate when it points back to it ("This will allow..."): it says what the
+    first one's "what" is for, or how it went on; [] otherwise, or when it is shown already.
+
+    The next sentence may open the next passage (chunks end at sentence ends), so it is looked for among every
+    candidate of the same document, by where it starts.
+    """
+    end = c.hit.start + c.spans[c.index][1]
+    following = [
+        n for n in candidates if n.hit.doc_id == c.hit.doc_id and 0 <= n.hit.start + n.spans[n.index][0] - end <= 3
+    ]
+    if not following or _key(following[0]) in taken or not POINTER.match(following[0].sentence):
+        return []
+    n = following[0]
+    taken.add(_key(n))  # type: ignore[arg-type]
+    return [_claim(n.n, n.hit, *n.spans[n.index])]
+
+
 def extract_answer(
     question: str,
     shape: str,
@@ -438,6 +456,7 @@ def extract_answer(
     profile: Profile,
     gives: Callable[[str], bool] | None = None,
     whole_document: bool = False,
+    continues: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -445,6 +464,7 @@ def extract_answer(
     `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
     a person...); those, and sentences holding the question's distinctive terms, are preferred.
     `whole_document`: the passages are one document's, and an overview gives its main points in its order.
+    `continues`: a fact, reason or yes/no sentence is followed by the next one when that one points back to it.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -461,7 +481,8 @@ def extract_answer(
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
-    units = [unit for _, unit in _units(chosen, taken)]
+    follow = continues and shape in ("fact", "reason", "yesno")
+    units = [unit + (_continuation(c, candidates, taken) if follow else []) for c, unit in _units(chosen, taken)]
     lines = _render(units, bullets=shape == "list")
     return Extract("\n".join(lines) if shape == "list" else " ".join(lines), [c for u in units for c in u])
 

@@ -292,3 +292,21 @@ def test_an_acronym_the_sources_spell_out_is_answered(extractive_engine: Engine,
 )
 def test_an_amount_in_any_currency_is_given_only_in_that_currency(question: str, sentence: str, gives: bool) -> None:
     assert (missing_detail(question, [sentence], _all(1)) is None) is gives
+
+
+@pytest.mark.parametrize(
+    ("question", "continued"),
+    [
+        (
+            "What does the op-ed say Japan hopes to get from Southeast Asian countries with South China Sea disputes?",
+            "This was evident",
+        ),
+        ("What's the point of the Master Ship Repair Agreements with Indian shipyards?", "This will allow"),
+    ],
+)
+def test_a_sentence_that_points_back_follows_the_answer(
+    extractive_engine: Engine, question: str, continued: str
+) -> None:
+    answer = extractive_engine.ask(question)
+    assert continued in answer.text
+    assert not answer.text.startswith(continued)  # after the sentence it points back to
