@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rag.errors import QuestionError
 from rag.feedback import record_feedback
 from rag.overview import corpus_countries
 from rag.query import Query, build_query
+from rag.retrieval.conversation import conversation_documents
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.retrieval.wording import with_country_names
@@ -213,9 +215,11 @@ class Engine:
         sources = self._source_sides(asked)
         if len(entities) >= 2 or sources:  # a comparison answers when its passages, all sides together, may answer
             answered = set(range(len(groups)))
-            reason = self._abstention(query, hits, scope)
+            reason = self._abstention(query, False, hits, scope)
         else:
-            reasons = [self._abstention(part, part_hits, scope) for part, part_hits in groups]
+            reasons = [
+                self._abstention(*self._checked(asked, part, part_hits), part_hits, scope) for part, part_hits in groups
+            ]
             answered = {i for i, why in enumerate(reasons) if why is None}
             reason = None if answered else (reasons[0] if len(reasons) == 1 else ABSTAIN_TEXT)
         if reason is not None:
@@ -226,7 +230,9 @@ class Engine:
                 query,
                 hits,
                 lambda compact: self._messages(query, hits, compact),
-                lambda: self._extract(query, shape, entities, groups, answered, hits, bool(sources)),
+                lambda: self._extract(
+                    self._read_with(asked, groups), shape, entities, groups, answered, hits, bool(sources)
+                ),
             )
             yield from self._write(answer, request, started)
         if not answer.first_token_ms:
@@ -244,7 +250,7 @@ class Engine:
     ) -> Query:
         """The validated `Query` for a question (rag/query.py); raises QuestionError and the like with a hint."""
         self.store.follow()  # the scope reads the stored documents: another process may have ingested since
-        return build_query(
+        asked = build_query(
             question,
             history,
             countries,
@@ -254,7 +260,12 @@ class Engine:
             find_scope=self.retriever.scope,
             in_corpus_words=self._in_corpus_words,
             standalone_of=self._standalone,
+            in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
         )
+        if not (history and self.settings.conversation):
+            return asked
+        prefer = conversation_documents(history, lambda text: self.retriever.rank(text, None, asked.countries, None))
+        return replace(asked, prefer=prefer)
 
     def _in_corpus_words(self, text: str) -> str:
         """`text` in the corpus's spelling (`match_wording`), its capitals followed by their countries
@@ -263,10 +274,15 @@ class Engine:
             text = self.retriever.in_corpus_words(text)
         return with_country_names(text) if self.settings.name_countries else text
 
-    def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
-        """The question the turn asks on its own terms, given the documents' authors ("she": the author)."""
+    def _standalone(self, question: str, history: list[dict[str, str]] | None, glue: bool | None = None) -> str:
+        """The question the turn asks on its own terms, given the documents' authors ("she": the author).
+
+        `glue` (default: without RAG_CONVERSATION) puts the earlier question after a turn no rewrite resolves.
+        """
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
-        return condense_question(question, history, self.settings.profile.actors, authors)
+        actors = self.settings.profile.actors
+        glue = not self.settings.conversation if glue is None else glue
+        return condense_question(question, history, actors, authors, glue=glue)
 
     @staticmethod
     def _source_sides(query: Query) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -277,7 +293,10 @@ class Engine:
 
     def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
-        rank = self.retriever.rank
+
+        def rank(text: str, k: int | None, countries: list[str], scope: Scope | None) -> list[Hit]:
+            return self.retriever.rank(text, k, countries, scope, query.prefer)
+
         if sides := self._source_sides(query):
             return [(label, rank(query.standalone, None, query.countries, Scope(label, ids))) for label, ids in sides]
         if len(query.entities) >= 2:
@@ -289,9 +308,28 @@ class Engine:
         k = self.settings.top_k * 2 if query.shape in ("list", "overview") and len(query.parts) == 1 else None
         return [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
 
-    def _abstention(self, query: str, hits: list[Hit], scope: Scope | None) -> str | None:
+    @staticmethod
+    def _checked(query: Query, part: str, hits: list[Hit]) -> tuple[str, bool]:
+        """What the abstention checks read for `part`: a turn that continues the conversation, with it.
+
+        "when was it set up?" names no topic of its own; when its best passage comes from the conversation's
+        documents, the conversation vouches for the topic, and the turn read with the earlier question is
+        checked. A turn whose best passage lies elsewhere (a new topic) is checked on its own words.
+        """
+        if part == query.standalone and query.in_context and hits and hits[0].doc_id in query.prefer:
+            return part, True
+        return part, False
+
+    @staticmethod
+    def _read_with(query: Query, groups: list[tuple[str, list[Hit]]]) -> str:
+        """The text the sentences are chosen for: a turn continuing the conversation, read with it."""
+        if len(groups) == 1 and query.in_context and Engine._checked(query, query.standalone, groups[0][1])[1]:
+            return query.in_context
+        return query.standalone
+
+    def _abstention(self, query: str, continues: bool, hits: list[Hit], scope: Scope | None) -> str | None:
         """What to say instead of answering (rag/answering/abstain.py), or None when the passages may answer."""
-        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever)
+        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever, continues)
 
     def _extract(
         self,
