@@ -210,6 +210,7 @@ class Engine:
             parts=parts if len(parts) > 1 else [],
             countries=asked.countries,
             docs=list(scope.doc_ids) if scope else [],
+            conversation_docs=dict(asked.prefer),
             retrieve_ms=round(retrieve_ms, 1),
         )
         sources = self._source_sides(asked)
@@ -450,12 +451,19 @@ class Engine:
         return self.retriever.rank(asked.standalone, k, asked.countries, asked.scope)
 
     def retrieve(
-        self, query: str, k: int | None = None, countries: list[str] | None = None, *, method: str = "hybrid"
+        self,
+        query: str,
+        k: int | None = None,
+        countries: list[str] | None = None,
+        *,
+        method: str = "hybrid",
+        prefer: dict[str, float] | None = None,
     ) -> list[Hit]:
         """The top `k` passages for a standalone query, unvalidated (callers are programs: the eval, benchmarks).
 
         `method` "hybrid" is what `ask` and `search` rank with; "vector" (cosine) and "bm25" are its two
-        halves alone, unfused and unboosted.
+        halves alone, unfused and unboosted. `prefer` boosts documents as a follow-up's conversation did
+        (`Answer.conversation_docs`).
         """
         k = k or self.settings.top_k
         selected = resolve_countries(countries)
@@ -465,15 +473,23 @@ class Engine:
             return self.retriever.keyword_hits(query, k, selected)
         if method != "hybrid":
             raise ValueError(f"unknown retrieval method {method!r}: hybrid, vector or bm25")
-        return self.retriever.retrieve(query, k=k, countries=selected)
+        return self.retriever.retrieve(query, k=k, countries=selected, prefer=prefer)
 
     @staticmethod
-    def condense(question: str, history: list[dict[str, str]] | None, actors: frozenset[str] = frozenset()) -> str:
-        """The standalone question a follow-up asks, given the conversation (what `ask` retrieves for).
+    def condense(
+        question: str,
+        history: list[dict[str, str]] | None,
+        actors: frozenset[str] = frozenset(),
+        conversation: bool = True,
+    ) -> str:
+        """The standalone question a follow-up asks, given the conversation: the search query `ask` builds.
 
-        `actors` are the corpus profile's (`settings.profile.actors`), as `ask` uses them.
+        `actors` are the corpus profile's (`settings.profile.actors`) and `conversation` is
+        `settings.conversation`, as `ask` uses them: with it the turn keeps its own words (`ask` then boosts the
+        conversation's documents, which a retrieval-only pipeline doesn't), without it the earlier question is
+        glued on.
         """
-        return condense_question(question, history, actors)
+        return condense_question(question, history, actors, glue=not conversation)
 
     def chunk_texts(self) -> list[str]:
         """The text of every stored chunk."""

@@ -145,6 +145,7 @@ class Retriever:
         k: int | None = None,
         countries: list[str] | None = None,
         docs: list[str] | None = None,
+        prefer: Mapping[str, float] | None = None,
     ) -> list[Hit]:
         """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them).
 
@@ -153,7 +154,7 @@ class Retriever:
         The engine, which has worked out the countries and the scope already, calls `rank`.
         """
         self.store.follow()
-        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs))
+        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs), prefer)
 
     def rank(
         self,
