@@ -150,6 +150,11 @@ VARIANTS: dict[str, Variant] = {
             "no-wording", "questions are not mapped onto the corpus's spelling", overrides={"match_wording": False}
         ),
         Variant(
+            "no-spelled-names",
+            "a name counts as given only as written or spelled out in capitals",
+            overrides={"spelled_names": False},
+        ),
+        Variant(
             "no-topic-margin",
             "the detail check reads only sentences on topic by words or absolute similarity",
             overrides={"topic_margin": 0.0},
@@ -169,6 +174,11 @@ VARIANTS: dict[str, Variant] = {
             "a follow-up is retrieved with the earlier question glued on, not with the conversation's documents"
             " boosted",
             overrides={"conversation": False},
+        ),
+        Variant(
+            "no-document-overview",
+            "an overview from one document's passages is composed like any other overview",
+            overrides={"document_overview": False},
         ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
@@ -204,6 +214,8 @@ DEFAULT_VARIANTS = (
     "no-topic-margin",
     "no-prefer-asked",
     "no-country-names",
+    "no-document-overview",
+    "no-spelled-names",
 )
 
 

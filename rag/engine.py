@@ -13,7 +13,7 @@ from typing import Any
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention, asked_details
 from rag.answering.condense import condense_question
-from rag.answering.extractive import Extract, Limits, compare, extract_answer
+from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
@@ -307,7 +307,21 @@ class Engine:
             ]
         # A list or an overview gathers items across passages, so it reads more of them.
         k = self.settings.top_k * 2 if query.shape in ("list", "overview") and len(query.parts) == 1 else None
-        return [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
+        groups = [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
+        if self._whole_document(query.shape, groups):
+            # An overview of one document reads that document's passages only, for its main points.
+            part, hits = groups[0]
+            groups = [(part, rank(part, k, query.countries, Scope(hits[0].title, (hits[0].doc_id,))))]
+        return groups
+
+    def _whole_document(self, shape: str, groups: list[tuple[str, list[Hit]]]) -> bool:
+        """True for an overview (`document_overview`) whose top passages all come from one document."""
+        return (
+            self.settings.document_overview
+            and shape == "overview"
+            and len(groups) == 1
+            and focus_document(groups[0][1]) is not None
+        )
 
     @staticmethod
     def _checked(query: Query, part: str, hits: list[Hit]) -> tuple[str, bool]:
@@ -361,7 +375,14 @@ class Engine:
             # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
             topic = without_dates(query)
             return extract_answer(
-                topic, shape, numbered, self.embedder, limits, self.settings.profile, self._gives(topic)
+                topic,
+                shape,
+                numbered,
+                self.embedder,
+                limits,
+                self.settings.profile,
+                self._gives(topic),
+                whole_document=self._whole_document(shape, groups),
             )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):

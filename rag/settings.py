@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
+    spelled_names: bool = Field(
+        default=True,
+        description="A name the question uses is given where the sources spell an acronym out in lower case "
+        "(foreign direct investment) or write the name apart (South East).",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
@@ -153,6 +158,11 @@ class Settings(BaseSettings):
     list_max_items: int = Field(default=8, ge=1, le=30, description="Most bullets in a list answer.")
     overview_max_items: int = Field(default=6, ge=1, le=30, description="Most bullets in an overview answer.")
     comparison_max_items: int = Field(default=3, ge=1, le=10, description="Most bullets per side of a comparison.")
+    document_overview: bool = Field(
+        default=True,
+        description="An overview whose passages come from one document reads that document: its main points, "
+        "spread over it by sentence-vector diversity, in document order.",
+    )
 
     llm_backend: Backend | None = Field(
         default=None,

@@ -8,10 +8,8 @@ has no date; the nearest dated sentence is about another agreement).
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,17 +17,23 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
-from rag.answering.extractive import MONTH, MONTH_LOOKBEHIND
+from rag.answering.details import (
+    DETAILS,
+    MONTH,
+    SENTENCE_STARTERS,
+    Detail,
+    asked_details,
+    proper_nouns,
+)
 from rag.answering.shapes import OVERVIEW
 from rag.retrieval.scope import (
-    MULTI_PART,
     QUESTION_WORDS,
     Scope,
     quoted_phrases,
     scope_rules,
     without_scope_words,
 )
-from rag.retrieval.wording import spells_out
+from rag.retrieval.wording import named_in
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
 
@@ -39,177 +43,6 @@ if TYPE_CHECKING:
     from rag.storage.embeddings import Embedder
 
 WORDS = re.compile(r"\w\w+")  # BM25's tokens
-DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
-MONEY = re.compile(r"[$¥€£]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent|per cent)\b|\d%", re.I)
-# A count, not a year nor the day of a date ("July 12") nor a numbered item ("(1)").
-COUNT = re.compile(
-    rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))"
-    r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b",
-    re.I,
-)
-CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z0-9]\b|\b[A-Z]\b")  # a word that may be a name
-# A name in quotes ("the 'diamond hexagon'") is a name the sentence gives.
-QUOTED_TERM = re.compile(r"[“‘\"][^”’\"]{2,60}[”’\"]")
-CODE = re.compile(r"\b[A-Z]{1,4}-?\d{1,4}[A-Z]?\b")  # F-35, J20, MQ-9B
-SENTENCE_STARTERS = frozenset(
-    [
-        "The",
-        "A",
-        "An",
-        "This",
-        "That",
-        "These",
-        "Those",
-        "It",
-        "Its",
-        "In",
-        "On",
-        "At",
-        "For",
-        "By",
-        "As",
-        "We",
-        "They",
-        "He",
-        "She",
-    ]
-)
-
-
-def _given(question: str) -> set[str]:
-    return {w.casefold() for w in re.findall(r"[\w’'.-]+", question)}
-
-
-def _proper_nouns(sentence: str, question: str, countries: bool) -> list[str]:
-    """Capitalised words not in the question (nor sentence starters), with or without country names."""
-    given = _given(question)
-    spans = [] if countries else [(s, e) for s, e, _ in country_mentions(sentence)]
-    found = []
-    for match in CAPITALISED.finditer(sentence):
-        word = match.group(0)
-        if word in SENTENCE_STARTERS or word.casefold() in given or word.casefold().rstrip(".") in given:
-            continue
-        if any(s <= match.start() < e for s, e in spans):
-            continue
-        found.append(word)
-    return found
-
-
-def _has_date(sentence: str, question: str) -> bool:
-    return any(m.group(0).casefold() not in _given(question) for m in DATE.finditer(sentence))
-
-
-# An amount asked in a currency is given only in that currency: "worth in US dollars" is not "JPY 600 billion".
-CURRENCIES = (
-    (re.compile(r"\b(dollars?|usd|us\$)\b|\$", re.I), re.compile(r"\$|\b(dollars?|USD)\b")),
-    (re.compile(r"\b(yen|jpy)\b|¥", re.I), re.compile(r"¥|\b(yen|JPY)\b")),
-    (re.compile(r"\b(euros?|eur)\b|€", re.I), re.compile(r"€|\b(euros?|EUR)\b")),
-    (re.compile(r"\b(pounds?|sterling|gbp)\b|£", re.I), re.compile(r"£|\b(pounds?|GBP)\b")),
-)
-
-
-CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
-
-
-def _has_amount(sentence: str, question: str) -> bool:
-    if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
-        return False
-    wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
-    asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
-    return not asked or any(given.search(sentence) for given in asked)
-
-
-def _has_number(sentence: str, question: str) -> bool:
-    return any(m.group(0).casefold() not in _given(question) for m in COUNT.finditer(sentence))
-
-
-def _has_person(sentence: str, question: str) -> bool:
-    # "Who" is answered by people and by the countries and bodies that act: any proper noun not asked about.
-    return bool(_proper_nouns(sentence, question, countries=True))
-
-
-def _has_place(sentence: str, question: str) -> bool:
-    asked = set(find_countries(question))
-    return bool(set(find_countries(sentence)) - asked) or bool(_proper_nouns(sentence, question, countries=False))
-
-
-def _has_name(sentence: str, question: str) -> bool:
-    """A quoted term, a code like F-35, or two capitalised words in a row (not countries) that the question lacks."""
-    if QUOTED_TERM.search(sentence) or any(
-        m.group(0).casefold() not in _given(question) for m in CODE.finditer(sentence)
-    ):
-        return True
-    nouns = _proper_nouns(sentence, question, countries=False)
-    return any(f"{a} {b}" in sentence for a, b in itertools.pairwise(nouns))
-
-
-@dataclass(frozen=True)
-class Detail:
-    """A kind of detail a question can ask for: how to spot the asking, and a sentence that gives it."""
-
-    name: str  # as in "The sources don't give the date."
-    asks: re.Pattern[str]
-    carries: Callable[[str, str], bool]  # (sentence, question) -> whether the sentence states one
-    words: frozenset[str]  # the question words that ask for it; they aren't part of the topic
-
-
-DETAILS = (
-    Detail(
-        "the date",
-        # "When did...", not "How did Manila respond when it felt...".
-        re.compile(
-            r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
-            re.I,
-        ),
-        _has_date,
-        frozenset({"when", "year", "date", "day", "month"}),
-    ),
-    Detail(
-        "the amount",
-        re.compile(
-            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b"
-            r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
-            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
-            re.I,
-        ),
-        _has_amount,
-        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
-    ),
-    Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
-    Detail(
-        "the name",
-        re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|\b(called|named)\b", re.I),
-        _has_name,
-        frozenset({"name", "names", "called", "named"}),
-    ),
-    Detail(
-        "the place",
-        re.compile(
-            r"^\s*where\b|\bwhere (is|was|are|were|did|do|does|will)\b|\bin which (city|place|port|province)\b", re.I
-        ),
-        _has_place,
-        frozenset({"where", "place", "city", "port", "province", "located"}),
-    ),
-    Detail(
-        "the person",
-        # "Who is Natasha Agarwal?" asks about a named person, not for one.
-        re.compile(r"^\s*who\b(?!\s+(is|was|are|were)\s+[A-Z])|\bby whom\b|\bwhich (leader|official|person)\b", re.I),
-        _has_person,
-        frozenset({"who", "whom", "leader", "official", "person", "wrote", "written", "author", "writer"}),
-    ),
-)
-
-
-def asked_details(question: str) -> list[Detail]:
-    """The kinds of detail the question asks for (none for most "what"/"how" questions, nor for two-part ones).
-
-    In "Who belongs to the Quad, and what does the article say about India?" the person is asked of
-    one part only, and the passages about the other part can't be expected to give one.
-    """
-    if MULTI_PART.search(question.strip()):
-        return []
-    return [d for d in DETAILS if d.asks.search(question)]
 
 
 def searchable_text(hit: Hit) -> str:
@@ -274,19 +107,20 @@ def topic_coverage(
     return out, len(options)
 
 
-def names_everything_asked(sentences: list[str], question: str, actors: frozenset[str]) -> np.ndarray:
+def names_everything_asked(
+    sentences: list[str], question: str, actors: frozenset[str], variants: bool = True
+) -> np.ndarray:
     """Which sentences name every country (other than the corpus's main actors) and every name the question does.
 
     A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
     sentence about another country gives another country's date or amount.
     """
     countries = set(find_countries(question)) - actors
-    names = [w.casefold() for w in _proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
-    names = [n for n in names if n not in QUESTION_WORDS and n not in {c.casefold() for c in countries}]
+    names = [w for w in proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
+    names = [n for n in names if n.casefold() not in QUESTION_WORDS | {c.casefold() for c in countries}]
     out = np.zeros(len(sentences), dtype=bool)
     for i, sentence in enumerate(sentences):
-        folded = sentence.casefold()
-        out[i] = countries <= set(find_countries(sentence)) and all(n in folded for n in names)
+        out[i] = countries <= set(find_countries(sentence)) and all(named_in(n, sentence, variants) for n in names)
     return out
 
 
@@ -300,6 +134,7 @@ def on_topic(
     min_coverage: float,
     min_similarity: float,
     margin: float,
+    spelled: bool = True,
 ) -> np.ndarray:
     """Which sentences are on the question's topic, and so could give the detail it asks for.
 
@@ -309,7 +144,7 @@ def on_topic(
     chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
     if margin > 0 and len(similarity):
         near = similarity >= float(similarity.max()) - margin
-        chosen |= near & names_everything_asked(sentences, question, actors)
+        chosen |= near & names_everything_asked(sentences, question, actors, spelled)
     return chosen
 
 
@@ -381,8 +216,7 @@ def abstention(
     if any(c not in mentioned for c in find_countries(query)):
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
-    folded = passages.lower()
-    if any(name.lower() not in folded and not spells_out(name, passages) for name in proper_names(query)):
+    if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
         return ABSTAIN_TEXT
     if settings.detail_check:
         topical = on_topic(
@@ -394,6 +228,7 @@ def abstention(
             min_coverage=settings.topic_coverage,
             min_similarity=settings.topic_similarity,
             margin=settings.topic_margin,
+            spelled=settings.spelled_names,
         )
         if (detail := missing_detail(query, sentences, topical)) is not None:
             return f"The sources don't give {detail.name}."

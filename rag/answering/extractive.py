@@ -17,6 +17,7 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.answering.citations import Claim
+from rag.answering.details import Detail, asked_anywhere
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -38,6 +39,8 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
+# A question asking for one of these can only be answered by a sentence stating one.
+FIGURES = frozenset({"the date", "the amount", "the number"})
 # A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
 # outranks one that only sounds like the question.
 ASKED_BONUS = 0.15
@@ -45,24 +48,6 @@ DISTINCT_BONUS = 0.2
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
 QUOTED_PHRASE = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’'](?!\w)")
 CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
-MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
-MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
-# A question asking for an amount, a count or a time can only be answered by a sentence
-# that states one (beyond the figures the question itself already gives).
-ANSWER_KINDS = [
-    (
-        re.compile(r"\bhow much\b|\bhow (big|large)\b", re.I),
-        re.compile(r"[$¥€£%]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent)\b", re.I),
-    ),
-    (
-        re.compile(r"\bhow many\b", re.I),
-        re.compile(
-            rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?)\b",
-            re.I,
-        ),
-    ),
-    (re.compile(r"\bwhen\b|\bwhat (year|date)\b|\bby when\b", re.I), re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")),
-]
 AUTHORSHIP = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
@@ -110,6 +95,15 @@ TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
+# An overview whose top passages all come from one document is an overview of that document.
+FOCUS_RUN = 3
+# Choosing a document's main points: relevance to the question, less what an already chosen point says
+# (maximal marginal relevance over the sentence vectors), a little more for a sentence naming something
+# (a programme, a figure, an acronym), a little less for a second sentence from the same passage.
+REDUNDANCY = 0.5
+HEADLINE_BONUS = 0.05
+SAME_PASSAGE = 0.05
+FIGURE = re.compile(r"[$¥€£%]|\b\d[\d,.]*\b")
 
 
 @dataclass
@@ -165,12 +159,19 @@ def _terms(text: str) -> frozenset[str]:
 def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str]) -> list[_Candidate]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for).
 
-    A question about a country other than the corpus's main `actors` needs passages about that one.
+    A question about a country other than the corpus's main `actors` needs passages about that one. When no
+    sentence states the figure asked for, the others stand: the abstention check found one on the topic, and
+    the closest sentences say more than "the sources don't answer".
     """
+    needs = [d for d in asked_anywhere(question) if d.name in FIGURES]
+    return _sentences(question, numbered, actors, needs) or (needs and _sentences(question, numbered, actors, []))
+
+
+def _sentences(
+    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], needs: list[Detail]
+) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
-    needs = [figure for asks, figure in ANSWER_KINDS if asks.search(question)]
-    given = set(re.findall(r"\w+", question))
     topics = set(find_countries(question)) - actors
     asked_terms = _terms(question)
     for n, hit in numbered:
@@ -187,7 +188,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
-                and all(any(m.group(0) not in given for m in figure.finditer(sentence)) for figure in needs)
+                and all(detail.carries(sentence, question) for detail in needs)
                 and (not needs or _terms(sentence) & asked_terms)
             ):
                 seen.add(key)
@@ -436,18 +437,22 @@ def extract_answer(
     limits: Limits,
     profile: Profile,
     gives: Callable[[str], bool] | None = None,
+    whole_document: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
     `numbered` pairs each passage with its source number `n` in the final answer; `profile` is the corpus's.
     `gives(sentence)`, when set, tells a sentence that states what the question asks for (a date, an amount,
     a person...); those, and sentences holding the question's distinctive terms, are preferred.
+    `whole_document`: the passages are one document's, and an overview gives its main points in its order.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
+    if shape == "overview" and whole_document:
+        return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
     ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
@@ -475,6 +480,53 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
             claims += unit
         blocks.append("\n".join(([groups[kind]] if len(kinds) > 1 else []) + lines))
     return Extract("\n\n".join(blocks), claims)
+
+
+def focus_document(hits: list[Hit]) -> str | None:
+    """The one document an overview's top passages all come from, or None."""
+    top = {h.doc_id for h in hits[:FOCUS_RUN]}
+    return top.pop() if len(hits) >= FOCUS_RUN and len(top) == 1 else None
+
+
+def _document_overview(
+    question: str, candidates: list[_Candidate], embedder: Embedder, limit: int, profile: Profile
+) -> Extract:
+    """A document's main points for `question`: sentences spread over its passages, bulleted in its order."""
+    ranked = _score(question, candidates, embedder, profile.actors)
+    best = max(c.score for c in ranked)
+    chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
+    chosen.sort(key=lambda c: _key(c)[1])  # type: ignore[index]
+    units = _units(chosen, {_key(c) for c in chosen})
+    first = chosen[0].hit
+    heading = f"{first.title} ({first.date}):" if first.title and first.date else ""
+    lines = [f"- {' '.join(_line(claim) for claim in unit)}" for _, unit in units]
+    return Extract("\n".join(([heading] if heading else []) + lines), [claim for _, unit in units for claim in unit])
+
+
+def _spread(ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """Up to `limit` candidates by maximal marginal relevance: relevant, naming something, unlike those chosen."""
+    gain = {id(c): c.score + HEADLINE_BONUS * _headline(c.sentence) for c in ranked}
+    chosen: list[_Candidate] = []
+    pool = list(ranked)
+    while pool and len(chosen) < limit:
+        best = max(pool, key=lambda c: _marginal(c, gain[id(c)], chosen))
+        pool.remove(best)
+        if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        chosen.append(best)
+    return chosen
+
+
+def _marginal(c: _Candidate, gain: float, chosen: list[_Candidate]) -> float:
+    """What choosing `c` adds beyond the `chosen`: its gain, less its likeness to them and a passage shown already."""
+    redundancy = max((float(c.vector @ o.vector) for o in chosen), default=0.0)  # type: ignore[operator]
+    return gain - REDUNDANCY * redundancy - SAME_PASSAGE * any(c.hit is o.hit for o in chosen)
+
+
+def _headline(sentence: str) -> bool:
+    """True for a sentence that names something: a figure, an acronym, or a name of capitalised words."""
+    names = [m.group(0) for m in CAPITALISED_NAME.finditer(sentence, 1) if not find_countries(m.group(0))]
+    return bool(FIGURE.search(sentence) or ACRONYM.search(sentence) or names)
 
 
 def compare(

@@ -89,6 +89,31 @@ def spells_out(acronym: str, text: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=256)
+def _lower_case_run(letters: str) -> re.Pattern[str]:
+    """Words of four letters or more, one per letter, adjacent but for linking words: "foreign direct investment".
+
+    In lower case the run must spell the whole acronym, word for word; its words are long, so that "with the
+    other" is no "WTO", and only a run of four or more may skip a linking word ("humanitarian assistance and
+    disaster relief"): "issues of common concern" is no "ICC".
+    """
+    linking = "|".join(sorted(LINKING - {"&"})) if len(letters) >= 4 else "(?!)"
+    words = rf"(?:\s+(?:(?:{linking})\s+)?|-)".join(rf"{c}[a-z]{{3,}}" for c in letters)
+    return re.compile(rf"\b{words}\b", re.I)
+
+
+def named_in(name: str, text: str, variants: bool = True) -> bool:
+    """True when `text` names `name`: as written or spelled out; with `variants`, also spelled out in lower case
+    ("foreign direct investment" for "FDI") or written apart ("South East" for "Southeast")."""
+    folded, key = text.casefold(), name.casefold()
+    if key in folded or spells_out(name, text):
+        return True
+    letters = key if key.isalpha() and len(key) >= 3 else ""
+    return variants and (
+        bool(letters and _lower_case_run(letters).search(text)) or key in re.sub(r"[\s-]+", "", folded)
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def _country_codes() -> dict[str, str]:
     """ISO 3166 two-letter code -> the country's common name ("PH" -> "Philippines")."""

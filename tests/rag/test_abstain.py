@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.abstain import DETAILS, asked_details, missing_detail, topic_coverage
+from rag.answering.abstain import missing_detail, topic_coverage
+from rag.answering.details import DETAILS, asked_details
 
 BY_NAME = {d.name: d for d in DETAILS}
 

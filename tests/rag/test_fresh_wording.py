@@ -9,12 +9,13 @@ import re
 
 import pytest
 
-from rag.answering.abstain import asked_details, missing_detail
+from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
 from rag.answering.condense import condense_question, without_sources
+from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _cite, _cut_at_edge
 from rag.engine import Engine
-from rag.retrieval.wording import Vocabulary, edits, spells_out, with_country_names
+from rag.retrieval.wording import Vocabulary, edits, named_in, spells_out, with_country_names
 
 ACTORS = frozenset({"Japan", "China", "United States"})
 TEXT = (
@@ -169,7 +170,7 @@ def test_an_amount_asked_in_a_currency_needs_that_currency() -> None:
     question = "What is the 600 billion yen pledge worth in US dollars?"
     assert [d.name for d in asked_details(question)] == ["the amount"]
     assert missing_detail(question, ["Japan pledged JPY 600 billion."], _all(1)) is not None
-    assert missing_detail(question, ["It is worth $4 billion."], _all(1)) is None
+    assert missing_detail(question, ["The 600 billion yen pledge is worth $4 billion."], _all(1)) is None
     assert [d.name for d in asked_details("What exact date was it signed?")] == ["the date"]
     assert asked_details("Was the deal worth it for Japan?") == []
 
@@ -230,3 +231,64 @@ def test_a_comparison_of_two_dated_statements_answers_from_each(extractive_engin
     assert not answer.abstained
     dates = {c.date[:7] for c in answer.citations}
     assert {"2023-01", "2024-04"} <= dates
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What should Japan keep in mind when it reaches out to smaller countries, according to the writer?",
+        "What does the article say China offers countries when it builds partnerships?",
+    ],
+)
+def test_when_as_a_conjunction_asks_for_no_date(extractive_engine: Engine, question: str) -> None:
+    assert asked_anywhere(question) == []
+    answer = extractive_engine.ask(question)
+    assert not answer.abstained and answer.citations
+
+
+def test_a_second_clause_asks_too_but_an_earlier_turn_glued_on_does_not() -> None:
+    assert "the date" in [d.name for d in asked_anywhere("When did the three advisers first meet, and where?")]
+    assert [d.name for d in asked_anywhere("how many sites? when was the agreement signed?")] == ["the number"]
+    assert asked_details("Who wrote the op-ed and what's her background?") == []  # two questions
+
+
+@pytest.mark.parametrize(
+    ("acronym", "text", "named"),
+    [
+        ("FDI", "nearly $800 billion in foreign direct investment", True),
+        ("HADR", "a pact on humanitarian assistance and disaster relief activities", True),
+        ("EEZ", "lies within the Philippines’ exclusive economic zone", True),
+        ("Southeast", "countries in the South East Asian region", True),
+        ("WTO", "agreed with the other members", False),
+        ("ICC", "issues of common concern", False),
+        ("FDI", "funds for direct investment", False),
+    ],
+)
+def test_a_name_is_found_spelled_out_or_written_apart(acronym: str, text: str, named: bool) -> None:
+    assert named_in(acronym, text) is named
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("how much FDI has japan put into the US", "800 billion"),
+        ("why is the HADR terms of reference between Tokyo and Manila important?", "disaster relief"),
+    ],
+)
+def test_an_acronym_the_sources_spell_out_is_answered(extractive_engine: Engine, question: str, expected: str) -> None:
+    answer = extractive_engine.ask(question)
+    assert not answer.abstained
+    assert expected in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "gives"),
+    [
+        ("How much is the grant worth in baht?", "The agency will provide nearly $600,000.", False),
+        ("How much is the loan in rupees?", "India will lend 5 billion rupees.", True),
+        ("What is the 600 billion yen pledge worth in dollars?", "It adds $1 billion in investment.", False),
+        ("What is the 600 billion yen pledge worth in dollars?", "The 600 billion yen pledge is $4 billion.", True),
+    ],
+)
+def test_an_amount_in_any_currency_is_given_only_in_that_currency(question: str, sentence: str, gives: bool) -> None:
+    assert (missing_detail(question, [sentence], _all(1)) is None) is gives

@@ -1,0 +1,224 @@
+"""What a question asks for (a date, an amount, a number, a name, a place, a person) and whether a sentence
+states one.
+
+The abstention check reads it ("the sources don't give the date") and so does the extractive composer (a "when"
+question is answered by a dated sentence): one reading of the question for both.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.countries import country_mentions, find_countries
+from rag.retrieval.scope import MULTI_PART
+
+MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
+MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
+DATE = re.compile(rf"\b(1[89]|20)\d\d\b|\b({MONTH})\b")
+MONEY = re.compile(r"[$¥€£]|\b(JPY|USD|yen|dollars?|billion|million|trillion|percent|per cent)\b|\d%", re.I)
+# A count, not a year nor the day of a date ("July 12") nor a numbered item ("(1)").
+COUNT = re.compile(
+    rf"(?<!\()(?<!{MONTH_LOOKBEHIND})\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b(?!\))"
+    r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b",
+    re.I,
+)
+CAPITALISED = re.compile(r"\b[A-Z][\w’'.-]*[A-Za-z0-9]\b|\b[A-Z]\b")  # a word that may be a name
+# A name in quotes ("the 'diamond hexagon'") is a name the sentence gives.
+QUOTED_TERM = re.compile(r"[“‘\"][^”’\"]{2,60}[”’\"]")
+CODE = re.compile(r"\b[A-Z]{1,4}-?\d{1,4}[A-Z]?\b")  # F-35, J20, MQ-9B
+SENTENCE_STARTERS = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "In",
+        "On",
+        "At",
+        "For",
+        "By",
+        "As",
+        "We",
+        "They",
+        "He",
+        "She",
+    ]
+)
+
+
+def _given(question: str) -> set[str]:
+    return {w.casefold() for w in re.findall(r"[\w’'.-]+", question)}
+
+
+def proper_nouns(sentence: str, question: str, countries: bool) -> list[str]:
+    """Capitalised words not in the question (nor sentence starters), with or without country names."""
+    given = _given(question)
+    spans = [] if countries else [(s, e) for s, e, _ in country_mentions(sentence)]
+    found = []
+    for match in CAPITALISED.finditer(sentence):
+        word = match.group(0)
+        if word in SENTENCE_STARTERS or word.casefold() in given or word.casefold().rstrip(".") in given:
+            continue
+        if any(s <= match.start() < e for s, e in spans):
+            continue
+        found.append(word)
+    return found
+
+
+def _has_date(sentence: str, question: str) -> bool:
+    return any(m.group(0).casefold() not in _given(question) for m in DATE.finditer(sentence))
+
+
+# An amount asked in a currency is given only in that currency: "worth in US dollars" is not "JPY 600 billion".
+CURRENCIES = (
+    (re.compile(r"\b(dollars?|usd|us\$)\b|\$", re.I), re.compile(r"\$|\b(dollars?|USD)\b")),
+    (re.compile(r"\b(yen|jpy)\b|¥", re.I), re.compile(r"¥|\b(yen|JPY)\b")),
+    (re.compile(r"\b(euros?|eur)\b|€", re.I), re.compile(r"€|\b(euros?|EUR)\b")),
+    (re.compile(r"\b(pounds?|sterling|gbp)\b|£", re.I), re.compile(r"£|\b(pounds?|GBP)\b")),
+)
+
+
+CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
+# "in baht", "into rupees": any currency named after "in", by its ISO 4217 name ("Baht", "Indian Rupee").
+IN_CURRENCY = re.compile(r"\b(?:in|into|as)\s+(?:\w+\s+)?(?P<word>[a-z]+?)(?:e?s)?\b", re.I)
+
+
+@functools.cache
+def _currency_words() -> frozenset[str]:
+    """The last word of every ISO 4217 currency's name, in lower case: "baht", "rupiah", "peso", "dong"."""
+    import pycountry
+
+    return frozenset(c.name.split()[-1].casefold() for c in pycountry.currencies)
+
+
+def _asked_currency(question: str) -> str | None:
+    """The currency other than dollars, yen, euros and pounds that an amount is asked in ("in baht"), or None."""
+    for match in IN_CURRENCY.finditer(question):
+        word = match.group("word").casefold()
+        if word in _currency_words() and word not in {"dollar", "yen", "euro", "pound"}:
+            return word
+    return None
+
+
+def _has_amount(sentence: str, question: str) -> bool:
+    if not (MONEY.search(sentence) and any(c.isdigit() for c in sentence)):
+        return False
+    if (currency := _asked_currency(question)) is not None:
+        return bool(re.search(rf"\b{currency}", sentence, re.I))
+    wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
+    figures = re.findall(r"\d[\d,.]*", question) if wanted else []
+    if figures and not any(figure in sentence for figure in figures):
+        return False  # a conversion of the question's own figure: only a sentence stating that figure gives it
+    asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
+    return not asked or any(given.search(sentence) for given in asked)
+
+
+def _has_number(sentence: str, question: str) -> bool:
+    return any(m.group(0).casefold() not in _given(question) for m in COUNT.finditer(sentence))
+
+
+def _has_person(sentence: str, question: str) -> bool:
+    # "Who" is answered by people and by the countries and bodies that act: any proper noun not asked about.
+    return bool(proper_nouns(sentence, question, countries=True))
+
+
+def _has_place(sentence: str, question: str) -> bool:
+    asked = set(find_countries(question))
+    return bool(set(find_countries(sentence)) - asked) or bool(proper_nouns(sentence, question, countries=False))
+
+
+def _has_name(sentence: str, question: str) -> bool:
+    """A quoted term, a code like F-35, or two capitalised words in a row (not countries) that the question lacks."""
+    if QUOTED_TERM.search(sentence) or any(
+        m.group(0).casefold() not in _given(question) for m in CODE.finditer(sentence)
+    ):
+        return True
+    nouns = proper_nouns(sentence, question, countries=False)
+    return any(f"{a} {b}" in sentence for a, b in itertools.pairwise(nouns))
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A kind of detail a question can ask for: how to spot the asking, and a sentence that gives it."""
+
+    name: str  # as in "The sources don't give the date."
+    asks: re.Pattern[str]
+    carries: Callable[[str, str], bool]  # (sentence, question) -> whether the sentence states one
+    words: frozenset[str]  # the question words that ask for it; they aren't part of the topic
+
+
+DETAILS = (
+    Detail(
+        "the date",
+        # "When did...", not "How did Manila respond when it felt...".
+        re.compile(
+            r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
+            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
+            re.I,
+        ),
+        _has_date,
+        frozenset({"when", "year", "date", "day", "month"}),
+    ),
+    Detail(
+        "the amount",
+        re.compile(
+            r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b"
+            r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
+            r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
+            re.I,
+        ),
+        _has_amount,
+        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
+    ),
+    Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
+    Detail(
+        "the name",
+        re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|\b(called|named)\b", re.I),
+        _has_name,
+        frozenset({"name", "names", "called", "named"}),
+    ),
+    Detail(
+        "the place",
+        re.compile(
+            r"^\s*where\b|\bwhere (is|was|are|were|did|do|does|will)\b|\bin which (city|place|port|province)\b", re.I
+        ),
+        _has_place,
+        frozenset({"where", "place", "city", "port", "province", "located"}),
+    ),
+    Detail(
+        "the person",
+        # "Who is Natasha Agarwal?" asks about a named person, not for one.
+        re.compile(r"^\s*who\b(?!\s+(is|was|are|were)\s+[A-Z])|\bby whom\b|\bwhich (leader|official|person)\b", re.I),
+        _has_person,
+        frozenset({"who", "whom", "leader", "official", "person", "wrote", "written", "author", "writer"}),
+    ),
+)
+
+
+def asked_details(question: str) -> list[Detail]:
+    """The kinds of detail the question asks for (none for most "what"/"how" questions, nor for two-part ones).
+
+    In "Who belongs to the Quad, and what does the article say about India?" the person is asked of
+    one part only, and the passages about the other part can't be expected to give one.
+    """
+    if MULTI_PART.search(question.strip()):
+        return []
+    return asked_anywhere(question)
+
+
+def asked_anywhere(question: str) -> list[Detail]:
+    """The kinds of detail any clause of the first question asks for: "When did they first meet, and where?" a date.
+
+    A second question is the earlier turn a follow-up was read with ("how many? what's EDCA?"): not asked now.
+    """
+    first = question.split("?", 1)[0]
+    return [d for d in DETAILS if d.asks.search(first)]

@@ -1,0 +1,61 @@
+"""An overview of one document gives its main points across it, in its order; not one region of it.
+
+The questions are written for these tests (a document asked about without naming a detail), not taken from a dataset.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from ingest.chunking import Chunk
+from rag.answering.extractive import _Candidate, _spread, focus_document
+from rag.engine import Engine
+from rag.storage.records import Hit
+from tests.rag.test_answers import assert_every_quote_is_its_claim
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Sum up what the US-Indonesia partnership statement covers",
+        "give me a rundown of the Biden-Widodo comprehensive strategic partnership statement",
+    ],
+)
+def test_overview_of_one_document_spreads_over_it_in_its_order(extractive_engine: Engine, question: str) -> None:
+    answer = extractive_engine.ask(question)
+    assert answer.shape == "overview"
+    heading, *bullets = answer.text.splitlines()
+    assert heading.endswith("(2023-11-13):")  # the document, named once, above its points
+    assert len(bullets) >= 3 and all(b.startswith("- ") for b in bullets)
+    assert {c.doc_id for c in answer.citations} == {answer.citations[0].doc_id}
+    starts = [q.quote_start for c in sorted(answer.citations, key=lambda c: c.n) for q in c.quotes]
+    assert len({c.chunk_start for c in answer.citations}) >= 2  # more than one region of the document
+    assert starts == sorted(starts)  # shown in the document's order, so [n] run 1..k too
+    assert re.findall(r"\[(\d+)\]", answer.text)[0] == "1"
+    assert_every_quote_is_its_claim(answer, extractive_engine)
+
+
+def _candidate(n: int, hit: Hit, sentence: str, score: float, vector: list[float]) -> _Candidate:
+    v = np.asarray(vector, dtype=np.float32)
+    return _Candidate(n, hit, 0, [(0, len(sentence))], sentence, score, v / np.linalg.norm(v))
+
+
+def _hit(doc_id: str, index: int) -> Hit:
+    return Hit(Chunk(f"{doc_id}#{index}", doc_id, index, "text", 0, 4), rank=index + 1, score=1.0)
+
+
+def test_main_points_prefer_a_new_point_over_a_second_wording_of_the_first() -> None:
+    a, b = _hit("d", 0), _hit("d", 1)
+    first = _candidate(1, a, "The leaders agreed a partnership.", 0.90, [1, 0, 0])
+    reworded = _candidate(1, a, "The leaders agreed to a partnership too.", 0.88, [0.95, 0.3, 0])
+    other = _candidate(2, b, "They launched a clean energy programme.", 0.80, [0, 1, 0])
+    assert _spread([first, reworded, other], 2) == [first, other]
+
+
+def test_an_overview_reads_one_document_only_when_its_top_passages_agree() -> None:
+    assert focus_document([_hit("a", 0), _hit("a", 1), _hit("a", 2), _hit("b", 0)]) == "a"
+    assert focus_document([_hit("a", 0), _hit("b", 1), _hit("a", 2)]) is None
+    assert focus_document([_hit("a", 0), _hit("a", 1)]) is None
