@@ -180,6 +180,11 @@ VARIANTS: dict[str, Variant] = {
             "an overview from one document's passages is composed like any other overview",
             overrides={"document_overview": False},
         ),
+        Variant(
+            "no-compare-sources",
+            "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
+            overrides={"compare_sources": False},
+        ),
         Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -215,6 +220,7 @@ DEFAULT_VARIANTS = (
     "no-prefer-asked",
     "no-country-names",
     "no-document-overview",
+    "no-compare-sources",
     "no-spelled-names",
 )
 

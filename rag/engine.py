@@ -262,6 +262,7 @@ class Engine:
             in_corpus_words=self._in_corpus_words,
             standalone_of=self._standalone,
             in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
+            compare_sources=self.settings.compare_sources,
         )
         if not (history and self.settings.conversation):
             return asked

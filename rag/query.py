@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.answering.condense import condense_question
-from rag.answering.shapes import Shape, classify, comparison_entities, split_parts
+from rag.answering.shapes import Shape, alternatives, classify, comparison_entities, split_parts
 from rag.errors import QuestionError
 from rag.profile import Profile
 from rag.retrieval.retrieve import resolve_countries
@@ -92,6 +92,7 @@ def build_query(
     in_corpus_words: Callable[[str], str] | None = None,
     standalone_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
     in_context_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
+    compare_sources: bool = False,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
 
@@ -111,9 +112,11 @@ def build_query(
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone)
     parts = split_parts(standalone)
+    scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
     one_comparison = shape == "comparison" and len(parts) == 1
     entities = comparison_entities(standalone, profile.subject) if one_comparison else []
-    scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
+    if compare_sources and len(parts) == 1:
+        shape, entities = _side_by_side(standalone, scopes[standalone], shape, entities)
     return Query(
         question,
         tuple(history or ()),
@@ -126,6 +129,19 @@ def build_query(
         scopes,
         in_context=in_context,
     )
+
+
+def _side_by_side(question: str, scope: Scope | None, shape: Shape, entities: list[str]) -> tuple[Shape, list[str]]:
+    """The shape and sides of a question of any wording that names two sources, or weighs two countries.
+
+    Two sources named ("the article ... the May 2023 statement") are the sides, before any countries:
+    each source answers for itself. Two countries offered as alternatives ("Thailand or Vietnam") are next.
+    """
+    if scope is not None and not scope.explicit and len(scope.sides) >= 2:
+        return "comparison", []
+    if pair := alternatives(question):
+        return "comparison", pair
+    return shape, entities
 
 
 def _respelled(

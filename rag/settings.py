@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     list_max_items: int = Field(default=8, ge=1, le=30, description="Most bullets in a list answer.")
     overview_max_items: int = Field(default=6, ge=1, le=30, description="Most bullets in an overview answer.")
     comparison_max_items: int = Field(default=3, ge=1, le=10, description="Most bullets per side of a comparison.")
+    compare_sources: bool = Field(
+        default=True,
+        description="A question that names two sources (two dated statements, or the article and a dated "
+        "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
+        "own passages.",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

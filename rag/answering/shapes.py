@@ -53,6 +53,8 @@ QUESTION_WORD = re.compile(
 PART_BREAK = re.compile(r"\s*(?:[,;]\s*(?:and\s+(?:also\s+)?)?|\s+and\s+also\s+)(?=\S)", re.I)
 # What joins the two sides of a comparison: "Thailand and Cambodia", "Japan vs China", "to Japan and to the US".
 PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and for|from)\s+(?:the\s+)?", re.I)
+# "Thailand or Vietnam", "Thailand's or Vietnam's": two countries offered as alternatives, each looked up.
+ALTERNATIVE = re.compile(r"(?:['’]s?)?\s*,?\s+or\s+(?:the\s+)?", re.I)
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
@@ -91,6 +93,14 @@ def comparison_entities(question: str, subject: str | None = None) -> list[str]:
             return [first, second]
     others = list(dict.fromkeys(name for _, _, name in mentions if name != subject))
     return others if len(others) >= 2 else []
+
+
+def alternatives(question: str) -> list[str]:
+    """The two countries a question offers to choose between ("Which came first, Thailand or Vietnam?"), or []."""
+    for (_, end, first), (start, _, second) in itertools.pairwise(country_mentions(question)):
+        if first != second and ALTERNATIVE.fullmatch(question[end:start]):
+            return [first, second]
+    return []
 
 
 def split_parts(question: str) -> list[str]:

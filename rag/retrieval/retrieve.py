@@ -125,7 +125,9 @@ class Retriever:
         if docs and not self.store.count():
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         rules = scope_rules(self.settings.profile)
-        return find_scope(question, docs, self.documents(), rules, self.settings.source_scope)
+        return find_scope(
+            question, docs, self.documents(), rules, self.settings.source_scope, self.settings.compare_sources
+        )
 
     def idf(self, question: str) -> dict[str, float]:
         """BM25's inverse document frequency of each of the question's stemmed terms."""

@@ -137,10 +137,14 @@ def find_scope(
     documents: dict[str, dict],
     rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,),
     infer: bool = True,
+    compare_sources: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
-    `rules` are the kinds of source a question may name (`scope_rules` of the corpus profile).
+    `rules` are the kinds of source a question may name (`scope_rules` of the corpus profile). With
+    `compare_sources`, a date names the documents of that date too ("the May 2023 statement" beside "the
+    article", "the Jan 2023 and Apr 2024 statements"), and of two named sources where one holds the other
+    ("the White House fact sheet"), only the narrower is a side.
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -168,8 +172,13 @@ def find_scope(
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
     if titled:
         named.append((", ".join(titled), titled))
+    if compare_sources and not named:
+        by_date = date_sources(question, tuple(sorted(documents)), documents)
+        named = by_date if len(by_date) >= 2 or (by_date and paired) else []
     if named and paired:
         named += paired
+    if compare_sources:
+        named = narrowest(named)
     if not named:
         return None
     if len(named) == 1:
@@ -209,6 +218,29 @@ def dated_sides(
         if found:
             sides.append((date, found))
     return sides if len(sides) >= 2 else []
+
+
+def date_sources(
+    question: str, doc_ids: tuple[str, ...], documents: dict[str, dict]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """One side per month-and-year the question gives that dates some of `doc_ids`, labelled with their titles.
+
+    Only a month and year picks out a statement; a bare year would take in a whole year of documents.
+    """
+    sides = []
+    for month, year in MONTH_YEAR.findall(question):
+        date = f"{year}-{MONTHS.index(month.casefold()[:3]) + 1:02d}"
+        found = tuple(d for d in doc_ids if records.date(documents[d]).startswith(date))
+        if found and found not in (ids for _, ids in sides):
+            sides.append((", ".join(records.title(documents[d]) for d in found), found))
+    return sides
+
+
+def narrowest(named: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
+    """The named sources less any that holds another: "the White House fact sheet" is the fact sheet."""
+    sets = [set(ids) for _, ids in named]
+    kept = [side for side, ids in zip(named, sets, strict=True) if not any(other < ids for other in sets)]
+    return list({ids: (label, ids) for label, ids in reversed(kept)}.values())[::-1]
 
 
 def _names_title(folded_question: str, title: str) -> bool:

@@ -1,0 +1,50 @@
+"""Comparisons on any wording: each side named by a date, by "the article", or as "X or Y" answers for itself.
+
+The questions are members of the class, written for these tests; none is copied from an eval set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.shapes import alternatives
+from rag.engine import Engine
+from rag.retrieval.scope import narrowest
+
+
+@pytest.mark.parametrize(
+    ("question", "pair"),
+    [
+        ("Who moved first on semiconductors, Indonesia or Vietnam?", ["Indonesia", "Vietnam"]),
+        ("Is Manila or Hanoi closer to Washington?", ["Philippines", "Vietnam"]),  # capitals name their countries
+        ("Is Thailand's or Vietnam's net-zero date earlier?", ["Thailand", "Vietnam"]),
+        ("What did Japan and India agree?", []),  # "and" joins a pair, it offers no choice
+    ],
+)
+def test_two_countries_offered_as_alternatives_are_the_sides(question: str, pair: list[str]) -> None:
+    assert alternatives(question) == pair
+
+
+def test_of_two_nested_sources_only_the_narrower_is_a_side() -> None:
+    sides = [("the article", ("a",)), ("publisher", ("b", "c")), ("fact sheets", ("b",)), ("b.md", ("b",))]
+    assert narrowest(sides) == [("the article", ("a",)), ("fact sheets", ("b",))]
+
+
+def test_an_or_question_retrieves_and_answers_both_countries(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("Whose partnership with Washington is described as broader, India or Vietnam?")
+    assert answer.shape == "comparison" and not answer.abstained
+    assert "India:" in answer.text and "Vietnam:" in answer.text
+
+
+def test_two_dated_statements_without_a_source_word_answer_from_each(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What did the Jan 2023 and Apr 2024 US-Japan texts say about space exploration?")
+    assert answer.shape == "comparison" and not answer.abstained
+    assert {"2023-01", "2024-04"} <= {c.date[:7] for c in answer.citations}
+
+
+def test_a_question_quoting_the_article_gets_the_asked_statement_too(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask(
+        "The op-ed says Japan courts Thailand with arms transfers. What did the Nov 2022 White House fact sheet offer?"
+    )
+    cited = {c.doc_id for c in answer.citations}
+    assert "wh_2022-11-18_fact_sheet_us_thailand_alliance_mekong.md" in cited
