@@ -219,7 +219,8 @@ class Engine:
             reason = self._abstention(query, False, hits, scope)
         else:
             reasons = [
-                self._abstention(*self._checked(asked, part, part_hits), part_hits, scope) for part, part_hits in groups
+                self._abstention(part, self._continues(asked, part, part_hits), part_hits, scope)
+                for part, part_hits in groups
             ]
             answered = {i for i, why in enumerate(reasons) if why is None}
             reason = None if answered else (reasons[0] if len(reasons) == 1 else ABSTAIN_TEXT)
@@ -325,21 +326,20 @@ class Engine:
         )
 
     @staticmethod
-    def _checked(query: Query, part: str, hits: list[Hit]) -> tuple[str, bool]:
-        """What the abstention checks read for `part`: a turn that continues the conversation, with it.
+    def _continues(query: Query, part: str, hits: list[Hit]) -> bool:
+        """Whether `part`, a turn's whole question, continues the conversation: its best passage is one of the
+        conversation's documents.
 
-        "when was it set up?" names no topic of its own; when its best passage comes from the conversation's
-        documents, the conversation vouches for the topic, and the turn read with the earlier question is
-        checked. A turn whose best passage lies elsewhere (a new topic) is checked on its own words.
+        Such a turn ("when was it set up?") may name no topic of its own: the conversation vouches for its
+        passages, and its sentences are chosen for it read with the earlier question. A turn whose best passage
+        lies elsewhere (a new topic, a strong match of its own words) stands on its own words.
         """
-        if part == query.standalone and query.in_context and hits and hits[0].doc_id in query.prefer:
-            return part, True
-        return part, False
+        return part == query.standalone and bool(query.in_context) and bool(hits) and hits[0].doc_id in query.prefer
 
     @staticmethod
     def _read_with(query: Query, groups: list[tuple[str, list[Hit]]]) -> str:
         """The text the sentences are chosen for: a turn continuing the conversation, read with it."""
-        if len(groups) == 1 and query.in_context and Engine._checked(query, query.standalone, groups[0][1])[1]:
+        if len(groups) == 1 and Engine._continues(query, query.standalone, groups[0][1]):
             return query.in_context
         return query.standalone
 

@@ -72,7 +72,7 @@ class Query:
     entities: list[str]  # the sides of a one-part comparison; [] otherwise
     scopes: dict[str, Scope | None] = field(default_factory=dict)
     prefer: dict[str, float] = field(default_factory=dict)  # the conversation's documents: doc_id -> weight
-    in_context: str = ""  # the turn read with the earlier question glued on, for the abstention checks
+    in_context: str = ""  # the turn read with the earlier question glued on: what a continuing turn's sentences match
 
     @property
     def scope(self) -> Scope | None:
