@@ -78,7 +78,9 @@ class LlamaIndexPipeline:
         """Not supported: the baseline has no LLM."""
         raise NotImplementedError("llamaindex-default is a retrieval-only variant")
 
-    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
+    def rank(
+        self, query: str, depth: int, countries: list[str] | None = None, prefer: dict[str, float] | None = None
+    ) -> list[Ranked]:
         """Its own top-k (2), whatever `depth` asks: that is what the default pipeline retrieves."""
         return [
             Ranked(

@@ -29,8 +29,10 @@ class Pipeline(Protocol):
         """Answer through the Engine API (only when `answers`)."""
         ...
 
-    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
-        """The top `depth` chunks for an (already condensed) query."""
+    def rank(
+        self, query: str, depth: int, countries: list[str] | None = None, prefer: dict[str, float] | None = None
+    ) -> list[Ranked]:
+        """The top `depth` chunks for an (already condensed) query; `prefer` boosts a conversation's documents."""
         ...
 
     def chunk_texts(self) -> list[str]:

@@ -53,11 +53,18 @@ def _ranked_rows(ranking: list[Ranked], evidence: tuple[str, ...]) -> list[dict[
 
 
 def evaluate_question(
-    pipeline: Pipeline, question: Question, k: int, depth: int, n_relevant: int, actors: frozenset[str] = frozenset()
+    pipeline: Pipeline,
+    question: Question,
+    k: int,
+    depth: int,
+    n_relevant: int,
+    actors: frozenset[str] = frozenset(),
+    conversation: bool = True,
 ) -> dict[str, Any]:
     """One results.jsonl row (without `variant`): the answer, citations, ranking, metrics and timings.
 
-    `actors` (the corpus profile's) condense follow-ups for the retrieval-only pipelines as the engine does.
+    `actors` (the corpus profile's) and `conversation` (the setting) condense follow-ups for the retrieval-only
+    pipelines as the engine does.
     """
     row: dict[str, Any] = {
         "id": question.id,
@@ -94,14 +101,16 @@ def evaluate_question(
             ]
             row["timings"] = {k_: getattr(answer, k_) for k_ in ("retrieve_ms", "first_token_ms", "total_ms")}
             # The same query and filter the answer used, ranked deeper for nDCG@10; its top_k prefix is what ask() saw.
-            ranking = pipeline.rank(answer.search_query, depth, answer.countries)
+            ranking = pipeline.rank(answer.search_query, depth, answer.countries, answer.conversation_docs)
             single = not answer.parts and answer.shape not in ("comparison", "list", "overview")
             if single and [h.chunk_id for h in answer.retrieved] != [
                 r.chunk_id for r in ranking[: len(answer.retrieved)]
             ]:
                 log.warning("%s: the deeper ranking does not start with the passages the answer used", question.id)
         else:
-            row["search_query"] = query = Engine.condense(question.question, question.history_list(), actors)
+            row["search_query"] = query = Engine.condense(
+                question.question, question.history_list(), actors, conversation
+            )
             started = time.perf_counter()
             ranking = pipeline.rank(query, depth)
             row["timings"] = {"retrieve_ms": _ms(started)}
@@ -166,7 +175,13 @@ def run_variant(
     rows = []
     for question in tqdm(questions, desc=variant.name, unit="q", disable=not progress):
         row = evaluate_question(
-            pipeline, question, k, max(k, NDCG_DEPTH), coverage[question.id][0], settings.profile.actors
+            pipeline,
+            question,
+            k,
+            max(k, NDCG_DEPTH),
+            coverage[question.id][0],
+            settings.profile.actors,
+            variant.settings(settings).conversation,
         )
         rows.append({**row, "variant": variant.name})
     types = sorted({q.type for q in questions if q.type})

@@ -42,9 +42,11 @@ class EnginePipeline:
         """`Engine.ask`, exactly as the UI calls it (no country filter)."""
         return self.engine.ask(question, history)
 
-    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
+    def rank(
+        self, query: str, depth: int, countries: list[str] | None = None, prefer: dict[str, float] | None = None
+    ) -> list[Ranked]:
         """The hybrid ranking; its top `top_k` are the passages `ask` answered from."""
-        return _ranked(self.engine.retrieve(query, depth, countries))
+        return _ranked(self.engine.retrieve(query, depth, countries, prefer=prefer))
 
     def chunk_texts(self) -> list[str]:
         """Every chunk in the variant's collection."""
@@ -64,8 +66,10 @@ class SingleRetrieverPipeline:
         """Not supported: this variant only retrieves."""
         raise NotImplementedError(f"{self.which}-only is a retrieval-only variant")
 
-    def rank(self, query: str, depth: int, countries: list[str] | None = None) -> list[Ranked]:
-        """Top chunks by cosine similarity (`vector`) or BM25 (`bm25`) alone."""
+    def rank(
+        self, query: str, depth: int, countries: list[str] | None = None, prefer: dict[str, float] | None = None
+    ) -> list[Ranked]:
+        """Top chunks by cosine similarity (`vector`) or BM25 (`bm25`) alone (no conversation boost)."""
         return _ranked(self.engine.retrieve(query, depth, countries, method=self.which))
 
     def chunk_texts(self) -> list[str]:
@@ -171,6 +175,12 @@ VARIANTS: dict[str, Variant] = {
             overrides={"name_countries": False},
         ),
         Variant(
+            "no-conversation",
+            "a follow-up is retrieved with the earlier question glued on, not with the conversation's documents"
+            " boosted",
+            overrides={"conversation": False},
+        ),
+        Variant(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
             overrides={"document_overview": False},
@@ -207,6 +217,7 @@ DEFAULT_VARIANTS = (
     "no-country-boost",
     "no-rerank",
     "no-rare-ngram",
+    "no-conversation",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

@@ -57,6 +57,8 @@ class Answer:
     note: str = ""  # e.g. why the extractive answer stands in for an LLM's
     countries: list[str] = field(default_factory=list)
     docs: list[str] = field(default_factory=list)  # the documents the sources were limited to (none: all)
+    # A follow-up's conversation documents, doc_id -> weight, whose passages its retrieval boosted (none: no boost).
+    conversation_docs: dict[str, float] = field(default_factory=dict)
     retrieve_ms: float = 0.0
     first_token_ms: float = 0.0
     total_ms: float = 0.0

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rag.errors import QuestionError
 from rag.feedback import record_feedback
 from rag.overview import corpus_countries
 from rag.query import Query, build_query
+from rag.retrieval.conversation import conversation_documents
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.retrieval.wording import with_country_names
@@ -208,14 +210,18 @@ class Engine:
             parts=parts if len(parts) > 1 else [],
             countries=asked.countries,
             docs=list(scope.doc_ids) if scope else [],
+            conversation_docs=dict(asked.prefer),
             retrieve_ms=round(retrieve_ms, 1),
         )
         sources = self._source_sides(asked)
         if len(entities) >= 2 or sources:  # a comparison answers when its passages, all sides together, may answer
             answered = set(range(len(groups)))
-            reason = self._abstention(query, hits, scope)
+            reason = self._abstention(query, False, hits, scope)
         else:
-            reasons = [self._abstention(part, part_hits, scope) for part, part_hits in groups]
+            reasons = [
+                self._abstention(part, self._continues(asked, part, part_hits), part_hits, scope)
+                for part, part_hits in groups
+            ]
             answered = {i for i, why in enumerate(reasons) if why is None}
             reason = None if answered else (reasons[0] if len(reasons) == 1 else ABSTAIN_TEXT)
         if reason is not None:
@@ -226,7 +232,9 @@ class Engine:
                 query,
                 hits,
                 lambda compact: self._messages(query, hits, compact),
-                lambda: self._extract(query, shape, entities, groups, answered, hits, bool(sources)),
+                lambda: self._extract(
+                    self._read_with(asked, groups), shape, entities, groups, answered, hits, bool(sources)
+                ),
             )
             yield from self._write(answer, request, started)
         if not answer.first_token_ms:
@@ -244,7 +252,7 @@ class Engine:
     ) -> Query:
         """The validated `Query` for a question (rag/query.py); raises QuestionError and the like with a hint."""
         self.store.follow()  # the scope reads the stored documents: another process may have ingested since
-        return build_query(
+        asked = build_query(
             question,
             history,
             countries,
@@ -254,8 +262,13 @@ class Engine:
             find_scope=self.retriever.scope,
             in_corpus_words=self._in_corpus_words,
             standalone_of=self._standalone,
+            in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
             compare_sources=self.settings.compare_sources,
         )
+        if not (history and self.settings.conversation):
+            return asked
+        prefer = conversation_documents(history, lambda text: self.retriever.rank(text, None, asked.countries, None))
+        return replace(asked, prefer=prefer)
 
     def _in_corpus_words(self, text: str) -> str:
         """`text` in the corpus's spelling (`match_wording`), its capitals followed by their countries
@@ -264,10 +277,15 @@ class Engine:
             text = self.retriever.in_corpus_words(text)
         return with_country_names(text) if self.settings.name_countries else text
 
-    def _standalone(self, question: str, history: list[dict[str, str]] | None) -> str:
-        """The question the turn asks on its own terms, given the documents' authors ("she": the author)."""
+    def _standalone(self, question: str, history: list[dict[str, str]] | None, glue: bool | None = None) -> str:
+        """The question the turn asks on its own terms, given the documents' authors ("she": the author).
+
+        `glue` (default: without RAG_CONVERSATION) puts the earlier question after a turn no rewrite resolves.
+        """
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
-        return condense_question(question, history, self.settings.profile.actors, authors)
+        actors = self.settings.profile.actors
+        glue = not self.settings.conversation if glue is None else glue
+        return condense_question(question, history, actors, authors, glue=glue)
 
     @staticmethod
     def _source_sides(query: Query) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -278,7 +296,10 @@ class Engine:
 
     def _retrieve_groups(self, query: Query) -> list[tuple[str, list[Hit]]]:
         """(question, passages) per part of a multi-part question, per side of a comparison, or just one."""
-        rank = self.retriever.rank
+
+        def rank(text: str, k: int | None, countries: list[str], scope: Scope | None) -> list[Hit]:
+            return self.retriever.rank(text, k, countries, scope, query.prefer)
+
         if sides := self._source_sides(query):
             return [(label, rank(query.standalone, None, query.countries, Scope(label, ids))) for label, ids in sides]
         if len(query.entities) >= 2:
@@ -304,9 +325,27 @@ class Engine:
             and focus_document(groups[0][1]) is not None
         )
 
-    def _abstention(self, query: str, hits: list[Hit], scope: Scope | None) -> str | None:
+    @staticmethod
+    def _continues(query: Query, part: str, hits: list[Hit]) -> bool:
+        """Whether `part`, a turn's whole question, continues the conversation: its best passage is one of the
+        conversation's documents.
+
+        Such a turn ("when was it set up?") may name no topic of its own: the conversation vouches for its
+        passages, and its sentences are chosen for it read with the earlier question. A turn whose best passage
+        lies elsewhere (a new topic, a strong match of its own words) stands on its own words.
+        """
+        return part == query.standalone and bool(query.in_context) and bool(hits) and hits[0].doc_id in query.prefer
+
+    @staticmethod
+    def _read_with(query: Query, groups: list[tuple[str, list[Hit]]]) -> str:
+        """The text the sentences are chosen for: a turn continuing the conversation, read with it."""
+        if len(groups) == 1 and Engine._continues(query, query.standalone, groups[0][1]):
+            return query.in_context
+        return query.standalone
+
+    def _abstention(self, query: str, continues: bool, hits: list[Hit], scope: Scope | None) -> str | None:
         """What to say instead of answering (rag/answering/abstain.py), or None when the passages may answer."""
-        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever)
+        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever, continues)
 
     def _extract(
         self,
@@ -435,12 +474,19 @@ class Engine:
         return self.retriever.rank(asked.standalone, k, asked.countries, asked.scope)
 
     def retrieve(
-        self, query: str, k: int | None = None, countries: list[str] | None = None, *, method: str = "hybrid"
+        self,
+        query: str,
+        k: int | None = None,
+        countries: list[str] | None = None,
+        *,
+        method: str = "hybrid",
+        prefer: dict[str, float] | None = None,
     ) -> list[Hit]:
         """The top `k` passages for a standalone query, unvalidated (callers are programs: the eval, benchmarks).
 
         `method` "hybrid" is what `ask` and `search` rank with; "vector" (cosine) and "bm25" are its two
-        halves alone, unfused and unboosted.
+        halves alone, unfused and unboosted. `prefer` boosts documents as a follow-up's conversation did
+        (`Answer.conversation_docs`).
         """
         k = k or self.settings.top_k
         selected = resolve_countries(countries)
@@ -450,15 +496,23 @@ class Engine:
             return self.retriever.keyword_hits(query, k, selected)
         if method != "hybrid":
             raise ValueError(f"unknown retrieval method {method!r}: hybrid, vector or bm25")
-        return self.retriever.retrieve(query, k=k, countries=selected)
+        return self.retriever.retrieve(query, k=k, countries=selected, prefer=prefer)
 
     @staticmethod
-    def condense(question: str, history: list[dict[str, str]] | None, actors: frozenset[str] = frozenset()) -> str:
-        """The standalone question a follow-up asks, given the conversation (what `ask` retrieves for).
+    def condense(
+        question: str,
+        history: list[dict[str, str]] | None,
+        actors: frozenset[str] = frozenset(),
+        conversation: bool = True,
+    ) -> str:
+        """The standalone question a follow-up asks, given the conversation: the search query `ask` builds.
 
-        `actors` are the corpus profile's (`settings.profile.actors`), as `ask` uses them.
+        `actors` are the corpus profile's (`settings.profile.actors`) and `conversation` is
+        `settings.conversation`, as `ask` uses them: with it the turn keeps its own words (`ask` then boosts the
+        conversation's documents, which a retrieval-only pipeline doesn't), without it the earlier question is
+        glued on.
         """
-        return condense_question(question, history, actors)
+        return condense_question(question, history, actors, glue=not conversation)
 
     def chunk_texts(self) -> list[str]:
         """The text of every stored chunk."""

@@ -71,6 +71,8 @@ class Query:
     parts: list[str]  # [standalone] unless it asks several things
     entities: list[str]  # the sides of a one-part comparison; [] otherwise
     scopes: dict[str, Scope | None] = field(default_factory=dict)
+    prefer: dict[str, float] = field(default_factory=dict)  # the conversation's documents: doc_id -> weight
+    in_context: str = ""  # the turn read with the earlier question glued on: what a continuing turn's sentences match
 
     @property
     def scope(self) -> Scope | None:
@@ -89,6 +91,7 @@ def build_query(
     find_scope: Callable[[str, list[str] | None], Scope | None],
     in_corpus_words: Callable[[str], str] | None = None,
     standalone_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
+    in_context_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
     compare_sources: bool = False,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
@@ -96,13 +99,16 @@ def build_query(
     Raises QuestionError (or UnknownCountryError, UnknownDocumentError) with what to change.
     `find_scope(text, docs)` is the retriever's: it knows the stored documents. `in_corpus_words` (the
     retriever's, with RAG_MATCH_WORDING) respells the question and the user's earlier turns first.
-    `standalone_of(question, history)` makes a follow-up standalone (default: `condense_question`).
+    `standalone_of(question, history)` makes a follow-up standalone (default: `condense_question`);
+    `in_context_of(question, history)`, given, reads it with the earlier question (`Query.in_context`).
     """
     question = check_question(question, max_chars)  # type: ignore[arg-type]
     selected = check_countries(countries)
     named = check_names(docs, "docs")
     condense = standalone_of or (lambda q, h: condense_question(q, h, profile.actors))
-    standalone = condense(*_respelled(question, history, in_corpus_words))
+    respelled = _respelled(question, history, in_corpus_words)
+    standalone = condense(*respelled)
+    in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone)
     parts = split_parts(standalone)
@@ -111,7 +117,18 @@ def build_query(
     entities = comparison_entities(standalone, profile.subject) if one_comparison else []
     if compare_sources and len(parts) == 1:
         shape, entities = _side_by_side(standalone, scopes[standalone], shape, entities)
-    return Query(question, tuple(history or ()), selected, named, standalone, shape, parts, entities, scopes)
+    return Query(
+        question,
+        tuple(history or ()),
+        selected,
+        named,
+        standalone,
+        shape,
+        parts,
+        entities,
+        scopes,
+        in_context=in_context,
+    )
 
 
 def _side_by_side(question: str, scope: Scope | None, shape: Shape, entities: list[str]) -> tuple[Shape, list[str]]:

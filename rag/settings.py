@@ -100,6 +100,16 @@ class Settings(BaseSettings):
         ge=0,
         description="A question's word pair found in at most this many candidates keeps a place in the top k (0: off).",
     )
+    conversation: bool = Field(
+        default=True,
+        description="A follow-up is retrieved for its own words with the conversation's documents preferred, "
+        "instead of with the earlier question glued on.",
+    )
+    conversation_boost: float = Field(
+        default=0.1,
+        ge=0,
+        description="Re-rank bonus (sentence-similarity units) for the chunks of the conversation's top document.",
+    )
     source_scope: bool = Field(
         default=True, description="Limit 'the article'/'White House' questions to those documents."
     )

@@ -186,8 +186,12 @@ def abstention(
     settings: Settings,
     embedder: Embedder,
     retriever: Retriever,
+    continues: bool = False,
 ) -> str | None:
     """What to say instead of answering, or None when the passages may answer.
+
+    `continues`: the turn continues a conversation whose documents gave its best passage; the conversation,
+    not the turn's few words ("when was that?"), makes the passages close enough. The other checks still hold.
 
     Abstain when no passage is close enough (no sentence similar enough, none holding a quoted phrase
     of the question, none holding the whole topic), when a country or name the question asks about appears in none
@@ -200,7 +204,7 @@ def abstention(
     topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
-    close = max(r or 0.0 for r in relevance) >= settings.abstain_below
+    close = continues or max(r or 0.0 for r in relevance) >= settings.abstain_below
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
     quoted = set(quoted_phrases(query))

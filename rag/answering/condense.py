@@ -72,12 +72,18 @@ def last_user_question(history: list[dict[str, str]] | None) -> str | None:
 
 
 def condense_question(
-    question: str, history: list[dict[str, str]] | None, actors: Collection[str], authors: Collection[str] = ()
+    question: str,
+    history: list[dict[str, str]] | None,
+    actors: Collection[str],
+    authors: Collection[str] = (),
+    glue: bool = True,
 ) -> str:
     """A standalone question for `question` given the conversation so far.
 
     `actors` are the corpus's main actors (its profile's): rarely the country a question is about.
     `authors` are the documents' authors: "she" in a conversation that named one is that author.
+    `glue` puts the earlier question after a follow-up no rewrite resolves; without it the follow-up stays
+    as asked, for a caller that brings the conversation in by retrieval (rag/retrieval/conversation.py).
     """
     previous = last_user_question(history)
     if not previous or not (FOLLOW_UP.search(question) or len(question.split()) <= 4):
@@ -87,11 +93,11 @@ def condense_question(
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
     # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
-        return condense_question(question, earlier, actors, authors)
-    previous = _base(condense_question(previous, earlier, actors, authors))
+        return condense_question(question, earlier, actors, authors, glue)
+    previous = _base(condense_question(previous, earlier, actors, authors, glue))
     if (named := _named_subject(question)) is not None:
         return named
-    if (resolved := _resolve_people(question, history, previous, authors, actors)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -105,17 +111,17 @@ def condense_question(
             _swap_actor(question, previous, actors)
             or _resolve_pronoun(question, previous)
             or _about(question, previous)
-            or f"{question} {previous}"
+            or _glued(question, previous, glue)
         )
     old = country_mentions(previous)
     # "Has that pulled Bangkok away?" after a question about Thailand names the same country: nothing to swap.
     if not old or set(new) <= {name for _, _, name in old}:
-        return _resolve_pronoun(question, previous) or f"{question} {previous}"
+        return _resolve_pronoun(question, previous) or _glued(question, previous, glue)
     # Swap the country the earlier question was about (not one of the corpus's main
     # actors, who are usually the ones doing the pledging) for the one asked about now.
     names = [name for _, _, name in old if name not in new]
     if not names:
-        return f"{question} {previous}"
+        return _glued(question, previous, glue)
     topic = next((n for n in names if n not in actors), names[-1])
     replacement = " and ".join(dict.fromkeys(new))
     rewritten, pos = [], 0
@@ -138,6 +144,11 @@ def condense_question(
     return f"{question} {standalone}"
 
 
+def _glued(question: str, previous: str, glue: bool) -> str:
+    """The follow-up with the earlier question after it (`glue`), else the follow-up as asked."""
+    return f"{question} {previous}" if glue else question
+
+
 def _resolve_pronoun(question: str, previous: str) -> str | None:
     """The follow-up with "it"/"that"/"this" replaced by the earlier question's named topic ("Ream Naval Base").
 
@@ -156,7 +167,12 @@ def _resolve_pronoun(question: str, previous: str) -> str | None:
 
 
 def _resolve_people(
-    question: str, history: list[dict[str, str]], previous: str, authors: Collection[str], actors: Collection[str]
+    question: str,
+    history: list[dict[str, str]],
+    previous: str,
+    authors: Collection[str],
+    actors: Collection[str],
+    glue: bool = True,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
 
@@ -189,7 +205,7 @@ def _resolve_people(
         return named
     # "And what does the author think of Japan?" now stands alone: its opening "and" leans on nothing.
     alone = re.sub(r"^\s*(and|also|so|then)\b[,\s]*", "", resolved, flags=re.I)
-    if FOLLOW_UP.search(alone):
+    if FOLLOW_UP.search(alone) and glue:
         return f"{resolved} {previous}"
     return alone[:1].upper() + alone[1:]
 

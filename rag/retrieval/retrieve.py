@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -146,6 +147,7 @@ class Retriever:
         k: int | None = None,
         countries: list[str] | None = None,
         docs: list[str] | None = None,
+        prefer: Mapping[str, float] | None = None,
     ) -> list[Hit]:
         """Top-k chunks for `question`, optionally only those mentioning `countries` (any of them).
 
@@ -154,25 +156,35 @@ class Retriever:
         The engine, which has worked out the countries and the scope already, calls `rank`.
         """
         self.store.follow()
-        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs))
+        return self.rank(question, k, resolve_countries(countries), self.scope(question, docs), prefer)
 
-    def rank(self, question: str, k: int | None, countries: list[str], scope: Scope | None) -> list[Hit]:
+    def rank(
+        self,
+        question: str,
+        k: int | None,
+        countries: list[str],
+        scope: Scope | None,
+        prefer: Mapping[str, float] | None = None,
+    ) -> list[Hit]:
         """Top-k chunks for `question` among those mentioning `countries` (canonical names) within `scope`.
 
         Chunks holding a quoted phrase of the question rank first; those holding a rare n-gram of it
-        keep a place in the top k.
+        keep a place in the top k. `prefer` (doc_id -> weight in 0..1, the conversation's documents) adds
+        `conversation_boost` x weight to those documents' chunks: a boost, so a stronger match elsewhere wins.
         Picks up changes another process made to the store first (checked at most once a second).
         A failed read is tried once more on a freshly opened store: it may have been opened mid-write.
         """
         self.store.follow()
         try:
-            return self._retrieve(question, k, countries, scope)
+            return self._retrieve(question, k, countries, scope, prefer or {})
         except StoreError:
             if not self.store.follow(force=True):
                 raise
-            return self._retrieve(question, k, countries, scope)
+            return self._retrieve(question, k, countries, scope, prefer or {})
 
-    def _retrieve(self, question: str, k: int | None, selected: list[str], scope: Scope | None) -> list[Hit]:
+    def _retrieve(
+        self, question: str, k: int | None, selected: list[str], scope: Scope | None, prefer: Mapping[str, float]
+    ) -> list[Hit]:
         k = k or self.settings.top_k
         count = self.store.count()
         if count == 0:
@@ -194,6 +206,8 @@ class Retriever:
                 seen = hits.get(h.chunk_id)
                 hits[h.chunk_id] = h if seen is None else replace(h, vector_score=seen.vector_score)
         top_share = 1.0 / (self.settings.rrf_k + 1)  # what the top rank of one list adds; boosts are shares of it
+        if prefer and doc_ids is None:
+            self._add_preferred(question, n, selected, prefer, embedding, index, fused, hits)
         asked = set(find_countries(question))
         if asked and self.settings.country_boost:
             for chunk_id, h in hits.items():
@@ -212,6 +226,11 @@ class Retriever:
             ranked, fused, sentence_scores = self._rerank(
                 question, embedding, ranked[:depth] + [c for c in ranked[depth:] if c in exact], fused, hits, index
             )
+            if prefer and self.settings.conversation_boost:
+                # After the re-rank too: its sentence scores would otherwise wash the fused boost out.
+                for chunk_id in ranked:
+                    fused[chunk_id] += self.settings.conversation_boost * prefer.get(hits[chunk_id].doc_id, 0.0)
+                ranked = sorted(ranked, key=fused.__getitem__, reverse=True)
         ranked = keep_exact(ranked, exact, quoted_phrases(question), k)
         return [
             replace(
@@ -223,6 +242,36 @@ class Retriever:
             )
             for rank, chunk_id in enumerate(ranked[:k], start=1)
         ]
+
+    def _add_preferred(
+        self,
+        question: str,
+        n: int,
+        selected: list[str],
+        prefer: Mapping[str, float],
+        embedding: np.ndarray,
+        index: Bm25Index,
+        fused: dict[str, float],
+        hits: dict[str, Hit],
+    ) -> None:
+        """Fold the preferred documents' best matches into the candidates, and boost their chunks' fused score.
+
+        A follow-up's own words may rank the conversation's passage below the cut ("who's hosting the next
+        one?"); one found only there enters as if ranked just past the cut, then takes the boost.
+        """
+        docs = tuple(prefer)
+        mask = _both(index.mentions(selected), index.in_documents(docs))
+        allowed = None if mask is None else [index.ids[i] for i in np.flatnonzero(mask)]
+        vector = self.vector_hits(question, n, country_where(selected, docs), embedding, allowed)
+        keyword = self.keyword_hits(question, n, selected, docs)
+        for weight, results in ((1.0, vector), (self.settings.bm25_weight, keyword)):
+            for h in results:
+                if h.chunk_id not in hits:
+                    hits[h.chunk_id] = h
+                    fused[h.chunk_id] = weight / (self.settings.rrf_k + n + 1)
+        top_share = 1.0 / (self.settings.rrf_k + 1)
+        for chunk_id, h in hits.items():
+            fused[chunk_id] += top_share * prefer.get(h.doc_id, 0.0)
 
     def _rerank(
         self,
