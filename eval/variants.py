@@ -160,6 +160,11 @@ VARIANTS: dict[str, Variant] = {
             overrides={"continue_pointers": False},
         ),
         Variant(
+            "no-reason-runner-up",
+            "a reason answer without a cue word ('because') shows no sentence from a second passage",
+            overrides={"reason_runner_up": False},
+        ),
+        Variant(
             "no-topic-margin",
             "the detail check reads only sentences on topic by words or absolute similarity",
             overrides={"topic_margin": 0.0},
@@ -228,6 +233,7 @@ DEFAULT_VARIANTS = (
     "no-compare-sources",
     "no-spelled-names",
     "no-continuation",
+    "no-reason-runner-up",
 )
 
 

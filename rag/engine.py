@@ -385,6 +385,7 @@ class Engine:
                 self._gives(topic),
                 whole_document=self._whole_document(shape, groups),
                 continues=self.settings.continue_pointers,
+                runner_up=self.settings.reason_runner_up,
             )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
@@ -401,6 +402,7 @@ class Engine:
                     limits,
                     self.settings.profile,
                     self._gives(asks),
+                    runner_up=self.settings.reason_runner_up,
                 )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         description="A sentence in a fact, reason or yes/no answer is followed by the next one when that one "
         "points back to it ('This will allow...').",
     )
+    reason_runner_up: bool = Field(
+        default=True,
+        description="A reason answer whose sentences name no cause in so many words ('because', 'to counter') "
+        "also shows the next best sentence of another passage: a cause is often stated without a cue word.",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

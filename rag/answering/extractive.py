@@ -321,8 +321,14 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     return Claim(hit.text[start:end], (n,), hit.start + start, hit.start + end)
 
 
-def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile) -> list[_Candidate]:
-    """The candidates the shape keeps, in the order it shows them."""
+def _pick(
+    question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile, runner_up: bool = False
+) -> list[_Candidate]:
+    """The candidates the shape keeps, in the order it shows them.
+
+    `runner_up`: a reason answer without a sentence naming a cause in so many words also shows the next best
+    sentence of another passage.
+    """
     if not ranked:
         return []
     best = ranked[0].score
@@ -341,7 +347,12 @@ def _pick(question: str, shape: str, ranked: list[_Candidate], limit: int, profi
         # The sentence that restates the question rarely gives the reason; one that says "because" does,
         # so reasons are looked for further down the ranking and shown first, then the best match.
         reasons = [c for c in ranked if c.score >= best - REASON_REACH and REASON_CUE.search(c.sentence)][:2]
-        return ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
+        chosen = ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
+        if runner_up and not reasons:
+            # A cause is often stated without a cue word ("Japan is seeking a competitor to China"), and the best
+            # match often only restates the question: the best sentence of another passage gives a second view.
+            chosen += [c for c in close if c.hit is not ranked[0].hit][: limit - len(chosen)][:1]
+        return chosen
     # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
     chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
@@ -457,6 +468,7 @@ def extract_answer(
     gives: Callable[[str], bool] | None = None,
     whole_document: bool = False,
     continues: bool = False,
+    runner_up: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -465,6 +477,8 @@ def extract_answer(
     a person...); those, and sentences holding the question's distinctive terms, are preferred.
     `whole_document`: the passages are one document's, and an overview gives its main points in its order.
     `continues`: a fact, reason or yes/no sentence is followed by the next one when that one points back to it.
+    `runner_up`: a reason answer without a sentence stating a cause in so many words also shows the best
+    sentence of another passage.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -477,7 +491,7 @@ def extract_answer(
     prefer = gives if shape in ("fact", "yesno") else None
     ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit, profile)
+    chosen = _pick(question, shape, ranked, limit, profile, runner_up)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
