@@ -161,7 +161,7 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant(
             "no-reason-runner-up",
-            "a reason answer without a cue word ('because') shows no sentence from a second passage",
+            "a reason answer without a cue word ('because') shows the best match alone",
             overrides={"reason_runner_up": False},
         ),
         Variant(

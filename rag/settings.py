@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     reason_runner_up: bool = Field(
         default=True,
         description="A reason answer whose sentences name no cause in so many words ('because', 'to counter') "
-        "also shows the next best sentence of another passage: a cause is often stated without a cue word.",
+        "also shows the next best sentence: a cause is often stated without a cue word.",
     )
     document_overview: bool = Field(
         default=True,

@@ -327,7 +327,7 @@ def _pick(
     """The candidates the shape keeps, in the order it shows them.
 
     `runner_up`: a reason answer without a sentence naming a cause in so many words also shows the next best
-    sentence of another passage.
+    sentence.
     """
     if not ranked:
         return []
@@ -350,8 +350,9 @@ def _pick(
         chosen = ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
         if runner_up and not reasons:
             # A cause is often stated without a cue word ("Japan is seeking a competitor to China"), and the best
-            # match often only restates the question: the best sentence of another passage gives a second view.
-            chosen += [c for c in close if c.hit is not ranked[0].hit][: limit - len(chosen)][:1]
+            # match often only restates the question: the next best sentence that says something else follows.
+            top = ranked[0].vector
+            chosen += [c for c in close[1:] if float(c.vector @ top) <= NEAR_DUPLICATE][: limit - len(chosen)][:1]  # type: ignore[operator]
         return chosen
     # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
@@ -477,8 +478,8 @@ def extract_answer(
     a person...); those, and sentences holding the question's distinctive terms, are preferred.
     `whole_document`: the passages are one document's, and an overview gives its main points in its order.
     `continues`: a fact, reason or yes/no sentence is followed by the next one when that one points back to it.
-    `runner_up`: a reason answer without a sentence stating a cause in so many words also shows the best
-    sentence of another passage.
+    `runner_up`: a reason answer without a sentence stating a cause in so many words also shows the next best
+    sentence.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
