@@ -130,6 +130,11 @@ class Variant:
         return EnginePipeline(synced.with_settings(settings, self.backend or backend))
 
 
+def _off(name: str, description: str, setting: str, value: object = False) -> Variant:
+    """The default configuration with one rule switched off (its setting at `value`): the rule's ablation."""
+    return Variant(name, description, overrides={setting: value})
+
+
 def _chunking(size: int) -> dict[str, int]:
     return {"chunk_size": size, "chunk_overlap": size // 6}  # the default 900/150 ratio
 
@@ -138,64 +143,55 @@ VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant("default", "the shipped configuration (Settings defaults / RAG_* env)"),
-        Variant("no-country-boost", "hybrid retrieval without the country boost", overrides={"country_boost": 0.0}),
-        Variant("no-rerank", "hybrid retrieval without the sentence re-rank", overrides={"rerank_depth": 0}),
-        Variant(
-            "no-detail-check", "no abstention for an asked detail the sources lack", overrides={"detail_check": False}
-        ),
-        Variant(
-            "no-source-scope", "questions naming a source are not limited to it", overrides={"source_scope": False}
-        ),
-        Variant(
-            "no-wording", "questions are not mapped onto the corpus's spelling", overrides={"match_wording": False}
-        ),
-        Variant(
-            "no-spelled-names",
-            "a name counts as given only as written or spelled out in capitals",
-            overrides={"spelled_names": False},
-        ),
-        Variant(
+        _off("no-country-boost", "hybrid retrieval without the country boost", "country_boost", 0.0),
+        _off("no-rerank", "hybrid retrieval without the sentence re-rank", "rerank_depth", 0),
+        _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
+        _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
+        _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
+        _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
+        _off(
             "no-continuation",
             "an answer sentence is not followed by the next one that points back to it",
-            overrides={"continue_pointers": False},
+            "continue_pointers",
         ),
-        Variant(
+        _off(
             "no-reason-runner-up",
             "a reason answer without a cue word ('because') shows the best match alone",
-            overrides={"reason_runner_up": False},
+            "reason_runner_up",
         ),
-        Variant(
+        _off(
             "no-topic-margin",
             "the detail check reads only sentences on topic by words or absolute similarity",
-            overrides={"topic_margin": 0.0},
+            "topic_margin",
+            0.0,
         ),
-        Variant(
+        _off(
             "no-prefer-asked",
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
-            overrides={"prefer_asked": False},
+            "prefer_asked",
         ),
-        Variant(
+        _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",
-            overrides={"name_countries": False},
+            "name_countries",
         ),
-        Variant(
+        _off(
             "no-conversation",
             "a follow-up is retrieved with the earlier question glued on, not with the conversation's documents"
             " boosted",
-            overrides={"conversation": False},
+            "conversation",
         ),
-        Variant(
+        _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
-            overrides={"document_overview": False},
+            "document_overview",
         ),
-        Variant(
+        _off(
             "no-compare-sources",
             "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
-            overrides={"compare_sources": False},
+            "compare_sources",
         ),
-        Variant("no-rare-ngram", "rare word pairs of the question are not ranked first", overrides={"rare_ngram": 0}),
+        _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
         Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),
