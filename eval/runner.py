@@ -59,12 +59,10 @@ def evaluate_question(
     depth: int,
     n_relevant: int,
     actors: frozenset[str] = frozenset(),
-    conversation: bool = True,
 ) -> dict[str, Any]:
     """One results.jsonl row (without `variant`): the answer, citations, ranking, metrics and timings.
 
-    `actors` (the corpus profile's) and `conversation` (the setting) condense follow-ups for the retrieval-only
-    pipelines as the engine does.
+    `actors` (the corpus profile's) condense follow-ups for the retrieval-only pipelines.
     """
     row: dict[str, Any] = {
         "id": question.id,
@@ -108,8 +106,10 @@ def evaluate_question(
             ]:
                 log.warning("%s: the deeper ranking does not start with the passages the answer used", question.id)
         else:
+            # A retrieval-only pipeline can't prefer the conversation's documents: the earlier question, glued
+            # on, stands in for them.
             row["search_query"] = query = Engine.condense(
-                question.question, question.history_list(), actors, conversation
+                question.question, question.history_list(), actors, conversation=False
             )
             started = time.perf_counter()
             ranking = pipeline.rank(query, depth)
@@ -181,7 +181,6 @@ def run_variant(
             max(k, NDCG_DEPTH),
             coverage[question.id][0],
             settings.profile.actors,
-            variant.settings(settings).conversation,
         )
         rows.append({**row, "variant": variant.name})
     types = sorted({q.type for q in questions if q.type})

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
-from rag.answering.abstain import abstention, asked_details
+from rag.answering.abstain import abstention
 from rag.answering.condense import condense_question
+from rag.answering.details import asked_details
 from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages

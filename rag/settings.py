@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     conversation_boost: float = Field(
         default=0.1,
         ge=0,
-        description="Re-rank bonus (sentence-similarity units) for the chunks of the conversation's top document.",
+        description="Re-rank bonus (sentence-similarity units) for the chunks of the documents the conversation "
+        "retrieves, weighted 1, 1/2, 1/3... in their order.",
     )
     source_scope: bool = Field(
         default=True, description="Limit 'the article'/'White House' questions to those documents."

@@ -1,10 +1,14 @@
-"""Answers' parts built by hand, for tests of what renders and stores them: one citation builder."""
+"""Answers' parts built by hand, for tests of what renders and stores them (one citation builder), and the check
+that an answer's quotes are its claims."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from rag.answer import Citation, Quote
+from ingest.loaders import load_file
+from rag import Engine
+from rag.answer import Answer, Citation, Quote
 
 
 def citation(
@@ -38,3 +42,19 @@ def citation(
         quote_start=start, quote_end=start + len(quote), chunk_text=chunk_text, chunk_start=chunk_start,
         support=support, supported=True, highlights=[(q.quote_start, q.quote_end) for q in quotes], quotes=quotes,
     )  # fmt: skip
+
+
+def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
+    """Each [n] sentence has its own span in citation n, and that span is the sentence itself, at its offsets."""
+    corpus = engine.settings.corpus_dir
+    shown = " ".join(re.sub(r" \[\d+\]", "", answer.text).split())
+    for citation in answer.citations:
+        document = load_file(corpus / citation.doc_id, citation.doc_id).text
+        assert citation.quotes
+        for quote in citation.quotes:
+            assert document[quote.quote_start : quote.quote_end] == quote.quote
+            assert " ".join(quote.quote.split()) == quote.claim
+            # shown as it stands, but for a capital where a cut connective left a lower-case start
+            assert quote.claim[:1].upper() + quote.claim[1:] in shown or quote.claim in shown
+    claims = sum(len(c.quotes) for c in answer.citations)
+    assert claims == len(re.findall(r"\[\d+\]", answer.text))

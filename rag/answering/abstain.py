@@ -204,7 +204,11 @@ def abstention(
     topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
-    close = continues or max(r or 0.0 for r in relevance) >= settings.abstain_below
+    # A turn continuing the conversation ("when was that?") may share few words with its passages; the
+    # conversation vouches for them, unless the turn asks about something no passage of the corpus holds
+    # ("and what did they say about whaling?").
+    vouched = continues and not retriever.unknown_terms(topic)
+    close = vouched or max(r or 0.0 for r in relevance) >= settings.abstain_below
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
     quoted = set(quoted_phrases(query))

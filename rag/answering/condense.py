@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection
 
 from ingest.countries import country_mentions
+from rag.retrieval.conversation import without_sources
 
 FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|same for|and how|and what|why|how so|really)\b"
@@ -33,8 +34,6 @@ FILLER = re.compile(
 )
 
 
-# A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
-SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
 ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?!.*\b(it|that|this|they)\b)", re.I)
 # Words that make a follow-up a question of its own rather than a topic to add ("and when did it start?").
 ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
@@ -51,11 +50,6 @@ LEANS = re.compile(
     r"|\b(the next|the last|the same|the other|that|this) one\b",
     re.I,
 )
-
-
-def without_sources(text: str) -> str:
-    """An assistant reply without the "Sources:" list a client may have sent back with it."""
-    return SOURCES_LIST.sub("", text).strip()
 
 
 def leans_on_history(question: str) -> bool:

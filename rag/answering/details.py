@@ -88,8 +88,8 @@ CURRENCIES = (
 
 
 CONVERTED = re.compile(r"\b(in|into|as) (us |u\.s\. )?(dollars|usd|yen|jpy|euros?|pounds?)\b", re.I)
-# "in baht", "into rupees": any currency named after "in", by its ISO 4217 name ("Baht", "Indian Rupee").
-IN_CURRENCY = re.compile(r"\b(?:in|into|as)\s+(?:\w+\s+)?(?P<word>[a-z]+?)(?:e?s)?\b", re.I)
+# An amount asked "in baht", "into rupees": a currency's name closing the question (not "in sum, ...").
+IN_CURRENCY = re.compile(r"\b(?:in|into|as)\s+(?:\w+\s+)?(?P<word>[a-z]+)\s*[?.!]*\s*$", re.I)
 
 
 @functools.cache
@@ -102,10 +102,11 @@ def _currency_words() -> frozenset[str]:
 
 def _asked_currency(question: str) -> str | None:
     """The currency other than dollars, yen, euros and pounds that an amount is asked in ("in baht"), or None."""
-    for match in IN_CURRENCY.finditer(question):
-        word = match.group("word").casefold()
-        if word in _currency_words() and word not in {"dollar", "yen", "euro", "pound"}:
-            return word
+    match = IN_CURRENCY.search(question)
+    word = match.group("word").casefold() if match else ""
+    for form in (word, word.removesuffix("s"), word.removesuffix("es")):  # rupees, pesos, baht
+        if form in _currency_words() and form not in {"dollar", "yen", "euro", "pound"}:
+            return form
     return None
 
 
@@ -115,8 +116,8 @@ def _has_amount(sentence: str, question: str) -> bool:
     if (currency := _asked_currency(question)) is not None:
         return bool(re.search(rf"\b{currency}", sentence, re.I))
     wanted = CONVERTED.search(question)  # "the yen pledge in US dollars" asks for dollars
-    figures = re.findall(r"\d[\d,.]*", question) if wanted else []
-    if figures and not any(figure in sentence for figure in figures):
+    figures = re.findall(r"\d[\d,.]*\d|\d", question) if wanted else []
+    if figures and not any(re.search(rf"(?<![\d.,]){re.escape(f)}(?![\d]|[.,]\d)", sentence) for f in figures):
         return False  # a conversion of the question's own figure: only a sentence stating that figure gives it
     asked = [given for asks, given in CURRENCIES if asks.search(wanted.group(0) if wanted else question)]
     return not asked or any(given.search(sentence) for given in asked)
@@ -204,13 +205,22 @@ DETAILS = (
 )
 
 
+# "Who wrote it and what's her background?": a second question word and its verb after a clause, with no comma
+# ("When and where was it held?" asks one thing). Only the detail check reads it: the scope and the parts keep
+# "what does the article say about X and what does the White House say?" one question with two sides.
+SECOND_QUESTION = re.compile(
+    r"^\s*\S+\s+\S+.*\s+and\s+(what|how|when|where|who|why)(['’]s|\s+(is|was|are|were|did|does|do|has|have))\b",
+    re.I,
+)
+
+
 def asked_details(question: str) -> list[Detail]:
     """The kinds of detail the question asks for (none for most "what"/"how" questions, nor for two-part ones).
 
     In "Who belongs to the Quad, and what does the article say about India?" the person is asked of
     one part only, and the passages about the other part can't be expected to give one.
     """
-    if MULTI_PART.search(question.strip()):
+    if MULTI_PART.search(question.strip()) or SECOND_QUESTION.search(question):
         return []
     return asked_anywhere(question)
 

@@ -164,7 +164,10 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
     the closest sentences say more than "the sources don't answer".
     """
     needs = [d for d in asked_anywhere(question) if d.name in FIGURES]
-    return _sentences(question, numbered, actors, needs) or (needs and _sentences(question, numbered, actors, []))
+    found = _sentences(question, numbered, actors, needs)
+    if not found and needs:
+        found = _sentences(question, numbered, actors, [])
+    return found
 
 
 def _sentences(

@@ -180,6 +180,17 @@ class Bm25Index:
             weights[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
 
+    def unknown_terms(self, question: str) -> list[str]:
+        """The question's topic terms (`topic_weights`) that no chunk contains: "whaling" in this corpus."""
+        vocab = self.model.vocab_dict if self.model is not None else {}
+        indptr = self.model.scores["indptr"] if self.model is not None else None
+        unknown = []
+        for term in self.topic_weights(question):
+            token = vocab.get(term)
+            if token is None or indptr is None or indptr[token + 1] == indptr[token]:
+                unknown.append(term)
+        return unknown
+
     def topic_weights(self, question: str) -> dict[str, float]:
         """`idf(question)` less the words that only say how it asks ("what", "did", "say")."""
         asking = set(self.stem(sorted(QUESTION_WORDS)))

@@ -10,10 +10,18 @@ still wins, so a change of topic is not held back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from rag.answering.condense import without_sources
 from rag.storage.records import Hit
+
+# A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
+SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
+
+
+def without_sources(text: str) -> str:
+    """An assistant reply without the "Sources:" list a client may have sent back with it."""
+    return SOURCES_LIST.sub("", text).strip()
 
 
 def conversation_text(history: list[dict[str, str]] | tuple[dict[str, str], ...]) -> str:

@@ -133,6 +133,10 @@ class Retriever:
         """BM25's inverse document frequency of each of the question's stemmed terms."""
         return self._bm25_index().idf(question)
 
+    def unknown_terms(self, question: str) -> list[str]:
+        """The question's stemmed terms that no chunk contains."""
+        return self._bm25_index().unknown_terms(question)
+
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)

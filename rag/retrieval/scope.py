@@ -63,9 +63,6 @@ def scope_rules(profile: Profile) -> tuple[ScopeRule, ...]:
 # asks beyond the scoped source, so such questions are not scoped.
 MULTI_PART = re.compile(
     r"[,;:\u2013\u2014]\s*(and\s+)?(what|how|has|have|had|did|does|do|which|who|when|where|why|is|are|was|were)\b"
-    # "Who wrote it and what's her background?": a second question word and its verb after a clause, with no
-    # comma ("When and where was it held?" asks one thing).
-    r"|^\s*\S+\s+\S+.*\s+and\s+(what|how|when|where|who|why)(['’]s|\s+(is|was|are|were|did|does|do|has|have))\b"
     r"|\?\s*\S",
     re.I,
 )

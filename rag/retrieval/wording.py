@@ -68,6 +68,8 @@ def slips_allowed(word: str) -> int:
 
 SPELLED = re.compile(r"[A-Za-z]+")
 CAPITALISED_RUN = re.compile(r"[A-Z][\w-]*(?:\s+(?:(?:and|of|the|for|on|in|&)\s+)?[A-Z][\w-]*)+")
+# Capitalised words next to each other, apart by a space or a hyphen: "South East Asian", "Indo-Pacific".
+WRITTEN_APART = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
 LINKING = frozenset({"and", "of", "the", "for", "on", "in", "to", "a", "an", "&"})
 
 
@@ -109,9 +111,16 @@ def named_in(name: str, text: str, variants: bool = True) -> bool:
     if key in folded or spells_out(name, text):
         return True
     letters = key if key.isalpha() and len(key) >= 3 else ""
-    return variants and (
-        bool(letters and _lower_case_run(letters).search(text)) or key in re.sub(r"[\s-]+", "", folded)
-    )
+    return variants and (bool(letters and _lower_case_run(letters).search(text)) or _written_apart(key, text))
+
+
+def _written_apart(key: str, text: str) -> bool:
+    """True when two or three adjacent capitalised words of `text`, joined, are `key`: "South East" for "southeast"."""
+    for run in WRITTEN_APART.finditer(text):
+        words = re.split(r"[\s-]+", run.group(0).casefold())
+        if any("".join(words[i : i + n]) == key for n in (2, 3) for i in range(len(words) - n + 1)):
+            return True
+    return False
 
 
 @functools.lru_cache(maxsize=1)

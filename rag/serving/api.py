@@ -31,7 +31,6 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.answer import Answer, Citation
-from rag.answering.condense import without_sources
 from rag.engine import Engine
 from rag.errors import (
     EmptyStoreError,
@@ -44,6 +43,7 @@ from rag.errors import (
     UnknownDocumentError,
 )
 from rag.query import check_names
+from rag.retrieval.conversation import without_sources
 from rag.safe_text import SafeStream, safe_text, safe_url
 from rag.serving.json_forms import citation_json
 from rag.settings import Settings

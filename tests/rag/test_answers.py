@@ -9,8 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from ingest.countries import find_countries
-from ingest.loaders import load_file
-from rag.answer import Answer
 from rag.answering.condense import condense_question
 from rag.answering.extractive import CONNECTIVE
 from rag.answering.llm import LLMWriter
@@ -18,6 +16,7 @@ from rag.answering.shapes import classify, comparison_entities, split_parts
 from rag.engine import Engine
 from rag.profile import load_profile
 from rag.serving.json_forms import answer_json
+from testkit.answers import assert_every_quote_is_its_claim
 from testkit.cli import run_rag
 from tests.conftest import CORPUS
 
@@ -106,22 +105,6 @@ def test_an_event_named_only_as_the_visit_is_read_with_the_earlier_question() ->
     assert condense_question("Who attended the summit in Hiroshima?", history, ACTORS).endswith(
         "Hiroshima?"
     )  # names its own
-
-
-def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
-    """Each [n] sentence has its own span in citation n, and that span is the sentence itself, at its offsets."""
-    corpus = engine.settings.corpus_dir
-    shown = " ".join(re.sub(r" \[\d+\]", "", answer.text).split())
-    for citation in answer.citations:
-        document = load_file(corpus / citation.doc_id, citation.doc_id).text
-        assert citation.quotes
-        for quote in citation.quotes:
-            assert document[quote.quote_start : quote.quote_end] == quote.quote
-            assert " ".join(quote.quote.split()) == quote.claim
-            # shown as it stands, but for a capital where a cut connective left a lower-case start
-            assert quote.claim[:1].upper() + quote.claim[1:] in shown or quote.claim in shown
-    claims = sum(len(c.quotes) for c in answer.citations)
-    assert claims == len(re.findall(r"\[\d+\]", answer.text))
 
 
 def test_follow_up_and_with_vietnam_answers_with_japans_agreements_with_vietnam(extractive_engine: Engine) -> None:

@@ -14,7 +14,7 @@ from ingest.chunking import Chunk
 from rag.answering.extractive import _Candidate, _spread, focus_document
 from rag.engine import Engine
 from rag.storage.records import Hit
-from tests.rag.test_answers import assert_every_quote_is_its_claim
+from testkit.answers import assert_every_quote_is_its_claim
 
 
 @pytest.mark.parametrize(

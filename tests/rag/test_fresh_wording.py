@@ -11,10 +11,11 @@ import pytest
 
 from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
-from rag.answering.condense import condense_question, without_sources
+from rag.answering.condense import condense_question
 from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _cite, _cut_at_edge
 from rag.engine import Engine
+from rag.retrieval.conversation import without_sources
 from rag.retrieval.wording import Vocabulary, edits, named_in, spells_out, with_country_names
 
 ACTORS = frozenset({"Japan", "China", "United States"})
@@ -260,6 +261,8 @@ def test_a_second_clause_asks_too_but_an_earlier_turn_glued_on_does_not() -> Non
         ("EEZ", "lies within the Philippines’ exclusive economic zone", True),
         ("Southeast", "countries in the South East Asian region", True),
         ("WTO", "agreed with the other members", False),
+        ("Sato", "members at one", False),
+        ("Indopacific", "the Indo-Pacific region", True),
         ("ICC", "issues of common concern", False),
         ("FDI", "funds for direct investment", False),
     ],
@@ -286,6 +289,9 @@ def test_an_acronym_the_sources_spell_out_is_answered(extractive_engine: Engine,
     [
         ("How much is the grant worth in baht?", "The agency will provide nearly $600,000.", False),
         ("How much is the loan in rupees?", "India will lend 5 billion rupees.", True),
+        ("How much is the loan in rupees?", "India will borrow $5 billion.", False),
+        ("How much, in sum, did the US pledge?", "The US pledged $5 billion.", True),
+        ("What is the 2 billion yen grant worth in dollars?", "A $12 billion fund.", False),
         ("What is the 600 billion yen pledge worth in dollars?", "It adds $1 billion in investment.", False),
         ("What is the 600 billion yen pledge worth in dollars?", "The 600 billion yen pledge is $4 billion.", True),
     ],
@@ -310,3 +316,9 @@ def test_a_sentence_that_points_back_follows_the_answer(
     answer = extractive_engine.ask(question)
     assert continued in answer.text
     assert not answer.text.startswith(continued)  # after the sentence it points back to
+
+
+def test_a_question_about_one_source_and_then_another_is_answered_from_both(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What does the article say about Cambodia and what does the White House say?")
+    cited = {c.doc_id for c in answer.citations}
+    assert "diplomatic-overdrive.md" in cited and any(d.startswith("wh_") for d in cited)

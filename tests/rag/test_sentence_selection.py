@@ -17,15 +17,15 @@ from rag.engine import Engine
     [
         # the cause is stated without "because": Japan seeks tighter ties "under Quad or not"
         ("Why is Japan pushing so hard for ties with India?", "under Quad or not"),
-        ("Why is Japan losing ground with the Pacific island countries?", None),
+        # the first sentence only says Japan is missing out; the next best says why ("Lack of clarity")
+        ("Why is Japan losing ground with the Pacific island countries?", "Lack of clarity"),
     ],
 )
 def test_a_why_question_without_a_cue_word_also_shows_the_next_best_sentence(
-    extractive_engine: Engine, question: str, reason: str | None
+    extractive_engine: Engine, question: str, reason: str
 ) -> None:
     answer = extractive_engine.ask(question)
     assert answer.shape == "reason"
     # before: the best match alone, one long sentence restating the question; still short after
     assert 2 <= len(re.findall(r"\[\d+\]", answer.text)) <= 3
-    if reason:
-        assert reason in " ".join(answer.text.split())
+    assert reason in " ".join(answer.text.split())
