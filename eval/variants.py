@@ -181,6 +181,7 @@ VARIANTS: dict[str, Variant] = {
             " boosted",
             "conversation",
         ),
+        _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
@@ -230,6 +231,7 @@ DEFAULT_VARIANTS = (
     "no-spelled-names",
     "no-continuation",
     "no-reason-runner-up",
+    "no-open-what",
 )
 
 

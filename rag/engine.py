@@ -265,6 +265,7 @@ class Engine:
             standalone_of=self._standalone,
             in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
             compare_sources=self.settings.compare_sources,
+            open_what=self.settings.open_what,
         )
         if not (history and self.settings.conversation):
             return asked
@@ -397,7 +398,7 @@ class Engine:
                 asks = without_dates(query) if by_source else part
                 extract = extract_answer(
                     asks,
-                    shape if by_source else classify(part),
+                    shape if by_source else classify(part, self.settings.open_what),
                     numbered,
                     self.embedder,
                     limits,

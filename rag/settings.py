@@ -175,6 +175,11 @@ class Settings(BaseSettings):
         description="A reason answer whose sentences name no cause in so many words ('because', 'to counter') "
         "also shows the next best sentence: a cause is often stated without a cue word.",
     )
+    open_what: bool = Field(
+        default=True,
+        description="'What did <someone> <do>?' with nothing after the verb ('What did the fact sheet announce?') is "
+        "answered as an overview.",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

@@ -10,6 +10,7 @@ import re
 from typing import Literal
 
 from ingest.countries import country_mentions
+from rag.answering.details import asked_anywhere
 
 Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
 SHAPES: tuple[Shape, ...] = ("fact", "list", "overview", "comparison", "reason", "yesno")
@@ -58,8 +59,12 @@ ALTERNATIVE = re.compile(r"(?:['’]s?)?\s*,?\s+or\s+(?:the\s+)?", re.I)
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
-def classify(question: str) -> Shape:
-    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview)."""
+def classify(question: str, open_what: bool = True) -> Shape:
+    """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview).
+
+    With `open_what`, "What did <someone> <do>?" with nothing after the verb ("What did Biden and Hun Sen talk
+    about?", "What did the fact sheet announce?") asks for what they did, all of it: an overview.
+    """
     if COMPARISON.search(question) or _versus(question) or SIDE_BY_SIDE.search(question):
         return "comparison"
     if REASON.search(question):
@@ -68,9 +73,29 @@ def classify(question: str) -> Shape:
         return "yesno"
     if LIST.search(question):
         return "list"
-    if OVERVIEW.search(question):
+    if OVERVIEW.search(question) or (open_what and _open_what(question)):
         return "overview"
     return "fact"
+
+
+OPEN_WHAT = re.compile(r"^\s*what\s+(did|does|do|has|have|will)\s+(?P<body>.+?)\s*[?.!]*\s*$", re.I)
+# Where and in which source it was done: "... agree in their January 2023 joint statement", "... say, per the op-ed".
+PLACE_TAIL = re.compile(r",?\s+(in|at|during|from|according to|per)\s+.*$", re.I)
+PARTICLES = frozenset({"to", "about", "on", "for", "with"})
+
+
+def _open_what(question: str) -> bool:
+    """True for "what did <a named subject> <verb> [about]?": at most two lower-case words after the last name,
+    and no date, amount, number, place or person asked for."""
+    match = OPEN_WHAT.match(question)
+    if not match or asked_anywhere(question):
+        return False
+    words = PLACE_TAIL.sub("", match.group("body")).split()
+    named = [i for i, word in enumerate(words) if word[:1].isupper()]
+    if not named:
+        return False
+    after = [word for word in words[named[-1] + 1 :] if word.lower() not in PARTICLES]
+    return 1 <= len(after) <= 2 and all(word.islower() for word in after)
 
 
 def _versus(question: str) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from ingest.chunking import Chunk
 from rag.answering.extractive import _Candidate, _spread, focus_document
+from rag.answering.shapes import classify
 from rag.engine import Engine
 from rag.storage.records import Hit
 from testkit.answers import assert_every_quote_is_its_claim
@@ -59,3 +60,24 @@ def test_an_overview_reads_one_document_only_when_its_top_passages_agree() -> No
     assert focus_document([_hit("a", 0), _hit("a", 1), _hit("a", 2), _hit("b", 0)]) == "a"
     assert focus_document([_hit("a", 0), _hit("b", 1), _hit("a", 2)]) is None
     assert focus_document([_hit("a", 0), _hit("a", 1)]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("What did Biden and Widodo agree in their November 2023 statement?", "overview"),
+        ("What did Biden and Marcos discuss?", "overview"),
+        ("What did Kishida say about space?", "overview"),
+        ("What did Japan pledge to the Philippines?", "fact"),  # asks what went to someone named
+        ("When did the US and Vietnam announce their partnership?", "fact"),  # asks a date
+    ],
+)
+def test_what_someone_did_with_nothing_after_the_verb_asks_for_all_of_it(question: str, shape: str) -> None:
+    assert classify(question) == shape
+    assert classify(question, open_what=False) == "fact"
+
+
+def test_what_the_leaders_discussed_is_answered_with_the_main_points(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("What did Biden and Marcos discuss?")
+    assert answer.shape == "overview"
+    assert len(re.findall(r"^- ", answer.text, re.M)) >= 3
