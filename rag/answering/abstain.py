@@ -17,6 +17,7 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
+from rag.answering.condense import leans_on_history
 from rag.answering.details import (
     DETAILS,
     MONTH,
@@ -205,9 +206,9 @@ def abstention(
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     # A turn continuing the conversation ("when was that?") may share few words with its passages; the
-    # conversation vouches for them, unless the turn asks about something no passage of the corpus holds
-    # ("and what did they say about whaling?").
-    vouched = continues and not retriever.unknown_terms(topic)
+    # conversation vouches for them, when the turn still points back to it ("when is it due?") or asks about
+    # nothing the corpus lacks ("who won the cricket?" does).
+    vouched = continues and (leans_on_history(query) or not retriever.unknown_terms(topic))
     close = vouched or max(r or 0.0 for r in relevance) >= settings.abstain_below
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
