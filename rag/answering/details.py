@@ -2,7 +2,8 @@
 states one.
 
 The abstention check reads it ("the sources don't give the date") and so does the extractive composer (a "when"
-question is answered by a dated sentence): one reading of the question for both.
+question is answered by a dated sentence), with the same patterns: the check reads a one-part question only
+(`asked_details`), the composer every clause of the turn's own question (`asked_anywhere`).
 """
 
 from __future__ import annotations

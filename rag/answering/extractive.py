@@ -103,7 +103,7 @@ FOCUS_RUN = 3
 REDUNDANCY = 0.5
 HEADLINE_BONUS = 0.05
 SAME_PASSAGE = 0.05
-FIGURE = re.compile(r"[$¥€£%]|\b\d[\d,.]*\b")
+FIGURE = re.compile(r"[$¥€£%]|\b\d[\d,.]*\b")  # any figure, years too: a dated point is a specific one
 
 
 @dataclass
@@ -351,11 +351,11 @@ def _pick(
         # so reasons are looked for further down the ranking and shown first, then the best match.
         reasons = [c for c in ranked if c.score >= best - REASON_REACH and REASON_CUE.search(c.sentence)][:2]
         chosen = ([*reasons, ranked[0]] if ranked[0] not in reasons else reasons)[:limit]
-        if runner_up and not reasons:
+        if runner_up and not reasons and len(chosen) < limit:
             # A cause is often stated without a cue word ("Japan is seeking a competitor to China"), and the best
             # match often only restates the question: the next best sentence that says something else follows.
-            top = ranked[0].vector
-            chosen += [c for c in close[1:] if float(c.vector @ top) <= NEAR_DUPLICATE][: limit - len(chosen)][:1]  # type: ignore[operator]
+            first = ranked[0].vector
+            chosen += [c for c in close[1:] if float(c.vector @ first) <= NEAR_DUPLICATE][:1]  # type: ignore[operator]
         return chosen
     # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
