@@ -175,11 +175,10 @@ VARIANTS: dict[str, Variant] = {
             "capitals and cities in a question are not followed by their countries",
             "name_countries",
         ),
-        _off(
-            "no-conversation",
-            "a follow-up is retrieved with the earlier question glued on, not with the conversation's documents"
-            " boosted",
+        Variant(
             "conversation",
+            "a follow-up is retrieved for its own words with the conversation's documents boosted (off by default)",
+            overrides={"conversation": True},
         ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
@@ -219,7 +218,7 @@ DEFAULT_VARIANTS = (
     "no-country-boost",
     "no-rerank",
     "no-rare-ngram",
-    "no-conversation",
+    "conversation",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

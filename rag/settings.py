@@ -101,9 +101,9 @@ class Settings(BaseSettings):
         description="A question's word pair found in at most this many candidates keeps a place in the top k (0: off).",
     )
     conversation: bool = Field(
-        default=True,
+        default=False,
         description="A follow-up is retrieved for its own words with the conversation's documents preferred, "
-        "instead of with the earlier question glued on.",
+        "instead of with the earlier question glued on (off: it helped dev-fresh, and cost blind-2's follow-ups).",
     )
     conversation_boost: float = Field(
         default=0.1,

@@ -39,3 +39,9 @@ def make_engine(corpus_store, embedder, make_settings) -> Callable[..., Engine]:
 def extractive_engine(make_engine) -> Engine:
     """The no-LLM engine over the shipped corpus."""
     return make_engine("extractive")
+
+
+@pytest.fixture(scope="session")
+def conversation_engine(make_engine) -> Engine:
+    """The no-LLM engine with follow-ups retrieved by conversation (`RAG_CONVERSATION`, opt-in)."""
+    return make_engine("extractive", conversation=True)

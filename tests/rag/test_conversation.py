@@ -47,42 +47,42 @@ def test_the_conversation_text_is_the_last_exchange_without_its_sources_list() -
     assert conversation_text([]) == ""
 
 
-def test_a_turn_naming_nothing_is_answered_from_the_conversation(extractive_engine: Engine) -> None:
+def test_a_turn_naming_nothing_is_answered_from_the_conversation(conversation_engine: Engine) -> None:
     # On its own words the turn is too far from every passage; the conversation makes the Quad statement close.
-    answer = extractive_engine.ask("who's up next as host?", QUAD_HEALTH)
+    answer = conversation_engine.ask("who's up next as host?", QUAD_HEALTH)
     assert not answer.abstained and "India will host" in answer.text
 
 
-def test_a_turn_naming_nothing_is_answered_from_the_conversations_document(extractive_engine: Engine) -> None:
-    answer = extractive_engine.ask("when did the leaders meet?", CHIPS)
+def test_a_turn_naming_nothing_is_answered_from_the_conversations_document(conversation_engine: Engine) -> None:
+    answer = conversation_engine.ask("when did the leaders meet?", CHIPS)
     assert "September 10, 2023" in answer.text
     assert {c.doc_id for c in answer.citations} == {VIETNAM}
     assert VIETNAM in answer.conversation_docs
-    alone = extractive_engine.ask("when did the leaders meet?")  # the same words, no conversation: another meeting
+    alone = conversation_engine.ask("when did the leaders meet?")  # the same words, no conversation: another meeting
     assert VIETNAM not in {c.doc_id for c in alone.citations}
 
 
-def test_a_turn_that_keeps_the_subject_stays_in_its_document(extractive_engine: Engine) -> None:
-    answer = extractive_engine.ask("what will Japan contribute?", MOON)
+def test_a_turn_that_keeps_the_subject_stays_in_its_document(conversation_engine: Engine) -> None:
+    answer = conversation_engine.ask("what will Japan contribute?", MOON)
     assert answer.citations and {c.doc_id for c in answer.citations} == {SPACE}
 
 
-def test_a_source_the_turn_names_wins_over_the_conversations(extractive_engine: Engine) -> None:
+def test_a_source_the_turn_names_wins_over_the_conversations(conversation_engine: Engine) -> None:
     # The conversation was about a White House readout; the turn asks the article about the same base.
-    answer = extractive_engine.ask("how does the op-ed see that naval base?", HUN_SEN)
+    answer = conversation_engine.ask("how does the op-ed see that naval base?", HUN_SEN)
     assert "Ream" in answer.text
     assert answer.citations and {c.doc_id for c in answer.citations} == {"diplomatic-overdrive.md"}
 
 
-def test_a_new_topic_is_not_merged_with_the_conversation(extractive_engine: Engine) -> None:
+def test_a_new_topic_is_not_merged_with_the_conversation(conversation_engine: Engine) -> None:
     question = "Different question: what is the Luzon Economic Corridor?"
-    answer = extractive_engine.ask(question, MOON)
+    answer = conversation_engine.ask(question, MOON)
     assert answer.search_query == question
     assert "Luzon Economic Corridor" in answer.text and {c.doc_id for c in answer.citations} == {CORRIDOR}
 
 
-def test_a_follow_up_the_sources_cannot_answer_still_abstains(extractive_engine: Engine) -> None:
-    answer = extractive_engine.ask("how much did they spend on the Mars mission?", QUAD_HEALTH)
+def test_a_follow_up_the_sources_cannot_answer_still_abstains(conversation_engine: Engine) -> None:
+    answer = conversation_engine.ask("how much did they spend on the Mars mission?", QUAD_HEALTH)
     assert answer.abstained
 
 
@@ -91,7 +91,7 @@ def test_a_follow_up_the_sources_cannot_answer_still_abstains(extractive_engine:
     ["who won the cricket?", "did they mention whaling?", "when is the olympics?", "what did they say about tiktok?"],
 )
 def test_a_follow_up_about_something_no_source_holds_is_not_vouched_for(
-    extractive_engine: Engine, question: str
+    conversation_engine: Engine, question: str
 ) -> None:
     # the conversation lifts the similarity floor only for a turn whose words the corpus knows
-    assert extractive_engine.ask(question, QUAD_HEALTH).abstained
+    assert conversation_engine.ask(question, QUAD_HEALTH).abstained

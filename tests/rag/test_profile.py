@@ -76,13 +76,12 @@ def test_the_engine_on_the_tiny_corpus_takes_prompt_and_actors_from_its_profile(
         assert system["content"].startswith(
             "You answer questions about the harbour pact between Japan and the Philippines using ONLY"
         )
-        # The shipped corpus's profile over the same store: Japan is an actor there, so the question stays put
-        # (the turn is retrieved on its own words, with the conversation's documents preferred).
+        # The shipped corpus's profile over the same store: Japan is an actor there, so the question stays put.
         shipped_settings = make_settings(
             corpus_dir=tiny_corpus, store_dir=tmp_path / "store", profile_file=CORPUS / "profile.yaml", **llm
         )
         answer = Engine(shipped_settings, store, embedder, tiny.backend).ask("And Japan?", HISTORY)
-        assert answer.search_query == "And Japan?"
+        assert answer.search_query == f"And Japan? {HISTORY[0]['content']}"
         assert "Japan's diplomacy in the Indo-Pacific" in server.bodies[-1]["messages"][0]["content"]
 
 
