@@ -156,6 +156,7 @@ class Detail:
     asks: re.Pattern[str]
     carries: Callable[[str, str], bool]  # (sentence, question) -> whether the sentence states one
     words: frozenset[str]  # the question words that ask for it; they aren't part of the topic
+    figure: bool = False  # a date, an amount or a number: only a sentence stating one can answer
 
 
 DETAILS = (
@@ -169,6 +170,7 @@ DETAILS = (
         ),
         _has_date,
         frozenset({"when", "year", "date", "day", "month"}),
+        figure=True,
     ),
     Detail(
         "the amount",
@@ -180,8 +182,15 @@ DETAILS = (
         ),
         _has_amount,
         frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
+        figure=True,
     ),
-    Detail("the number", re.compile(r"\bhow many\b|\bwhat number\b", re.I), _has_number, frozenset({"many", "number"})),
+    Detail(
+        "the number",
+        re.compile(r"\bhow many\b|\bwhat number\b", re.I),
+        _has_number,
+        frozenset({"many", "number"}),
+        figure=True,
+    ),
     Detail(
         "the name",
         re.compile(r"\b(what|which) (is|was|are|were) the names? of\b|\b(called|named)\b", re.I),

@@ -39,8 +39,6 @@ GENERIC = frozenset(
     }
 )
 MIN_WORDS = 6  # captions and headings are not answers
-# A question asking for one of these can only be answered by a sentence stating one.
-FIGURES = frozenset({"the date", "the amount", "the number"})
 # A sentence stating what was asked (a date for "when", a name for "who") or holding the question's rare terms
 # outranks one that only sounds like the question.
 ASKED_BONUS = 0.15
@@ -163,7 +161,7 @@ def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozense
     sentence states the figure asked for, the others stand: the abstention check found one on the topic, and
     the closest sentences say more than "the sources don't answer".
     """
-    needs = [d for d in asked_anywhere(question) if d.name in FIGURES]
+    needs = [d for d in asked_anywhere(question) if d.figure]
     found = _sentences(question, numbered, actors, needs)
     if not found and needs:
         found = _sentences(question, numbered, actors, [])
