@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
-from rag.answering.condense import condense_question
+from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_details
 from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
@@ -287,7 +287,9 @@ class Engine:
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
         actors = self.settings.profile.actors
         glue = not self.settings.conversation if glue is None else glue
-        return condense_question(question, history, actors, authors, glue=glue)
+        return condense_question(
+            question, history, actors, authors, glue=glue, rules=Rules.from_settings(self.settings)
+        )
 
     @staticmethod
     def _source_sides(query: Query) -> tuple[tuple[str, tuple[str, ...]], ...]:

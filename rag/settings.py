@@ -105,6 +105,25 @@ class Settings(BaseSettings):
         description="A follow-up is retrieved for its own words with the conversation's documents preferred, "
         "instead of with the earlier question glued on (off: it helped dev-fresh, and cost blind-2's follow-ups).",
     )
+    followup_slot: bool = Field(
+        default=True,
+        description="'and X?' takes the earlier question's topic slot however it was asked ('agree on the ocean', "
+        "'what jet engine deal'), instead of being added after it.",
+    )
+    followup_group: bool = Field(
+        default=True,
+        description="'they' in a follow-up is every country the earlier question names (main actors too) when it "
+        "names two or more; not only the one that isn't a main actor.",
+    )
+    followup_names: bool = Field(
+        default=True,
+        description="'that base' in a follow-up is the 'Ream Naval Base' the earlier question or answer named.",
+    )
+    followup_refers: bool = Field(
+        default=True,
+        description="A turn that refers back in any way ('the next one', 'the same') is read with the conversation, "
+        "not only one with a pronoun or an opening 'and'.",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,

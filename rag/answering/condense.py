@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from ingest.countries import country_mentions
 from rag.retrieval.conversation import without_sources
@@ -52,6 +53,31 @@ LEANS = re.compile(
 )
 
 
+# "what jet engine deal did ...": the words between "what"/"which" and the head noun name the earlier topic.
+WH_SLOT = re.compile(
+    r"^(?P<wh>\s*(?:what|which)\s+)(?P<topic>(?:[\w-]+\s+){1,3}?)(?P<head>[\w-]+\s+)"
+    r"(?=(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b)",
+    re.I,
+)
+# "that base", "this partnership": a thing the conversation named, by the last word of its name.
+DEMONSTRATIVE = re.compile(r"\b(?:that|this)\s+(?P<noun>[a-z][\w-]{2,})\b", re.I)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which follow-up rewrites are on: Settings' `followup_*` switches (each an eval variant)."""
+
+    slot: bool = True  # "and X?" takes the earlier question's topic slot, however the topic was asked
+    group: bool = True  # "they" is everyone the earlier question named
+    names: bool = True  # "that base" is the "Ream Naval Base" the conversation named
+    refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
+
+    @classmethod
+    def from_settings(cls, settings: object) -> Rules:
+        """The rules a Settings object switches on."""
+        return cls(**{field: getattr(settings, f"followup_{field}") for field in cls.__dataclass_fields__})
+
+
 def leans_on_history(question: str) -> bool:
     """True when the question can't stand alone: it opens with "and"/"what about", or refers back."""
     return bool(LEANS.search(question))
@@ -71,6 +97,7 @@ def condense_question(
     actors: Collection[str],
     authors: Collection[str] = (),
     glue: bool = True,
+    rules: Rules = Rules(),
 ) -> str:
     """A standalone question for `question` given the conversation so far.
 
@@ -78,20 +105,24 @@ def condense_question(
     `authors` are the documents' authors: "she" in a conversation that named one is that author.
     `glue` puts the earlier question after a follow-up no rewrite resolves; without it the follow-up stays
     as asked, for a caller that brings the conversation in by retrieval (rag/retrieval/conversation.py).
+    `rules` switches the rewrites that read the last answer and the earlier question's slots.
     """
     previous = last_user_question(history)
-    if not previous or not (FOLLOW_UP.search(question) or len(question.split()) <= 4):
+    refers = rules.refers and leans_on_history(question)
+    if not previous or not (FOLLOW_UP.search(question) or refers or len(question.split()) <= 4):
         return question
     assert history is not None
     # The earlier question may itself have been a follow-up: read it with what came before it.
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
     # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
-        return condense_question(question, earlier, actors, authors, glue)
-    previous = _base(condense_question(previous, earlier, actors, authors, glue))
+        return condense_question(question, earlier, actors, authors, glue, rules)
+    previous = _base(condense_question(previous, earlier, actors, authors, glue, rules))
     if (named := _named_subject(question)) is not None:
         return named
-    if (resolved := _resolve_people(question, history, previous, authors, actors, glue)) is not None:
+    if rules.names and (thing := _named_thing(question, previous, history)) is not None:
+        return thing
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules.group)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -104,7 +135,7 @@ def condense_question(
         return (
             _swap_actor(question, previous, actors)
             or _resolve_pronoun(question, previous)
-            or _about(question, previous)
+            or _about(question, previous, rules.slot)
             or _glued(question, previous, glue)
         )
     old = country_mentions(previous)
@@ -167,8 +198,12 @@ def _resolve_people(
     authors: Collection[str],
     actors: Collection[str],
     glue: bool = True,
+    group: bool = True,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
+
+    With `group`, "they" and "their" are every country the earlier question names when it names two or more
+    ("the US and Indonesia", main actors too); "them" stays the one that isn't a main actor.
 
     "What does she say about Vietnam?" after "Who wrote Diplomatic Overdrive?" asks the author, whom the
     sources scope by "the author"; "When did they sign it?" after a question about the US and Vietnam asks
@@ -188,9 +223,11 @@ def _resolve_people(
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
     if GROUP.search(resolved) and countries:
-        group = " and ".join(countries)
+        # The subject "they" did the earlier question's deed together; "them" is usually who it was done for.
+        group = " and ".join((_everyone(previous) if group else []) or countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
-        resolved = GROUP.sub(group, resolved)
+        resolved = re.sub(r"\bthey\b", group, resolved, flags=re.I)
+        resolved = GROUP.sub(" and ".join(countries), resolved)
     if countries and re.search(r"\bthere\b", resolved, re.I):  # "any interest there?": in the country asked of
         resolved = re.sub(r"\bthere\b", f"in {' and '.join(countries)}", resolved, count=1, flags=re.I)
     if resolved == question:
@@ -204,7 +241,42 @@ def _resolve_people(
     return alone[:1].upper() + alone[1:]
 
 
-def _about(question: str, previous: str) -> str | None:
+def _last_answer(history: list[dict[str, str]]) -> str:
+    """The assistant's reply that ends the history, without a "Sources:" list; '' when the user spoke last."""
+    last = history[-1] if history else {}
+    return without_sources(str(last.get("content", ""))) if last.get("role") == "assistant" else ""
+
+
+def _last_word(name: str) -> str:
+    """A name's last word, case and plural aside: "Ream Naval Base" -> "base"."""
+    return name.split()[-1].casefold().rstrip("s")
+
+
+def _everyone(previous: str) -> list[str]:
+    """The countries a subject "they" stands for: all the earlier question names, when it names two or more."""
+    asked = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
+    return asked if len(asked) >= 2 else []
+
+
+def _named_thing(question: str, previous: str, history: list[dict[str, str]]) -> str | None:
+    """ "what does the article say about that base?": "... about Ream Naval Base?", a name the conversation used.
+
+    The demonstrative's noun must be the last word of a name of two or more capitalised words in the earlier
+    question or the last answer (singular or plural alike); None when no such name, or more than one, fits.
+    """
+    match = DEMONSTRATIVE.search(question)
+    if not match:
+        return None
+    answer = _last_answer(history)
+    noun = _last_word(match.group("noun"))
+    names = {m.group(0) for m in TOPIC.finditer(f"{previous} {answer}") if _last_word(m.group(0)) == noun}
+    if len(names) != 1:
+        return None
+    resolved = f"{question[: match.start()]}{names.pop()}{question[match.end() :]}"
+    return resolved if not leans_on_history(resolved) else None
+
+
+def _about(question: str, previous: str, slot: bool = True) -> str | None:
     """ "and space?" after "What did they announce?": "What did they announce about space?"; None if it asks more.
 
     The new topic goes into the earlier question, so the sentence choice weighs it as the question's own.
@@ -226,7 +298,14 @@ def _about(question: str, previous: str) -> str | None:
     ):
         return None
     # "...say about the South China Sea?" then "and on critical minerals?": the new topic takes the old one's place.
-    base = re.sub(r"\s+(about|regarding|concerning)\s+[^?]{1,60}\?\s*$", "", previous)
+    if not slot:
+        base = re.sub(r"\s+(about|regarding|concerning)\s+[^?]{1,60}\?\s*$", "", previous)
+        return f"{base.rstrip(' ?.!')} about {topic}?"
+    # With `slot` the topic is found however it was asked: "agree on the ocean" (with or without a "?"), or
+    # "what jet engine deal did ..." ("and drones?": "what drones deal did ...").
+    base, replaced = re.subn(r"\s+(about|regarding|concerning|on)\s+[^?]{1,60}\??\s*$", "", previous, flags=re.I)
+    if not replaced and (wh := WH_SLOT.match(previous)):
+        return f"{wh.group('wh')}{topic} {wh.group('head')}{previous[wh.end() :]}"
     return f"{base.rstrip(' ?.!')} about {topic}?"
 
 
