@@ -54,9 +54,9 @@ LEANS = re.compile(
 
 
 # "what jet engine deal did ...": the words between "what"/"which" and the head noun name the earlier topic.
+AUX = r"(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b"
 WH_SLOT = re.compile(
-    r"^(?P<wh>\s*(?:what|which)\s+)(?P<topic>(?:[\w-]+\s+){1,3}?)(?P<head>[\w-]+\s+)"
-    r"(?=(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b)",
+    rf"^(?P<wh>\s*(?:what|which)\s+)(?P<topic>(?:(?!{AUX})[\w-]+\s+){{1,3}}?)(?P<head>(?!{AUX})[\w-]+\s+)(?={AUX})",
     re.I,
 )
 # "that base", "this partnership": a thing the conversation named, by the last word of its name.
@@ -303,7 +303,8 @@ def _about(question: str, previous: str, slot: bool = True) -> str | None:
         return f"{base.rstrip(' ?.!')} about {topic}?"
     # With `slot` the topic is found however it was asked: "agree on the ocean" (with or without a "?"), or
     # "what jet engine deal did ..." ("and drones?": "what drones deal did ...").
-    base, replaced = re.subn(r"\s+(about|regarding|concerning|on)\s+[^?]{1,60}\??\s*$", "", previous, flags=re.I)
+    # A tail with a figure ("agree on in November 2023") is a date, not a topic.
+    base, replaced = re.subn(r"\s+(about|regarding|concerning|on)\s+[^?\d]{1,60}\??\s*$", "", previous, flags=re.I)
     if not replaced and (wh := WH_SLOT.match(previous)):
         return f"{wh.group('wh')}{topic} {wh.group('head')}{previous[wh.end() :]}"
     return f"{base.rstrip(' ?.!')} about {topic}?"

@@ -1,0 +1,71 @@
+"""Later turns of a conversation: the slot an "and X?" takes, who "they" are, what "that corridor" is."""
+
+from __future__ import annotations
+
+from rag.answering.condense import Rules, condense_question
+from rag.profile import load_profile
+from rag.settings import Settings
+from tests.conftest import CORPUS
+
+ACTORS = load_profile(CORPUS / "profile.yaml").actors
+
+
+def turns(*said: str) -> list[dict[str, str]]:
+    """A history of alternating user and assistant turns."""
+    return [{"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(said)]
+
+
+def test_and_x_takes_the_topic_between_which_and_its_noun() -> None:
+    history = turns("Which naval exercise did Japan and India hold?", "JIMEX [1].")
+    assert condense_question("and cyber?", history, ACTORS) == "Which cyber exercise did Japan and India hold?"
+    old = condense_question("and cyber?", history, ACTORS, rules=Rules(slot=False))
+    assert old == "Which naval exercise did Japan and India hold about cyber?"
+
+
+def test_and_x_replaces_a_topic_asked_without_a_question_mark() -> None:
+    history = turns("what did japan and vietnam sign on port calls", "An agreement [1].")
+    asked = condense_question("what about cyber security?", history, ACTORS)
+    assert asked == "what did japan and vietnam sign about cyber security?"
+
+
+def test_and_x_keeps_a_question_whose_words_before_the_verb_are_no_topic() -> None:
+    history = turns("What did they do in Hanoi?", "They met [1].")
+    assert (
+        condense_question("and semiconductors?", history, ACTORS) == "What did they do in Hanoi about semiconductors?"
+    )
+
+
+def test_they_as_subject_is_both_countries_and_them_as_object_is_the_other_one() -> None:
+    history = turns("When did the US and Vietnam meet in Hanoi?", "In September 2023 [1].")
+    assert condense_question("Did they sign anything on chips?", history, ACTORS).startswith(
+        "Did United States and Vietnam sign"
+    )
+    history = turns("What did Japan pledge to Cambodia?", "Demining support [1].")
+    assert condense_question("Did Biden ever visit them?", history, ACTORS) == "Did Biden ever visit Cambodia?"
+
+
+def test_that_noun_is_the_name_the_last_answer_gave_with_or_without_its_sources_list() -> None:
+    answer = "They launched the Luzon Economic Corridor [1]."
+    for reply in (answer, f"{answer}\n\nSources:\n[1] Joint Vision Statement"):
+        history = turns("What did the three leaders launch in April 2024?", reply)
+        asked = condense_question("Who will pay for that corridor?", history, ACTORS)
+        assert asked == "Who will pay for Luzon Economic Corridor?"
+
+
+def test_that_noun_two_names_could_mean_is_read_with_the_earlier_question() -> None:
+    history = turns("What did Japan agree with Thailand?", "A Defence Equipment Agreement and a Trade Agreement [1].")
+    asked = condense_question("When was that agreement signed?", history, ACTORS)
+    assert asked == "When was that agreement signed? What did Japan agree with Thailand?"
+
+
+def test_a_turn_that_points_back_without_a_pronoun_is_read_with_the_conversation() -> None:
+    history = turns("Where did the Quad leaders meet in 2023?", "In Hiroshima [1].")
+    asked = condense_question("who is chairing the next one?", history, ACTORS)
+    assert asked == "who is chairing the next one? Where did the Quad leaders meet in 2023?"
+    assert condense_question("who is chairing the next one?", history, ACTORS, rules=Rules(refers=False)) == (
+        "who is chairing the next one?"
+    )
+
+
+def test_the_follow_up_rules_are_the_settings_switches() -> None:
+    assert Rules.from_settings(Settings(followup_slot=False, followup_refers=False)) == Rules(slot=False, refers=False)
