@@ -191,6 +191,11 @@ VARIANTS: dict[str, Variant] = {
             "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
             "compare_sources",
         ),
+        _off(
+            "no-shared-topic",
+            "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",
+            "shared_topic",
+        ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),

@@ -370,7 +370,9 @@ class Engine:
         )
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
-            return compare(query, entities, numbered, self.embedder, limits, self.settings.profile)
+            return compare(
+                query, entities, numbered, self.embedder, limits, self.settings.profile, self.settings.shared_topic
+            )
         if len(groups) == 1:
             if not answered:
                 return Extract("")

@@ -165,6 +165,11 @@ class Settings(BaseSettings):
         "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
         "own passages.",
     )
+    shared_topic: bool = Field(
+        default=True,
+        description="Each side of a comparison prefers sentences holding the question's terms that both sides' "
+        "sentences hold (what is compared), over sentences only naming the side.",
+    )
     continue_pointers: bool = Field(
         default=True,
         description="A sentence in a fact, reason or yes/no answer is followed by the next one when that one "

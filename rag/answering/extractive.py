@@ -92,6 +92,7 @@ REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
+SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 # An overview whose top passages all come from one document is an overview of that document.
 FOCUS_RUN = 3
@@ -573,12 +574,22 @@ def compare(
     embedder: Embedder,
     limits: Limits,
     profile: Profile,
+    shared_topic: bool = True,
 ) -> Extract:
-    """One labelled part per entity, each from the sentences of passages that mention that entity."""
+    """One labelled part per entity, each from the sentences of passages that mention that entity.
+
+    `shared_topic`: each side prefers the sentences holding what every side's sentences speak of ("Ream Naval
+    Base" in "what does the article say vs what Biden told Hun Sen"), not the words naming one side.
+    """
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
+    scored = _score(question, candidates, embedder, profile.actors)
+    if shared_topic:
+        topic = _shared_topic(question, entities, scored)
+        for c in scored:
+            c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic) if topic else 0.0
+    ranked = sorted(scored, key=lambda c: -c.score)
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
     for entity in entities:
@@ -606,6 +617,16 @@ def compare(
     if not claims:
         return Extract("")
     return Extract("\n\n".join(blocks), claims)
+
+
+def _shared_topic(question: str, entities: list[str], candidates: list[_Candidate]) -> frozenset[str]:
+    """The question's terms, less the sides' names, that sentences naming each side hold: what is compared."""
+    sides = [
+        frozenset().union(*(_terms(c.sentence) for c in candidates if entity in find_countries(c.sentence)))
+        for entity in entities
+    ]
+    named = _terms(" ".join(entities)) | GENERIC
+    return frozenset.intersection(_terms(question) - named, *sides) if sides else frozenset()
 
 
 def _line(claim: Claim) -> str:
