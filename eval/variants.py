@@ -171,6 +171,11 @@ VARIANTS: dict[str, Variant] = {
             "prefer_asked",
         ),
         _off(
+            "no-answer-type",
+            "a fact answer doesn't prefer the sentence holding what the wh-word asks for (a name, quote, date, place)",
+            "answer_type",
+        ),
+        _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",
             "name_countries",

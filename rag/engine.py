@@ -388,6 +388,7 @@ class Engine:
                 whole_document=self._whole_document(shape, groups),
                 continues=self.settings.continue_pointers,
                 runner_up=self.settings.reason_runner_up,
+                answer_type=self.settings.answer_type,
             )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
@@ -405,6 +406,7 @@ class Engine:
                     self.settings.profile,
                     self._gives(asks),
                     runner_up=self.settings.reason_runner_up,
+                    answer_type=self.settings.answer_type,
                 )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
     )
+    answer_type: bool = Field(
+        default=True,
+        description="A fact answer prefers the sentence holding what the question's wh-word asks for: a title and a "
+        "name for 'who', quoted words for 'what did X say', a name or code the question lacks for 'which X', a date "
+        "for 'when', a place for 'where'; a quoted question in the text is someone's words, not a rhetorical one.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
