@@ -187,6 +187,11 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
+            "no-overview-asks",
+            "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
+            "overview_asks",
+        ),
+        _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
             "document_overview",

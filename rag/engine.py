@@ -266,6 +266,7 @@ class Engine:
             in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
             compare_sources=self.settings.compare_sources,
             open_what=self.settings.open_what,
+            overview_asks=self.settings.overview_asks,
         )
         if not (history and self.settings.conversation):
             return asked
@@ -399,7 +400,7 @@ class Engine:
                 asks = without_dates(query) if by_source else part
                 extract = extract_answer(
                     asks,
-                    shape if by_source else classify(part, self.settings.open_what),
+                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks),
                     numbered,
                     self.embedder,
                     limits,

@@ -186,6 +186,10 @@ class Settings(BaseSettings):
         description="'What did <someone> <do>?' with nothing after the verb ('What did the fact sheet announce?') is "
         "answered as an overview.",
     )
+    overview_asks: bool = Field(
+        default=True,
+        description="'What's X about?', 'What came out of X?' and 'What does X say?' are answered as an overview.",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.extractive import answer_fit
+from rag.answering.shapes import classify
 from rag.engine import Engine
 
 
@@ -78,3 +79,21 @@ def test_a_fact_answer_leads_with_the_sentence_holding_the_asked_type(
     shown = " ".join(extractive_engine.ask(question).text.split())
     # before: a sentence on the topic without the person, code or quotation, picked for sounding like the question
     assert answer in shown.split("[1]")[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the Vietnam readout about",
+        "What came out of the 2022 Phnom Penh summit?",
+        "what does the India joint statement say",
+        "What is the Pacific partnership declaration about?",
+    ],
+)
+def test_asking_what_a_thing_is_about_or_says_asks_for_an_overview(question: str) -> None:
+    assert classify(question) == "overview"
+    assert classify(question, overview_asks=False) == "fact"  # before: one sentence, read as a fact question
+
+
+def test_asking_what_a_thing_says_about_a_detail_stays_a_fact_question() -> None:
+    assert classify("What does the India joint statement say about drone purchases?") == "fact"
