@@ -171,6 +171,11 @@ VARIANTS: dict[str, Variant] = {
             "prefer_asked",
         ),
         _off(
+            "no-answer-type",
+            "a fact answer doesn't prefer the sentence holding what the wh-word asks for (a name, quote, date, place)",
+            "answer_type",
+        ),
+        _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",
             "name_countries",
@@ -181,6 +186,11 @@ VARIANTS: dict[str, Variant] = {
             overrides={"conversation": True},
         ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
+        _off(
+            "no-overview-asks",
+            "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
+            "overview_asks",
+        ),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
