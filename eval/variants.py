@@ -182,6 +182,11 @@ VARIANTS: dict[str, Variant] = {
             "prefer_asked",
         ),
         _off(
+            "no-answer-type",
+            "a fact answer doesn't prefer the sentence holding what the wh-word asks for (a name, quote, date, place)",
+            "answer_type",
+        ),
+        _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",
             "name_countries",
@@ -193,6 +198,11 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
+            "no-overview-asks",
+            "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
+            "overview_asks",
+        ),
+        _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
             "document_overview",
@@ -201,6 +211,11 @@ VARIANTS: dict[str, Variant] = {
             "no-compare-sources",
             "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
             "compare_sources",
+        ),
+        _off(
+            "no-shared-topic",
+            "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",
+            "shared_topic",
         ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),

@@ -266,6 +266,7 @@ class Engine:
             in_context_of=(lambda q, h: self._standalone(q, h, glue=True)) if self.settings.conversation else None,
             compare_sources=self.settings.compare_sources,
             open_what=self.settings.open_what,
+            overview_asks=self.settings.overview_asks,
         )
         if not (history and self.settings.conversation):
             return asked
@@ -370,7 +371,9 @@ class Engine:
         )
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
-            return compare(query, entities, numbered, self.embedder, limits, self.settings.profile)
+            return compare(
+                query, entities, numbered, self.embedder, limits, self.settings.profile, self.settings.shared_topic
+            )
         if len(groups) == 1:
             if not answered:
                 return Extract("")
@@ -388,6 +391,7 @@ class Engine:
                 whole_document=self._whole_document(shape, groups),
                 continues=self.settings.continue_pointers,
                 runner_up=self.settings.reason_runner_up,
+                answer_type=self.settings.answer_type,
             )
         blocks, claims = [], []
         for i, (part, part_hits) in enumerate(groups):
@@ -398,13 +402,14 @@ class Engine:
                 asks = without_dates(query) if by_source else part
                 extract = extract_answer(
                     asks,
-                    shape if by_source else classify(part, self.settings.open_what),
+                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks),
                     numbered,
                     self.embedder,
                     limits,
                     self.settings.profile,
                     self._gives(asks),
                     runner_up=self.settings.reason_runner_up,
+                    answer_type=self.settings.answer_type,
                 )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")

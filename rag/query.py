@@ -94,6 +94,7 @@ def build_query(
     in_context_of: Callable[[str, list[dict[str, str]] | None], str] | None = None,
     compare_sources: bool = False,
     open_what: bool = True,
+    overview_asks: bool = True,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
 
@@ -111,7 +112,7 @@ def build_query(
     standalone = condense(*respelled)
     in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
-    shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what)
+    shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what, overview_asks)
     parts = split_parts(standalone)
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
     one_comparison = shape == "comparison" and len(parts) == 1

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
     )
+    answer_type: bool = Field(
+        default=True,
+        description="A fact answer prefers the sentence holding what the question's wh-word asks for: a title and a "
+        "name for 'who', quoted words for 'what did X say', a name or code the question lacks for 'which X', a date "
+        "for 'when', a place for 'where'; a quoted question in the text is someone's words, not a rhetorical one.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
@@ -176,6 +182,11 @@ class Settings(BaseSettings):
         "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
         "own passages.",
     )
+    shared_topic: bool = Field(
+        default=True,
+        description="Each side of a comparison prefers sentences holding the question's terms that both sides' "
+        "sentences hold (what is compared), over sentences only naming the side.",
+    )
     continue_pointers: bool = Field(
         default=True,
         description="A sentence in a fact, reason or yes/no answer is followed by the next one when that one "
@@ -190,6 +201,10 @@ class Settings(BaseSettings):
         default=True,
         description="'What did <someone> <do>?' with nothing after the verb ('What did the fact sheet announce?') is "
         "answered as an overview.",
+    )
+    overview_asks: bool = Field(
+        default=True,
+        description="'What's X about?', 'What came out of X?' and 'What does X say?' are answered as an overview.",
     )
     document_overview: bool = Field(
         default=True,

@@ -7,6 +7,7 @@ moved with it), so each claim's quote is the claim itself.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.answering.citations import Claim
-from rag.answering.details import Detail, asked_anywhere
+from rag.answering.details import CODE, MONTH, Detail, asked_anywhere, proper_nouns
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -46,6 +47,34 @@ DISTINCT_BONUS = 0.2
 ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&-]*[A-Z0-9]\b")
 QUOTED_PHRASE = re.compile(r"(?<!\w)[\"“‘'](?P<phrase>[^\"“”‘’']{3,60})[\"”’'](?!\w)")
 CAPITALISED_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|the\s+)?[A-Z][a-z]+)+\b")
+# What a fact question's wh-word asks for, and how strongly a sentence holds one (1: surely, 0.5: maybe).
+ASKS_PERSON = re.compile(  # "Who is Natasha Agarwal?" asks about a named person, "who was Japan's adviser" for one
+    r"^\W*(and\s+)?who\b(?!(['’]s|\s+is|\s+was|\s+are|\s+were)\s+[A-Z][\w.-]*\b(?!['’]))"
+    r"|\bby whom\b|\bwhich (leader|official|person)\b",
+    re.I,
+)
+# "Which General Atomics drones are...", "what programme did...": a noun after the wh-word, then the verb.
+AUX = r"(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should)"
+ASKS_NAME = re.compile(rf"^\W*(and\s+)?(which|what)\s+(?!{AUX}\b)(\w[\w-]*\s+){{1,3}}?{AUX}\b", re.I)
+ASKS_SPEECH = re.compile(
+    r"\bwhat (did|does|do|has|have|had)\b.*\b(say|said|state|declare|remark|tell|told|announce|call)\b"
+    r"|\b(in|with) (his|her|their) (own )?words\b|\bquote[ds]?\b",
+    re.I,
+)
+# An office or honorific before a capitalised name: "President Biden", "National Security Advisor Akiba Takeo".
+PERSON = re.compile(
+    r"\b(?:President|Prime Minister|Minister|Secretary|Secretary-General|Advis[oe]r|Ambassador|Chancellor|Premier"
+    r"|King|Queen|Prince|Princess|Governor|Senator|Chairman|Chairwoman|Director|Commissioner|Mr\.?|Ms\.?|Mrs\.?|Dr\.?)"
+    r"\s+(?P<name>[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2})"
+)
+QUOTATION = re.compile(r"[“\"][^”\"]*?\b\w+\s+\w+\s+\w+[^”\"]*[”\"]")  # quoted words: three or more
+SPEECH_VERB = re.compile(r"\b(said|says|stated|states|told|declared|remarked|stressed|noted|added|asked|publicly)\b")
+FULL_DATE = re.compile(rf"\b(\d{{1,2}}\s+({MONTH})|({MONTH})\s+\d{{1,2}}\b|({MONTH})\s+(1[89]|20)\d\d)\b")
+YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+ASKS_WHEN = re.compile(r"\bwhen\b|\b(what|which)\s+(year|date|day|month)\b", re.I)
+ASKS_WHERE = re.compile(r"\bwhere\b|\bin which (city|place|port|province)\b", re.I)
+ANSWER_TYPE_BONUS = 0.15
+QUOTED_QUESTION = re.compile(r"[“\"][^”\"]+\?[”\"]\W*$")
 AUTHORSHIP = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
@@ -92,6 +121,7 @@ REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
+SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 # An overview whose top passages all come from one document is an overview of that document.
 FOCUS_RUN = 3
@@ -154,22 +184,27 @@ def _terms(text: str) -> frozenset[str]:
     return frozenset(stems)
 
 
-def _candidates(question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str]) -> list[_Candidate]:
+def _candidates(
+    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], quoted: bool = False
+) -> list[_Candidate]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for).
+
+    The article's own rhetorical questions are left out; with `quoted`, a question in quotation marks is kept:
+    it is someone's words ("he publicly stated: “If I do not rely on China, who should I rely on?”").
 
     A question about a country other than the corpus's main `actors` needs passages about that one. When no
     sentence states the figure asked for, the others stand: the abstention check found one on the topic, and
     the closest sentences say more than "the sources don't answer".
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
-    found = _sentences(question, numbered, actors, needs)
+    found = _sentences(question, numbered, actors, needs, quoted)
     if not found and needs:
-        found = _sentences(question, numbered, actors, [])
+        found = _sentences(question, numbered, actors, [], quoted)
     return found
 
 
 def _sentences(
-    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], needs: list[Detail]
+    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], needs: list[Detail], quoted: bool
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -188,13 +223,18 @@ def _sentences(
                 and not _cut_at_edge(hit.text, start, end)
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
-                and not sentence.rstrip("”’\"')").endswith("?")  # the article's rhetorical questions answer nothing
+                and not (_asks(sentence) and not (quoted and QUOTED_QUESTION.search(sentence)))
                 and all(detail.carries(sentence, question) for detail in needs)
                 and (not needs or _terms(sentence) & asked_terms)
             ):
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _asks(sentence: str) -> bool:
+    """True for a sentence that ends in a question (the article's rhetorical questions answer nothing)."""
+    return sentence.rstrip("”’\"')").endswith("?")
 
 
 def _cut_at_edge(text: str, start: int, end: int) -> bool:
@@ -235,6 +275,7 @@ def _score(
     embedder: Embedder,
     actors: frozenset[str],
     gives: Callable[[str], bool] | None = None,
+    answer_type: bool = False,
 ) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
@@ -242,6 +283,7 @@ def _score(
     has also signed...") carries what it refers to, and answering embeds nothing but the question
     (embedding the sentences of ten passages costs seconds on two cores). A sentence without a stored
     vector (a chunk stored before they were, a list item split out) is embedded with the one before it.
+    `answer_type` (with `gives`): a sentence holding what the wh-word asks for (`answer_fit`) is preferred.
     Returns the candidates, scored.
     """
     query = embedder.encode_cached([question])[0]
@@ -274,8 +316,67 @@ def _score(
             held = sum(bool(re.search(rf"\b{re.escape(term.casefold())}\b", folded)) for term in distinct)
             held = held / len(distinct) if distinct else 0.0
             c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
+            if answer_type and (fit := answer_fit(question, c.sentence)) is not None:
+                c.score += ANSWER_TYPE_BONUS * fit
         c.vector = vector
     return candidates
+
+
+def answer_fit(question: str, sentence: str) -> float | None:
+    """How surely `sentence` holds what the question's wh-word asks for (1 surely, 0.5 maybe, 0 not); None when
+    the question asks for none of these: a person for "who", quoted words for "what did X say", a name or code
+    the question lacks for "which X", a date for "when", a place for "where" (the mean when it asks several)."""
+    fits = []
+    if ASKS_PERSON.search(question):
+        fits.append(_person_fit(sentence, question))
+    elif ASKS_SPEECH.search(question):
+        fits.append(1.0 if QUOTATION.search(sentence) else 0.5 if SPEECH_VERB.search(sentence) else 0.0)
+    first = question.split("?", 1)[0]
+    if ASKS_WHEN.search(first):
+        fits.append(_date_fit(sentence, question))
+    if ASKS_WHERE.search(first):
+        fits.append(_place_fit(sentence, question))
+    if not fits and ASKS_NAME.search(first):  # "what year is...", "which city was..." ask a date or a place
+        fits.append(_name_fit(sentence, question))
+    return sum(fits) / len(fits) if fits else None
+
+
+def _new(words: str, question: str) -> bool:
+    """True when the question holds none of the words (nor names their country)."""
+    given = question.casefold()
+    return not find_countries(words) and not any(w.casefold() in given for w in words.split())
+
+
+def _person_fit(sentence: str, question: str) -> float:
+    if any(_new(m.group("name"), question) for m in PERSON.finditer(sentence)):
+        return 1.0
+    return 0.5 if _two_word_name(sentence, question) else 0.0
+
+
+def _name_fit(sentence: str, question: str) -> float:
+    given = question.casefold()
+    if any(m.group(0).casefold() not in given for m in CODE.finditer(sentence)) or QUOTATION.search(sentence):
+        return 1.0
+    return 0.5 if _two_word_name(sentence, question) else 0.0
+
+
+def _two_word_name(sentence: str, question: str) -> bool:
+    """True when two capitalised words in a row, not countries, name something the question doesn't."""
+    nouns = proper_nouns(sentence, question, countries=False)
+    return any(f"{a} {b}" in sentence for a, b in itertools.pairwise(nouns))
+
+
+def _date_fit(sentence: str, question: str) -> float:
+    given = question.casefold()
+    if any(m.group(0).casefold() not in given for m in FULL_DATE.finditer(sentence)):
+        return 1.0
+    return 0.5 if any(m.group(0) not in given for m in YEAR.finditer(sentence)) else 0.0
+
+
+def _place_fit(sentence: str, question: str) -> float:
+    if set(find_countries(sentence)) - set(find_countries(question)):
+        return 1.0
+    return 0.5 if proper_nouns(sentence, question, countries=False) else 0.0
 
 
 def _in_context(c: _Candidate) -> str:
@@ -471,6 +572,7 @@ def extract_answer(
     whole_document: bool = False,
     continues: bool = False,
     runner_up: bool = False,
+    answer_type: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -481,17 +583,19 @@ def extract_answer(
     `continues`: a fact, reason or yes/no sentence is followed by the next one when that one points back to it.
     `runner_up`: a reason answer without a sentence stating a cause in so many words also shows the next best
     sentence.
+    `answer_type`: a fact or yes/no answer prefers a sentence holding what the wh-word asks for (`answer_fit`), and
+    a question in quotation marks is someone's words, a candidate like any sentence.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
-    candidates = _candidates(question, numbered, profile.actors)
+    candidates = _candidates(question, numbered, profile.actors, answer_type)
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
         return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer), key=lambda c: -c.score)
+    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer, answer_type), key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit, profile, runner_up)
     taken = {_key(c) for c in chosen}
@@ -573,12 +677,22 @@ def compare(
     embedder: Embedder,
     limits: Limits,
     profile: Profile,
+    shared_topic: bool = True,
 ) -> Extract:
-    """One labelled part per entity, each from the sentences of passages that mention that entity."""
+    """One labelled part per entity, each from the sentences of passages that mention that entity.
+
+    `shared_topic`: each side prefers the sentences holding what every side's sentences speak of ("Ream Naval
+    Base" in "what does the article say vs what Biden told Hun Sen"), not the words naming one side.
+    """
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
-    ranked = sorted(_score(question, candidates, embedder, profile.actors), key=lambda c: -c.score)
+    scored = _score(question, candidates, embedder, profile.actors)
+    if shared_topic:
+        topic = _shared_topic(question, entities, scored)
+        for c in scored:
+            c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic) if topic else 0.0
+    ranked = sorted(scored, key=lambda c: -c.score)
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
     for entity in entities:
@@ -608,17 +722,36 @@ def compare(
     return Extract("\n\n".join(blocks), claims)
 
 
+def _shared_topic(question: str, entities: list[str], candidates: list[_Candidate]) -> frozenset[str]:
+    """The question's terms, less the sides' names, that sentences naming each side hold: what is compared."""
+    sides = [
+        frozenset().union(*(_terms(c.sentence) for c in candidates if entity in find_countries(c.sentence)))
+        for entity in entities
+    ]
+    named = _terms(" ".join(entities)) | GENERIC
+    return frozenset.intersection(_terms(question) - named, *sides) if sides else frozenset()
+
+
 def _line(claim: Claim) -> str:
     """The claim on one line with `[n]` before its closing punctuation, after its context tag."""
     return (f"({claim.tag}) " if claim.tag else "") + _cite(claim.text, claim.n)
 
 
+# Markup inside a shown sentence: HTML tags ("<u>", "<span style=...>") and emphasis markers ("**ESTABLISH**").
+INLINE_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+INLINE_EMPHASIS = re.compile(r"\*{4,}|(?<!\w)(\*{1,3}|_{2,3})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?!\w)")
+
+
 def _cite(sentence: str, n: int) -> str:
-    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut."""
+    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut.
+
+    Only the text reads as prose, without markup; the claim keeps its verbatim span for the quote check.
+    """
+    sentence = INLINE_EMPHASIS.sub(lambda m: m.group(2) or "", INLINE_TAG.sub("", sentence))
     sentence = " ".join(sentence.split())
     sentence = sentence[:1].upper() + sentence[1:]
     if sentence[-1] in ".!?":
-        return f"{sentence[:-1]} [{n}]{sentence[-1]}"
+        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"
 
 

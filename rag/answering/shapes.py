@@ -40,6 +40,14 @@ OVERVIEW = re.compile(
     r"|\bwhat do(es)? the (article|sources?|statements?) say about\b",
     re.I,
 )
+# "What's the fact sheet about?", "What came out of the summit?", "What does the vision statement say?": the whole
+# of a thing asked for, in the words readers use (the phrase ends the question, so "what does X say about Y" stays).
+OVERVIEW_ASKS = re.compile(
+    r"\bwhat(['’]s| is| are|['’]re| was| were)\s+(\S+\s+){1,8}?about\s*[?.!]*\s*$"
+    r"|\bwhat (came|has come|will come|come) out of\b|\bwhat (resulted|emerged) from\b"
+    r"|\bwhat (does|do|did) (\S+\s+){1,8}?say\s*[?.!]*\s*$",
+    re.I,
+)
 # "How do X and Y each ...", "what changed between 2023 and 2024": two things side by side.
 SIDE_BY_SIDE = re.compile(
     r"^\s*how\b(?!\s+(many|much|long|often)\b).*\b(each|both)\b(?!\s+(sides?|leaders|countries)\s+(sign|agree|met))"
@@ -59,10 +67,11 @@ ALTERNATIVE = re.compile(r"(?:['’]s?)?\s*,?\s+or\s+(?:the\s+)?", re.I)
 PREPOSITION = re.compile(r"^(with|to|for|in|from|on|about|toward|towards|against|by)\s+", re.I)
 
 
-def classify(question: str, open_what: bool = True) -> Shape:
+def classify(question: str, open_what: bool = True, overview_asks: bool = True) -> Shape:
     """The question's shape, by the first rule that matches (comparison, reason, yes/no, list, overview).
 
-    With `open_what`, "What did <someone> <do>?" with nothing after the verb ("What did Biden and Hun Sen talk
+    With `overview_asks`, "what's X about", "what came out of X" and "what does X say" ask for an overview. With
+    `open_what`, "What did <someone> <do>?" with nothing after the verb ("What did Biden and Hun Sen talk
     about?", "What did the fact sheet announce?") asks for what they did, all of it: an overview.
     """
     if COMPARISON.search(question) or _versus(question) or SIDE_BY_SIDE.search(question):
@@ -73,7 +82,11 @@ def classify(question: str, open_what: bool = True) -> Shape:
         return "yesno"
     if LIST.search(question):
         return "list"
-    if OVERVIEW.search(question) or (open_what and _open_what(question)):
+    if (
+        OVERVIEW.search(question)
+        or (open_what and _open_what(question))
+        or (overview_asks and OVERVIEW_ASKS.search(question))
+    ):
         return "overview"
     return "fact"
 

@@ -48,3 +48,13 @@ def test_a_question_quoting_the_article_gets_the_asked_statement_too(extractive_
     )
     cited = {c.doc_id for c in answer.citations}
     assert "wh_2022-11-18_fact_sheet_us_thailand_alliance_mekong.md" in cited
+
+
+@pytest.mark.parametrize("shared_topic", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_each_side_of_a_comparison_speaks_of_what_is_compared(make_engine, shared_topic: bool) -> None:
+    # without: Thailand's side led with "the Vice President is launching the following initiatives", no energy in it
+    engine = make_engine("extractive", shared_topic=shared_topic)
+    answer = engine.ask("Thailand or Indonesia: who gets more for clean energy from the US?")
+    bullets = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert len(bullets) >= 4, answer.text
+    assert all("energy" in line.lower() or "reactor" in line.lower() for line in bullets), answer.text

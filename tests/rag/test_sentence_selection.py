@@ -29,3 +29,12 @@ def test_a_why_question_without_a_cue_word_also_shows_the_next_best_sentence(
     # before: the best match alone, one long sentence restating the question; still short after
     assert 2 <= len(re.findall(r"\[\d+\]", answer.text)) <= 3
     assert reason in " ".join(answer.text.split())
+
+
+def test_shown_sentences_read_as_prose_without_markup(extractive_engine: Engine) -> None:
+    # the ASEAN-U.S. statement's operative words are bold ("**PROMOTE** maritime cooperation ...")
+    answer = extractive_engine.ask("what did ASEAN and the US say about maritime cooperation?")
+    assert answer.citations, answer.text
+    assert not re.search(r"\*\*|__|</?\w+[^>]*>", answer.text), answer.text
+    # the quotes stay verbatim spans of the source, markup and all
+    assert any(re.search(r"\*\*|<\w+", c.quote) for c in answer.citations), [c.quote for c in answer.citations]
