@@ -24,6 +24,9 @@ from rag.answering.details import (
     SENTENCE_STARTERS,
     Detail,
     asked_details,
+    counted_noun,
+    counted_words,
+    counts,
     proper_nouns,
 )
 from rag.answering.shapes import OVERVIEW
@@ -83,6 +86,20 @@ def _sentence_vectors(hit: Hit) -> np.ndarray:
     return vectors if vectors is not None else np.zeros((0, EMBED_DIM), dtype=np.float32)
 
 
+def _topic_terms(
+    question: str, idf: dict[str, float], stem: Callable[[list[str]], list[str]]
+) -> dict[str, list[set[str]]]:
+    """The question's topic terms (less the words that ask for a detail), each with the term sets that cover it."""
+    asking = set(stem(sorted(QUESTION_WORDS | {w for d in DETAILS for w in d.words})))
+    options = {t: [{t}] for t in idf if t not in asking}
+    for start, end, canonical in country_mentions(question):
+        country = set(stem(WORDS.findall(canonical.lower())))
+        for term in stem(WORDS.findall(question[start:end].lower())):
+            if term in options and {term} != country:
+                options[term].append(country)
+    return options
+
+
 def topic_coverage(
     sentences: list[str], question: str, idf: dict[str, float], stem: Callable[[list[str]], list[str]]
 ) -> tuple[np.ndarray, int]:
@@ -91,13 +108,7 @@ def topic_coverage(
     The topic is the question's terms, weighted by IDF, less the words that ask for a detail. A capital
     or a leader also counts as covered by its country: "Jakarta" by a sentence naming Indonesia.
     """
-    asking = set(stem(sorted(QUESTION_WORDS | {w for d in DETAILS for w in d.words})))
-    options = {t: [{t}] for t in idf if t not in asking}
-    for start, end, canonical in country_mentions(question):
-        country = set(stem(WORDS.findall(canonical.lower())))
-        for term in stem(WORDS.findall(question[start:end].lower())):
-            if term in options and {term} != country:
-                options[term].append(country)
+    options = _topic_terms(question, idf, stem)
     total = sum(idf[t] for t in options)
     if not total:
         return np.zeros(len(sentences)), 0
@@ -106,6 +117,57 @@ def topic_coverage(
         terms = set(stem(WORDS.findall(sentence.lower())))
         out[i] = sum(idf[t] for t, alternatives in options.items() if any(a <= terms for a in alternatives)) / total
     return out, len(options)
+
+
+UNRELATED_COSINE = 0.45  # about the cosine of two unrelated single words in the embedding model
+
+
+def _common_words(text: str) -> list[str]:
+    """The lower-case words of `text` (and a question's acronyms, "TB"): words whose meaning may be paraphrased.
+
+    Names and countries are left out: their neighbours in meaning are other names ("Japan" and "Italy").
+    """
+    spans = [(s, e) for s, e, _ in country_mentions(text)]
+    return [
+        m.group(0).lower()
+        for m in WORDS.finditer(text)
+        if (m.group(0).islower() or (m.group(0).isupper() and len(m.group(0)) <= 5))
+        and not any(s <= m.start() < e for s, e in spans)
+    ]
+
+
+def paraphrase_coverage(
+    sentences: list[str],
+    question: str,
+    idf: dict[str, float],
+    stem: Callable[[list[str]], list[str]],
+    embed: Callable[[list[str]], np.ndarray],
+    min_cosine: float,
+) -> np.ndarray:
+    """Like `topic_coverage`, a common word of the topic also covered by a sentence word of close meaning.
+
+    "TB" by "tuberculosis", "talks" by "discussions": single-word embeddings, compared only between lower-case
+    words (a question's acronym included), never between names.
+    """
+    options = _topic_terms(question, idf, stem)
+    total = sum(idf[t] for t in options)
+    out = np.zeros(len(sentences))
+    if not total or not sentences:
+        return out
+    asked = {t: w for w in _common_words(question) for t in stem([w]) if t in options}
+    for i, sentence in enumerate(sentences):
+        terms = set(stem(WORDS.findall(sentence.lower())))
+        covered = {t for t, alternatives in options.items() if any(a <= terms for a in alternatives)}
+        loose = {t: w for t, w in asked.items() if t not in covered}
+        words = sorted({w for w in _common_words(sentence) if len(w) >= 3})
+        credit = dict.fromkeys(covered, 1.0)
+        if loose and words:
+            cosine = (embed(list(loose.values())) @ embed(words).T).max(axis=1)
+            # Partial credit between unrelated words' cosine and `min_cosine`: "aiming" for "goal" counts in part.
+            ramp = np.clip((cosine - UNRELATED_COSINE) / max(min_cosine - UNRELATED_COSINE, 1e-6), 0.0, 1.0)
+            credit |= dict(zip(loose, ramp.tolist(), strict=True))
+        out[i] = sum(idf[t] * c for t, c in credit.items()) / total
+    return out
 
 
 def names_everything_asked(
@@ -235,6 +297,69 @@ def abstention(
             margin=settings.topic_margin,
             spelled=settings.spelled_names,
         )
-        if (detail := missing_detail(query, sentences, topical)) is not None:
+        detail = missing_detail(query, sentences, topical)
+        if detail is not None and settings.paraphrase_cosine:
+            more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
+            if settings.counted_noun and (noun := counted_noun(query)) is not None:
+                # Read by meaning, a figure must count what was asked: "60,000 engineers" is no count of hires.
+                alike = _alike(embedder, noun, sentences, COUNTED_COSINE)
+                more &= np.array([counts(s, noun, alike) for s in sentences], dtype=bool)
+            topical |= more
+            detail = missing_detail(query, sentences, topical)
+        if detail is not None:
             return f"The sources don't give {detail.name}."
     return None
+
+
+COUNTED_COSINE = 0.55  # a word this close to the counted noun, right after a figure, is what it counts
+
+
+def _alike(embedder: Embedder, noun: str, sentences: list[str], min_cosine: float) -> frozenset[str]:
+    """The words after the sentences' figures that are `min_cosine` close in meaning to the counted noun."""
+    words = sorted({w for s in sentences for w in counted_words(s)})
+    if not words:
+        return frozenset()
+    cosine = embedder.encode_cached(words) @ embedder.encode_cached([noun])[0]
+    return frozenset(w for w, c in zip(words, cosine, strict=True) if c >= min_cosine)
+
+
+PARAPHRASE_CANDIDATES = 8  # the most similar sentences stating an asked detail that are read word by word
+
+
+def paraphrased(
+    sentences: list[str],
+    similarity: np.ndarray,
+    topical: np.ndarray,
+    query: str,
+    settings: Settings,
+    embedder: Embedder,
+    retriever: Retriever,
+) -> np.ndarray:
+    """Which sentences stating an asked detail are on the topic once paraphrases count ("TB" for "tuberculosis").
+
+    Read only where the word check found no answer, and only for the few most similar sentences stating the
+    detail: the word vectors are cached, so a warm answer stays fast.
+    """
+    details = [d for d in asked_details(query) if d.figure]  # a name or a person must be given in so many words
+    # A paraphrase of the topic about another country or name gives that one's detail: every name must be there.
+    # The main actors count too here: "Japan's pledge to Vietnam" is not the US one's.
+    named = names_everything_asked(sentences, query, frozenset(), settings.spelled_names)
+    stating = [
+        i
+        for i in np.argsort(-similarity, kind="stable")
+        if not topical[i] and named[i] and any(d.carries(sentences[i], query) for d in details)
+    ][:PARAPHRASE_CANDIDATES]
+    out = np.zeros(len(sentences), dtype=bool)
+    if not stating:
+        return out
+    topic = without_scope_words(query, scope_rules(settings.profile))
+    coverage = paraphrase_coverage(
+        [sentences[i] for i in stating],
+        topic,
+        retriever.idf(topic),
+        retriever.stem,
+        embedder.encode_cached,
+        settings.paraphrase_cosine,
+    )
+    out[[i for i, c in zip(stating, coverage, strict=True) if c >= settings.topic_coverage]] = True
+    return out

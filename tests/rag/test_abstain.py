@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.abstain import missing_detail, topic_coverage
-from rag.answering.details import DETAILS, asked_details
+from rag.answering.abstain import missing_detail, paraphrase_coverage, topic_coverage
+from rag.answering.details import DETAILS, asked_details, counted_noun, counts
 
 BY_NAME = {d.name: d for d in DETAILS}
 
@@ -73,3 +73,33 @@ def test_missing_detail_reads_only_sentences_on_the_topic() -> None:
     sentences = ["Japan signed an RAA with the UK.", "Japan will develop fighter aircraft with the UK by 2035."]
     assert missing_detail(question, sentences, [True, False]).name == "the date"
     assert missing_detail(question, sentences, [True, True]) is None
+
+
+def test_a_paraphrased_word_covers_its_topic_term_but_a_country_covers_no_other(embedder) -> None:
+    idf = {"talks": 3.0, "japan": 2.0}
+    question = "When did Japan's talks end?"
+    sentences = ["Japan's discussions ended in 2020.", "Italy's discussions ended in 2020.", "Japan ended it in 2020."]
+    coverage = paraphrase_coverage(sentences, question, idf, stem, embedder.encode_cached, 0.62)
+    assert coverage[0] == pytest.approx(1.0)  # "talks" by "discussions"
+    assert coverage[1] == pytest.approx(3 / 5)  # Italy is no paraphrase of Japan
+    assert coverage[2] == pytest.approx(2 / 5, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("question", "noun"),
+    [
+        ("How many patrol boats will Tokyo give Hanoi?", "boats"),
+        ("how many of the Pacific scholars are from Fiji?", "scholars"),
+        ("How many MQ-9B drones?", "drones"),
+        ("When was it signed?", None),
+    ],
+)
+def test_a_how_many_question_names_the_noun_it_counts(question: str, noun: str | None) -> None:
+    assert counted_noun(question) == noun
+
+
+def test_a_count_is_of_the_noun_that_follows_it_and_a_code_is_no_count() -> None:
+    assert counts("Japan will hand over 12 new patrol boats.", "boats")
+    assert not counts("Japan will hand over 12 new patrol boats.", "sailors")
+    assert counts("Japan will hand over 12 new patrol vessels.", "boats", frozenset({"vessels"}))
+    assert not BY_NAME["the number"].carries("They agreed to buy MQ-9B drones.", "How many drones?")
