@@ -172,11 +172,6 @@ VARIANTS: dict[str, Variant] = {
             0.0,
         ),
         _off(
-            "no-counted-noun",
-            "a 'how many X' question is answered by any figure, not only one followed by X",
-            "counted_noun",
-        ),
-        _off(
             "no-prefer-asked",
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
             "prefer_asked",

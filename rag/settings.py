@@ -160,10 +160,6 @@ class Settings(BaseSettings):
         description="A question word counts as covered by a sentence word this similar in meaning ('TB' by "
         "'tuberculosis') when the detail check reads a sentence stating the asked detail (0: off).",
     )
-    counted_noun: bool = Field(
-        default=True,
-        description="A 'how many X' question is answered only by a figure followed by X (or a word like it).",
-    )
     name_countries: bool = Field(
         default=True,
         description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",

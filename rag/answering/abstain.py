@@ -24,9 +24,6 @@ from rag.answering.details import (
     SENTENCE_STARTERS,
     Detail,
     asked_details,
-    counted_noun,
-    counted_words,
-    counts,
     proper_nouns,
 )
 from rag.answering.shapes import OVERVIEW
@@ -300,27 +297,11 @@ def abstention(
         detail = missing_detail(query, sentences, topical)
         if detail is not None and settings.paraphrase_cosine:
             more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
-            if settings.counted_noun and (noun := counted_noun(query)) is not None:
-                # Read by meaning, a figure must count what was asked: "60,000 engineers" is no count of hires.
-                alike = _alike(embedder, noun, sentences, COUNTED_COSINE)
-                more &= np.array([counts(s, noun, alike) for s in sentences], dtype=bool)
             topical |= more
             detail = missing_detail(query, sentences, topical)
         if detail is not None:
             return f"The sources don't give {detail.name}."
     return None
-
-
-COUNTED_COSINE = 0.55  # a word this close to the counted noun, right after a figure, is what it counts
-
-
-def _alike(embedder: Embedder, noun: str, sentences: list[str], min_cosine: float) -> frozenset[str]:
-    """The words after the sentences' figures that are `min_cosine` close in meaning to the counted noun."""
-    words = sorted({w for s in sentences for w in counted_words(s)})
-    if not words:
-        return frozenset()
-    cosine = embedder.encode_cached(words) @ embedder.encode_cached([noun])[0]
-    return frozenset(w for w, c in zip(words, cosine, strict=True) if c >= min_cosine)
 
 
 PARAPHRASE_CANDIDATES = 8  # the most similar sentences stating an asked detail that are read word by word

@@ -242,38 +242,3 @@ def asked_anywhere(question: str) -> list[Detail]:
     """
     first = question.split("?", 1)[0]
     return [d for d in DETAILS if d.asks.search(first)]
-
-
-# "How many F-414 engines will...": the words between "how many" and the verb (or "of", a preposition); the last is
-# the counted noun.
-HOW_MANY = re.compile(
-    r"\bhow many\s+(?:of\s+(?:the|these|those|its|their)\s+)?(?P<phrase>(?:[\w’'-]+\s+){0,3}?[\w’'-]+?)"
-    r"(?=\s+(?:of|will|would|did|does|do|are|is|were|was|have|has|had|can|could|in|on|at|from|for|by|to)\b|\s*\?|\s*$)",
-    re.I,
-)
-COUNTED_WORDS = 4  # how far after a figure its noun may stand: "13 new cooperative agreements"
-
-
-def counted_noun(question: str) -> str | None:
-    """The noun a "how many" question counts ("engines" in "How many F-414 engines will GE make?"), or None."""
-    match = HOW_MANY.search(question)
-    return match.group("phrase").split()[-1].casefold() if match else None
-
-
-def counted_words(sentence: str) -> list[str]:
-    """The words standing just after each figure of `sentence`, in lower case: what it may count."""
-    words = []
-    for match in COUNT.finditer(sentence):
-        words += [w.casefold() for w in re.findall(r"[A-Za-z][\w’'-]*", sentence[match.end() :])[:COUNTED_WORDS]]
-    return words
-
-
-def counts(sentence: str, noun: str, alike: frozenset[str] = frozenset()) -> bool:
-    """Whether `sentence` states a count of `noun`: a figure followed within a few words by the noun (its stem) or
-    by a word of like meaning in `alike` ("13 cooperative agreements" for deals)."""
-    stem = noun[: max(4, len(noun) - 2)]
-    for match in COUNT.finditer(sentence):
-        after = re.findall(r"[A-Za-z][\w’'-]*", sentence[match.end() :])[:COUNTED_WORDS]
-        if any(w.casefold().startswith(stem) or w.casefold() in alike for w in after):
-            return True
-    return False

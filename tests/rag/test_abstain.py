@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.abstain import missing_detail, paraphrase_coverage, topic_coverage
-from rag.answering.details import DETAILS, asked_details, counted_noun, counts
+from rag.answering.details import DETAILS, asked_details
 
 BY_NAME = {d.name: d for d in DETAILS}
 
@@ -85,21 +85,5 @@ def test_a_paraphrased_word_covers_its_topic_term_but_a_country_covers_no_other(
     assert coverage[2] == pytest.approx(2 / 5, abs=0.05)
 
 
-@pytest.mark.parametrize(
-    ("question", "noun"),
-    [
-        ("How many patrol boats will Tokyo give Hanoi?", "boats"),
-        ("how many of the Pacific scholars are from Fiji?", "scholars"),
-        ("How many MQ-9B drones?", "drones"),
-        ("When was it signed?", None),
-    ],
-)
-def test_a_how_many_question_names_the_noun_it_counts(question: str, noun: str | None) -> None:
-    assert counted_noun(question) == noun
-
-
-def test_a_count_is_of_the_noun_that_follows_it_and_a_code_is_no_count() -> None:
-    assert counts("Japan will hand over 12 new patrol boats.", "boats")
-    assert not counts("Japan will hand over 12 new patrol boats.", "sailors")
-    assert counts("Japan will hand over 12 new patrol vessels.", "boats", frozenset({"vessels"}))
+def test_a_code_is_no_count() -> None:
     assert not BY_NAME["the number"].carries("They agreed to buy MQ-9B drones.", "How many drones?")
