@@ -111,9 +111,9 @@ class Settings(BaseSettings):
         "'what jet engine deal'), instead of being added after it.",
     )
     followup_group: bool = Field(
-        default=True,
+        default=False,
         description="'they' in a follow-up is every country the earlier question names (main actors too) when it "
-        "names two or more; not only the one that isn't a main actor.",
+        "names two or more; not only the one that isn't a main actor (off: it cost blind-2's follow-ups).",
     )
     followup_names: bool = Field(
         default=True,

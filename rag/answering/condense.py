@@ -68,7 +68,7 @@ class Rules:
     """Which follow-up rewrites are on: Settings' `followup_*` switches (each an eval variant)."""
 
     slot: bool = True  # "and X?" takes the earlier question's topic slot, however the topic was asked
-    group: bool = True  # "they" is everyone the earlier question named
+    group: bool = False  # "they" is everyone the earlier question named (opt-in: it cost blind-2's follow-ups)
     names: bool = True  # "that base" is the "Ream Naval Base" the conversation named
     refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
 

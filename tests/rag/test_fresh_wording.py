@@ -101,11 +101,11 @@ def test_she_is_the_author_the_conversation_named() -> None:
 
 def test_they_are_the_countries_of_the_earlier_question() -> None:
     asked = condense_question("What did they say about critical minerals?", COUNTRY_TURNS, ACTORS)
-    assert asked == "What did United States and Indonesia say about critical minerals?"
-    alone = condense_question(
-        "What did they say about critical minerals?", COUNTRY_TURNS, ACTORS, rules=Rules(group=False)
+    assert asked == "What did Indonesia say about critical minerals?"
+    both = condense_question(
+        "What did they say about critical minerals?", COUNTRY_TURNS, ACTORS, rules=Rules(group=True)
     )
-    assert alone == "What did Indonesia say about critical minerals?"  # without RAG_FOLLOWUP_GROUP
+    assert both == "What did United States and Indonesia say about critical minerals?"  # with RAG_FOLLOWUP_GROUP
 
 
 def test_and_x_goes_into_the_earlier_question_and_replaces_an_earlier_and_y() -> None:
