@@ -110,11 +110,6 @@ class Settings(BaseSettings):
         description="'and X?' takes the earlier question's topic slot however it was asked ('agree on the ocean', "
         "'what jet engine deal'), instead of being added after it.",
     )
-    followup_group: bool = Field(
-        default=False,
-        description="'they' in a follow-up is every country the earlier question names (main actors too) when it "
-        "names two or more; not only the one that isn't a main actor (off: it cost blind-2's follow-ups).",
-    )
     followup_names: bool = Field(
         default=True,
         description="'that base' in a follow-up is the 'Ream Naval Base' the earlier question or answer named.",

@@ -68,7 +68,6 @@ class Rules:
     """Which follow-up rewrites are on: Settings' `followup_*` switches (each an eval variant)."""
 
     slot: bool = True  # "and X?" takes the earlier question's topic slot, however the topic was asked
-    group: bool = False  # "they" is everyone the earlier question named (opt-in: it cost blind-2's follow-ups)
     names: bool = True  # "that base" is the "Ream Naval Base" the conversation named
     refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
 
@@ -122,7 +121,7 @@ def condense_question(
         return named
     if rules.names and (thing := _named_thing(question, previous, history)) is not None:
         return thing
-    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules.group)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -198,12 +197,8 @@ def _resolve_people(
     authors: Collection[str],
     actors: Collection[str],
     glue: bool = True,
-    group: bool = True,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
-
-    With `group`, "they" and "their" are every country the earlier question names when it names two or more
-    ("the US and Indonesia", main actors too); "them" stays the one that isn't a main actor.
 
     "What does she say about Vietnam?" after "Who wrote Diplomatic Overdrive?" asks the author, whom the
     sources scope by "the author"; "When did they sign it?" after a question about the US and Vietnam asks
@@ -223,11 +218,9 @@ def _resolve_people(
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
     if GROUP.search(resolved) and countries:
-        # The subject "they" did the earlier question's deed together; "them" is usually who it was done for.
-        group = " and ".join((_everyone(previous) if group else []) or countries)
+        group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
-        resolved = re.sub(r"\bthey\b", group, resolved, flags=re.I)
-        resolved = GROUP.sub(" and ".join(countries), resolved)
+        resolved = GROUP.sub(group, resolved)
     if countries and re.search(r"\bthere\b", resolved, re.I):  # "any interest there?": in the country asked of
         resolved = re.sub(r"\bthere\b", f"in {' and '.join(countries)}", resolved, count=1, flags=re.I)
     if resolved == question:
@@ -250,12 +243,6 @@ def _last_answer(history: list[dict[str, str]]) -> str:
 def _last_word(name: str) -> str:
     """A name's last word, case and plural aside: "Ream Naval Base" -> "base"."""
     return name.split()[-1].casefold().rstrip("s")
-
-
-def _everyone(previous: str) -> list[str]:
-    """The countries a subject "they" stands for: all the earlier question names, when it names two or more."""
-    asked = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
-    return asked if len(asked) >= 2 else []
 
 
 def _named_thing(question: str, previous: str, history: list[dict[str, str]]) -> str | None:

@@ -35,16 +35,6 @@ def test_and_x_keeps_a_question_whose_words_before_the_verb_are_no_topic() -> No
     )
 
 
-def test_they_as_subject_is_both_countries_and_them_as_object_is_the_other_one() -> None:
-    history = turns("When did the US and Vietnam meet in Hanoi?", "In September 2023 [1].")
-    assert condense_question("Did they sign anything on chips?", history, ACTORS, rules=Rules(group=True)).startswith(
-        "Did United States and Vietnam sign"
-    )
-    history = turns("What did Japan pledge to Cambodia?", "Demining support [1].")
-    visit = condense_question("Did Biden ever visit them?", history, ACTORS, rules=Rules(group=True))
-    assert visit == "Did Biden ever visit Cambodia?"
-
-
 def test_that_noun_is_the_name_the_last_answer_gave_with_or_without_its_sources_list() -> None:
     answer = "They launched the Luzon Economic Corridor [1]."
     for reply in (answer, f"{answer}\n\nSources:\n[1] Joint Vision Statement"):

@@ -11,7 +11,7 @@ import pytest
 
 from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
-from rag.answering.condense import Rules, condense_question
+from rag.answering.condense import condense_question
 from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _cite, _cut_at_edge
 from rag.engine import Engine
@@ -102,10 +102,6 @@ def test_she_is_the_author_the_conversation_named() -> None:
 def test_they_are_the_countries_of_the_earlier_question() -> None:
     asked = condense_question("What did they say about critical minerals?", COUNTRY_TURNS, ACTORS)
     assert asked == "What did Indonesia say about critical minerals?"
-    both = condense_question(
-        "What did they say about critical minerals?", COUNTRY_TURNS, ACTORS, rules=Rules(group=True)
-    )
-    assert both == "What did United States and Indonesia say about critical minerals?"  # with RAG_FOLLOWUP_GROUP
 
 
 def test_and_x_goes_into_the_earlier_question_and_replaces_an_earlier_and_y() -> None:
