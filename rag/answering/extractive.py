@@ -742,16 +742,21 @@ INLINE_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 INLINE_EMPHASIS = re.compile(r"\*{4,}|(?<!\w)(\*{1,3}|_{2,3})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?!\w)")
 
 
-def _cite(sentence: str, n: int) -> str:
-    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut.
-
-    Only the text reads as prose, without markup; the claim keeps its verbatim span for the quote check.
-    """
+def as_prose(sentence: str) -> str:
+    """A source sentence as the answer's text shows it: on one line, without markup ("**ESTABLISH**", "<u>")."""
     sentence = INLINE_EMPHASIS.sub(lambda m: m.group(2) or "", INLINE_TAG.sub("", sentence))
-    sentence = " ".join(sentence.split())
+    return re.sub(r"\s+(?=[.!?]$)", "", " ".join(sentence.split()))
+
+
+def _cite(sentence: str, n: int) -> str:
+    """The sentence as prose with `[n]` before its closing punctuation, capitalised where a connective was cut.
+
+    Only the text loses its markup; the claim keeps its verbatim span for the quote check.
+    """
+    sentence = as_prose(sentence)
     sentence = sentence[:1].upper() + sentence[1:]
     if sentence[-1] in ".!?":
-        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
+        return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"
 
 
