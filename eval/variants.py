@@ -215,6 +215,16 @@ VARIANTS: dict[str, Variant] = {
             "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",
             "shared_topic",
         ),
+        _off(
+            "no-side-by-publisher",
+            "a country compared takes only the sentences that name it, not its publishers' other sentences",
+            "side_by_publisher",
+        ),
+        _off(
+            "no-source-shared-topic",
+            "each source compared ranks its sentences by the whole question, not by what every source speaks of",
+            "source_shared_topic",
+        ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),

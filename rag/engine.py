@@ -14,7 +14,7 @@ from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_details
-from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document
+from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
@@ -374,7 +374,14 @@ class Engine:
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
             return compare(
-                query, entities, numbered, self.embedder, limits, self.settings.profile, self.settings.shared_topic
+                query,
+                entities,
+                numbered,
+                self.embedder,
+                limits,
+                self.settings.profile,
+                self.settings.shared_topic,
+                self.settings.side_by_publisher,
             )
         if len(groups) == 1:
             if not answered:
@@ -396,6 +403,7 @@ class Engine:
                 answer_type=self.settings.answer_type,
             )
         blocks, claims = [], []
+        topic = self._source_topic(query, groups) if by_source else frozenset()
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
             if i in answered:
@@ -412,11 +420,22 @@ class Engine:
                     self._gives(asks),
                     runner_up=self.settings.reason_runner_up,
                     answer_type=self.settings.answer_type,
+                    topic=topic,
                 )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:
+        """What the sources compared are compared on: the question's terms that every source's passages hold
+        (`source_shared_topic`), so that each side shows its own words on it ("counterstrike" in Jan 2023 and in
+        April 2024), not a sentence about the other side's words or the question's framing."""
+        if not self.settings.source_shared_topic:
+            return frozenset()
+        return shared_terms(
+            without_dates(query), [label for label, _ in groups], [[h.text for h in hits] for _, hits in groups]
+        )
 
     def _write(self, answer: Answer, request: Request, started: float) -> Iterator[str]:
         """Stream what the backend writes, a checked sentence at a time, and fill in `answer`.

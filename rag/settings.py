@@ -221,6 +221,16 @@ class Settings(BaseSettings):
         description="An overview whose passages come from one document reads that document: its main points, "
         "spread over it by sentence-vector diversity, in document order.",
     )
+    side_by_publisher: bool = Field(
+        default=True,
+        description="A country compared is also spoken for by its publishers: a sentence naming no side is on the "
+        "side of its document's publisher's country (a White House readout's sentences on the United States' side).",
+    )
+    source_shared_topic: bool = Field(
+        default=True,
+        description="Each source compared (two dated statements, the article and a statement) prefers sentences "
+        "holding the question's terms that every source's sentences hold (what is compared).",
+    )
 
     llm_backend: Backend | None = Field(
         default=None,
