@@ -194,6 +194,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-followup-slot", "'and X?' is added after the earlier question's 'about ...'", "followup_slot"),
         _off("no-followup-names", "'that base' is not looked up among the conversation's names", "followup_names"),
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
+        _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",
@@ -256,6 +257,7 @@ DEFAULT_VARIANTS = (
     "no-followup-slot",
     "no-followup-names",
     "no-followup-refers",
+    "no-followup-they-glued",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

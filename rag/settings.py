@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="A turn that refers back in any way ('the next one', 'the same') is read with the conversation, "
         "not only one with a pronoun or an opening 'and'.",
     )
+    followup_they_glued: bool = Field(
+        default=True,
+        description="'they'/'them'/'their' in a follow-up is read with the earlier question glued on, instead of "
+        "being replaced by the countries it named (often the wrong side: 'did they deliver it?' after Japan's "
+        "pledge to the Philippines).",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,

@@ -11,7 +11,7 @@ import pytest
 
 from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
-from rag.answering.condense import condense_question
+from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _cite, _cut_at_edge, shared_terms
 from rag.engine import Engine
@@ -99,9 +99,15 @@ def test_she_is_the_author_the_conversation_named() -> None:
     assert asked == "What does the author think of Thailand?"
 
 
-def test_they_are_the_countries_of_the_earlier_question() -> None:
+def test_they_is_both_sides_of_the_earlier_question_not_only_its_non_actor_country() -> None:
     asked = condense_question("What did they say about critical minerals?", COUNTRY_TURNS, ACTORS)
-    assert asked == "What did Indonesia say about critical minerals?"
+    assert asked == (
+        "What did they say about critical minerals? What did the US and Indonesia agree on in November 2023?"
+    )
+    old = condense_question(
+        "What did they say about critical minerals?", COUNTRY_TURNS, ACTORS, rules=Rules(they_glued=False)
+    )
+    assert old == "What did Indonesia say about critical minerals?"
 
 
 def test_and_x_goes_into_the_earlier_question_and_replaces_an_earlier_and_y() -> None:
