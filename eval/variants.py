@@ -150,6 +150,22 @@ VARIANTS: dict[str, Variant] = {
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off(
+            "no-known-terms-margin",
+            "a question whose terms the corpus all holds needs the same closeness as any other",
+            "known_terms_margin",
+            0.0,
+        ),
+        _off(
+            "no-scoped-byline",
+            "the byline of a document the question names is on topic only by its words",
+            "scoped_byline",
+        ),
+        _off(
+            "no-paraphrased-acronyms",
+            "an acronym is named only as written or spelled out, not by a word of like meaning ('tuberculosis')",
+            "paraphrased_acronyms",
+        ),
+        _off(
             "no-continuation",
             "an answer sentence is not followed by the next one that points back to it",
             "continue_pointers",
