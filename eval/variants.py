@@ -156,6 +156,11 @@ VARIANTS: dict[str, Variant] = {
             0.0,
         ),
         _off(
+            "no-named-in-context",
+            "a sentence naming no country doesn't name the parties of the sentence before it ('both the countries')",
+            "named_in_context",
+        ),
+        _off(
             "no-scoped-byline",
             "the byline of a document the question names is on topic only by its words",
             "scoped_byline",

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         description="A question whose every term the corpus holds is close enough this far below abstain_below: its "
         "words are the corpus's, only said differently (0: off).",
     )
+    named_in_context: bool = Field(
+        default=True,
+        description="A sentence naming no country ('signed by both the countries') names the parties of the "
+        "sentence before it, where the detail check asks a sentence near the best one to name all the question names.",
+    )
     scoped_byline: bool = Field(
         default=True,
         description="The byline of a document the question names is on its topic ('who wrote the X piece?').",

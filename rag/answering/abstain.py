@@ -78,6 +78,21 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     return sentences, np.array(sims)
 
 
+def named_contexts(hits: list[Hit]) -> list[str]:
+    """Where each sentence of `passage_sentences` (same order) names its parties: itself, or, for a sentence that
+    names no country ("13 agreements were signed by both the countries during the visit"), its passage's previous
+    sentence and itself: the parties it refers back to are named there.
+    """
+    contexts = [f"{h.title}, by {h.author}" for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author]
+    for hit in hits:
+        previous = ""
+        for start, end in sentence_spans(hit.text, 0, len(hit.text)):
+            sentence = hit.text[start:end]
+            contexts.append(sentence if find_countries(sentence) else f"{previous} {sentence}".strip())
+            previous = sentence
+    return contexts
+
+
 def _sentence_vectors(hit: Hit) -> np.ndarray:
     vectors = hit.sentence_vectors
     return vectors if vectors is not None else np.zeros((0, EMBED_DIM), dtype=np.float32)
@@ -222,18 +237,21 @@ def on_topic(
     margin: float,
     spelled: bool = True,
     written_out: Callable[[str, str], bool] | None = None,
+    contexts: list[str] | None = None,
 ) -> np.ndarray:
     """Which sentences are on the question's topic, and so could give the detail it asks for.
 
     By words (most of the topic's terms) or by meaning (similar enough); with a `margin`, also any sentence
     nearly as similar as the best one that names all the question names (an acronym also
-    in a word of like meaning, with `written_out`): the sources could give it there.
+    in a word of like meaning, with `written_out`; in the sentence's `contexts`, `named_contexts`, when
+    given): the sources could give it there.
     """
     chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
     if margin > 0 and len(similarity):
         near = similarity >= float(similarity.max()) - margin
         idx = np.flatnonzero(near)
-        named = names_everything_asked([sentences[i] for i in idx], question, actors, spelled, written_out)
+        texts = contexts or sentences
+        named = names_everything_asked([texts[i] for i in idx], question, actors, spelled, written_out)
         chosen[idx[named]] = True
     return chosen
 
@@ -341,6 +359,7 @@ def abstention(
             margin=settings.topic_margin,
             spelled=settings.spelled_names,
             written_out=written_out,
+            contexts=named_contexts(hits) if settings.named_in_context else None,
         )
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)

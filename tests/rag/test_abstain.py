@@ -8,6 +8,7 @@ from rag.answering.abstain import (
     meaning_of,
     missing_detail,
     names_everything_asked,
+    on_topic,
     paraphrase_coverage,
     topic_coverage,
 )
@@ -149,3 +150,21 @@ def test_a_question_in_the_corpus_words_is_close_enough_just_below_the_threshold
         extractive_engine.settings.model_copy(update={"known_terms_margin": 0.0}), "extractive"
     )
     assert off.ask("why are the US and Japan building a low earth orbit constellation?").abstained
+
+
+def test_a_sentence_naming_no_country_names_the_parties_of_the_one_before() -> None:
+    import numpy as np
+
+    question = "How many deals did Peru and Chile sign when Boric visited?"
+    sentences = [
+        "President Boric of Chile met Peru's leaders in Lima.",
+        "In all, 9 accords were signed during the trip.",
+    ]
+    contexts = [sentences[0], " ".join(sentences)]  # as `named_contexts` reads them
+    similarity, coverage = np.array([0.70, 0.66]), np.array([0.3, 0.1])
+    kwargs = {"min_coverage": 0.8, "min_similarity": 0.9, "margin": 0.08}
+    alone = on_topic(sentences, similarity, coverage, question, frozenset(), **kwargs)
+    in_context = on_topic(sentences, similarity, coverage, question, frozenset(), contexts=contexts, **kwargs)
+    assert list(alone) == [True, False]
+    assert list(in_context) == [True, True]
+    assert missing_detail(question, sentences, in_context) is None
