@@ -150,6 +150,27 @@ VARIANTS: dict[str, Variant] = {
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off(
+            "no-known-terms-margin",
+            "a question whose terms the corpus all holds needs the same closeness as any other",
+            "known_terms_margin",
+            0.0,
+        ),
+        _off(
+            "no-named-in-context",
+            "a sentence naming no country doesn't name the parties of the sentence before it ('both the countries')",
+            "named_in_context",
+        ),
+        _off(
+            "no-scoped-byline",
+            "the byline of a document the question names is on topic only by its words",
+            "scoped_byline",
+        ),
+        _off(
+            "no-paraphrased-acronyms",
+            "an acronym is named only as written or spelled out, not by a word of like meaning ('tuberculosis')",
+            "paraphrased_acronyms",
+        ),
+        _off(
             "no-continuation",
             "an answer sentence is not followed by the next one that points back to it",
             "continue_pointers",

@@ -139,6 +139,27 @@ class Settings(BaseSettings):
         default=0.45, description="Abstain when no passage has a sentence this similar to the question."
     )
     detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
+    known_terms_margin: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="A question whose every term the corpus holds is close enough this far below abstain_below: its "
+        "words are the corpus's, only said differently (0: off).",
+    )
+    named_in_context: bool = Field(
+        default=True,
+        description="A sentence naming no country ('signed by both the countries') names the parties of the "
+        "sentence before it, where the detail check asks a sentence near the best one to name all the question names.",
+    )
+    scoped_byline: bool = Field(
+        default=True,
+        description="The byline of a document the question names is on its topic ('who wrote the X piece?').",
+    )
+    paraphrased_acronyms: bool = Field(
+        default=True,
+        description="An acronym of the question ('TB') is also named by a sentence word of like meaning "
+        "('tuberculosis') where the detail check reads the sentences naming all that the question names.",
+    )
     match_wording: bool = Field(
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
