@@ -14,7 +14,15 @@ from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_details
-from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
+from rag.answering.extractive import (
+    AUTHORSHIP,
+    Extract,
+    Limits,
+    compare,
+    extract_answer,
+    focus_document,
+    shared_terms,
+)
 from rag.answering.later_sources import later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
@@ -318,12 +326,31 @@ class Engine:
             ]
         # A list or an overview gathers items across passages, so it reads more of them.
         k = self.settings.top_k * 2 if query.shape in ("list", "overview") and len(query.parts) == 1 else None
-        groups = [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
+        groups = [
+            (part, self._with_byline(part, rank(part, k, query.countries, query.scopes[part]), query.scopes[part]))
+            for part in query.parts
+        ]
         if self._whole_document(query.shape, groups):
             # An overview of one document reads that document's passages only, for its main points.
             part, hits = groups[0]
             groups = [(part, rank(part, k, query.countries, Scope(hits[0].title, (hits[0].doc_id,))))]
         return groups
+
+    def _with_byline(self, part: str, hits: list[Hit], scope: Scope | None) -> list[Hit]:
+        """`hits`, and for "who wrote the article?" the passage of the named document that holds its byline.
+
+        The author's name is in the document's metadata; the passage naming them is retrieved by that name, so the
+        answer quotes the byline itself, whichever passages the question's own words found.
+        """
+        if scope is None or not AUTHORSHIP.search(part):
+            return hits
+        documents = self.documents()
+        for doc_id in scope.doc_ids:
+            author = str(documents.get(doc_id, {}).get("author", ""))
+            if author and not any(h.doc_id == doc_id and author in h.text for h in hits):
+                found = self.retriever.rank(author, 1, [], Scope(scope.label, (doc_id,)))
+                hits = hits + [h for h in found if author in h.text and h.chunk_id not in {x.chunk_id for x in hits}]
+        return hits
 
     def _whole_document(self, shape: str, groups: list[tuple[str, list[Hit]]]) -> bool:
         """True for an overview (`document_overview`) whose top passages all come from one document."""
