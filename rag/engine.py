@@ -267,6 +267,8 @@ class Engine:
             compare_sources=self.settings.compare_sources,
             open_what=self.settings.open_what,
             overview_asks=self.settings.overview_asks,
+            part_and=self.settings.part_and,
+            part_subject=self.settings.part_subject,
         )
         if not (history and self.settings.conversation):
             return asked
@@ -402,21 +404,35 @@ class Engine:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
                 # A source compared answers the whole question; its block is headed by the source's name.
                 asks = without_dates(query) if by_source else part
-                extract = extract_answer(
-                    asks,
-                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks),
-                    numbered,
-                    self.embedder,
-                    limits,
-                    self.settings.profile,
-                    self._gives(asks),
-                    runner_up=self.settings.reason_runner_up,
-                    answer_type=self.settings.answer_type,
+                part_shape = (
+                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks)
                 )
+                extract = self._extract_part(asks, part_shape, numbered, limits)
+                shown = {claim.text for claim in claims}
+                if self.settings.part_new_sentences and extract.claims and all(c.text in shown for c in extract.claims):
+                    # What an earlier part already showed doesn't answer this one: its next passages may.
+                    cited = {n for claim in extract.claims for n in claim.cited}
+                    rest = [(n, h) for n, h in numbered if n not in cited]
+                    extract = self._extract_part(asks, part_shape, rest, limits) if rest else Extract("")
+                    extract = extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits)
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
         return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+
+    def _extract_part(self, asks: str, shape: str, numbered: list[tuple[int, Hit]], limits: Limits) -> Extract:
+        """The extractive answer to one part of a multi-part question (or one source compared)."""
+        return extract_answer(
+            asks,
+            shape,
+            numbered,
+            self.embedder,
+            limits,
+            self.settings.profile,
+            self._gives(asks),
+            runner_up=self.settings.reason_runner_up,
+            answer_type=self.settings.answer_type,
+        )
 
     def _write(self, answer: Answer, request: Request, started: float) -> Iterator[str]:
         """Stream what the backend writes, a checked sentence at a time, and fill in `answer`.
