@@ -211,6 +211,7 @@ VARIANTS: dict[str, Variant] = {
             "a later part may repeat the sentences an earlier part showed",
             "part_new_sentences",
         ),
+        _off("no-part-whole", "a multi-part question whose parts all abstain abstains", "part_whole"),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",

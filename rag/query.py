@@ -116,10 +116,14 @@ def build_query(
     in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what, overview_asks)
-    parts = split_parts(standalone, part_and)
-    if part_subject:
-        parts = carry_subject(parts)
+    split = split_parts(standalone, part_and)
+    parts = carry_subject(split) if part_subject else split
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
+    for asked, part in zip(split[1:], parts[1:], strict=False):
+        # A part whose pronoun took the first part's subject asks of the first part's source too ("Who wrote the
+        # op-ed, and what's her background?"), unless it names its own.
+        if part != asked and scopes[part] is None:
+            scopes[part] = scopes[parts[0]]
     one_comparison = shape == "comparison" and len(parts) == 1
     entities = comparison_entities(standalone, profile.subject) if one_comparison else []
     if compare_sources and len(parts) == 1:

@@ -232,6 +232,11 @@ class Settings(BaseSettings):
         description="A later part whose answer would only repeat sentences an earlier part showed is answered from "
         "its other passages ('What is the IPMDA and how has it progressed?': the progress, not the definition again).",
     )
+    part_whole: bool = Field(
+        default=True,
+        description="When every part of a multi-part question abstains, the whole question is retrieved and checked "
+        "as one before abstaining: the parts may be answered together where neither is alone.",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "
