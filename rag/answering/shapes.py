@@ -10,7 +10,7 @@ import re
 from typing import Literal
 
 from ingest.countries import LEADERS, country_mentions
-from rag.answering.condense import AUTHORSHIP, PERSON
+from rag.answering.condense import AUTHORSHIP, AUX, PERSON
 from rag.answering.details import asked_anywhere
 
 Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
@@ -183,17 +183,20 @@ def _is_country_phrase(text: str) -> bool:
 
 # A name a later part's pronoun may stand for: an acronym ("IPMDA"), or capitalised words ("Nguyen Phu Trong").
 NAME = re.compile(r"\b(?:[A-Z]{2,}s?|[A-Z][a-z]+(?:[-\s]+(?:of\s+)?[A-Z][a-z]+)*)\b")
+# What a question asks of: the name right after its auxiliary ("What is the IPMDA", "what did Japan's navy ...").
+# "it"/"them" as an object; with an auxiliary before it ("did it"), the subject that `SUBJECT` stands for.
+OBJECT = re.compile(rf"(?P<before>(?P<aux>\b{AUX}\s+)?)\b(it|them)\b", re.I)
+SUBJECT = re.compile(rf"\b{AUX}\s+(?:the\s+)?(?P<name>{NAME.pattern}(?:['’]s\s+{NAME.pattern})?)")
 
 
 def carry_subject(parts: list[str]) -> list[str]:
     """Later parts with their pronouns replaced by the first part's subject, as a follow-up's would be.
 
-    "he"/"his" take the author when the first part asks who wrote something, else the person it names ("Kishida");
-    "it", "its", "they", "them" and "their" take the name the first part ends on (an acronym, a name, a country:
-    "How does the article frame North Korea, and how did the statement describe it?"), not its subject: in "What
-    did Japan pledge, and when is it due?" it is the pledge. A part whose pronoun has nothing to take stays as
-    asked; when that pronoun is a person's, the question is answered whole instead (the person is in the other
-    part's answer).
+    "he"/"him" take the author when the first part asks who wrote something, else the person it names
+    ("Kishida"). "it"/"they" right after an auxiliary ("how has it progressed") take the name the first part asks
+    of ("What is the IPMDA", "What did Japan pledge"); elsewhere "it"/"them" take the name the first part ends on
+    ("How does the article frame North Korea, and how did the statement describe it?"). A part whose pronoun has
+    nothing to take stays as asked; when that pronoun is a person's, the question is answered whole instead.
     """
     if len(parts) < 2:
         return parts
@@ -205,7 +208,9 @@ def carry_subject(parts: list[str]) -> list[str]:
     people = [m.group(0) for m in names if m.group(0) in leaders or not (m.group(0).isupper() or _overlaps(m, spans))]
     # "Who wrote Diplomatic Overdrive, and what's her background?": a title is no person; the author is.
     person = "the author" if AUTHORSHIP.search(first) else (people[-1] if people else None)
-    thing = next((m.group(0) for m in names if not first[m.end() :].strip(" ?.!")), None)
+    asked_of = SUBJECT.search(first)
+    subject = asked_of.group("name") if asked_of else None
+    ends_on = next((m.group(0) for m in names if not first[m.end() :].strip(" ?.!")), None)
     carried = [first]
     for part in parts[1:]:
         if person:
@@ -213,9 +218,10 @@ def carry_subject(parts: list[str]) -> list[str]:
             part = PERSON.sub(person, part)
         elif PERSON.search(part):
             return [_whole(parts)]
-        if thing:
-            part = re.sub(r"\b(its|their)\b", f"{thing}'s", part, flags=re.I)
-            part = re.sub(r"\b(it|they|them)\b", thing, part, flags=re.I)
+        if subject:
+            part = re.sub(rf"\b({AUX})\s+(it|they)\b", rf"\1 {subject}", part, flags=re.I)
+        if ends_on:
+            part = OBJECT.sub(lambda m: m.group(0) if m.group("aux") else f"{m.group('before')}{ends_on}", part)
         carried.append(part)
     return carried
 
