@@ -170,7 +170,10 @@ def split_parts(question: str, bare_and: bool = True) -> list[str]:
             keyword = prep.group(1).lower()
             at = [m.start() for m in re.finditer(rf"\b{keyword}\b", head, re.I)]
             if at and _is_country_phrase(head[at[-1] + len(keyword) :].strip()):
-                return [f"{head}?", f"{head[: at[-1]].rstrip()} {tail}?"]
+                # "commitments to Japan and to the Philippines differ": the verb after the last country is both's.
+                after = tail[country_mentions(tail)[-1][1] :]
+                shared = after if after.strip() and not after.lstrip().startswith((",", ";")) else ""
+                return [f"{head}{shared}?", f"{head[: at[-1]].rstrip()} {tail}?"]
     return [question]
 
 
