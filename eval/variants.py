@@ -212,6 +212,7 @@ VARIANTS: dict[str, Variant] = {
             "part_new_sentences",
         ),
         _off("no-part-whole", "a multi-part question whose parts all abstain abstains", "part_whole"),
+        _off("no-later-outcome", "a yes/no answer does not look for a later source naming its figure", "later_outcome"),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",

@@ -237,6 +237,12 @@ class Settings(BaseSettings):
         description="When every part of a multi-part question abstains, the whole question is retrieved and checked "
         "as one before abstaining: the parts may be answered together where neither is alone.",
     )
+    later_outcome: bool = Field(
+        default=True,
+        description="A yes/no answer is followed by the best sentence of a later-dated retrieved source that names "
+        "a figure the answer holds ('Did Japan deliver on the 600 billion pledge?': the later statement that it was "
+        "exceeded).",
+    )
     document_overview: bool = Field(
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "

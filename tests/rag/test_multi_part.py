@@ -1,4 +1,5 @@
-"""Two-part questions: where a bare "and" splits, what a later part's pronoun stands for, and answers per part.
+"""Answers that need two passages: where a bare "and" splits a question, what a later part's pronoun stands for,
+answers per part, and a yes/no about an outcome answered by the later source.
 
 Each question is written for these tests (none is copied from an eval set).
 """
@@ -97,4 +98,15 @@ def test_a_later_part_is_answered_from_its_own_passages_not_the_first_parts(extr
     first, second = answer.text.split(f"\n\n{second_part}\n")
     assert "Indonesia and Vietnam" in first
     assert "Washington" in second and "Indonesia and Vietnam" not in second
+    assert_every_quote_is_its_claim(answer, extractive_engine)
+
+
+@pytest.mark.slow
+def test_a_yes_no_about_an_outcome_adds_the_later_source_that_names_the_same_figure(
+    extractive_engine: Engine, make_engine
+) -> None:
+    question = "Was the JPY 600 billion that Tokyo promised Manila ever met?"
+    answer = extractive_engine.ask(question)
+    assert "exceeded" in answer.text, answer.text
+    assert "exceeded" not in make_engine("extractive", later_outcome=False).ask(question).text
     assert_every_quote_is_its_claim(answer, extractive_engine)
