@@ -150,6 +150,27 @@ VARIANTS: dict[str, Variant] = {
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off(
+            "no-known-terms-margin",
+            "a question whose terms the corpus all holds needs the same closeness as any other",
+            "known_terms_margin",
+            0.0,
+        ),
+        _off(
+            "no-named-in-context",
+            "a sentence naming no country doesn't name the parties of the sentence before it ('both the countries')",
+            "named_in_context",
+        ),
+        _off(
+            "no-scoped-byline",
+            "the byline of a document the question names is on topic only by its words",
+            "scoped_byline",
+        ),
+        _off(
+            "no-paraphrased-acronyms",
+            "an acronym is named only as written or spelled out, not by a word of like meaning ('tuberculosis')",
+            "paraphrased_acronyms",
+        ),
+        _off(
             "no-continuation",
             "an answer sentence is not followed by the next one that points back to it",
             "continue_pointers",
@@ -194,6 +215,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-followup-slot", "'and X?' is added after the earlier question's 'about ...'", "followup_slot"),
         _off("no-followup-names", "'that base' is not looked up among the conversation's names", "followup_names"),
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
+        _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",
@@ -228,6 +250,16 @@ VARIANTS: dict[str, Variant] = {
             "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",
             "shared_topic",
         ),
+        _off(
+            "no-side-by-publisher",
+            "a country compared takes only the sentences that name it, not its publishers' other sentences",
+            "side_by_publisher",
+        ),
+        _off(
+            "no-source-shared-topic",
+            "each source compared ranks its sentences by the whole question, not by what every source speaks of",
+            "source_shared_topic",
+        ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
@@ -259,6 +291,7 @@ DEFAULT_VARIANTS = (
     "no-followup-slot",
     "no-followup-names",
     "no-followup-refers",
+    "no-followup-they-glued",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

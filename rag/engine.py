@@ -15,7 +15,7 @@ from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_details
-from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document
+from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
@@ -394,7 +394,14 @@ class Engine:
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
             return compare(
-                query, entities, numbered, self.embedder, limits, self.settings.profile, self.settings.shared_topic
+                query,
+                entities,
+                numbered,
+                self.embedder,
+                limits,
+                self.settings.profile,
+                self.settings.shared_topic,
+                self.settings.side_by_publisher,
             )
         if len(groups) == 1:
             if not answered:
@@ -419,6 +426,7 @@ class Engine:
                 return self._with_later_outcome(topic, numbered, extract, limits)
             return extract
         blocks, claims = [], []
+        topic = self._source_topic(query, groups) if by_source else frozenset()
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
             if i in answered:
@@ -428,14 +436,16 @@ class Engine:
                 part_shape = (
                     shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks)
                 )
-                extract = self._extract_part(asks, part_shape, numbered, limits)
+                extract = self._extract_part(asks, part_shape, numbered, limits, topic)
                 shown = {claim.text for claim in claims}
                 if self.settings.part_new_sentences and extract.claims and all(c.text in shown for c in extract.claims):
                     # What an earlier part already showed doesn't answer this one: its next passages may.
                     cited = {n for claim in extract.claims for n in claim.cited}
                     rest = [(n, h) for n, h in numbered if n not in cited]
-                    extract = self._extract_part(asks, part_shape, rest, limits) if rest else Extract("")
-                    extract = extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits)
+                    extract = self._extract_part(asks, part_shape, rest, limits, topic) if rest else Extract("")
+                    extract = (
+                        extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits, topic)
+                    )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
@@ -470,8 +480,15 @@ class Engine:
             return extract
         return Extract(f"{extract.text} {outcome.text}", extract.claims + outcome.claims)
 
-    def _extract_part(self, asks: str, shape: str, numbered: list[tuple[int, Hit]], limits: Limits) -> Extract:
-        """The extractive answer to one part of a multi-part question (or one source compared)."""
+    def _extract_part(
+        self,
+        asks: str,
+        shape: str,
+        numbered: list[tuple[int, Hit]],
+        limits: Limits,
+        topic: frozenset[str] = frozenset(),
+    ) -> Extract:
+        """The extractive answer to one part of a multi-part question (or one source compared on `topic`)."""
         return extract_answer(
             asks,
             shape,
@@ -482,6 +499,17 @@ class Engine:
             self._gives(asks),
             runner_up=self.settings.reason_runner_up,
             answer_type=self.settings.answer_type,
+            topic=topic,
+        )
+
+    def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:
+        """What the sources compared are compared on: the question's terms that every source's passages hold
+        (`source_shared_topic`), so that each side shows its own words on it ("counterstrike" in Jan 2023 and in
+        April 2024), not a sentence about the other side's words or the question's framing."""
+        if not self.settings.source_shared_topic:
+            return frozenset()
+        return shared_terms(
+            without_dates(query), [label for label, _ in groups], [[h.text for h in hits] for _, hits in groups]
         )
 
     def _write(self, answer: Answer, request: Request, started: float) -> Iterator[str]:

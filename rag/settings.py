@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="A turn that refers back in any way ('the next one', 'the same') is read with the conversation, "
         "not only one with a pronoun or an opening 'and'.",
     )
+    followup_they_glued: bool = Field(
+        default=True,
+        description="'they'/'them'/'their' in a follow-up is read with the earlier question glued on, instead of "
+        "being replaced by the countries it named (often the wrong side: 'did they deliver it?' after Japan's "
+        "pledge to the Philippines).",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,
@@ -133,6 +139,27 @@ class Settings(BaseSettings):
         default=0.45, description="Abstain when no passage has a sentence this similar to the question."
     )
     detail_check: bool = Field(default=True, description="Abstain when no on-topic sentence gives the asked detail.")
+    known_terms_margin: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="A question whose every term the corpus holds is close enough this far below abstain_below: its "
+        "words are the corpus's, only said differently (0: off).",
+    )
+    named_in_context: bool = Field(
+        default=True,
+        description="A sentence naming no country ('signed by both the countries') names the parties of the "
+        "sentence before it, where the detail check asks a sentence near the best one to name all the question names.",
+    )
+    scoped_byline: bool = Field(
+        default=True,
+        description="The byline of a document the question names is on its topic ('who wrote the X piece?').",
+    )
+    paraphrased_acronyms: bool = Field(
+        default=True,
+        description="An acronym of the question ('TB') is also named by a sentence word of like meaning "
+        "('tuberculosis') where the detail check reads the sentences naming all that the question names.",
+    )
     match_wording: bool = Field(
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
@@ -247,6 +274,16 @@ class Settings(BaseSettings):
         default=True,
         description="An overview whose passages come from one document reads that document: its main points, "
         "spread over it by sentence-vector diversity, in document order.",
+    )
+    side_by_publisher: bool = Field(
+        default=True,
+        description="A country compared is also spoken for by its publishers: a sentence naming no side is on the "
+        "side of its document's publisher's country (a White House readout's sentences on the United States' side).",
+    )
+    source_shared_topic: bool = Field(
+        default=True,
+        description="Each source compared (two dated statements, the article and a statement) prefers sentences "
+        "holding the question's terms that every source's sentences hold (what is compared).",
     )
 
     llm_backend: Backend | None = Field(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ingest.loaders import load_file
 from rag import Engine
 from rag.answer import Answer, Citation, Quote
+from rag.answering.extractive import as_prose
 
 
 def citation(
@@ -54,7 +55,8 @@ def assert_every_quote_is_its_claim(answer: Answer, engine: Engine) -> None:
         for quote in citation.quotes:
             assert document[quote.quote_start : quote.quote_end] == quote.quote
             assert " ".join(quote.quote.split()) == quote.claim
-            # shown as it stands, but for a capital where a cut connective left a lower-case start
-            assert quote.claim[:1].upper() + quote.claim[1:] in shown or quote.claim in shown
+            # shown as prose (markup dropped), but for a capital where a cut connective left a lower-case start
+            prose = as_prose(quote.claim)
+            assert prose[:1].upper() + prose[1:] in shown or prose in shown
     claims = sum(len(c.quotes) for c in answer.citations)
     assert claims == len(re.findall(r"\[\d+\]", answer.text))

@@ -78,6 +78,21 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     return sentences, np.array(sims)
 
 
+def named_contexts(hits: list[Hit]) -> list[str]:
+    """Where each sentence of `passage_sentences` (same order) names its parties: itself, or, for a sentence that
+    names no country ("13 agreements were signed by both the countries during the visit"), its passage's previous
+    sentence and itself: the parties it refers back to are named there.
+    """
+    contexts = [f"{h.title}, by {h.author}" for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author]
+    for hit in hits:
+        previous = ""
+        for start, end in sentence_spans(hit.text, 0, len(hit.text)):
+            sentence = hit.text[start:end]
+            contexts.append(sentence if find_countries(sentence) else f"{previous} {sentence}".strip())
+            previous = sentence
+    return contexts
+
+
 def _sentence_vectors(hit: Hit) -> np.ndarray:
     vectors = hit.sentence_vectors
     return vectors if vectors is not None else np.zeros((0, EMBED_DIM), dtype=np.float32)
@@ -119,6 +134,11 @@ def topic_coverage(
 UNRELATED_COSINE = 0.45  # about the cosine of two unrelated single words in the embedding model
 
 
+def _acronym(word: str) -> bool:
+    """A short word in capitals ("TB", "OSA"): paraphrased like a common word, not matched like a name."""
+    return word.isupper() and len(word) <= 5
+
+
 def _common_words(text: str) -> list[str]:
     """The lower-case words of `text` (and a question's acronyms, "TB"): words whose meaning may be paraphrased.
 
@@ -128,8 +148,7 @@ def _common_words(text: str) -> list[str]:
     return [
         m.group(0).lower()
         for m in WORDS.finditer(text)
-        if (m.group(0).islower() or (m.group(0).isupper() and len(m.group(0)) <= 5))
-        and not any(s <= m.start() < e for s, e in spans)
+        if (m.group(0).islower() or _acronym(m.group(0))) and not any(s <= m.start() < e for s, e in spans)
     ]
 
 
@@ -168,20 +187,42 @@ def paraphrase_coverage(
 
 
 def names_everything_asked(
-    sentences: list[str], question: str, actors: frozenset[str], variants: bool = True
+    sentences: list[str],
+    question: str,
+    actors: frozenset[str],
+    variants: bool = True,
+    written_out: Callable[[str, str], bool] | None = None,
 ) -> np.ndarray:
     """Which sentences name every country (other than the corpus's main actors) and every name the question does.
 
     A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
-    sentence about another country gives another country's date or amount.
+    sentence about another country gives another country's date or amount. With `written_out(acronym, sentence)`,
+    a short acronym ("TB") is also named by a word of like meaning ("tuberculosis"): see `meaning_of`.
     """
     countries = set(find_countries(question)) - actors
     names = [w for w in proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
     names = [n for n in names if n.casefold() not in QUESTION_WORDS | {c.casefold() for c in countries}]
     out = np.zeros(len(sentences), dtype=bool)
     for i, sentence in enumerate(sentences):
-        out[i] = countries <= set(find_countries(sentence)) and all(named_in(n, sentence, variants) for n in names)
+        out[i] = countries <= set(find_countries(sentence)) and all(
+            named_in(n, sentence, variants) or (written_out is not None and _acronym(n) and written_out(n, sentence))
+            for n in names
+        )
     return out
+
+
+def meaning_of(embed: Callable[[list[str]], np.ndarray], min_cosine: float) -> Callable[[str, str], bool]:
+    """Whether a sentence writes an acronym out in a word of like meaning ("tuberculosis" for "TB").
+
+    Compared as the paraphrase check compares common words (single-word vectors, cached); "EDCA" finds no word
+    of its meaning in a sentence about another matter.
+    """
+
+    def written_out(acronym: str, sentence: str) -> bool:
+        words = sorted({w for w in _common_words(sentence) if len(w) >= 3})
+        return bool(words) and float((embed([acronym.lower()]) @ embed(words).T).max()) >= min_cosine
+
+    return written_out
 
 
 def on_topic(
@@ -195,16 +236,23 @@ def on_topic(
     min_similarity: float,
     margin: float,
     spelled: bool = True,
+    written_out: Callable[[str, str], bool] | None = None,
+    contexts: list[str] | None = None,
 ) -> np.ndarray:
     """Which sentences are on the question's topic, and so could give the detail it asks for.
 
     By words (most of the topic's terms) or by meaning (similar enough); with a `margin`, also any sentence
-    nearly as similar as the best one that names all the question names: the sources could give it there.
+    nearly as similar as the best one that names all the question names (an acronym also
+    in a word of like meaning, with `written_out`; in the sentence's `contexts`, `named_contexts`, when
+    given): the sources could give it there.
     """
     chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
     if margin > 0 and len(similarity):
         near = similarity >= float(similarity.max()) - margin
-        chosen |= near & names_everything_asked(sentences, question, actors, spelled)
+        idx = np.flatnonzero(near)
+        texts = contexts or sentences
+        named = names_everything_asked([texts[i] for i in idx], question, actors, spelled, written_out)
+        chosen[idx[named]] = True
     return chosen
 
 
@@ -239,6 +287,13 @@ def proper_names(text: str) -> list[str]:
     return names
 
 
+def scoped_bylines(hits: list[Hit], scope: Scope | None) -> set[str]:
+    """The byline sentences (`passage_sentences`) of the documents a question names: who wrote the one asked of."""
+    if scope is None:
+        return set()
+    return {f"{h.title}, by {h.author}" for h in hits if h.author and h.doc_id in scope.doc_ids}
+
+
 def abstention(
     query: str,
     hits: list[Hit],
@@ -268,7 +323,12 @@ def abstention(
     # conversation vouches for them, when the turn still points back to it ("when is it due?") or asks about
     # nothing the corpus lacks ("who won the cricket?" does).
     vouched = continues and (leans_on_history(query) or not retriever.unknown_terms(topic))
-    close = vouched or max(r or 0.0 for r in relevance) >= settings.abstain_below
+    best = max(r or 0.0 for r in relevance)
+    close = vouched or best >= settings.abstain_below
+    if not close and settings.known_terms_margin and best >= settings.abstain_below - settings.known_terms_margin:
+        # Every term of the question is a corpus word: the passages are only worded differently, not off the
+        # corpus ("what's the point of the low earth orbit constellation" against "...constellation for missiles").
+        close = not retriever.unknown_terms(topic)
     # One sentence holding every term of the topic; a one-word topic only within a source the user named.
     whole_topic = topic_terms >= (1 if scope else 2) and float(coverage.max(initial=0.0)) >= 1.0
     quoted = set(quoted_phrases(query))
@@ -283,6 +343,11 @@ def abstention(
     if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
         return ABSTAIN_TEXT
     if settings.detail_check:
+        written_out = (
+            meaning_of(embedder.encode_cached, settings.paraphrase_cosine)
+            if settings.paraphrased_acronyms and settings.paraphrase_cosine
+            else None
+        )
         topical = on_topic(
             sentences,
             similarity,
@@ -293,7 +358,11 @@ def abstention(
             min_similarity=settings.topic_similarity,
             margin=settings.topic_margin,
             spelled=settings.spelled_names,
+            written_out=written_out,
+            contexts=named_contexts(hits) if settings.named_in_context else None,
         )
+        if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
+            topical |= np.array([s in bylines for s in sentences], dtype=bool)
         detail = missing_detail(query, sentences, topical)
         if detail is not None and settings.paraphrase_cosine:
             more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
@@ -324,7 +393,13 @@ def paraphrased(
     details = [d for d in asked_details(query) if d.figure]  # a name or a person must be given in so many words
     # A paraphrase of the topic about another country or name gives that one's detail: every name must be there.
     # The main actors count too here: "Japan's pledge to Vietnam" is not the US one's.
-    named = names_everything_asked(sentences, query, frozenset(), settings.spelled_names)
+    named = names_everything_asked(
+        sentences,
+        query,
+        frozenset(),
+        settings.spelled_names,
+        meaning_of(embedder.encode_cached, settings.paraphrase_cosine) if settings.paraphrased_acronyms else None,
+    )
     stating = [
         i
         for i in np.argsort(-similarity, kind="stable")

@@ -70,6 +70,7 @@ class Rules:
     slot: bool = True  # "and X?" takes the earlier question's topic slot, however the topic was asked
     names: bool = True  # "that base" is the "Ream Naval Base" the conversation named
     refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
+    they_glued: bool = True  # "they" is read with the earlier question glued on, not as the countries it named
 
     @classmethod
     def from_settings(cls, settings: object) -> Rules:
@@ -121,7 +122,7 @@ def condense_question(
         return named
     if rules.names and (thing := _named_thing(question, previous, history)) is not None:
         return thing
-    if (resolved := _resolve_people(question, history, previous, authors, actors, glue)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules.they_glued)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -197,8 +198,13 @@ def _resolve_people(
     authors: Collection[str],
     actors: Collection[str],
     glue: bool = True,
+    they_glued: bool = False,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
+
+    With `they_glued` "they" stays: it may be either side of the earlier question ("did they deliver it?" after
+    Japan's pledge to the Philippines is Japan), both, or the people the last answer named, so the turn is
+    read with the earlier question instead.
 
     "What does she say about Vietnam?" after "Who wrote Diplomatic Overdrive?" asks the author, whom the
     sources scope by "the author"; "When did they sign it?" after a question about the US and Vietnam asks
@@ -217,7 +223,7 @@ def _resolve_people(
         resolved = PERSON.sub("the author", resolved)
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
-    if GROUP.search(resolved) and countries:
+    if GROUP.search(resolved) and countries and not they_glued:
         group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
         resolved = GROUP.sub(group, resolved)

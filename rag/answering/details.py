@@ -124,8 +124,15 @@ def _has_amount(sentence: str, question: str) -> bool:
     return not asked or any(given.search(sentence) for given in asked)
 
 
+# A number right after a capitalised word inside a sentence is a label, not a count: "Mk 2", "Article 5".
+LABELLED = re.compile(r"(?<=[\w,;:] )[A-Z][a-z]+\s$")
+
+
 def _has_number(sentence: str, question: str) -> bool:
-    return any(m.group(0).casefold() not in _given(question) for m in COUNT.finditer(sentence))
+    return any(
+        m.group(0).casefold() not in _given(question) and not LABELLED.search(sentence, 0, m.start())
+        for m in COUNT.finditer(sentence)
+    )
 
 
 def _has_person(sentence: str, question: str) -> bool:
@@ -176,6 +183,8 @@ DETAILS = (
         "the amount",
         re.compile(
             r"\bhow much\b|\bhow (big|large)\b|\b(total|what) (value|amount|cost|sum)\b|\bcost\b"
+            # "What was the value of the trade?", "what is the total amount": the same question, a verb between.
+            r"|\b(what|which) (is|was|are|were|will be) the (total |overall )?(value|amount|sum)\b"
             r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
             r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,

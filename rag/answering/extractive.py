@@ -573,6 +573,7 @@ def extract_answer(
     continues: bool = False,
     runner_up: bool = False,
     answer_type: bool = False,
+    topic: frozenset[str] = frozenset(),
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -585,6 +586,8 @@ def extract_answer(
     sentence.
     `answer_type`: a fact or yes/no answer prefers a sentence holding what the wh-word asks for (`answer_fit`), and
     a question in quotation marks is someone's words, a candidate like any sentence.
+    `topic`: stemmed terms that every source compared speaks of (`shared_topic`); sentences holding them are
+    preferred over ones only sounding like the question or speaking of another source's words.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -595,7 +598,10 @@ def extract_answer(
         return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    ranked = sorted(_score(question, candidates, embedder, profile.actors, prefer, answer_type), key=lambda c: -c.score)
+    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type)
+    for c in scored if topic else []:
+        c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
+    ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(question, shape, ranked, limit, profile, runner_up)
     taken = {_key(c) for c in chosen}
@@ -630,7 +636,11 @@ def focus_document(hits: list[Hit]) -> str | None:
 
 
 def _document_overview(
-    question: str, candidates: list[_Candidate], embedder: Embedder, limit: int, profile: Profile
+    question: str,
+    candidates: list[_Candidate],
+    embedder: Embedder,
+    limit: int,
+    profile: Profile,
 ) -> Extract:
     """A document's main points for `question`: sentences spread over its passages, bulleted in its order."""
     ranked = _score(question, candidates, embedder, profile.actors)
@@ -678,11 +688,14 @@ def compare(
     limits: Limits,
     profile: Profile,
     shared_topic: bool = True,
+    by_publisher: bool = False,
 ) -> Extract:
     """One labelled part per entity, each from the sentences of passages that mention that entity.
 
     `shared_topic`: each side prefers the sentences holding what every side's sentences speak of ("Ream Naval
     Base" in "what does the article say vs what Biden told Hun Sen"), not the words naming one side.
+    `by_publisher`: a sentence naming no side is its publisher's country's side (a White House readout's "The
+    President raised concerns regarding ... Ream Naval Base" speaks for the United States).
     """
     candidates = _candidates(question, numbered, profile.actors)
     if not candidates:
@@ -702,7 +715,7 @@ def compare(
                 c
                 for c in ranked
                 if entity in c.hit.countries
-                and entity in find_countries(c.sentence)
+                and _speaks_for(c, entity, entities, by_publisher)
                 and id(c) not in used
                 and _key(c) not in taken
             ),
@@ -722,14 +735,27 @@ def compare(
     return Extract("\n\n".join(blocks), claims)
 
 
+def _speaks_for(c: _Candidate, entity: str, entities: list[str], by_publisher: bool) -> bool:
+    """True when the sentence is on `entity`'s side: it names it, or (`by_publisher`) it names no side and its
+    document's publisher is in that country."""
+    named = set(find_countries(c.sentence))
+    if entity in named:
+        return True
+    return by_publisher and not named & set(entities) and entity in find_countries(c.hit.publisher)
+
+
 def _shared_topic(question: str, entities: list[str], candidates: list[_Candidate]) -> frozenset[str]:
     """The question's terms, less the sides' names, that sentences naming each side hold: what is compared."""
-    sides = [
-        frozenset().union(*(_terms(c.sentence) for c in candidates if entity in find_countries(c.sentence)))
-        for entity in entities
-    ]
-    named = _terms(" ".join(entities)) | GENERIC
-    return frozenset.intersection(_terms(question) - named, *sides) if sides else frozenset()
+    sides = [[c.sentence for c in candidates if entity in find_countries(c.sentence)] for entity in entities]
+    return shared_terms(question, entities, sides)
+
+
+def shared_terms(question: str, names: list[str], sides: list[list[str]]) -> frozenset[str]:
+    """The question's terms, less the sides' `names` and the words of asking, that some sentence of every side
+    holds: what the sides are compared on."""
+    held = [frozenset().union(*(_terms(sentence) for sentence in side)) for side in sides]
+    named = _terms(" ".join(names)) | GENERIC
+    return frozenset.intersection(_terms(question) - named, *held) if held else frozenset()
 
 
 def _line(claim: Claim) -> str:
@@ -742,16 +768,21 @@ INLINE_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 INLINE_EMPHASIS = re.compile(r"\*{4,}|(?<!\w)(\*{1,3}|_{2,3})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?!\w)")
 
 
-def _cite(sentence: str, n: int) -> str:
-    """The sentence on one line with `[n]` before its closing punctuation, capitalised where a connective was cut.
-
-    Only the text reads as prose, without markup; the claim keeps its verbatim span for the quote check.
-    """
+def as_prose(sentence: str) -> str:
+    """A source sentence as the answer's text shows it: on one line, without markup ("**ESTABLISH**", "<u>")."""
     sentence = INLINE_EMPHASIS.sub(lambda m: m.group(2) or "", INLINE_TAG.sub("", sentence))
-    sentence = " ".join(sentence.split())
+    return re.sub(r"\s+(?=[.!?]$)", "", " ".join(sentence.split()))
+
+
+def _cite(sentence: str, n: int) -> str:
+    """The sentence as prose with `[n]` before its closing punctuation, capitalised where a connective was cut.
+
+    Only the text loses its markup; the claim keeps its verbatim span for the quote check.
+    """
+    sentence = as_prose(sentence)
     sentence = sentence[:1].upper() + sentence[1:]
     if sentence[-1] in ".!?":
-        return f"{sentence[:-1].rstrip()} [{n}]{sentence[-1]}"
+        return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.abstain import missing_detail, paraphrase_coverage, topic_coverage
+from rag.answering.abstain import (
+    meaning_of,
+    missing_detail,
+    names_everything_asked,
+    on_topic,
+    paraphrase_coverage,
+    topic_coverage,
+)
 from rag.answering.details import DETAILS, asked_details
+from rag.engine import Engine
 
 BY_NAME = {d.name: d for d in DETAILS}
 
@@ -87,3 +95,76 @@ def test_a_paraphrased_word_covers_its_topic_term_but_a_country_covers_no_other(
 
 def test_a_code_is_no_count() -> None:
     assert not BY_NAME["the number"].carries("They agreed to buy MQ-9B drones.", "How many drones?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What was the value of rice exports to Laos in 2021?", "What is the total amount of aid Tokyo sent to Fiji?"],
+)
+def test_what_was_the_value_asks_for_the_amount(question: str) -> None:
+    assert [d.name for d in asked_details(question)] == ["the amount"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "carries"),
+    [
+        ("The navy will fly the Harrier Mk 7 from the new carrier.", False),  # a model's label
+        ("Talks went on under Section 12 of the accord.", False),
+        ("Over 300 officers attended the drills.", True),  # a capitalised word opening the sentence is no label
+        ("Japan pledged JPY 600 billion.", True),  # a currency code in capitals is no label either
+    ],
+)
+def test_a_number_labelling_a_name_is_no_count(sentence: str, carries: bool) -> None:
+    assert BY_NAME["the number"].carries(sentence, "How many are there?") is carries
+
+
+def test_an_acronym_is_named_by_a_word_of_like_meaning_not_by_any_word(embedder) -> None:
+    question = "When will Kenya end AIDS?"
+    sentences = ["Kenya aims to end HIV transmission by 2030.", "Kenya will build ports by 2030."]
+    written_out = meaning_of(embedder.encode_cached, 0.62)
+    assert list(names_everything_asked(sentences, question, frozenset(), written_out=written_out)) == [True, False]
+    assert not names_everything_asked(sentences, question, frozenset()).any()  # without it, only "AIDS" written
+
+
+def test_an_acronym_the_sentence_writes_out_is_answered(extractive_engine: Engine) -> None:
+    # Only the words of like meaning name "TB" in the sentence that dates the plan ("tuberculosis").
+    answer = extractive_engine.ask("by what year does India aim to end TB?")
+    assert not answer.abstained
+    assert "2025" in answer.text
+    off = extractive_engine.with_settings(
+        extractive_engine.settings.model_copy(update={"paraphrased_acronyms": False}), "extractive"
+    )
+    assert off.ask("by what year does India aim to end TB?").abstained
+
+
+def test_the_byline_of_the_document_asked_of_gives_its_author(extractive_engine: Engine) -> None:
+    # "penned" shares no word with the byline; the question names the document, whose byline is on its topic.
+    answer = extractive_engine.ask("who penned the diplomatic overdrive op-ed?")
+    assert not answer.abstained
+
+
+def test_a_question_in_the_corpus_words_is_close_enough_just_below_the_threshold(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("why are the US and Japan building a low earth orbit constellation?")
+    assert not answer.abstained
+    off = extractive_engine.with_settings(
+        extractive_engine.settings.model_copy(update={"known_terms_margin": 0.0}), "extractive"
+    )
+    assert off.ask("why are the US and Japan building a low earth orbit constellation?").abstained
+
+
+def test_a_sentence_naming_no_country_names_the_parties_of_the_one_before() -> None:
+    import numpy as np
+
+    question = "How many deals did Peru and Chile sign when Boric visited?"
+    sentences = [
+        "President Boric of Chile met Peru's leaders in Lima.",
+        "In all, 9 accords were signed during the trip.",
+    ]
+    contexts = [sentences[0], " ".join(sentences)]  # as `named_contexts` reads them
+    similarity, coverage = np.array([0.70, 0.66]), np.array([0.3, 0.1])
+    kwargs = {"min_coverage": 0.8, "min_similarity": 0.9, "margin": 0.08}
+    alone = on_topic(sentences, similarity, coverage, question, frozenset(), **kwargs)
+    in_context = on_topic(sentences, similarity, coverage, question, frozenset(), contexts=contexts, **kwargs)
+    assert list(alone) == [True, False]
+    assert list(in_context) == [True, True]
+    assert missing_detail(question, sentences, in_context) is None

@@ -60,3 +60,12 @@ def test_a_turn_that_points_back_without_a_pronoun_is_read_with_the_conversation
 
 def test_the_follow_up_rules_are_the_settings_switches() -> None:
     assert Rules.from_settings(Settings(followup_slot=False, followup_refers=False)) == Rules(slot=False, refers=False)
+
+
+def test_they_is_read_with_the_earlier_question_not_replaced_by_the_country_it_named() -> None:
+    # "they" may be either side (or the people the answer named): the earlier question, glued on, keeps both.
+    history = turns("How much did Japan pledge to the Philippines?", "JPY 600 billion [1].")
+    asked = condense_question("did they actually deliver it?", history, ACTORS)
+    assert asked == "did they actually deliver it? How much did Japan pledge to the Philippines?"
+    old = condense_question("did they actually deliver it?", history, ACTORS, rules=Rules(they_glued=False))
+    assert old == "did Philippines actually deliver it? How much did Japan pledge to the Philippines?"

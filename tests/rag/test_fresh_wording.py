@@ -11,9 +11,9 @@ import pytest
 
 from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
-from rag.answering.condense import condense_question
+from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_anywhere, asked_details
-from rag.answering.extractive import _cite, _cut_at_edge
+from rag.answering.extractive import _cite, _cut_at_edge, shared_terms
 from rag.engine import Engine
 from rag.retrieval.conversation import without_sources
 from rag.retrieval.wording import Vocabulary, edits, named_in, spells_out, with_country_names
@@ -99,9 +99,15 @@ def test_she_is_the_author_the_conversation_named() -> None:
     assert asked == "What does the author think of Thailand?"
 
 
-def test_they_are_the_countries_of_the_earlier_question() -> None:
+def test_they_is_both_sides_of_the_earlier_question_not_only_its_non_actor_country() -> None:
     asked = condense_question("What did they say about critical minerals?", COUNTRY_TURNS, ACTORS)
-    assert asked == "What did Indonesia say about critical minerals?"
+    assert asked == (
+        "What did they say about critical minerals? What did the US and Indonesia agree on in November 2023?"
+    )
+    old = condense_question(
+        "What did they say about critical minerals?", COUNTRY_TURNS, ACTORS, rules=Rules(they_glued=False)
+    )
+    assert old == "What did Indonesia say about critical minerals?"
 
 
 def test_and_x_goes_into_the_earlier_question_and_replaces_an_earlier_and_y() -> None:
@@ -322,3 +328,20 @@ def test_a_question_about_one_source_and_then_another_is_answered_from_both(extr
     answer = extractive_engine.ask("What does the article say about Cambodia and what does the White House say?")
     cited = {c.doc_id for c in answer.citations}
     assert "diplomatic-overdrive.md" in cited and any(d.startswith("wh_") for d in cited)
+
+
+def test_a_country_side_holds_its_publishers_sentences_that_name_no_side(extractive_engine: Engine) -> None:
+    # The White House readout says "The President raised concerns ... Ream Naval Base" without naming a country.
+    answer = extractive_engine.ask("Compare what the US and Cambodia say about the Ream naval base")
+    us_side = answer.text.split("Cambodia:\n")[0]
+    assert us_side.startswith("United States:") and "Ream" in us_side
+
+
+def test_sources_compared_are_compared_on_the_terms_every_source_holds() -> None:
+    # "budget" is only in one statement: the sides are compared on what both speak of, not on the side's names.
+    sides = [
+        ["Ministers will reinforce cooperation on counterstrike capabilities."],
+        ["Japan raises its defence budget.", "We deepen cooperation on Japan's counterstrike capabilities."],
+    ]
+    question = "What did the Japan statements each say about counterstrike and the budget?"
+    assert shared_terms(question, ["Joint Statement of Japan"], sides) == {"counterstrik"}
