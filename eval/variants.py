@@ -233,7 +233,6 @@ VARIANTS: dict[str, Variant] = {
             "a later part may repeat the sentences an earlier part showed",
             "part_new_sentences",
         ),
-        _off("no-part-whole", "a multi-part question whose parts all abstain abstains", "part_whole"),
         _off("no-later-outcome", "a yes/no answer does not look for a later source naming its figure", "later_outcome"),
         _off(
             "no-document-overview",

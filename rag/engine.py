@@ -236,12 +236,6 @@ class Engine:
                 for part, part_hits in groups
             ]
             answered = {i for i, why in enumerate(reasons) if why is None}
-            if not answered and len(groups) > 1 and self.settings.part_whole:
-                # Parts that each abstain may be answered together ("Who wrote the op-ed and what's her background?").
-                whole = self.retriever.rank(query, None, asked.countries, scope, asked.prefer)
-                if self._abstention(query, False, whole, scope) is None:
-                    groups, hits, answered = [(query, whole)], whole, {0}
-                    answer.retrieved, answer.parts = whole, []
             reason = None if answered else (reasons[0] if len(reasons) == 1 else ABSTAIN_TEXT)
         if reason is not None:
             answer.text, answer.abstained = reason, True

@@ -259,11 +259,6 @@ class Settings(BaseSettings):
         description="A later part whose answer would only repeat sentences an earlier part showed is answered from "
         "its other passages ('What is the IPMDA and how has it progressed?': the progress, not the definition again).",
     )
-    part_whole: bool = Field(
-        default=True,
-        description="When every part of a multi-part question abstains, the whole question is retrieved and checked "
-        "as one before abstaining: the parts may be answered together where neither is alone.",
-    )
     later_outcome: bool = Field(
         default=True,
         description="A yes/no answer is followed by the best sentence of a later-dated retrieved source that names "
