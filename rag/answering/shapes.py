@@ -218,7 +218,9 @@ def carry_subject(parts: list[str]) -> list[str]:
     carried = [first]
     for part in parts[1:]:
         if person:
-            part = _name_once(part, person)
+            # Every reference is named, not just the first: the name weighs in the part's retrieval as in the first's.
+            part = re.sub(r"\b(his|her)\b(?=\s+\w)", f"{person}'s", part, flags=re.I)
+            part = PERSON.sub(person, part)
         elif PERSON.search(part):
             return [_whole(parts)]
         if subject:
@@ -228,18 +230,6 @@ def carry_subject(parts: list[str]) -> list[str]:
             part = re.sub(r"\bthere\b(?=\s*[?.!]*\s*$)", f"in {ends_on}", part, flags=re.I)  # "done there?"
         carried.append(part)
     return carried
-
-
-def _name_once(part: str, person: str) -> str:
-    """`part` with its first "he"/"his"/"her" made `person` ("where did Kishida go for his visit"); the rest refer
-    back to it as they stand."""
-    match = PERSON.search(part)
-    if not match:
-        return part
-    word = match.group(0).lower()
-    possessive = word == "his" or (word == "her" and re.match(r"\s+\w", part[match.end() :]) is not None)
-    name = f"{person}'s" if possessive else person
-    return f"{part[: match.start()]}{name}{part[match.end() :]}"
 
 
 def _whole(parts: list[str]) -> str:
