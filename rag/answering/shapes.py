@@ -198,8 +198,7 @@ def carry_subject(parts: list[str]) -> list[str]:
     "he"/"him" take the author when the first part asks who wrote something, else the person it names
     ("Kishida"). "it"/"they" right after an auxiliary ("how has it progressed") take the name the first part asks
     of ("What is the IPMDA", "What did Japan pledge"); elsewhere "it"/"them" take the name the first part ends on
-    ("How does the article frame North Korea, and how did the statement describe it?"), and a closing "there"
-    the place it ends on ("Which sources mention Laos, and what is done there?"). A part whose pronoun has
+    ("How does the article frame North Korea, and how did the statement describe it?"). A part whose pronoun has
     nothing to take stays as asked; when that pronoun is a person's, the question is answered whole instead.
     """
     if len(parts) < 2:
@@ -227,7 +226,6 @@ def carry_subject(parts: list[str]) -> list[str]:
             part = re.sub(rf"\b({AUX})\s+(it|they)\b", rf"\1 {subject}", part, flags=re.I)
         if ends_on:
             part = OBJECT.sub(lambda m: m.group(0) if m.group("aux") else f"{m.group('before')}{ends_on}", part)
-            part = re.sub(r"\bthere\b(?=\s*[?.!]*\s*$)", f"in {ends_on}", part, flags=re.I)  # "done there?"
         carried.append(part)
     return carried
 

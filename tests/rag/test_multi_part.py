@@ -68,10 +68,6 @@ def test_without_part_and_only_punctuation_splits() -> None:
             ["What did Japan lend to Fiji?", "what did it give Tonga?"],
             ["What did Japan lend to Fiji?", "what did Japan give Tonga?"],
         ),
-        (  # a closing "there" is the place the first part ends on
-            ["Which statements mention Laos?", "what is being built there?"],
-            ["Which statements mention Laos?", "what is being built in Laos?"],
-        ),
         (  # "she" after a question about who wrote something is the author
             ["Who wrote the op-ed on Japan?", "what is her job?"],
             ["Who wrote the op-ed on Japan?", "what is the author's job?"],
