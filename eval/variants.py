@@ -222,6 +222,18 @@ VARIANTS: dict[str, Variant] = {
             "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
             "overview_asks",
         ),
+        _off("no-part-and", "only a comma, a semicolon or 'and also' splits a question into parts", "part_and"),
+        _off(
+            "no-part-subject",
+            "a later part's pronoun is left as asked, not given the first part's subject",
+            "part_subject",
+        ),
+        _off(
+            "no-part-new-sentences",
+            "a later part may repeat the sentences an earlier part showed",
+            "part_new_sentences",
+        ),
+        _off("no-later-outcome", "a yes/no answer does not look for a later source naming its figure", "later_outcome"),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
