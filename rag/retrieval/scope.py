@@ -135,13 +135,15 @@ def find_scope(
     rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,),
     infer: bool = True,
     compare_sources: bool = False,
+    per_side: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
     `rules` are the kinds of source a question may name (`scope_rules` of the corpus profile). With
     `compare_sources`, a date names the documents of that date too ("the May 2023 statement" beside "the
     article", "the Jan 2023 and Apr 2024 statements"), and of two named sources where one holds the other
-    ("the White House fact sheet"), only the narrower is a side.
+    ("the White House fact sheet"), only the narrower is a side. `per_side`: beside one source named, a
+    month and year dating other documents names a second source ("the op-ed ... the Sept 2023 statement").
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -174,6 +176,13 @@ def find_scope(
         named = by_date if len(by_date) >= 2 or (by_date and paired) else []
     if named and paired:
         named += paired
+    if compare_sources and per_side and len(named) == 1:
+        # "Vietnam's ties in the op-ed vs in the Sept 2023 statement": a source named per side, the second by date.
+        named += [
+            side
+            for side in date_sources(question, tuple(sorted(documents)), documents)
+            if not set(side[1]) & set(named[0][1])
+        ]
     if compare_sources:
         named = narrowest(named)
     if not named:
