@@ -132,7 +132,8 @@ class Retriever:
             rules,
             self.settings.source_scope,
             self.settings.compare_sources,
-            self.settings.source_per_side,
+            self.settings.article_named,
+            per_side=self.settings.source_per_side,
         )
 
     def idf(self, question: str) -> dict[str, float]:

@@ -98,5 +98,7 @@ def test_a_year_after_the_names_a_source_beside_another(question: str, sides: li
 
 def test_one_named_source_without_a_dated_other_stays_one_source() -> None:
     rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
-    scope = find_scope("How does the commentary describe Hanoi's hedging?", None, DATED, rules, True, True, True)
+    scope = find_scope(
+        "How does the commentary describe Hanoi's hedging?", None, DATED, rules, compare_sources=True, per_side=True
+    )
     assert scope is not None and scope.doc_ids == ("op-ed.md",) and not scope.sides
