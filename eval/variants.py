@@ -260,6 +260,11 @@ VARIANTS: dict[str, Variant] = {
             "each source compared ranks its sentences by the whole question, not by what every source speaks of",
             "source_shared_topic",
         ),
+        _off(
+            "no-source-per-side",
+            "a month and year beside one named source does not name a second source to compare",
+            "source_per_side",
+        ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),

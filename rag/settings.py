@@ -280,6 +280,11 @@ class Settings(BaseSettings):
         description="A country compared is also spoken for by its publishers: a sentence naming no side is on the "
         "side of its document's publisher's country (a White House readout's sentences on the United States' side).",
     )
+    source_per_side: bool = Field(
+        default=True,
+        description="Beside one source a question names ('the op-ed'), a month and year that dates other "
+        "documents ('the Sept 2023 statement') names a second: the two are compared side by side.",
+    )
     source_shared_topic: bool = Field(
         default=True,
         description="Each source compared (two dated statements, the article and a statement) prefers sentences "

@@ -133,6 +133,7 @@ class Retriever:
             self.settings.source_scope,
             self.settings.compare_sources,
             self.settings.article_named,
+            per_side=self.settings.source_per_side,
         )
 
     def idf(self, question: str) -> dict[str, float]:

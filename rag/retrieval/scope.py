@@ -67,6 +67,7 @@ MULTI_PART = re.compile(
     re.I,
 )
 YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+SOURCE_YEAR = re.compile(r"\bthe\s+((?:19|20)\d\d)\b(?!\s*[-–]|['’]s)", re.I)
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 MONTH_YEAR = re.compile(
     r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?((?:19|20)\d\d)\b", re.I
@@ -136,6 +137,7 @@ def find_scope(
     infer: bool = True,
     compare_sources: bool = False,
     article_named: bool = False,
+    per_side: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
@@ -144,7 +146,9 @@ def find_scope(
     article", "the Jan 2023 and Apr 2024 statements"), and of two named sources where one holds the other
     ("the White House fact sheet"), only the narrower is a side. With `article_named`, a question about the article
     as a whole names it in any wording ("what's the article about?", "summarize the op-ed"): one naming no
-    country nor any other name, which may be another source or the article's subject.
+    country nor any other name, which may be another source or the article's subject. `per_side`: beside one
+    source named, a month and year dating other documents names a second source ("the op-ed ... the Sept 2023
+    statement"), and so does a year after "the" ("the 2024 statement").
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -177,6 +181,18 @@ def find_scope(
         named = by_date if len(by_date) >= 2 or (by_date and paired) else []
     if paired and (named or (article_named and _about_the_whole(question))):
         named += paired
+    if compare_sources and per_side and len(named) <= 1:
+        # "Vietnam's ties in the op-ed vs in the Sept 2023 statement", "the article and the 2024 statement": a
+        # source named per side, one by its date.
+        known, extra = named or paired, []
+        held = {d for _, ids in known for d in ids}
+        every = tuple(sorted(set(documents) - held))
+        # A year that dates the named source is its own ("the 2023 joint statement"), not another source's.
+        years = {records.date(documents[d])[:4] for d in held}
+        for side in [*date_sources(question, every, documents), *year_sources(question, every, documents, years)]:
+            if not any(set(side[1]) & set(ids) for _, ids in known + extra):
+                extra.append(side)
+        named = known + extra if len(known) + len(extra) >= 2 else named
     if compare_sources:
         named = narrowest(named)
     if not named:
@@ -236,6 +252,20 @@ def date_sources(
     for month, year in MONTH_YEAR.findall(question):
         date = f"{year}-{MONTHS.index(month.casefold()[:3]) + 1:02d}"
         found = tuple(d for d in doc_ids if records.date(documents[d]).startswith(date))
+        if found and found not in (ids for _, ids in sides):
+            sides.append((", ".join(records.title(documents[d]) for d in found), found))
+    return sides
+
+
+def year_sources(
+    question: str, doc_ids: tuple[str, ...], documents: dict[str, dict], taken: set[str] = frozenset()
+) -> list[tuple[str, tuple[str, ...]]]:
+    """One side per year that follows "the" ("the 2024 statement", "the 2024 trilateral one"): a source named by
+    its year, labelled with the titles of `doc_ids` dated that year; a year elsewhere ("in 2022") dates an event,
+    and a `taken` year dates a source named already."""
+    sides = []
+    for year in set(SOURCE_YEAR.findall(MONTH_YEAR.sub(" ", question))) - taken:
+        found = tuple(d for d in doc_ids if records.date(documents[d]).startswith(year))
         if found and found not in (ids for _, ids in sides):
             sides.append((", ".join(records.title(documents[d]) for d in found), found))
     return sides

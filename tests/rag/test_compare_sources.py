@@ -9,7 +9,9 @@ import pytest
 
 from rag.answering.shapes import alternatives
 from rag.engine import Engine
-from rag.retrieval.scope import narrowest
+from rag.profile import load_profile
+from rag.retrieval.scope import find_scope, narrowest, scope_rules
+from tests.conftest import CORPUS
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,45 @@ def test_each_side_of_a_comparison_speaks_of_what_is_compared(make_engine, share
     bullets = [line for line in answer.text.splitlines() if line.startswith("- ")]
     assert len(bullets) >= 4, answer.text
     assert all("energy" in line.lower() or "reactor" in line.lower() for line in bullets), answer.text
+
+
+DATED = {
+    "op-ed.md": {"title": "An op-ed", "kind": "article", "date": "2022"},
+    "wh_hanoi.md": {"title": "Hanoi statement", "publisher": "The White House", "date": "2023-09-11"},
+    "wh_manila.md": {"title": "Manila statement", "publisher": "The White House", "date": "2023-05-01"},
+}
+
+
+@pytest.mark.parametrize("per_side", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_month_and_year_beside_one_named_source_names_the_other_side(per_side: bool) -> None:
+    # without: "in the commentary" was the only source, so the answer ran per country and Hanoi's side was lost
+    question = "Laos's links to Tokyo in the commentary versus its links to Hanoi in the September 2023 text?"
+    rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
+    scope = find_scope(question, None, DATED, rules, compare_sources=True, per_side=per_side)
+    assert scope is not None and [ids for _, ids in scope.sides] == [("op-ed.md",), ("wh_hanoi.md",)]
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        (
+            "Did the commentary and the 2023 text treat Hanoi alike?",
+            [("op-ed.md",), ("wh_hanoi.md", "wh_manila.md")],
+        ),  # the named one is no year side
+        ("Has the commentary's line moved by the 2023 Hanoi text?", [("op-ed.md",), ("wh_hanoi.md", "wh_manila.md")]),
+        ("What did the commentary say Hanoi did in 2023?", []),  # a year not after "the" dates an event
+        ("How does the 2022 commentary see Hanoi?", []),  # the named source's own year
+    ],
+)
+def test_a_year_after_the_names_a_source_beside_another(question: str, sides: list[tuple[str, ...]]) -> None:
+    rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
+    scope = find_scope(question, None, DATED, rules, compare_sources=True, per_side=True)
+    assert ([ids for _, ids in scope.sides] if scope else []) == sides
+
+
+def test_one_named_source_without_a_dated_other_stays_one_source() -> None:
+    rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
+    scope = find_scope(
+        "How does the commentary describe Hanoi's hedging?", None, DATED, rules, compare_sources=True, per_side=True
+    )
+    assert scope is not None and scope.doc_ids == ("op-ed.md",) and not scope.sides
