@@ -193,6 +193,11 @@ VARIANTS: dict[str, Variant] = {
             0.0,
         ),
         _off(
+            "no-flag-missing",
+            "an answer lacking the asked figure shows the closest sentences as the answer, not as an abstention",
+            "flag_missing_figure",
+        ),
+        _off(
             "no-prefer-asked",
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
             "prefer_asked",

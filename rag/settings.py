@@ -186,6 +186,12 @@ class Settings(BaseSettings):
         default=True,
         description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
     )
+    flag_missing_figure: bool = Field(
+        default=True,
+        description="When no retrieved sentence states the date, amount or number asked for, the extractive answer "
+        "opens with 'The sources don't give <it>. The closest passages say:' and counts as an abstention (off: the "
+        "closest sentences are shown as the answer).",
+    )
     prefer_asked: bool = Field(
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",

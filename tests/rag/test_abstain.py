@@ -14,6 +14,7 @@ from rag.answering.abstain import (
 )
 from rag.answering.details import DETAILS, asked_details
 from rag.engine import Engine
+from rag.serving.json_forms import answer_json
 
 BY_NAME = {d.name: d for d in DETAILS}
 
@@ -168,3 +169,34 @@ def test_a_sentence_naming_no_country_names_the_parties_of_the_one_before() -> N
     assert list(alone) == [True, False]
     assert list(in_context) == [True, True]
     assert missing_detail(question, sentences, in_context) is None
+
+
+# The tiny corpus states no amount for the Port Malaya warehouse; with the detail check off the question reaches the
+# composer, which must say the amount is missing rather than show the closest sentences as an answer.
+NO_AMOUNT = "How much will the cold-storage warehouse at Port Malaya cost?"
+
+
+def test_an_answer_lacking_the_asked_figure_says_so_and_counts_as_abstained(tiny_engine: Engine) -> None:
+    engine = Engine(tiny_engine.settings.model_copy(update={"detail_check": False}), tiny_engine.store,
+                    tiny_engine.embedder, "extractive")  # fmt: skip
+    answer = engine.ask(NO_AMOUNT)
+    assert answer.text.startswith("The sources don't give the amount. The closest passages say:\n"), answer.text
+    assert answer.abstained and answer.citations
+    assert "Port Malaya" in answer.text, answer.text
+    data = answer_json(answer)  # the /v1, MCP and CLI --json form
+    assert data["abstained"] is True and data["text"] == answer.text
+    assert [c["quote"] for c in data["citations"]] == [c.quote for c in answer.citations]
+
+
+def test_without_the_switch_the_closest_sentences_stand_as_the_answer(tiny_engine: Engine) -> None:
+    update = {"detail_check": False, "flag_missing_figure": False}
+    engine = Engine(tiny_engine.settings.model_copy(update=update), tiny_engine.store, tiny_engine.embedder,
+                    "extractive")  # fmt: skip
+    answer = engine.ask(NO_AMOUNT)
+    assert not answer.abstained and "don't give" not in answer.text and answer.citations
+
+
+def test_a_figure_stated_in_the_other_spelling_is_given(tiny_engine: Engine) -> None:
+    # "centre" asked, "center" written: the sentence stating the count still answers
+    answer = tiny_engine.ask("How many hydrologists does each member send to the forecasting center?")
+    assert not answer.abstained and "three hydrologists" in answer.text, answer.text
