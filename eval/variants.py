@@ -193,6 +193,15 @@ VARIANTS: dict[str, Variant] = {
             0.0,
         ),
         _off(
+            "no-figure-clause",
+            "a figure anywhere in an on-topic sentence gives it; an amount is a count",
+            "figure_clause",
+        ),
+        _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
+        _off(
+            "no-office-holder", "any name gives a 'who is the foreign minister?' question its person", "office_holder"
+        ),
+        _off(
             "no-flag-missing",
             "an answer lacking the asked figure shows the closest sentences as the answer, not as an abstention",
             "flag_missing_figure",

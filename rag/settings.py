@@ -186,6 +186,21 @@ class Settings(BaseSettings):
         default=True,
         description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
     )
+    figure_clause: bool = Field(
+        default=True,
+        description="The detail check reads a figure only in the clause naming the question's names ('60,000 "
+        "engineers' is Lam Research's, not Applied Materials' in the same sentence), and an amount as no count.",
+    )
+    future_dates: bool = Field(
+        default=True,
+        description="A 'when will ...?' question is given a date only by a sentence speaking of the future or naming "
+        "a year after its document's.",
+    )
+    office_holder: bool = Field(
+        default=True,
+        description="A 'who is the foreign minister?' question is answered only by a sentence naming someone with "
+        "that office ('Foreign Minister Penny Wong').",
+    )
     flag_missing_figure: bool = Field(
         default=True,
         description="When no retrieved sentence states the date, amount or number asked for, the extractive answer "
