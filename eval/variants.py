@@ -201,6 +201,7 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-office-holder", "any name gives a 'who is the foreign minister?' question its person", "office_holder"
         ),
+        _off("no-past-events", "a past-tense question about a year after the sources is answered", "past_events"),
         _off(
             "no-flag-missing",
             "an answer lacking the asked figure shows the closest sentences as the answer, not as an abstention",

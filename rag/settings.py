@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         description="A 'who is the foreign minister?' question is answered only by a sentence naming someone with "
         "that office ('Foreign Minister Penny Wong').",
     )
+    past_events: bool = Field(
+        default=True,
+        description="Abstain on a past-tense question about an event of a year after every retrieved document's date "
+        "('what was agreed at the 2024 summit?' over sources of 2023 that only announce it).",
+    )
     flag_missing_figure: bool = Field(
         default=True,
         description="When no retrieved sentence states the date, amount or number asked for, the extractive answer "

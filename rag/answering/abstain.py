@@ -279,6 +279,25 @@ def missing_detail(
     return None
 
 
+# "What was agreed at the 2024 summit?": a question in the past tense about an event of a given year.
+PAST_EVENT = re.compile(
+    r"\b(was|were|did|had|happened)\b.*\b(?:in|at|during|of)\s+(?:the\s+)?(?P<year>(?:19|20)\d\d)\b"
+    r"|\b(?:in|at|during|of)\s+(?:the\s+)?(?P<year2>(?:19|20)\d\d)\b.*\b(was|were|did|had|happened)\b",
+    re.I,
+)
+
+
+def reports_later_past(question: str, hits: list[Hit]) -> bool:
+    """True when the question asks what happened at an event of a year after every passage's document was written:
+    sources of 2023 can announce a 2024 summit, not report what it agreed."""
+    match = PAST_EVENT.search(question)
+    if match is None:
+        return False
+    year = int(match.group("year") or match.group("year2"))
+    written = [int(h.date[:4]) for h in hits if h.date and h.date[:4].isdigit()]
+    return bool(written) and max(written) < year
+
+
 def sentence_dates(hits: list[Hit]) -> list[str]:
     """The date of each sentence's document, in the order of `passage_sentences`."""
     dates = [h.date or "" for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author]
@@ -396,6 +415,8 @@ def abstention(
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
     if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
+        return ABSTAIN_TEXT
+    if settings.past_events and reports_later_past(query, hits):
         return ABSTAIN_TEXT
     if settings.detail_check:
         written_out = (

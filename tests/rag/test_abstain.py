@@ -11,6 +11,7 @@ from rag.answering.abstain import (
     names_everything_asked,
     on_topic,
     paraphrase_coverage,
+    reports_later_past,
     topic_coverage,
 )
 from rag.answering.details import DETAILS, asked_details, asked_office, names_office_holder
@@ -291,3 +292,10 @@ def test_an_office_nobody_holds_in_the_sources_is_not_given(tiny_engine: Engine)
     # the harbour pact names places and a coast guard, no one holding an office
     answer = tiny_engine.ask("Who is the Philippine transport minister behind the harbour pact?")
     assert answer.abstained and answer.text == "The sources don't give the person.", answer.text
+
+
+def test_what_happened_at_an_event_after_every_source_is_not_reported(tiny_engine: Engine) -> None:
+    hits = tiny_engine.search("the harbour pact review")  # documents of 2022-2024
+    assert reports_later_past("What was decided at the 2026 harbour pact review?", hits)
+    assert not reports_later_past("What was decided at the 2024 harbour pact signing?", hits)
+    assert not reports_later_past("When will the 2026 review take place?", hits)  # asks ahead, not what happened
