@@ -237,6 +237,18 @@ VARIANTS: dict[str, Variant] = {
             "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
             "overview_asks",
         ),
+        _off("no-part-and", "only a comma, a semicolon or 'and also' splits a question into parts", "part_and"),
+        _off(
+            "no-part-subject",
+            "a later part's pronoun is left as asked, not given the first part's subject",
+            "part_subject",
+        ),
+        _off(
+            "no-part-new-sentences",
+            "a later part may repeat the sentences an earlier part showed",
+            "part_new_sentences",
+        ),
+        _off("no-later-outcome", "a yes/no answer does not look for a later source naming its figure", "later_outcome"),
         _off(
             "no-document-overview",
             "an overview from one document's passages is composed like any other overview",
@@ -247,6 +259,7 @@ VARIANTS: dict[str, Variant] = {
             "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
             "compare_sources",
         ),
+        _off("no-article-named", "only 'according to the article', 'the article says' limit to it", "article_named"),
         _off(
             "no-shared-topic",
             "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",

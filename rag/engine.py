@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,15 @@ from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_details
-from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
+from rag.answering.extractive import (
+    AUTHORSHIP,
+    Extract,
+    Limits,
+    compare,
+    extract_answer,
+    focus_document,
+    shared_terms,
+)
 from rag.answering.later_sources import later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
@@ -44,6 +53,17 @@ def dropped_note(count: int) -> str:
     """The note closing an answer some of whose sentences were dropped."""
     what = "1 sentence" if count == 1 else f"{count} sentences"
     return f"{what} of the model's answer dropped: the cited sources don't support {'it' if count == 1 else 'them'}."
+
+
+# A figure in a sentence ("600", "1.5"), and a year, which is no figure of its own.
+FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+YEAR = re.compile(r"(19|20)\d\d")
+
+
+def _later(date: str, than: str) -> bool:
+    """Whether ISO date `date` is later than `than`, at the precision both have ("2024-04-11" after "2023")."""
+    n = min(len(date), len(than))
+    return date[:n] > than[:n]
 
 
 def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
@@ -271,6 +291,8 @@ class Engine:
             compare_sources=self.settings.compare_sources,
             open_what=self.settings.open_what,
             overview_asks=self.settings.overview_asks,
+            part_and=self.settings.part_and,
+            part_subject=self.settings.part_subject,
         )
         if not (history and self.settings.conversation):
             return asked
@@ -318,12 +340,31 @@ class Engine:
             ]
         # A list or an overview gathers items across passages, so it reads more of them.
         k = self.settings.top_k * 2 if query.shape in ("list", "overview") and len(query.parts) == 1 else None
-        groups = [(part, rank(part, k, query.countries, query.scopes[part])) for part in query.parts]
+        groups = [
+            (part, self._with_byline(part, rank(part, k, query.countries, query.scopes[part]), query.scopes[part]))
+            for part in query.parts
+        ]
         if self._whole_document(query.shape, groups):
             # An overview of one document reads that document's passages only, for its main points.
             part, hits = groups[0]
             groups = [(part, rank(part, k, query.countries, Scope(hits[0].title, (hits[0].doc_id,))))]
         return groups
+
+    def _with_byline(self, part: str, hits: list[Hit], scope: Scope | None) -> list[Hit]:
+        """`hits`, and for "who wrote the article?" the passage of the named document that holds its byline.
+
+        The author's name is in the document's metadata; the passage naming them is retrieved by that name, so the
+        answer quotes the byline itself, whichever passages the question's own words found.
+        """
+        if scope is None or not AUTHORSHIP.search(part):
+            return hits
+        documents = self.documents()
+        for doc_id in scope.doc_ids:
+            author = str(documents.get(doc_id, {}).get("author", ""))
+            if author and not any(h.doc_id == doc_id and author in h.text for h in hits):
+                found = self.retriever.rank(author, 1, [], Scope(scope.label, (doc_id,)))
+                hits = hits + [h for h in found if author in h.text and h.chunk_id not in {x.chunk_id for x in hits}]
+        return hits
 
     def _whole_document(self, shape: str, groups: list[tuple[str, list[Hit]]]) -> bool:
         """True for an overview (`document_overview`) whose top passages all come from one document."""
@@ -393,7 +434,7 @@ class Engine:
             numbered = [(number[h.chunk_id], h) for h in groups[0][1]]
             # "in their January 2023 statement" chose the source; its words are no topic to match sentences on.
             topic = without_dates(query)
-            return extract_answer(
+            extract = extract_answer(
                 topic,
                 shape,
                 numbered,
@@ -407,6 +448,9 @@ class Engine:
                 answer_type=self.settings.answer_type,
                 flag_missing=self.settings.flag_missing_figure,
             )
+            if self.settings.later_outcome and shape == "yesno" and extract.claims:
+                return self._with_later_outcome(topic, numbered, extract, limits)
+            return extract
         blocks, claims, missing = [], [], []
         topic = self._source_topic(query, groups) if by_source else frozenset()
         for i, (part, part_hits) in enumerate(groups):
@@ -415,19 +459,19 @@ class Engine:
                 numbered = [(number[h.chunk_id], h) for h in part_hits]
                 # A source compared answers the whole question; its block is headed by the source's name.
                 asks = without_dates(query) if by_source else part
-                extract = extract_answer(
-                    asks,
-                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks),
-                    numbered,
-                    self.embedder,
-                    limits,
-                    self.settings.profile,
-                    self._gives(asks),
-                    runner_up=self.settings.reason_runner_up,
-                    answer_type=self.settings.answer_type,
-                    topic=topic,
-                    flag_missing=self.settings.flag_missing_figure,
+                part_shape = (
+                    shape if by_source else classify(part, self.settings.open_what, self.settings.overview_asks)
                 )
+                extract = self._extract_part(asks, part_shape, numbered, limits, topic)
+                shown = {claim.text for claim in claims}
+                if self.settings.part_new_sentences and extract.claims and all(c.text in shown for c in extract.claims):
+                    # What an earlier part already showed doesn't answer this one: its next passages may.
+                    cited = {n for claim in extract.claims for n in claim.cited}
+                    rest = [(n, h) for n, h in numbered if n not in cited]
+                    extract = self._extract_part(asks, part_shape, rest, limits, topic) if rest else Extract("")
+                    extract = (
+                        extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits, topic)
+                    )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
@@ -437,6 +481,58 @@ class Engine:
             return Extract("")
         gaps = [m for m in missing if m]
         return Extract("\n\n".join(blocks), claims, gaps[0] if len(gaps) == len(missing) else "")
+
+    def _with_later_outcome(
+        self, topic: str, numbered: list[tuple[int, Hit]], extract: Extract, limits: Limits
+    ) -> Extract:
+        """A yes/no answer followed by what a later-dated source says of the same figure, when one does.
+
+        "Did Japan deliver on its 600 billion pledge?" is answered by the pledge and then by the later statement
+        that the pledge was exceeded: the later document names the figure the answer's sentence holds.
+        """
+        cited = {n for claim in extract.claims for n in claim.cited}
+        dates = [h.date for n, h in numbered if n in cited and h.date]
+        figures = {f for claim in extract.claims for f in FIGURE.findall(claim.text) if not YEAR.fullmatch(f)}
+        if not dates or not figures:
+            return extract
+        latest = max(dates)
+        later = [
+            (n, h)
+            for n, h in numbered
+            if n not in cited and h.date and _later(h.date, latest) and any(f in h.text for f in figures)
+        ]
+        if not later:
+            return extract
+        one = Limits(1, limits.list_items, limits.overview_items, limits.comparison_items)
+        asks = f"{topic} {' '.join(sorted(figures))}"
+        outcome = extract_answer(asks, "fact", later, self.embedder, one, self.settings.profile, self._gives(asks))
+        shown = {claim.text for claim in extract.claims}
+        if not outcome.claims or all(claim.text in shown for claim in outcome.claims):
+            return extract
+        return Extract(f"{extract.text} {outcome.text}", extract.claims + outcome.claims, extract.missing)
+
+    def _extract_part(
+        self,
+        asks: str,
+        shape: str,
+        numbered: list[tuple[int, Hit]],
+        limits: Limits,
+        topic: frozenset[str] = frozenset(),
+    ) -> Extract:
+        """The extractive answer to one part of a multi-part question (or one source compared on `topic`)."""
+        return extract_answer(
+            asks,
+            shape,
+            numbered,
+            self.embedder,
+            limits,
+            self.settings.profile,
+            self._gives(asks),
+            runner_up=self.settings.reason_runner_up,
+            answer_type=self.settings.answer_type,
+            topic=topic,
+            flag_missing=self.settings.flag_missing_figure,
+        )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:
         """What the sources compared are compared on: the question's terms that every source's passages hold

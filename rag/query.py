@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.answering.condense import condense_question
-from rag.answering.shapes import Shape, alternatives, classify, comparison_entities, split_parts
+from rag.answering.shapes import Shape, alternatives, carry_subject, classify, comparison_entities, split_parts
 from rag.errors import QuestionError
 from rag.profile import Profile
 from rag.retrieval.retrieve import resolve_countries
@@ -95,6 +95,8 @@ def build_query(
     compare_sources: bool = False,
     open_what: bool = True,
     overview_asks: bool = True,
+    part_and: bool = True,
+    part_subject: bool = True,
 ) -> Query:
     """Validate the caller's input and work out the standalone question, its shape, parts and scopes.
 
@@ -103,6 +105,7 @@ def build_query(
     retriever's, with RAG_MATCH_WORDING) respells the question and the user's earlier turns first.
     `standalone_of(question, history)` makes a follow-up standalone (default: `condense_question`);
     `in_context_of(question, history)`, given, reads it with the earlier question (`Query.in_context`).
+    `part_and` and `part_subject` are the Settings switches of the same names (rag/answering/shapes.py).
     """
     question = check_question(question, max_chars)  # type: ignore[arg-type]
     selected = check_countries(countries)
@@ -113,8 +116,14 @@ def build_query(
     in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what, overview_asks)
-    parts = split_parts(standalone)
+    split = split_parts(standalone, part_and)
+    parts = carry_subject(split) if part_subject else split
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
+    for asked, part in zip(split[1:], parts[1:], strict=False):
+        # A part whose pronoun took the first part's subject asks of the first part's source too ("Who wrote the
+        # op-ed, and what's her background?"), unless it names its own.
+        if part != asked and scopes[part] is None:
+            scopes[part] = scopes[parts[0]]
     one_comparison = shape == "comparison" and len(parts) == 1
     entities = comparison_entities(standalone, profile.subject) if one_comparison else []
     if compare_sources and len(parts) == 1:

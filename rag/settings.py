@@ -245,6 +245,11 @@ class Settings(BaseSettings):
         "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
         "own passages.",
     )
+    article_named: bool = Field(
+        default=True,
+        description="A question naming the article in any wording ('what's the article about?', 'is the op-ed "
+        "right?'), not only 'according to the article' or 'the article says', is limited to it.",
+    )
     shared_topic: bool = Field(
         default=True,
         description="Each side of a comparison prefers sentences holding the question's terms that both sides' "
@@ -268,6 +273,28 @@ class Settings(BaseSettings):
     overview_asks: bool = Field(
         default=True,
         description="'What's X about?', 'What came out of X?' and 'What does X say?' are answered as an overview.",
+    )
+    part_and: bool = Field(
+        default=True,
+        description="A plain 'and' before a second question ('What is the IPMDA and how has it progressed?') or "
+        "before a preposition and a country ('with China and with the US') splits the question into parts, as a "
+        "comma does; each part is retrieved and answered on its own.",
+    )
+    part_subject: bool = Field(
+        default=True,
+        description="A later part's pronoun takes the first part's subject: 'he' its person, 'it' the name it ends "
+        "on, 'they' its countries ('... did Kishida visit, and where did he go ...': 'where did Kishida go').",
+    )
+    part_new_sentences: bool = Field(
+        default=True,
+        description="A later part whose answer would only repeat sentences an earlier part showed is answered from "
+        "its other passages ('What is the IPMDA and how has it progressed?': the progress, not the definition again).",
+    )
+    later_outcome: bool = Field(
+        default=True,
+        description="A yes/no answer is followed by the best sentence of a later-dated retrieved source that names "
+        "a figure the answer holds ('Did Japan deliver on the 600 billion pledge?': the later statement that it was "
+        "exceeded).",
     )
     document_overview: bool = Field(
         default=True,

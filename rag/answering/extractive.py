@@ -812,12 +812,13 @@ def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
     """The byline, when the question asks who wrote a passage's document or names its author.
 
     The author is front matter, not a sentence of the text; the answer quotes the byline in the passage
-    that carries it, tagged with the document it signs, so the claim stays a verbatim, checkable span.
+    that carries it, after the document's short title, so the claim stays a verbatim, checkable span.
     """
     for n, hit in numbered:
         author = hit.author
         at = hit.text.find(author) if author else -1
         if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
-            claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author), tag=f"author of “{hit.title}”")
-            return Extract(_line(claim), [claim])
+            claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author))
+            short = hit.title.split(":")[0].strip() or hit.title  # "Diplomatic Overdrive: Japan trying to ..."
+            return Extract(f"“{short}” is by {_cite(author, n)}", [claim])
     return Extract("")

@@ -9,7 +9,8 @@ import itertools
 import re
 from typing import Literal
 
-from ingest.countries import country_mentions
+from ingest.countries import LEADERS, country_mentions
+from rag.answering.condense import AUTHORSHIP, AUX, PERSON
 from rag.answering.details import asked_anywhere
 
 Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
@@ -60,6 +61,9 @@ QUESTION_WORD = re.compile(
 )
 # "..., and with Italy?" / "...; and what about India?": a second part after a comma, semicolon or "and also".
 PART_BREAK = re.compile(r"\s*(?:[,;]\s*(?:and\s+(?:also\s+)?)?|\s+and\s+also\s+)(?=\S)", re.I)
+# "What is the IPMDA and how has it progressed?": a bare "and" before a whole question (or "with China and with
+# the US") splits too, when the head is a question of three words or more ("When and where ..." stays whole).
+BARE_AND = re.compile(r"\s+and\s+(?=\S)", re.I)
 # What joins the two sides of a comparison: "Thailand and Cambodia", "Japan vs China", "to Japan and to the US".
 PAIR = re.compile(r"\s*(?:,|and|or|vs\.?|versus|with|and with|and to|and in|and for|from)\s+(?:the\s+)?", re.I)
 # "Thailand or Vietnam", "Thailand's or Vietnam's": two countries offered as alternatives, each looked up.
@@ -141,28 +145,35 @@ def alternatives(question: str) -> list[str]:
     return []
 
 
-def split_parts(question: str) -> list[str]:
+def split_parts(question: str, bare_and: bool = True) -> list[str]:
     """A multi-part question as standalone parts; one part when it isn't one.
 
     "What did Japan agree with the US, and with Italy?" -> ["What did Japan agree with the US?",
     "What did Japan agree with Italy?"]. Only a tail that is a whole question, or a preposition and a
     country, splits: "How much did Japan pledge, and by when?" stays one question with two asked facts.
+    With `bare_and`, a plain "and" splits as a comma does when the head is a question of three words or more.
     """
     body = question.strip()
     mark = "?" if body.endswith("?") else ""
     body = body.rstrip("?").strip()
-    for match in PART_BREAK.finditer(body):
+    breaks = [(m, False) for m in PART_BREAK.finditer(body)]
+    if bare_and:
+        breaks += [(m, True) for m in BARE_AND.finditer(body)]
+    for match, bare in sorted(breaks, key=lambda b: b[0].start()):
         head, tail = body[: match.start()].strip(), body[match.end() :].strip()
-        if not head or not tail:
+        if not head or not tail or (bare and len(head.split()) < 3):
             continue
         if QUESTION_WORD.match(tail) and len(tail.split()) >= 3 and QUESTION_WORD.match(head):
-            return [f"{head}?", *split_parts(f"{tail}{mark}")]
+            return [f"{head}?", *split_parts(f"{tail}{mark}", bare_and)]
         prep = PREPOSITION.match(tail)
         if prep and _is_country_phrase(tail[prep.end() :]):
             keyword = prep.group(1).lower()
             at = [m.start() for m in re.finditer(rf"\b{keyword}\b", head, re.I)]
             if at and _is_country_phrase(head[at[-1] + len(keyword) :].strip()):
-                return [f"{head}?", f"{head[: at[-1]].rstrip()} {tail}?"]
+                # "commitments to Japan and to the Philippines differ": the verb after the last country is both's.
+                after = tail[country_mentions(tail)[-1][1] :]
+                shared = after if after.strip() and not after.lstrip().startswith((",", ";")) else ""
+                return [f"{head}{shared}?", f"{head[: at[-1]].rstrip()} {tail}?"]
     return [question]
 
 
@@ -171,3 +182,58 @@ def _is_country_phrase(text: str) -> bool:
     text = re.sub(r"^(the)\s+", "", text.strip(), flags=re.I)
     mentions = country_mentions(text)
     return bool(mentions) and mentions[0][0] == 0 and len(text[mentions[-1][1] :].split()) <= 2
+
+
+# A name a later part's pronoun may stand for: an acronym ("IPMDA"), or capitalised words ("Nguyen Phu Trong").
+NAME = re.compile(r"\b(?:[A-Z]{2,}s?|[A-Z][a-z]+(?:[-\s]+(?:of\s+)?[A-Z][a-z]+)*)\b")
+# What a question asks of: the name right after its auxiliary ("What is the IPMDA", "what did Japan's navy ...").
+# "it"/"them" as an object; with an auxiliary before it ("did it"), the subject that `SUBJECT` stands for.
+OBJECT = re.compile(rf"(?P<before>(?P<aux>\b{AUX}\s+)?)\b(it|them)\b", re.I)
+SUBJECT = re.compile(rf"\b{AUX}\s+(?:the\s+)?(?P<name>{NAME.pattern}(?:['’]s\s+{NAME.pattern})?)")
+
+
+def carry_subject(parts: list[str]) -> list[str]:
+    """Later parts with their pronouns replaced by the first part's subject, as a follow-up's would be.
+
+    "he"/"him" take the author when the first part asks who wrote something, else the person it names
+    ("Kishida"). "it"/"they" right after an auxiliary ("how has it progressed") take the name the first part asks
+    of ("What is the IPMDA", "What did Japan pledge"); elsewhere "it"/"them" take the name the first part ends on
+    ("How does the article frame North Korea, and how did the statement describe it?"). A part whose pronoun has
+    nothing to take stays as asked; when that pronoun is a person's, the question is answered whole instead.
+    """
+    if len(parts) < 2:
+        return parts
+    first = parts[0]
+    names = [m for m in NAME.finditer(first) if m.start() > 0 and not QUESTION_WORD.fullmatch(m.group(0))]
+    spans = [(start, end) for start, end, _ in country_mentions(first)]
+    leaders = {name for forms in LEADERS.values() for name in forms}
+    # A leader's name is also a mention of their country; any other name a country mention covers is the country.
+    people = [m.group(0) for m in names if m.group(0) in leaders or not (m.group(0).isupper() or _overlaps(m, spans))]
+    # "Who wrote Diplomatic Overdrive, and what's her background?": a title is no person; the author is.
+    person = "the author" if AUTHORSHIP.search(first) else (people[-1] if people else None)
+    asked_of = SUBJECT.search(first)
+    subject = asked_of.group("name") if asked_of else None
+    ends_on = next((m.group(0) for m in names if not first[m.end() :].strip(" ?.!")), None)
+    carried = [first]
+    for part in parts[1:]:
+        if person:
+            # Every reference is named, not just the first: the name weighs in the part's retrieval as in the first's.
+            part = re.sub(r"\b(his|her)\b(?=\s+\w)", f"{person}'s", part, flags=re.I)
+            part = PERSON.sub(person, part)
+        elif PERSON.search(part):
+            return [_whole(parts)]
+        if subject:
+            part = re.sub(rf"\b({AUX})\s+(it|they)\b", rf"\1 {subject}", part, flags=re.I)
+        if ends_on:
+            part = OBJECT.sub(lambda m: m.group(0) if m.group("aux") else f"{m.group('before')}{ends_on}", part)
+        carried.append(part)
+    return carried
+
+
+def _whole(parts: list[str]) -> str:
+    """The parts read as one question again."""
+    return " and ".join(part.rstrip(" ?") for part in parts) + "?"
+
+
+def _overlaps(match: re.Match[str], spans: list[tuple[int, int]]) -> bool:
+    return any(match.start() < end and start < match.end() for start, end in spans)

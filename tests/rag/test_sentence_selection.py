@@ -38,3 +38,11 @@ def test_shown_sentences_read_as_prose_without_markup(extractive_engine: Engine)
     assert not re.search(r"\*\*|__|</?\w+[^>]*>", answer.text), answer.text
     # the quotes stay verbatim spans of the source, markup and all
     assert any(re.search(r"\*\*|<\w+", c.quote) for c in answer.citations), [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize("question", ["who wrote the piece?", "Who is the author of the op-ed?"])
+def test_who_wrote_the_article_quotes_its_byline_in_a_sentence(extractive_engine: Engine, question: str) -> None:
+    # before: the byline passage was not among those the question's words found, and another sentence was shown
+    answer = extractive_engine.ask(question)
+    assert re.fullmatch(r"“Diplomatic Overdrive” is by Natasha Agarwal \[1\]", answer.text), answer.text
+    assert answer.citations[0].quote == "Natasha Agarwal"
