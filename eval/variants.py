@@ -193,6 +193,21 @@ VARIANTS: dict[str, Variant] = {
             0.0,
         ),
         _off(
+            "no-figure-clause",
+            "a figure anywhere in an on-topic sentence gives it; an amount is a count",
+            "figure_clause",
+        ),
+        _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
+        _off(
+            "no-office-holder", "any name gives a 'who is the foreign minister?' question its person", "office_holder"
+        ),
+        _off("no-past-events", "a past-tense question about a year after the sources is answered", "past_events"),
+        _off(
+            "no-flag-missing",
+            "an answer lacking the asked figure shows the closest sentences as the answer, not as an abstention",
+            "flag_missing_figure",
+        ),
+        _off(
             "no-prefer-asked",
             "the extractive answer ranks sentences by similarity alone, not by stating what was asked",
             "prefer_asked",

@@ -446,11 +446,12 @@ class Engine:
                 continues=self.settings.continue_pointers,
                 runner_up=self.settings.reason_runner_up,
                 answer_type=self.settings.answer_type,
+                flag_missing=self.settings.flag_missing_figure,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
             return extract
-        blocks, claims = [], []
+        blocks, claims, missing = [], [], []
         topic = self._source_topic(query, groups) if by_source else frozenset()
         for i, (part, part_hits) in enumerate(groups):
             extract = Extract("")
@@ -474,7 +475,12 @@ class Engine:
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
-        return Extract("\n\n".join(blocks), claims) if claims else Extract("")
+            missing.append(extract.missing if extract.claims else "")
+        # No part answered but one lacking its figure: the answer only shows the closest passages.
+        if not claims:
+            return Extract("")
+        gaps = [m for m in missing if m]
+        return Extract("\n\n".join(blocks), claims, gaps[0] if len(gaps) == len(missing) else "")
 
     def _with_later_outcome(
         self, topic: str, numbered: list[tuple[int, Hit]], extract: Extract, limits: Limits
@@ -503,7 +509,7 @@ class Engine:
         shown = {claim.text for claim in extract.claims}
         if not outcome.claims or all(claim.text in shown for claim in outcome.claims):
             return extract
-        return Extract(f"{extract.text} {outcome.text}", extract.claims + outcome.claims)
+        return Extract(f"{extract.text} {outcome.text}", extract.claims + outcome.claims, extract.missing)
 
     def _extract_part(
         self,
@@ -525,6 +531,7 @@ class Engine:
             runner_up=self.settings.reason_runner_up,
             answer_type=self.settings.answer_type,
             topic=topic,
+            flag_missing=self.settings.flag_missing_figure,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:
@@ -557,6 +564,7 @@ class Engine:
         result = gate.result
         if result.kept:
             answer.text, answer.citations = result.text, result.citations
+            answer.abstained = result.abstained  # the verbatim answer says the asked figure isn't given
             answer.unsupported_sentences = result.unsupported
             if result.unsupported:
                 answer.note = dropped_note(len(result.unsupported))
@@ -592,6 +600,7 @@ class Engine:
         log.warning("%s answer unsupported; showing the extractive answer", self.backend)
         if request.extract.claims:
             answer.text, answer.citations = request.verbatim
+            answer.abstained = bool(request.extract.missing)
         else:
             answer.text, answer.abstained = ABSTAIN_TEXT, True
 

@@ -186,6 +186,32 @@ class Settings(BaseSettings):
         default=True,
         description="A capital or city in a question is followed by its country: 'Jakarta (Indonesia)'.",
     )
+    figure_clause: bool = Field(
+        default=True,
+        description="The detail check reads a figure only in the clause naming the question's names ('60,000 "
+        "engineers' is Lam Research's, not Applied Materials' in the same sentence), and an amount as no count.",
+    )
+    future_dates: bool = Field(
+        default=True,
+        description="A 'when will ...?' question is given a date only by a sentence speaking of the future or naming "
+        "a year after its document's.",
+    )
+    office_holder: bool = Field(
+        default=True,
+        description="A 'who is the foreign minister?' question is answered only by a sentence naming someone with "
+        "that office ('Foreign Minister Penny Wong').",
+    )
+    past_events: bool = Field(
+        default=True,
+        description="Abstain on a past-tense question about an event of a year after every retrieved document's date "
+        "('what was agreed at the 2024 summit?' over sources of 2023 that only announce it).",
+    )
+    flag_missing_figure: bool = Field(
+        default=True,
+        description="When no retrieved sentence states the date, amount or number asked for, the extractive answer "
+        "opens with 'The sources don't give <it>. The closest passages say:' and counts as an abstention (off: the "
+        "closest sentences are shown as the answer).",
+    )
     prefer_asked: bool = Field(
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",

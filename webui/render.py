@@ -148,8 +148,8 @@ def _answer_lines(text: str) -> list[tuple[str, int, int]]:
 
 def render_answer(answer: Answer, turn: int) -> str:
     """The final answer: citation links to each claim's own span, lists as lists, parts under their labels,
-    unsupported sentences flagged, or an abstention."""
-    if answer.abstained:
+    unsupported sentences flagged, or an abstention (with the closest sentences cited, when it shows them)."""
+    if answer.abstained and not answer.citations:
         return render_abstention(answer, turn)
     cited = {c.n: c for c in answer.citations}
     anchors = {c.n: quote_anchors(c, turn) for c in answer.citations}
@@ -244,7 +244,7 @@ def render_sources(answer: Answer, turn: int) -> str:
     """The source-panel section for one answer: every cited passage, or the closest ones on abstention."""
     focus = f' <span class="muted">(focus: {esc(", ".join(answer.countries))})</span>' if answer.countries else ""
     cards = []
-    if answer.abstained:
+    if answer.abstained and not answer.citations:
         heading = f"No answer to “{esc(answer.question)}”: closest passages"
         for hit in answer.retrieved[:CLOSEST_SHOWN]:
             cards.append(_closest_card(hit, turn))

@@ -19,12 +19,18 @@ from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
 from rag.answering.condense import leans_on_history
 from rag.answering.details import (
+    ASKS_FUTURE,
     DETAILS,
     MONTH,
     SENTENCE_STARTERS,
     Detail,
     asked_details,
+    asked_office,
+    clauses,
+    gives_future_date,
+    names_office_holder,
     proper_nouns,
+    without_amounts,
 )
 from rag.answering.shapes import OVERVIEW
 from rag.retrieval.scope import (
@@ -256,13 +262,81 @@ def on_topic(
     return chosen
 
 
-def missing_detail(question: str, sentences: list[str], on_topic: np.ndarray) -> Detail | None:
-    """The first detail the question asks for that no on-topic sentence carries, or None."""
-    chosen = [s for s, keep in zip(sentences, on_topic, strict=True) if keep]
+def missing_detail(
+    question: str,
+    sentences: list[str],
+    on_topic: np.ndarray,
+    gives: Callable[[Detail, int], bool] | None = None,
+) -> Detail | None:
+    """The first detail the question asks for that no on-topic sentence carries, or None.
+
+    `gives(detail, i)`, when set, reads sentence `i` instead of `detail.carries` (`detail_reading`).
+    """
+    chosen = [i for i, keep in enumerate(on_topic) if keep]
     for detail in asked_details(question):
-        if not any(detail.carries(s, question) for s in chosen):
+        if not any(gives(detail, i) if gives else detail.carries(sentences[i], question) for i in chosen):
             return detail
     return None
+
+
+# "What was agreed at the 2024 summit?": a question in the past tense about an event of a given year.
+PAST_EVENT = re.compile(
+    r"\b(was|were|did|had|happened)\b.*\b(?:in|at|during|of)\s+(?:the\s+)?(?P<year>(?:19|20)\d\d)\b"
+    r"|\b(?:in|at|during|of)\s+(?:the\s+)?(?P<year2>(?:19|20)\d\d)\b.*\b(was|were|did|had|happened)\b",
+    re.I,
+)
+
+
+def reports_later_past(question: str, hits: list[Hit]) -> bool:
+    """True when the question asks what happened at an event of a year after every passage's document was written:
+    sources of 2023 can announce a 2024 summit, not report what it agreed."""
+    match = PAST_EVENT.search(question)
+    if match is None:
+        return False
+    year = int(match.group("year") or match.group("year2"))
+    written = [int(h.date[:4]) for h in hits if h.date and h.date[:4].isdigit()]
+    return bool(written) and max(written) < year
+
+
+def sentence_dates(hits: list[Hit]) -> list[str]:
+    """The date of each sentence's document, in the order of `passage_sentences`."""
+    dates = [h.date or "" for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author]
+    for hit in hits:
+        dates += [hit.date or ""] * len(list(sentence_spans(hit.text, 0, len(hit.text))))
+    return dates
+
+
+def detail_reading(
+    question: str, sentences: list[str], dates: list[str], settings: Settings
+) -> Callable[[Detail, int], bool]:
+    """Whether sentence `i` gives `detail`, read more strictly than `Detail.carries` where the rules are on.
+
+    `figure_clause`: a figure must stand in the clause naming the question's names ("60,000 engineers" is Lam
+    Research's, not Applied Materials' in the same sentence), and an amount is no count. `future_dates`: "when
+    will ...?" needs a date still to come when the document was written. `office_holder`: "who is the foreign
+    minister?" needs someone named with that office.
+    """
+    names = proper_names(question)
+    # "How many yen?" asks for an amount: its figure is then the amount's, not a count apart from it.
+    counts_apart = not any(d.name == "the amount" for d in asked_details(question))
+    office = asked_office(question) if settings.office_holder else None
+    future = settings.future_dates and bool(ASKS_FUTURE.search(question))
+
+    def gives(detail: Detail, i: int) -> bool:
+        sentence = sentences[i]
+        parts = [sentence]
+        if settings.figure_clause and detail.figure:
+            if detail.name == "the number" and counts_apart:
+                sentence = without_amounts(sentence)
+            named = [c for c in clauses(sentence) if names and all(named_in(n, c) for n in names)]
+            parts = named or [sentence]
+        if not any(detail.carries(part, question) for part in parts):
+            return False
+        if future and detail.name == "the date" and not gives_future_date(sentences[i], question, dates[i]):
+            return False
+        return not (office and detail.name == "the person" and not names_office_holder(sentences[i], office))
+
+    return gives
 
 
 # Capitalised words that are never a name the sources must contain: question words, and months.
@@ -342,6 +416,8 @@ def abstention(
     passages = " ".join(searchable_text(h) for h in hits)
     if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
         return ABSTAIN_TEXT
+    if settings.past_events and reports_later_past(query, hits):
+        return ABSTAIN_TEXT
     if settings.detail_check:
         written_out = (
             meaning_of(embedder.encode_cached, settings.paraphrase_cosine)
@@ -363,11 +439,12 @@ def abstention(
         )
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)
-        detail = missing_detail(query, sentences, topical)
+        gives = detail_reading(query, sentences, sentence_dates(hits), settings)
+        detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and settings.paraphrase_cosine:
             more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
             topical |= more
-            detail = missing_detail(query, sentences, topical)
+            detail = missing_detail(query, sentences, topical, gives)
         if detail is not None:
             return f"The sources don't give {detail.name}."
     return None

@@ -345,7 +345,8 @@ class Checker:
 
 @dataclass
 class GateResult:
-    """What a reply came to: the shown text, its citations, the dropped claims, and whether it only abstained."""
+    """What a reply came to: the shown text, its citations, the dropped claims, and whether it abstained (only, or
+    showing the closest passages where the asked figure is missing)."""
 
     text: str = ""
     citations: list[Citation] = field(default_factory=list)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ingest.countries import country_mentions, find_countries
 from rag.retrieval.scope import MULTI_PART
+from rag.retrieval.wording import fold_spelling
 
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -217,7 +218,12 @@ DETAILS = (
     Detail(
         "the person",
         # "Who is Natasha Agarwal?" asks about a named person, not for one.
-        re.compile(r"^\s*who\b(?!\s+(is|was|are|were)\s+[A-Z])|\bby whom\b|\bwhich (leader|official|person)\b", re.I),
+        # (case-sensitive there: "who is the Thai prime minister?" and "who is Australia's..." ask for one).
+        re.compile(
+            r"^\s*who\b(?!\s+(is|was|are|were)\s+(?-i:[A-Z])[\w.-]*\b(?!['’]))"
+            r"|\bby whom\b|\bwhich (leader|official|person)\b",
+            re.I,
+        ),
         _has_person,
         frozenset({"who", "whom", "leader", "official", "person", "wrote", "written", "author", "writer"}),
     ),
@@ -251,3 +257,81 @@ def asked_anywhere(question: str) -> list[Detail]:
     """
     first = question.split("?", 1)[0]
     return [d for d in DETAILS if d.asks.search(first)]
+
+
+# An amount is no count: "how many engineers" is not answered by "$400 million" nor "30%".
+AMOUNT_SPAN = re.compile(
+    r"[$¥€£]\s?\d[\d,.]*(\s*(million|billion|trillion))?"
+    r"|\b\d[\d,.]*\s*(million\s+|billion\s+|trillion\s+)?(dollars|yen|euros?|pounds|USD|JPY|percent|per cent)\b"
+    r"|\b(USD|JPY|US\$)\s?\d[\d,.]*(\s*(million|billion|trillion))?|\d[\d,.]*\s?%",
+    re.I,
+)
+
+
+def without_amounts(sentence: str) -> str:
+    """`sentence` less its amounts of money and percentages, for reading its counts."""
+    return AMOUNT_SPAN.sub(" ", sentence)
+
+
+# A clause break: a figure in "X proposed to train 60,000 engineers, and Y announced ..." is X's, not Y's.
+CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:and|but|while|whereas)\s+|\s+(?:while|whereas)\s+")
+
+
+def clauses(sentence: str) -> list[str]:
+    """The clauses of a sentence, split at semicolons and at a comma before a conjunction."""
+    return [c for c in CLAUSE_BREAK.split(sentence) if c and c.strip()]
+
+
+# An office a "who" question asks the holder of: "who is Australia's foreign minister?"
+OFFICE = re.compile(
+    r"\b(?:(?P<role>[a-z]+)\s+)?(?P<office>minister|president|secretary|ambassador|chancellor|premier|governor"
+    r"|senator|chairman|chairwoman|director|commissioner|spokesperson|spokesman|envoy|king|queen)\b",
+    re.I,
+)
+# A role word that names no office by itself ("the", "its", "Thailand's" are not part of the title).
+_ROLELESS = re.compile(r"^(the|a|an|its|their|his|her|our|your|then|former|current|new|which|what|whose|of)$", re.I)
+
+
+def asked_office(question: str) -> str | None:
+    """The office whose holder a who-question asks for ("foreign minister"), or None."""
+    if not re.match(r"^\W*(and\s+)?who\b", question, re.I):
+        return None
+    match = OFFICE.search(question)
+    if match is None:
+        return None
+    role = match.group("role") or ""
+    keep = role and not _ROLELESS.match(role) and not find_countries(role) and role.islower()
+    return f"{role} {match.group('office')}".lower() if keep else match.group("office").lower()
+
+
+def names_office_holder(sentence: str, office: str) -> bool:
+    """Whether `sentence` names someone holding `office`: "Foreign Minister Penny Wong", "Penny Wong, the foreign
+    minister". British and American spellings of the office are one ("defence minister")."""
+    *role, title = office.split()
+    name = r"[A-Z][\w’'.-]+"
+    held = rf"(?:(?P<role>[A-Za-z]+)\s+)?(?i:{title})"
+    wanted = fold_spelling(role[0]) if role else ""
+    for pattern in (rf"{held}\s+{name}", rf"{name}(?:\s+{name})*,\s+(?:[^,]{{0,40}}?\s)?{held}\b"):
+        if any(fold_spelling(m.group("role") or "") == wanted or not role for m in re.finditer(pattern, sentence)):
+            return True
+    return False
+
+
+# "When will ...?" asks for a date still to come: a past date ("requested on September 8, 2023") doesn't give it.
+ASKS_FUTURE = re.compile(r"\bwhen\s+(will|shall)\b|\bwhen\b.*\b(due|expected|scheduled|set to)\b", re.I)
+FUTURE = re.compile(
+    r"\b(will|shall|to be|going to|expected|scheduled|slated|planned|plans? to|intends? to|aims? to|due|next"
+    rf"|upcoming|set to|by (the end of )?((early|mid|late)[- ]|({MONTH}) )?(1[89]|20)\d\d)\b",
+    re.I,
+)
+
+YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def gives_future_date(sentence: str, question: str, document_date: str) -> bool:
+    """Whether `sentence` gives a date still to come when its document was written: it speaks of the future, or
+    names a year after the document's."""
+    if FUTURE.search(sentence):
+        return True
+    year = document_date[:4]
+    return year.isdigit() and any(int(m.group(0)) > int(year) for m in YEAR.finditer(sentence))

@@ -22,6 +22,7 @@ from rag.answering.details import CODE, MONTH, Detail, asked_anywhere, proper_no
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
+from rag.retrieval.wording import fold_spelling
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit
 
@@ -140,6 +141,9 @@ class Extract:
 
     text: str
     claims: list[Claim] = field(default_factory=list)
+    # The figure asked for that no sentence states ("the date"): the text then says so and shows the closest
+    # sentences, and the answer counts as an abstention.
+    missing: str = ""
 
 
 @dataclass(eq=False)  # compared by identity: two candidates are never "equal" sentences
@@ -186,21 +190,23 @@ def _terms(text: str) -> frozenset[str]:
 
 def _candidates(
     question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], quoted: bool = False
-) -> list[_Candidate]:
-    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for).
+) -> tuple[list[_Candidate], Detail | None]:
+    """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for),
+    and the figure asked for that none states.
 
     The article's own rhetorical questions are left out; with `quoted`, a question in quotation marks is kept:
     it is someone's words ("he publicly stated: “If I do not rely on China, who should I rely on?”").
 
     A question about a country other than the corpus's main `actors` needs passages about that one. When no
-    sentence states the figure asked for, the others stand: the abstention check found one on the topic, and
-    the closest sentences say more than "the sources don't answer".
+    sentence states the figure asked for, the others stand, with that figure: the answer then says the sources
+    don't give it and shows the closest sentences.
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
     found = _sentences(question, numbered, actors, needs, quoted)
     if not found and needs:
-        found = _sentences(question, numbered, actors, [], quoted)
-    return found
+        missing = next((d for d in needs if not _sentences(question, numbered, actors, [d], quoted)), needs[0])
+        return _sentences(question, numbered, actors, [], quoted), missing
+    return found, None
 
 
 def _sentences(
@@ -209,7 +215,7 @@ def _sentences(
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
     topics = set(find_countries(question)) - actors
-    asked_terms = _terms(question)
+    asked_terms = _spelled_terms(question)
     for n, hit in numbered:
         if topics and not topics & set(hit.countries):
             continue
@@ -225,11 +231,16 @@ def _sentences(
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not (_asks(sentence) and not (quoted and QUOTED_QUESTION.search(sentence)))
                 and all(detail.carries(sentence, question) for detail in needs)
-                and (not needs or _terms(sentence) & asked_terms)
+                and (not needs or _spelled_terms(sentence) & asked_terms)
             ):
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _spelled_terms(text: str) -> frozenset[str]:
+    """`_terms` with British and American spellings folded to one: "centre" and "center" are one term."""
+    return _terms(re.sub(r"[A-Za-z]+", lambda m: fold_spelling(m.group(0)), text))
 
 
 def _asks(sentence: str) -> bool:
@@ -574,6 +585,7 @@ def extract_answer(
     runner_up: bool = False,
     answer_type: bool = False,
     topic: frozenset[str] = frozenset(),
+    flag_missing: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -588,10 +600,12 @@ def extract_answer(
     a question in quotation marks is someone's words, a candidate like any sentence.
     `topic`: stemmed terms that every source compared speaks of (`shared_topic`); sentences holding them are
     preferred over ones only sounding like the question or speaking of another source's words.
+    `flag_missing`: when no sentence states the figure asked for, the answer says so first (`missing_text`) and
+    the extract is marked `missing`; otherwise the closest sentences stand alone.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
-    candidates = _candidates(question, numbered, profile.actors, answer_type)
+    candidates, missing = _candidates(question, numbered, profile.actors, answer_type)
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
@@ -610,7 +624,15 @@ def extract_answer(
     follow = continues and shape in ("fact", "reason", "yesno")
     units = [unit + (_continuation(c, candidates, taken) if follow else []) for c, unit in _units(chosen, taken)]
     lines = _render(units, bullets=shape == "list")
-    return Extract("\n".join(lines) if shape == "list" else " ".join(lines), [c for u in units for c in u])
+    text = "\n".join(lines) if shape == "list" else " ".join(lines)
+    if missing is not None and flag_missing:
+        return Extract(f"{missing_text(missing.name)}\n{text}", [c for u in units for c in u], missing.name)
+    return Extract(text, [c for u in units for c in u])
+
+
+def missing_text(detail: str) -> str:
+    """What an answer that lacks the asked figure opens with; the closest sentences follow."""
+    return f"The sources don't give {detail}. The closest passages say:"
 
 
 def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
@@ -697,7 +719,7 @@ def compare(
     `by_publisher`: a sentence naming no side is its publisher's country's side (a White House readout's "The
     President raised concerns regarding ... Ream Naval Base" speaks for the United States).
     """
-    candidates = _candidates(question, numbered, profile.actors)
+    candidates, _ = _candidates(question, numbered, profile.actors)
     if not candidates:
         return Extract("")
     scored = _score(question, candidates, embedder, profile.actors)

@@ -149,7 +149,9 @@ class VerbatimGate:
         if not self._request.extract.claims:
             return GateResult(abstained=True)
         text, citations = self._request.verbatim
-        return GateResult(text=text, citations=citations, kept=len(self._request.extract.claims))
+        # An answer that lacks the asked figure shows only the closest passages: an abstention with its citations.
+        missing = bool(self._request.extract.missing)
+        return GateResult(text=text, citations=citations, kept=len(self._request.extract.claims), abstained=missing)
 
 
 class OpenAIChat(LLMWriter):

@@ -136,7 +136,7 @@ def _print_answer(answer: Answer, streamed: str) -> None:
         print(f"  ! not supported by the cited sources: {sentence}")
     label = "Closest passages" if answer.abstained else "Sources"
     print(f"{label}:")
-    if answer.abstained:
+    if answer.abstained and not answer.citations:  # an answer lacking its figure cites the closest sentences
         for hit in answer.retrieved[:3]:
             print(safe_text(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}"))
     for c in answer.citations:

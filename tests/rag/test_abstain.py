@@ -5,15 +5,19 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.abstain import (
+    detail_reading,
     meaning_of,
     missing_detail,
     names_everything_asked,
     on_topic,
     paraphrase_coverage,
+    reports_later_past,
     topic_coverage,
 )
-from rag.answering.details import DETAILS, asked_details
+from rag.answering.details import DETAILS, asked_details, asked_office, names_office_holder
+from rag.answering.extractive import Limits, extract_answer
 from rag.engine import Engine
+from rag.serving.json_forms import answer_json
 
 BY_NAME = {d.name: d for d in DETAILS}
 
@@ -168,3 +172,130 @@ def test_a_sentence_naming_no_country_names_the_parties_of_the_one_before() -> N
     assert list(alone) == [True, False]
     assert list(in_context) == [True, True]
     assert missing_detail(question, sentences, in_context) is None
+
+
+# The tiny corpus states no amount for the Port Malaya warehouse; with the detail check off the question reaches the
+# composer, which must say the amount is missing rather than show the closest sentences as an answer.
+NO_AMOUNT = "How much will the cold-storage warehouse at Port Malaya cost?"
+
+
+def test_an_answer_lacking_the_asked_figure_says_so_and_counts_as_abstained(tiny_engine: Engine) -> None:
+    engine = Engine(tiny_engine.settings.model_copy(update={"detail_check": False}), tiny_engine.store,
+                    tiny_engine.embedder, "extractive")  # fmt: skip
+    answer = engine.ask(NO_AMOUNT)
+    assert answer.text.startswith("The sources don't give the amount. The closest passages say:\n"), answer.text
+    assert answer.abstained and answer.citations
+    assert "Port Malaya" in answer.text, answer.text
+    data = answer_json(answer)  # the /v1, MCP and CLI --json form
+    assert data["abstained"] is True and data["text"] == answer.text
+    assert [c["quote"] for c in data["citations"]] == [c.quote for c in answer.citations]
+
+
+def test_without_the_switch_the_closest_sentences_stand_as_the_answer(tiny_engine: Engine) -> None:
+    update = {"detail_check": False, "flag_missing_figure": False}
+    engine = Engine(tiny_engine.settings.model_copy(update=update), tiny_engine.store, tiny_engine.embedder,
+                    "extractive")  # fmt: skip
+    answer = engine.ask(NO_AMOUNT)
+    assert not answer.abstained and "don't give" not in answer.text and answer.citations
+
+
+def test_a_figure_stated_in_the_other_spelling_is_given(tiny_engine: Engine) -> None:
+    # "center" asked, "centre" written, no other word shared: the sentence stating the count still answers
+    hits = tiny_engine.search("the shared forecasting centre of the river commission")
+    settings = tiny_engine.settings
+    extract = extract_answer("How many staff does the center get?", "fact", list(enumerate(hits, start=1)),
+                             tiny_engine.embedder, Limits(), settings.profile, flag_missing=True)  # fmt: skip
+    assert not extract.missing and "three hydrologists" in extract.text, extract.text
+
+
+@pytest.mark.parametrize(
+    ("question", "office"),
+    [
+        ("who is fiji's finance minister?", "finance minister"),
+        ("Who is the Malaysian defence minister?", "defence minister"),
+        ("Who was the president at the time?", "president"),
+        ("Who signed the pact?", None),
+        ("What did the foreign minister say?", None),  # asks what was said, not who holds the office
+    ],
+)
+def test_a_who_question_naming_an_office_asks_for_its_holder(question: str, office: str | None) -> None:
+    assert asked_office(question) == office
+    assert [d.name for d in asked_details(question)] == (["the person"] if question.startswith(("who", "Who")) else [])
+
+
+def test_who_is_followed_by_a_lower_case_or_possessive_word_still_asks_for_a_person() -> None:
+    assert [d.name for d in asked_details("who is the Thai trade envoy?")] == ["the person"]
+    assert [d.name for d in asked_details("Who is Fiji's envoy?")] == ["the person"]
+    assert asked_details("Who is Sitiveni Rabuka?") == []  # about a named person
+
+
+@pytest.mark.parametrize(
+    ("sentence", "named"),
+    [
+        ("Finance Minister Biman Prasad opened the talks.", True),
+        ("Biman Prasad, Fiji's finance minister, opened the talks.", True),
+        ("Prime Minister Sitiveni Rabuka of Fiji opened the talks.", False),
+        ("The finance minister opened the talks.", False),
+    ],
+)
+def test_an_office_holder_is_named_with_the_office(sentence: str, named: bool) -> None:
+    assert names_office_holder(sentence, "finance minister") is named
+
+
+def test_the_office_matches_in_either_spelling() -> None:
+    assert names_office_holder("Defense Minister Anwar Ibrahim visited.", "defence minister")
+
+
+def reading(tiny_engine: Engine, question: str, sentences: list[str], dates: list[str], **switches: bool):
+    gives = detail_reading(question, sentences, dates, tiny_engine.settings.model_copy(update=switches))
+    return [gives(asked_details(question)[0], i) for i in range(len(sentences))]
+
+
+def test_a_figure_in_a_clause_about_another_company_does_not_give_the_count(tiny_engine: Engine) -> None:
+    question = "How many patrol boats will Kawasaki build for Vietnam?"
+    sentences = [
+        "Mitsubishi will build eight patrol boats for Vietnam, and Kawasaki will invest $90 million in a shipyard.",
+        "Kawasaki will build six patrol boats for Vietnam, and Mitsubishi will train the crews.",
+    ]
+    assert reading(tiny_engine, question, sentences, ["", ""]) == [False, True]
+    assert reading(tiny_engine, question, sentences, ["", ""], figure_clause=False) == [True, True]
+
+
+def test_how_many_yen_is_given_by_an_amount(tiny_engine: Engine) -> None:
+    question = "How many yen will Kawasaki invest?"
+    assert reading(tiny_engine, question, ["Kawasaki will invest JPY 9 billion in a shipyard."], [""]) == [True]
+
+
+def test_a_past_date_does_not_say_when_something_will_happen(tiny_engine: Engine) -> None:
+    question = "When will the Suva bridge open?"
+    sentences = [
+        "The Suva bridge was approved on 3 March 2021 by the cabinet.",
+        "The Suva bridge will open to traffic in May 2025.",
+        "The Suva bridge opens to traffic in 2026 after a long delay.",
+    ]
+    dates = ["2021-05-01", "2023-01-01", "2024-02-01"]
+    assert reading(tiny_engine, question, sentences, dates) == [False, True, True]
+    assert reading(tiny_engine, question, sentences, dates, future_dates=False) == [True, True, True]
+
+
+def test_a_who_question_naming_an_office_needs_its_holder(tiny_engine: Engine) -> None:
+    question = "Who is Fiji's finance minister?"
+    sentences = [
+        "Prime Minister Sitiveni Rabuka of Fiji opened the Suva talks.",
+        "Finance Minister Biman Prasad spoke.",
+    ]
+    assert reading(tiny_engine, question, sentences, ["", ""]) == [False, True]
+    assert reading(tiny_engine, question, sentences, ["", ""], office_holder=False) == [True, True]
+
+
+def test_an_office_nobody_holds_in_the_sources_is_not_given(tiny_engine: Engine) -> None:
+    # the harbour pact names places and a coast guard, no one holding an office
+    answer = tiny_engine.ask("Who is the Philippine transport minister behind the harbour pact?")
+    assert answer.abstained and answer.text == "The sources don't give the person.", answer.text
+
+
+def test_what_happened_at_an_event_after_every_source_is_not_reported(tiny_engine: Engine) -> None:
+    hits = tiny_engine.search("the harbour pact review")  # documents of 2022-2024
+    assert reports_later_past("What was decided at the 2026 harbour pact review?", hits)
+    assert not reports_later_past("What was decided at the 2024 harbour pact signing?", hits)
+    assert not reports_later_past("When will the 2026 review take place?", hits)  # asks ahead, not what happened

@@ -105,3 +105,12 @@ def test_abstention_names_the_missing_detail() -> None:
 def test_streaming_text_is_escaped_as_it_arrives() -> None:
     assert "&lt;script&gt;" in render_streaming("<script>alert(1)</script>")
     assert "<br>" in render_streaming("line one\nline two")
+
+
+def test_an_answer_lacking_the_asked_figure_says_so_and_links_the_closest_sentences() -> None:
+    text = "The sources don't give the amount. The closest passages say:\nJapan pledged 600 billion yen [1]."
+    a = answer(text, [cited()])
+    a.abstained = True
+    rendered, panel = render_answer(a, 4), render_sources(a, 4)
+    assert "The sources don&#x27;t give the amount." in rendered and '<a class="cite" href="#src-4-1"' in rendered
+    assert 'id="src-4-1"' in panel and "<mark" in panel  # the cited sentence, not the closest passages' list
