@@ -17,7 +17,6 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import country_mentions, find_countries
 from rag.answer import ABSTAIN_TEXT
-from rag.answering.condense import leans_on_history
 from rag.answering.details import (
     ASKS_FUTURE,
     DETAILS,
@@ -394,9 +393,9 @@ def abstention(
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     # A turn continuing the conversation ("when was that?") may share few words with its passages; the
-    # conversation vouches for them, when the turn still points back to it ("when is it due?") or asks about
-    # nothing the corpus lacks ("who won the cricket?" does).
-    vouched = continues and (leans_on_history(query) or not retriever.unknown_terms(topic))
+    # conversation vouches for them when the turn asks about nothing the corpus lacks ("who won the cricket?" and
+    # "did they mention whaling?" do, pointing back or not).
+    vouched = continues and not retriever.unknown_terms(topic)
     best = max(r or 0.0 for r in relevance)
     close = vouched or best >= settings.abstain_below
     if not close and settings.known_terms_margin and best >= settings.abstain_below - settings.known_terms_margin:
