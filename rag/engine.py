@@ -13,7 +13,7 @@ from typing import Any
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question
-from rag.answering.details import asked_details
+from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
@@ -401,6 +401,7 @@ class Engine:
                 continues=self.settings.continue_pointers,
                 runner_up=self.settings.reason_runner_up,
                 answer_type=self.settings.answer_type,
+                dating=self._dating(),
             )
         blocks, claims = [], []
         topic = self._source_topic(query, groups) if by_source else frozenset()
@@ -421,6 +422,7 @@ class Engine:
                     runner_up=self.settings.reason_runner_up,
                     answer_type=self.settings.answer_type,
                     topic=topic,
+                    dating=self._dating(),
                 )
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
@@ -468,6 +470,10 @@ class Engine:
         else:
             self._stand_in(answer, request)
             yield from PIECE.findall(answer.text)
+
+    def _dating(self) -> Dating:
+        """How the extractive composer reads a sentence's date (`relative_dates`, `named_years`)."""
+        return Dating(relative=self.settings.relative_dates, named_years=self.settings.named_years)
 
     def _gives(self, question: str) -> Callable[[str], bool] | None:
         """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""

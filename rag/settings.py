@@ -190,6 +190,16 @@ class Settings(BaseSettings):
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
     )
+    relative_dates: bool = Field(
+        default=True,
+        description="A date question is answered by a sentence saying 'today' or 'this week' in a dated document "
+        "too; the answer shows that document's date before it.",
+    )
+    named_years: bool = Field(
+        default=True,
+        description="A year opening a capitalised name ('the 2022 ASEAN-U.S. Special Summit') is no date for a "
+        "date question: the sentence with the event's own date is preferred.",
+    )
     answer_type: bool = Field(
         default=True,
         description="A fact answer prefers the sentence holding what the question's wh-word asks for: a title and a "
