@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
-from rag.answering.condense import Rules, condense_question
+from rag.answering.condense import Rules, condense_question, earlier_question, names_new
 from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
@@ -37,6 +37,7 @@ from rag.storage.store import Store, writer_lock
 log = logging.getLogger(__name__)
 
 MAX_K = 50  # passages one search may return
+CONVERSATION_DOCS = 3  # an earlier question's top passages that name the documents a conversation is about
 
 
 def dropped_note(count: int) -> str:
@@ -288,8 +289,35 @@ class Engine:
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
         actors = self.settings.profile.actors
         glue = not self.settings.conversation if glue is None else glue
-        return condense_question(
+        standalone = condense_question(
             question, history, actors, authors, glue=glue, rules=Rules.from_settings(self.settings)
+        )
+        if standalone != question or not history or not glue or not self.settings.followup_retrieval:
+            return standalone
+        previous = earlier_question(question, history, actors, authors, Rules.from_settings(self.settings))
+        return f"{question} {previous}" if previous and self._goes_on(question, previous, history) else question
+
+    def _goes_on(self, question: str, previous: str, history: list[dict[str, str]]) -> bool:
+        """Whether a turn that reads as a question of its own ("what's Japan providing in return?") goes on with
+        the conversation: it names nothing the conversation didn't, and its best passage is in a document the
+        earlier question's top passages come from, but is none of them.
+
+        Words can't tell: a new topic ("what's the plan for Futenma?") names a new thing or finds its best passage
+        elsewhere.
+        """
+        if names_new(question, [previous, *(str(turn.get("content", "")) for turn in history)]):
+            return False
+
+        def top(text: str) -> list[Hit]:
+            return self.retriever.rank(self._in_corpus_words(text), self.settings.top_k, [], None)
+
+        alone, before = top(question), top(previous)[:CONVERSATION_DOCS]
+        # Its own words reaching the earlier question's passages need no help; missing them in the same document
+        # ("return" finds an exchange programme beside the lunar rover) is what the earlier question mends.
+        return (
+            bool(alone)
+            and alone[0].doc_id in {hit.doc_id for hit in before}
+            and alone[0].chunk_id not in {hit.chunk_id for hit in before}
         )
 
     @staticmethod

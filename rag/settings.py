@@ -125,6 +125,11 @@ class Settings(BaseSettings):
         "being replaced by the countries it named (often the wrong side: 'did they deliver it?' after Japan's "
         "pledge to the Philippines).",
     )
+    followup_retrieval: bool = Field(
+        default=True,
+        description="A turn that reads as a question of its own is read with the earlier question when its best "
+        "passage lies in a document the earlier question's top passages come from (words alone can't tell).",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,

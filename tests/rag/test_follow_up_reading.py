@@ -1,4 +1,5 @@
-"""A date question answered by a dated document's "today", and years that name rather than date.
+"""Later turns: a date question answered by a dated document's "today", years that name rather than date, and a
+turn that reads alone but goes on with the conversation (told by retrieval).
 
 Conversations and sentences are written for these tests; none is copied from an eval set.
 """
@@ -75,3 +76,26 @@ def test_when_after_an_event_the_answer_states_the_dated_documents_day(
     assert "today" in answer.citations[0].quote
     off = make_engine(relative_dates=False).ask("what day was that meeting?", history)
     assert "November 2022" not in off.text and "April 2024" not in off.text
+
+
+LUNAR = turns(
+    "What lunar deal did the US and Japan sign in 2024?", "A Lunar Surface Exploration Implementing Arrangement [1]."
+)
+
+
+@pytest.mark.slow
+def test_a_turn_that_reads_alone_but_misses_the_conversations_passages_is_read_with_it(
+    make_engine: Callable[..., Engine],
+) -> None:
+    # no pronoun, no "and": only retrieval tells that "in exchange" is about the lunar deal
+    answer = make_engine().ask("what will Japan contribute in exchange?", LUNAR)
+    assert answer.search_query.endswith("What lunar deal did the US and Japan sign in 2024?")
+    assert "pressurized lunar rover" in answer.text
+    before = make_engine(followup_retrieval=False).ask("what will Japan contribute in exchange?", LUNAR)
+    assert "pressurized lunar rover" not in before.text
+
+
+@pytest.mark.slow
+def test_a_new_topic_is_not_merged_with_the_conversation(make_engine: Callable[..., Engine]) -> None:
+    answer = make_engine().ask("Different question: how many Indian engineers will Lam Research train?", LUNAR)
+    assert answer.search_query == "Different question: how many Indian engineers will Lam Research train?"
