@@ -15,6 +15,7 @@ from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question, earlier_question, names_new
 from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import Extract, Limits, compare, extract_answer, focus_document, shared_terms
+from rag.answering.later_sources import later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
@@ -239,6 +240,9 @@ class Engine:
                 ),
             )
             yield from self._write(answer, request, started)
+            if note := self._later_note(answer):
+                answer.text += f"\n\n{note}"
+                yield f"\n\n{note}"
         if not answer.first_token_ms:
             answer.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
         answer.total_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -502,6 +506,13 @@ class Engine:
     def _dating(self) -> Dating:
         """How the extractive composer reads a sentence's date (`relative_dates`, `named_years`)."""
         return Dating(relative=self.settings.relative_dates, named_years=self.settings.named_years)
+
+    def _later_note(self, answer: Answer) -> str:
+        """The closing line naming the cited sources dated after the corpus's primary document, or ""."""
+        primary = self.settings.profile.primary
+        meta = self.documents().get(primary, {}) if primary and answer.citations and not answer.abstained else {}
+        label = f"the {meta['kind']}" if meta.get("kind") else meta.get("title", "")
+        return later_note(answer.citations, str(meta.get("date", "")), label) if meta else ""
 
     def _gives(self, question: str) -> Callable[[str], bool] | None:
         """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""

@@ -73,6 +73,9 @@ class Profile(BaseModel):
     # The countries that act in most passages (the subject among them): a question naming only these is
     # not about a country, and a follow-up naming one keeps the earlier question's country.
     actors: frozenset[str] = frozenset()
+    # The corpus's primary document (its file name), when the others relate to it: an answer citing a source
+    # dated after it says so.
+    primary: str | None = None
     # The corpus's own kinds of source a question may name, tried in order after "the article"/"the author".
     sources: tuple[SourceRule, ...] = ()
     ui: UIProfile = UIProfile()
