@@ -239,6 +239,7 @@ VARIANTS: dict[str, Variant] = {
             "two dated statements, the article beside a dated one, or 'X or Y' are not set side by side",
             "compare_sources",
         ),
+        _off("no-article-named", "only 'according to the article', 'the article says' limit to it", "article_named"),
         _off(
             "no-shared-topic",
             "a comparison side's sentences are ranked by the whole question, not by what both sides speak of",

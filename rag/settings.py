@@ -234,6 +234,11 @@ class Settings(BaseSettings):
         "statement) or two countries as alternatives ('X or Y') is answered side by side, each side from its "
         "own passages.",
     )
+    article_named: bool = Field(
+        default=True,
+        description="A question naming the article in any wording ('what's the article about?', 'is the op-ed "
+        "right?'), not only 'according to the article' or 'the article says', is limited to it.",
+    )
     shared_topic: bool = Field(
         default=True,
         description="Each side of a comparison prefers sentences holding the question's terms that both sides' "

@@ -126,7 +126,13 @@ class Retriever:
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         rules = scope_rules(self.settings.profile)
         return find_scope(
-            question, docs, self.documents(), rules, self.settings.source_scope, self.settings.compare_sources
+            question,
+            docs,
+            self.documents(),
+            rules,
+            self.settings.source_scope,
+            self.settings.compare_sources,
+            self.settings.article_named,
         )
 
     def idf(self, question: str) -> dict[str, float]:

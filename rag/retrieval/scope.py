@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ingest.countries import canonical_country
+from ingest.countries import canonical_country, find_countries
 from rag.errors import UnknownDocumentError
 from rag.profile import Profile
 from rag.storage import records
@@ -135,13 +135,16 @@ def find_scope(
     rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,),
     infer: bool = True,
     compare_sources: bool = False,
+    article_named: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
     `rules` are the kinds of source a question may name (`scope_rules` of the corpus profile). With
     `compare_sources`, a date names the documents of that date too ("the May 2023 statement" beside "the
     article", "the Jan 2023 and Apr 2024 statements"), and of two named sources where one holds the other
-    ("the White House fact sheet"), only the narrower is a side.
+    ("the White House fact sheet"), only the narrower is a side. With `article_named`, a question about the article
+    as a whole names it in any wording ("what's the article about?", "summarize the op-ed"): one naming no
+    country nor any other name, which may be another source or the article's subject.
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -172,7 +175,7 @@ def find_scope(
     if compare_sources and not named:
         by_date = date_sources(question, tuple(sorted(documents)), documents)
         named = by_date if len(by_date) >= 2 or (by_date and paired) else []
-    if named and paired:
+    if paired and (named or (article_named and _about_the_whole(question))):
         named += paired
     if compare_sources:
         named = narrowest(named)
@@ -182,6 +185,11 @@ def find_scope(
         return Scope(*named[0])
     union = tuple(sorted({d for _, ids in named for d in ids}))
     return Scope(" and ".join(label for label, _ in named), union, sides=tuple(named))
+
+
+def _about_the_whole(question: str) -> bool:
+    """True for a question naming no country and no name past its first word: "what's the op-ed's main point?"."""
+    return not find_countries(question) and not re.search(r"(?<=\w\W)\s*\b[A-Z][a-z]", question)
 
 
 def asked_dates(question: str) -> tuple[str, ...]:
@@ -275,10 +283,10 @@ def question_ngrams(question: str) -> list[str]:
 
 
 def without_scope_words(question: str, rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,)) -> str:
-    """The question less the words that name its source ("according to the article"), which are no topic."""
+    """The question less the words that name its source ("according to the article", "the op-ed"), no topic."""
     for rule in rules:
         question = rule.cue.sub(" ", question)
-    return question
+    return PAIRED.sub(" ", question)
 
 
 def without_dates(question: str) -> str:

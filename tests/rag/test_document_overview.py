@@ -81,3 +81,10 @@ def test_what_the_leaders_discussed_is_answered_with_the_main_points(extractive_
     answer = extractive_engine.ask("What did Biden and Marcos discuss?")
     assert answer.shape == "overview"
     assert len(re.findall(r"^- ", answer.text, re.M)) >= 3
+
+
+def test_a_summary_of_the_article_in_casual_wording_is_an_overview_not_an_abstention(extractive_engine: Engine) -> None:
+    # before: "The sources don't answer this." ("the article" counted only as "according to the article")
+    answer = extractive_engine.ask("what's the article about?")
+    assert not answer.abstained and answer.shape == "overview", answer.text
+    assert {c.doc_id for c in answer.citations} == {"diplomatic-overdrive.md"}

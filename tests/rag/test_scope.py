@@ -47,6 +47,23 @@ def test_the_question_scopes_itself_to_the_source_it_names(question: str, doc_id
     assert (scope.doc_ids if scope else None) == doc_ids
 
 
+@pytest.mark.parametrize(
+    ("question", "doc_ids"),
+    [
+        ("what's the article about?", ("diplomatic-overdrive.md",)),
+        ("summarise the op-ed for me", ("diplomatic-overdrive.md",)),
+        ("the gist of the column, please", ("diplomatic-overdrive.md",)),
+        # a name may be another source compared, or the article's subject: not the whole article
+        ("How do the article and the US-Pacific declaration differ?", None),
+        ("Is the piece fair to Japan?", None),
+    ],
+)
+def test_a_question_about_the_whole_article_names_it_in_any_wording(question: str, doc_ids) -> None:
+    scope = find_scope(question, None, DOCUMENTS, RULES, compare_sources=True, article_named=True)
+    assert (scope.doc_ids if scope else None) == doc_ids
+    assert find_scope(question, None, DOCUMENTS, RULES, compare_sources=True, article_named=False) is None
+
+
 def test_scope_can_be_turned_off() -> None:
     assert find_scope("What does the article say about India?", None, DOCUMENTS, RULES, infer=False) is None
 
