@@ -231,6 +231,13 @@ VARIANTS: dict[str, Variant] = {
         _off("no-followup-names", "'that base' is not looked up among the conversation's names", "followup_names"),
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
         _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
+        _off("no-relative-dates", "'met today' in a dated document states no date", "relative_dates"),
+        _off("no-named-years", "a year opening a name ('the 2022 ASEAN-U.S. Summit') counts as a date", "named_years"),
+        _off(
+            "no-followup-retrieval",
+            "a turn that reads as its own question is never read with the earlier one",
+            "followup_retrieval",
+        ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",

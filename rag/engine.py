@@ -13,8 +13,8 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
-from rag.answering.condense import Rules, condense_question
-from rag.answering.details import asked_details
+from rag.answering.condense import Rules, condense_question, earlier_question, names_new
+from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import (
     AUTHORSHIP,
     Extract,
@@ -47,6 +47,7 @@ from rag.storage.store import Store, writer_lock
 log = logging.getLogger(__name__)
 
 MAX_K = 50  # passages one search may return
+CONVERSATION_DOCS = 3  # an earlier question's top passages that name the documents a conversation is about
 
 
 def dropped_note(count: int) -> str:
@@ -314,8 +315,35 @@ class Engine:
         authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
         actors = self.settings.profile.actors
         glue = not self.settings.conversation if glue is None else glue
-        return condense_question(
+        standalone = condense_question(
             question, history, actors, authors, glue=glue, rules=Rules.from_settings(self.settings)
+        )
+        if standalone != question or not history or not glue or not self.settings.followup_retrieval:
+            return standalone
+        previous = earlier_question(question, history, actors, authors, Rules.from_settings(self.settings))
+        return f"{question} {previous}" if previous and self._goes_on(question, previous, history) else question
+
+    def _goes_on(self, question: str, previous: str, history: list[dict[str, str]]) -> bool:
+        """Whether a turn that reads as a question of its own ("what's Japan providing in return?") goes on with
+        the conversation: it names nothing the conversation didn't, and its best passage is in a document the
+        earlier question's top passages come from, but is none of them.
+
+        Words can't tell: a new topic ("what's the plan for Futenma?") names a new thing or finds its best passage
+        elsewhere.
+        """
+        if names_new(question, [previous, *(str(turn.get("content", "")) for turn in history)]):
+            return False
+
+        def top(text: str) -> list[Hit]:
+            return self.retriever.rank(self._in_corpus_words(text), self.settings.top_k, [], None)
+
+        alone, before = top(question), top(previous)[:CONVERSATION_DOCS]
+        # Its own words reaching the earlier question's passages need no help; missing them in the same document
+        # ("return" finds an exchange programme beside the lunar rover) is what the earlier question mends.
+        return (
+            bool(alone)
+            and alone[0].doc_id in {hit.doc_id for hit in before}
+            and alone[0].chunk_id not in {hit.chunk_id for hit in before}
         )
 
     @staticmethod
@@ -447,6 +475,7 @@ class Engine:
                 runner_up=self.settings.reason_runner_up,
                 answer_type=self.settings.answer_type,
                 flag_missing=self.settings.flag_missing_figure,
+                dating=self._dating(),
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -532,6 +561,7 @@ class Engine:
             answer_type=self.settings.answer_type,
             topic=topic,
             flag_missing=self.settings.flag_missing_figure,
+            dating=self._dating(),
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:
@@ -576,6 +606,10 @@ class Engine:
         else:
             self._stand_in(answer, request)
             yield from PIECE.findall(answer.text)
+
+    def _dating(self) -> Dating:
+        """How the extractive composer reads a sentence's date (`relative_dates`, `named_years`)."""
+        return Dating(relative=self.settings.relative_dates, named_years=self.settings.named_years)
 
     def _later_note(self, answer: Answer) -> str:
         """The closing line naming the cited sources dated after the corpus's primary document, or ""."""

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
         "being replaced by the countries it named (often the wrong side: 'did they deliver it?' after Japan's "
         "pledge to the Philippines).",
     )
+    followup_retrieval: bool = Field(
+        default=True,
+        description="A turn that reads as a question of its own is read with the earlier question when its best "
+        "passage lies in a document the earlier question's top passages come from (words alone can't tell).",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,
@@ -215,6 +220,16 @@ class Settings(BaseSettings):
     prefer_asked: bool = Field(
         default=True,
         description="The extractive answer prefers sentences stating the asked detail or the question's rare terms.",
+    )
+    relative_dates: bool = Field(
+        default=True,
+        description="A date question is answered by a sentence saying 'today' or 'this week' in a dated document "
+        "too; the answer shows that document's date before it.",
+    )
+    named_years: bool = Field(
+        default=True,
+        description="A year opening a capitalised name ('the 2022 ASEAN-U.S. Special Summit') is no date for a "
+        "date question: the sentence with the event's own date is preferred.",
     )
     answer_type: bool = Field(
         default=True,

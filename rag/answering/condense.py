@@ -169,6 +169,26 @@ def condense_question(
     return f"{question} {standalone}"
 
 
+def earlier_question(
+    question: str, history: list[dict[str, str]], actors: Collection[str], authors: Collection[str], rules: Rules
+) -> str | None:
+    """The last question the conversation asked, read as it was answered (a follow-up with what it leaned on)."""
+    previous = last_user_question(history)
+    if not previous:
+        return None
+    earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
+    return _base(condense_question(previous, earlier, actors, authors, True, rules))
+
+
+def names_new(question: str, said: Collection[str]) -> bool:
+    """True when the question names a country or a capitalised name (not its first word) that nothing said did."""
+    before = " ".join(without_sources(text) for text in said).casefold()
+    countries = {name for text in said for _, _, name in country_mentions(text)}
+    if any(name not in countries for _, _, name in country_mentions(question)):
+        return True
+    return any(m.group(0).casefold() not in before for m in re.finditer(r"(?<=\w\s)[A-Z][\w-]+", question))
+
+
 def _glued(question: str, previous: str, glue: bool) -> str:
     """The follow-up with the earlier question after it (`glue`), else the follow-up as asked."""
     return f"{question} {previous}" if glue else question

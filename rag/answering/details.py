@@ -335,3 +335,51 @@ def gives_future_date(sentence: str, question: str, document_date: str) -> bool:
         return True
     year = document_date[:4]
     return year.isdigit() and any(int(m.group(0)) > int(year) for m in YEAR.finditer(sentence))
+
+
+# "met today", "this week": the sentence's date is its dated document's (a readout, a statement).
+RELATIVE_DATE = re.compile(r"\b(today|tonight|this (morning|afternoon|evening|week)|later that day)\b", re.I)
+# A year opening a name of capitalised words ("the 2022 ASEAN-U.S. Special Summit", "with 2022 ASEAN Chair Prime
+# Minister Hun Sen") names something; it dates no event. After a month, a day or a preposition ("in 2023 Prime
+# Minister Kishida ...") it is a date.
+NAMED_YEAR = re.compile(
+    rf"(?<![Ii]n )(?<![Bb]y )(?<![Ss]ince )(?<![Uu]ntil )(?<![Ff]rom )(?<![Oo]f )(?<![,\d] )(?<!{MONTH_LOOKBEHIND})"
+    r"\b(?:1[89]|20)\d\d(?=\s+[A-Z][\w.’'-]*\s+[A-Z])"
+    # After an article or a possessive the year qualifies a noun ("ahead of the 2023 elections", "its 2022
+    # strategy"): it dates that thing, not the event asked about.
+    r"|(?<=\b(?:the|its|our) )(?:1[89]|20)\d\d\b(?=\s+[\w-])"
+)
+
+
+@dataclass(frozen=True)
+class Dating:
+    """How the composer reads a sentence's date: Settings' `relative_dates` and `named_years` switches."""
+
+    relative: bool = True  # "met today" in a document dated 2022-11-12 is dated 12 November 2022
+    named_years: bool = True  # a year opening a capitalised name is no date
+
+
+def spoken_date(iso: str) -> str:
+    """ "2022-11-12" as "12 November 2022"; '' for what is no full ISO date."""
+    match = re.fullmatch(r"((?:1[89]|20)\d\d)-(\d\d)-(\d\d)", iso.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return ""
+    year, month, day = match.groups()
+    return f"{int(day)} {MONTH.split('|')[int(month) - 1]} {year}"
+
+
+def relative_date(sentence: str, date: str, dating: Dating) -> str:
+    """The date a sentence saying "today"/"this week" means: its document's, spoken; '' when none."""
+    return spoken_date(date) if dating.relative and RELATIVE_DATE.search(sentence) else ""
+
+
+def as_dated(sentence: str, date: str, dating: Dating) -> str:
+    """The sentence as a date question reads it: years opening a name blanked, its document's date after a "today".
+
+    Only for the checks (`Detail.carries`, `answer_fit`); the answer shows the sentence as written.
+    """
+    if dating.named_years:
+        sentence = NAMED_YEAR.sub("", sentence)
+    if when := relative_date(sentence, date, dating):
+        sentence = f"{sentence} ({when})"
+    return sentence

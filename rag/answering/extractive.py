@@ -18,7 +18,7 @@ import numpy as np
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
 from rag.answering.citations import Claim
-from rag.answering.details import CODE, MONTH, Detail, asked_anywhere, proper_nouns
+from rag.answering.details import CODE, MONTH, Dating, Detail, as_dated, asked_anywhere, proper_nouns, relative_date
 from rag.answering.prompts import INJECTION
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
@@ -189,7 +189,11 @@ def _terms(text: str) -> frozenset[str]:
 
 
 def _candidates(
-    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], quoted: bool = False
+    question: str,
+    numbered: list[tuple[int, Hit]],
+    actors: frozenset[str],
+    quoted: bool = False,
+    dating: Dating | None = None,
 ) -> tuple[list[_Candidate], Detail | None]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for),
     and the figure asked for that none states.
@@ -200,17 +204,23 @@ def _candidates(
     A question about a country other than the corpus's main `actors` needs passages about that one. When no
     sentence states the figure asked for, the others stand, with that figure: the answer then says the sources
     don't give it and shows the closest sentences.
+    With `dating` a sentence's date is read as `as_dated` reads it (a "today" in a dated document states one).
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
-    found = _sentences(question, numbered, actors, needs, quoted)
+    found = _sentences(question, numbered, actors, needs, quoted, dating)
     if not found and needs:
-        missing = next((d for d in needs if not _sentences(question, numbered, actors, [d], quoted)), needs[0])
-        return _sentences(question, numbered, actors, [], quoted), missing
+        missing = next((d for d in needs if not _sentences(question, numbered, actors, [d], quoted, dating)), needs[0])
+        return _sentences(question, numbered, actors, [], quoted, dating), missing
     return found, None
 
 
 def _sentences(
-    question: str, numbered: list[tuple[int, Hit]], actors: frozenset[str], needs: list[Detail], quoted: bool
+    question: str,
+    numbered: list[tuple[int, Hit]],
+    actors: frozenset[str],
+    needs: list[Detail],
+    quoted: bool,
+    dating: Dating | None = None,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -230,7 +240,7 @@ def _sentences(
                 and not INJECTION.search(sentence)
                 and not (SIGNPOST.search(sentence) and len(sentence.split()) <= SIGNPOST_WORDS)
                 and not (_asks(sentence) and not (quoted and QUOTED_QUESTION.search(sentence)))
-                and all(detail.carries(sentence, question) for detail in needs)
+                and all(detail.carries(_read(sentence, hit, dating), question) for detail in needs)
                 and (not needs or _spelled_terms(sentence) & asked_terms)
             ):
                 seen.add(key)
@@ -241,6 +251,19 @@ def _sentences(
 def _spelled_terms(text: str) -> frozenset[str]:
     """`_terms` with British and American spellings folded to one: "centre" and "center" are one term."""
     return _terms(re.sub(r"[A-Za-z]+", lambda m: fold_spelling(m.group(0)), text))
+
+
+def _read(sentence: str, hit: Hit, dating: Dating | None) -> str:
+    """The sentence as the checks of what it states read it (`as_dated`, with `dating`)."""
+    return as_dated(sentence, hit.date, dating) if dating is not None else sentence
+
+
+def _dated(claims: list[Claim], c: _Candidate, dating: Dating | None) -> list[Claim]:
+    """The claims, the first one tagged with its document's date when it says only "today" (`relative_date`)."""
+    when = relative_date(c.sentence, c.hit.date, dating) if dating is not None else ""
+    if not when or not claims or claims[0].tag or _date_fit(c.sentence, "") == 1.0:
+        return claims
+    return [replace(claims[0], tag=when), *claims[1:]]
 
 
 def _asks(sentence: str) -> bool:
@@ -287,6 +310,7 @@ def _score(
     actors: frozenset[str],
     gives: Callable[[str], bool] | None = None,
     answer_type: bool = False,
+    dating: Dating | None = None,
 ) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
@@ -326,8 +350,9 @@ def _score(
             folded = text.casefold()
             held = sum(bool(re.search(rf"\b{re.escape(term.casefold())}\b", folded)) for term in distinct)
             held = held / len(distinct) if distinct else 0.0
-            c.score += ASKED_BONUS * gives(c.sentence) + DISTINCT_BONUS * held
-            if answer_type and (fit := answer_fit(question, c.sentence)) is not None:
+            read = _read(c.sentence, c.hit, dating)
+            c.score += ASKED_BONUS * gives(read) + DISTINCT_BONUS * held
+            if answer_type and (fit := answer_fit(question, read)) is not None:
                 c.score += ANSWER_TYPE_BONUS * fit
         c.vector = vector
     return candidates
@@ -586,6 +611,7 @@ def extract_answer(
     answer_type: bool = False,
     topic: frozenset[str] = frozenset(),
     flag_missing: bool = False,
+    dating: Dating | None = None,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -602,17 +628,20 @@ def extract_answer(
     preferred over ones only sounding like the question or speaking of another source's words.
     `flag_missing`: when no sentence states the figure asked for, the answer says so first (`missing_text`) and
     the extract is marked `missing`; otherwise the closest sentences stand alone.
+    `dating`: how a date question reads a sentence's date (`Dating`); a shown "met today" is tagged with its
+    document's date.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
-    candidates, missing = _candidates(question, numbered, profile.actors, answer_type)
+    dating = dating if any(d.name == "the date" for d in asked_anywhere(question)) else None
+    candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating)
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
         return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type)
+    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating)
     for c in scored if topic else []:
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
@@ -622,7 +651,10 @@ def extract_answer(
     if shape == "overview":
         return _overview(chosen, taken)
     follow = continues and shape in ("fact", "reason", "yesno")
-    units = [unit + (_continuation(c, candidates, taken) if follow else []) for c, unit in _units(chosen, taken)]
+    units = [
+        _dated(unit, c, dating) + (_continuation(c, candidates, taken) if follow else [])
+        for c, unit in _units(chosen, taken)
+    ]
     lines = _render(units, bullets=shape == "list")
     text = "\n".join(lines) if shape == "list" else " ".join(lines)
     if missing is not None and flag_missing:
