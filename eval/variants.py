@@ -238,6 +238,9 @@ VARIANTS: dict[str, Variant] = {
             "a turn that reads as its own question is never read with the earlier one",
             "followup_retrieval",
         ),
+        _off(
+            "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
+        ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",

@@ -256,7 +256,14 @@ class Engine:
                 hits,
                 lambda compact: self._messages(query, hits, compact),
                 lambda: self._extract(
-                    self._read_with(asked, groups), shape, entities, groups, answered, hits, bool(sources)
+                    self._read_with(asked, groups),
+                    shape,
+                    entities,
+                    groups,
+                    answered,
+                    hits,
+                    bool(sources),
+                    asked.turn if self.settings.followup_own_words else "",
                 ),
             )
             yield from self._write(answer, request, started)
@@ -434,9 +441,10 @@ class Engine:
         answered: set[int],
         hits: list[Hit],
         by_source: bool = False,
+        turn: str = "",
     ) -> Extract:
         """The extractive answer: per shape, per comparison side, per source compared, or per part (each part
-        under its question)."""
+        under its question). `turn`, a glued follow-up's own words, steers a one-part answer's sentences."""
         number = {h.chunk_id: n for n, h in enumerate(hits, start=1)}
         limits = Limits(
             self.settings.extractive_sentences,
@@ -476,6 +484,7 @@ class Engine:
                 answer_type=self.settings.answer_type,
                 flag_missing=self.settings.flag_missing_figure,
                 dating=self._dating(),
+                turn=turn,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)

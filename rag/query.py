@@ -73,6 +73,7 @@ class Query:
     scopes: dict[str, Scope | None] = field(default_factory=dict)
     prefer: dict[str, float] = field(default_factory=dict)  # the conversation's documents: doc_id -> weight
     in_context: str = ""  # the turn read with the earlier question glued on: what a continuing turn's sentences match
+    turn: str = ""  # the turn's own words when `standalone` glued the earlier question on after them; else ""
 
     @property
     def scope(self) -> Scope | None:
@@ -116,6 +117,7 @@ def build_query(
     in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
     shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what, overview_asks)
+    turn = respelled[0] if history and standalone.startswith(f"{respelled[0]} ") else ""
     split = split_parts(standalone, part_and)
     parts = carry_subject(split) if part_subject else split
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
@@ -139,6 +141,7 @@ def build_query(
         entities,
         scopes,
         in_context=in_context,
+        turn=turn,
     )
 
 

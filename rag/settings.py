@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         "being replaced by the countries it named (often the wrong side: 'did they deliver it?' after Japan's "
         "pledge to the Philippines).",
     )
+    followup_own_words: bool = Field(
+        default=True,
+        description="A turn read with the earlier question glued on chooses its sentences by its own words first: "
+        "their similarity to the turn alone and to the glued text are weighed together, so a sentence answering the "
+        "earlier question does not win.",
+    )
     followup_retrieval: bool = Field(
         default=True,
         description="A turn that reads as a question of its own is read with the earlier question when its best "

@@ -121,6 +121,7 @@ MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
+TURN_WEIGHT = 0.5  # a glued follow-up's sentences: the weight of the turn's own words against the glued text
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
@@ -311,6 +312,7 @@ def _score(
     gives: Callable[[str], bool] | None = None,
     answer_type: bool = False,
     dating: Dating | None = None,
+    turn: str = "",
 ) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
@@ -319,9 +321,13 @@ def _score(
     (embedding the sentences of ten passages costs seconds on two cores). A sentence without a stored
     vector (a chunk stored before they were, a list item split out) is embedded with the one before it.
     `answer_type` (with `gives`): a sentence holding what the wh-word asks for (`answer_fit`) is preferred.
+    `turn`: a follow-up's own words, the earlier question glued after them in `question`; similarity and word
+    overlap weigh the turn alone (`TURN_WEIGHT`) with the glued text, the earlier question being context only.
     Returns the candidates, scored.
     """
     query = embedder.encode_cached([question])[0]
+    if turn:  # a weighted sum of similarities is the similarity to the weighted sum of the vectors
+        query = TURN_WEIGHT * embedder.encode_cached([turn])[0] + (1 - TURN_WEIGHT) * query
     stored: dict[int, dict[tuple[int, int], np.ndarray]] = {}
     vectors: list[np.ndarray | None] = []
     for c in candidates:
@@ -335,6 +341,7 @@ def _score(
     for i, vector in zip(missing, embedder.encode_cached([_in_context(candidates[i]) for i in missing]), strict=True):
         vectors[i] = vector
     asked_terms = _terms(question)
+    turn_terms = _terms(turn)
     asked_countries = set(find_countries(question))
     topics = asked_countries - actors
     distinct = distinctive_terms(question) if gives is not None else []
@@ -342,6 +349,9 @@ def _score(
         text = _in_context(c)
         named = set(find_countries(text))
         overlap = len(asked_terms & _terms(text)) / max(len(asked_terms), 1)
+        if turn_terms:
+            own = len(turn_terms & _terms(text)) / len(turn_terms)
+            overlap = TURN_WEIGHT * own + (1 - TURN_WEIGHT) * overlap
         countries = len(asked_countries & named) / max(len(asked_countries), 1)
         on_topic = TOPIC_BONUS if topics & named else 0.0  # about the country asked of, not only its passage
         rank_prior = 1.0 / (c.n + 4)  # retrieval already ranked the chunks; trust it a little
@@ -612,6 +622,7 @@ def extract_answer(
     topic: frozenset[str] = frozenset(),
     flag_missing: bool = False,
     dating: Dating | None = None,
+    turn: str = "",
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -630,6 +641,7 @@ def extract_answer(
     the extract is marked `missing`; otherwise the closest sentences stand alone.
     `dating`: how a date question reads a sentence's date (`Dating`); a shown "met today" is tagged with its
     document's date.
+    `turn`: a follow-up's own words when the earlier question is glued after them in `question` (`_score`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -641,7 +653,7 @@ def extract_answer(
         return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating)
+    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn)
     for c in scored if topic else []:
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
