@@ -57,7 +57,7 @@ def dropped_note(count: int) -> str:
 
 
 # A figure in a sentence ("600", "1.5"), and a year, which is no figure of its own.
-FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+FIGURE = re.compile(r"\b\d[\d,.]*\d\b")  # two digits or more: a lone digit is in every date
 YEAR = re.compile(r"(19|20)\d\d")
 
 
@@ -528,7 +528,10 @@ class Engine:
         later = [
             (n, h)
             for n, h in numbered
-            if n not in cited and h.date and _later(h.date, latest) and any(f in h.text for f in figures)
+            if n not in cited
+            and h.date
+            and _later(h.date, latest)
+            and any(re.search(rf"(?<![\d.,]){re.escape(f)}(?![\d]|[.,]\d)", h.text) for f in figures)
         ]
         if not later:
             return extract

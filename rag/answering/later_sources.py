@@ -1,7 +1,7 @@
 """Saying when an answer cites a source dated after the corpus's primary document.
 
-The related sources were published around the primary document, some after it ("Two of them (April 2024) come
-after the article"): a reader weighing the article's claims must know when a cited passage is from later. Dates
+The related sources were published around the primary document, some after it (corpus/README.md: "Two of them
+(April 2024) come after the article"): a reader weighing the article's claims must know when a cited passage is from later. Dates
 are compared at the primary's precision, so a source of April 2024 is later than an article dated "2023", and one
 of September 2023 is not.
 """
@@ -9,9 +9,13 @@ of September 2023 is not.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Sequence
 
 from rag.answer import Citation
+
+# The note as it closes an answer's text: "\n\nSource 2 is dated 11 April 2024, later than the article (2023)."
+NOTE = re.compile(r"\n\nSources? [\d, and]+ (?:is|are) dated [^\n]*, later than [^\n]*\Z")
 
 
 def later_note(citations: Sequence[Citation], primary_date: str, primary_label: str) -> str:
@@ -37,3 +41,8 @@ def _readable(date: str) -> str:
     if len(parts) == 3 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
         return f"{int(parts[2])} {calendar.month_name[int(parts[1])]} {parts[0]}"
     return date
+
+
+def without_later_note(text: str) -> str:
+    """The answer's text without its closing later-source note: the dates it names are not the answer's claims."""
+    return NOTE.sub("", text)
