@@ -1,9 +1,9 @@
 """Saying when an answer cites a source dated after the corpus's primary document.
 
 The related sources were published around the primary document, some after it (corpus/README.md: "Two of them
-(April 2024) come after the article"): a reader weighing the article's claims must know when a cited passage is from later. Dates
-are compared at the primary's precision, so a source of April 2024 is later than an article dated "2023", and one
-of September 2023 is not.
+(April 2024) come after the article"): a reader weighing the article's claims must know when a cited passage is
+from later. Dates are compared at the primary's precision, so a source of April 2024 is later than an article dated
+"2023", and one of September 2023 is not.
 """
 
 from __future__ import annotations
