@@ -504,10 +504,10 @@ class Engine:
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
-            missing.append(extract.missing if extract.claims else "")
-        # No part answered but one lacking its figure: the answer only shows the closest passages.
+            missing.append(extract.missing if extract.claims else "the answer")  # a part that abstained outright
         if not claims:
             return Extract("")
+        # Abstained as a whole only when no part answered: each lacks its figure, or abstained outright.
         gaps = [m for m in missing if m]
         return Extract("\n\n".join(blocks), claims, gaps[0] if len(gaps) == len(missing) else "")
 
