@@ -26,6 +26,7 @@ from eval.replay import replay_file, report
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
 from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings
+from rag.answering.later_sources import without_later_note
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,11 @@ def evaluate_question(
         if pipeline.answers:
             answer = pipeline.ask(question.question, question.history_list())
             row.update(
-                answer=answer.text, abstained=answer.abstained, search_query=answer.search_query, shape=answer.shape
+                # The later-source note names dates of sources, not of what was asked: it must not pass a key fact.
+                answer=without_later_note(answer.text),
+                abstained=answer.abstained,
+                search_query=answer.search_query,
+                shape=answer.shape,
             )
             row["citations"] = [
                 {

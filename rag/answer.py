@@ -47,6 +47,8 @@ class Answer:
     text: str
     citations: list[Citation]
     retrieved: list[Hit]
+    # The sources don't answer it; `citations` may still list the closest sentences, shown after "The sources
+    # don't give the amount. The closest passages say:".
     abstained: bool
     unsupported_sentences: list[str] = field(default_factory=list)
     backend: str = ""

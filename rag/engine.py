@@ -57,7 +57,7 @@ def dropped_note(count: int) -> str:
 
 
 # A figure in a sentence ("600", "1.5"), and a year, which is no figure of its own.
-FIGURE = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
+FIGURE = re.compile(r"\b\d[\d,.]*\d\b")  # two digits or more: a lone digit is in every date
 YEAR = re.compile(r"(19|20)\d\d")
 
 
@@ -513,10 +513,10 @@ class Engine:
             heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
-            missing.append(extract.missing if extract.claims else "")
-        # No part answered but one lacking its figure: the answer only shows the closest passages.
+            missing.append(extract.missing if extract.claims else "the answer")  # a part that abstained outright
         if not claims:
             return Extract("")
+        # Abstained as a whole only when no part answered: each lacks its figure, or abstained outright.
         gaps = [m for m in missing if m]
         return Extract("\n\n".join(blocks), claims, gaps[0] if len(gaps) == len(missing) else "")
 
@@ -537,7 +537,10 @@ class Engine:
         later = [
             (n, h)
             for n, h in numbered
-            if n not in cited and h.date and _later(h.date, latest) and any(f in h.text for f in figures)
+            if n not in cited
+            and h.date
+            and _later(h.date, latest)
+            and any(re.search(rf"(?<![\d.,]){re.escape(f)}(?![\d]|[.,]\d)", h.text) for f in figures)
         ]
         if not later:
             return extract

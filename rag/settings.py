@@ -303,8 +303,8 @@ class Settings(BaseSettings):
     )
     part_subject: bool = Field(
         default=True,
-        description="A later part's pronoun takes the first part's subject: 'he' its person, 'it' the name it ends "
-        "on, 'they' its countries ('... did Kishida visit, and where did he go ...': 'where did Kishida go').",
+        description="A later part's pronoun takes the first part's subject: 'he' its person, 'it' the name it asks "
+        "about or ends on ('... did Kishida visit, and where did he go ...': 'where did Kishida go').",
     )
     part_new_sentences: bool = Field(
         default=True,

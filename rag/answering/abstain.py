@@ -20,6 +20,7 @@ from rag.answer import ABSTAIN_TEXT
 from rag.answering.details import (
     ASKS_FUTURE,
     DETAILS,
+    FUTURE,
     MONTH,
     SENTENCE_STARTERS,
     Detail,
@@ -290,7 +291,7 @@ def reports_later_past(question: str, hits: list[Hit]) -> bool:
     """True when the question asks what happened at an event of a year after every passage's document was written:
     sources of 2023 can announce a 2024 summit, not report what it agreed."""
     match = PAST_EVENT.search(question)
-    if match is None:
+    if match is None or FUTURE.search(question) or ASKS_FUTURE.search(question):  # "was Japan expected to ... in 2025"
         return False
     year = int(match.group("year") or match.group("year2"))
     written = [int(h.date[:4]) for h in hits if h.date and h.date[:4].isdigit()]

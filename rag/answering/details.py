@@ -300,7 +300,7 @@ def asked_office(question: str) -> str | None:
     if match is None:
         return None
     role = match.group("role") or ""
-    keep = role and not _ROLELESS.match(role) and not find_countries(role) and role.islower()
+    keep = role and not _ROLELESS.match(role) and not find_countries(role)
     return f"{role} {match.group('office')}".lower() if keep else match.group("office").lower()
 
 

@@ -203,16 +203,21 @@ def _candidates(
     it is someone's words ("he publicly stated: “If I do not rely on China, who should I rely on?”").
 
     A question about a country other than the corpus's main `actors` needs passages about that one. When no
-    sentence states the figure asked for, the others stand, with that figure: the answer then says the sources
-    don't give it and shows the closest sentences.
+    sentence states every figure asked for, those stating one of them stand ("when and how much": the date's
+    sentence and the amount's); when a figure is stated by no sentence at all, every sentence stands, with that
+    figure: the answer then says the sources don't give it and shows the closest sentences.
     With `dating` a sentence's date is read as `as_dated` reads it (a "today" in a dated document states one).
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
     found = _sentences(question, numbered, actors, needs, quoted, dating)
-    if not found and needs:
-        missing = next((d for d in needs if not _sentences(question, numbered, actors, [d], quoted, dating)), needs[0])
-        return _sentences(question, numbered, actors, [], quoted, dating), missing
-    return found, None
+    if found or not needs:
+        return found, None
+    every = _sentences(question, numbered, actors, [], quoted, dating)
+    stating = {d.name: [c for c in every if d.carries(_read(c.sentence, c.hit, dating), question)] for d in needs}
+    missing = next((d for d in needs if not stating[d.name]), None)
+    if missing is not None:
+        return every, missing
+    return [c for c in every if any(c in stated for stated in stating.values())], None
 
 
 def _sentences(

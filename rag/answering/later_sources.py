@@ -1,17 +1,21 @@
 """Saying when an answer cites a source dated after the corpus's primary document.
 
-The related sources were published around the primary document, some after it ("Two of them (April 2024) come
-after the article"): a reader weighing the article's claims must know when a cited passage is from later. Dates
-are compared at the primary's precision, so a source of April 2024 is later than an article dated "2023", and one
-of September 2023 is not.
+The related sources were published around the primary document, some after it (corpus/README.md: "Two of them
+(April 2024) come after the article"): a reader weighing the article's claims must know when a cited passage is
+from later. Dates are compared at the primary's precision, so a source of April 2024 is later than an article dated
+"2023", and one of September 2023 is not.
 """
 
 from __future__ import annotations
 
-import calendar
+import re
 from collections.abc import Sequence
 
 from rag.answer import Citation
+from rag.answering.details import spoken_date
+
+# The note as it closes an answer's text: "\n\nSource 2 is dated 11 April 2024, later than the article (2023)."
+NOTE = re.compile(r"\n\nSources? [\d, and]+ (?:is|are) dated [^\n]*, later than [^\n]*\Z")
 
 
 def later_note(citations: Sequence[Citation], primary_date: str, primary_label: str) -> str:
@@ -24,16 +28,18 @@ def later_note(citations: Sequence[Citation], primary_date: str, primary_label: 
     if not later:
         return ""
     if len(later) == 1:
-        return f"Source {later[0].n} is dated {_readable(later[0].date)}, later than {primary_label} ({primary_date})."
+        return f"Source {later[0].n} is dated {readable(later[0].date)}, later than {primary_label} ({primary_date})."
     numbers = ", ".join(str(c.n) for c in later[:-1]) + f" and {later[-1].n}"
-    dates = list(dict.fromkeys(_readable(c.date) for c in later))
+    dates = list(dict.fromkeys(readable(c.date) for c in later))
     dated = dates[0] if len(dates) == 1 else ", ".join(dates[:-1]) + f" and {dates[-1]}"
     return f"Sources {numbers} are dated {dated}, later than {primary_label} ({primary_date})."
 
 
-def _readable(date: str) -> str:
-    """An ISO date as a reader writes it: "2024-04-11" -> "11 April 2024"; anything else as it stands."""
-    parts = date.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts) and 1 <= int(parts[1]) <= 12:
-        return f"{int(parts[2])} {calendar.month_name[int(parts[1])]} {parts[0]}"
-    return date
+def without_later_note(text: str) -> str:
+    """The answer's text without its closing later-source note: the dates it names are not the answer's claims."""
+    return NOTE.sub("", text)
+
+
+def readable(date: str) -> str:
+    """An ISO date as a reader writes it ("11 April 2024"); anything else as it stands."""
+    return spoken_date(date) or date

@@ -36,7 +36,8 @@ def build_server(engine: Engine) -> FastMCP:
             countries: answer only from passages mentioning any of these countries or groupings, e.g. ["Japan"].
             docs: answer only from these documents (file names or titles, as `rag ask --doc`).
 
-        Returns the answer (with [n] markers), `abstained` (true when the sources don't answer it),
+        Returns the answer (with [n] markers), `abstained` (true when the sources don't answer it; the
+        closest cited sentences may follow),
         `citations` (n, title, url, doc_id, quote and quote_start/quote_end, the quote's character
         offsets in the document) and the passages it `retrieved`: what `rag ask --json` prints.
         """

@@ -299,3 +299,5 @@ def test_what_happened_at_an_event_after_every_source_is_not_reported(tiny_engin
     assert reports_later_past("What was decided at the 2026 harbour pact review?", hits)
     assert not reports_later_past("What was decided at the 2024 harbour pact signing?", hits)
     assert not reports_later_past("When will the 2026 review take place?", hits)  # asks ahead, not what happened
+    assert not reports_later_past("What was Japan expected to do at the 2026 review?", hits)  # a plan, not a report
+    assert not reports_later_past("Did they plan to meet in 2026?", hits)
