@@ -25,8 +25,7 @@ from eval.pipeline import Pipeline, Ranked
 from eval.replay import replay_file, report
 from eval.report import markdown_report, markdown_table, shape_table, write_chart
 from eval.variants import DEFAULT_VARIANTS, VARIANTS, Variant, resolve_variants
-from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings
-from rag.answering.later_sources import without_later_note
+from rag import Backend, Embedder, Engine, MissingPackageError, RagError, Settings, without_later_note
 
 log = logging.getLogger(__name__)
 

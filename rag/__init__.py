@@ -32,6 +32,7 @@ _PUBLIC = {
     "LLMError": "rag.errors",
     "MissingPackageError": "rag.errors",
     "IndexingError": "rag.errors",
+    "without_later_note": "rag.answering.later_sources",
 }
 __all__ = [
     "ABSTAIN_TEXT",
@@ -52,10 +53,12 @@ __all__ = [
     "StoreError",
     "UnknownCountryError",
     "UnknownDocumentError",
+    "without_later_note",
 ]
 
 if TYPE_CHECKING:
     from rag.answer import ABSTAIN_TEXT, Answer, Citation
+    from rag.answering.later_sources import without_later_note
     from rag.engine import Engine
     from rag.errors import (
         EmptyStoreError,
