@@ -38,6 +38,7 @@ from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.retrieval.wording import with_country_names
 from rag.settings import Settings
+from rag.storage import records
 from rag.storage.embed_cache import embed_cache_status
 from rag.storage.embeddings import Embedder
 from rag.storage.progress import IngestProgress, ProgressFile
@@ -319,7 +320,7 @@ class Engine:
 
         `glue` (default: without RAG_CONVERSATION) puts the earlier question after a turn no rewrite resolves.
         """
-        authors = [str(d["author"]) for d in self.documents().values() if d.get("author")] if history else []
+        authors = [records.author(d) for d in self.documents().values() if records.author(d)] if history else []
         actors = self.settings.profile.actors
         glue = not self.settings.conversation if glue is None else glue
         standalone = condense_question(
@@ -395,7 +396,7 @@ class Engine:
             return hits
         documents = self.documents()
         for doc_id in scope.doc_ids:
-            author = str(documents.get(doc_id, {}).get("author", ""))
+            author = records.author(documents.get(doc_id, {}))
             if author and not any(h.doc_id == doc_id and author in h.text for h in hits):
                 found = self.retriever.rank(author, 1, [], Scope(scope.label, (doc_id,)))
                 hits = hits + [h for h in found if author in h.text and h.chunk_id not in {x.chunk_id for x in hits}]
@@ -626,9 +627,9 @@ class Engine:
     def _later_note(self, answer: Answer) -> str:
         """The closing line naming the cited sources dated after the corpus's primary document, or ""."""
         primary = self.settings.profile.primary
-        meta = self.documents().get(primary, {}) if primary and answer.citations and not answer.abstained else {}
-        label = f"the {meta['kind']}" if meta.get("kind") else meta.get("title", "")
-        return later_note(answer.citations, str(meta.get("date", "")), label) if meta else ""
+        fields = self.documents().get(primary, {}) if primary and answer.citations and not answer.abstained else {}
+        label = f"the {records.kind(fields)}" if records.kind(fields) else records.title(fields)
+        return later_note(answer.citations, records.date(fields), label) if fields else ""
 
     def _gives(self, question: str) -> Callable[[str], bool] | None:
         """Whether a sentence states what `question` asks for (`prefer_asked`), for the extractive composer."""

@@ -244,3 +244,13 @@ def title(fields: dict[str, Any]) -> str:
 def date(fields: dict[str, Any]) -> str:
     """A document's date (ISO, as its front matter gives it), from its fields."""
     return str(fields.get("date", ""))
+
+
+def author(fields: dict[str, Any]) -> str:
+    """A document's author (its byline), from its fields; "" when it names none."""
+    return str(fields.get("author", ""))
+
+
+def kind(fields: dict[str, Any]) -> str:
+    """A document's kind ("article"), from its fields; "" when it gives none."""
+    return str(fields.get("kind", ""))
