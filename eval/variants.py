@@ -192,10 +192,10 @@ VARIANTS: dict[str, Variant] = {
             "paraphrase_cosine",
             0.0,
         ),
-        _off(
-            "no-figure-clause",
-            "a figure anywhere in an on-topic sentence gives it; an amount is a count",
-            "figure_clause",
+        Variant(
+            "figure-clause",
+            "the detail check reads a figure only in the clause naming the question's names (off by default)",
+            overrides={"figure_clause": True},
         ),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(
@@ -247,7 +247,11 @@ VARIANTS: dict[str, Variant] = {
             "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
             "overview_asks",
         ),
-        _off("no-part-and", "only a comma, a semicolon or 'and also' splits a question into parts", "part_and"),
+        Variant(
+            "part-and",
+            "a plain 'and' before a second question splits it into parts, as a comma does (off by default)",
+            overrides={"part_and": True},
+        ),
         _off(
             "no-part-subject",
             "a later part's pronoun is left as asked, not given the first part's subject",

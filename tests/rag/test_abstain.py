@@ -257,7 +257,8 @@ def test_a_figure_in_a_clause_about_another_company_does_not_give_the_count(tiny
         "Mitsubishi will build eight patrol boats for Vietnam, and Kawasaki will invest $90 million in a shipyard.",
         "Kawasaki will build six patrol boats for Vietnam, and Mitsubishi will train the crews.",
     ]
-    assert reading(tiny_engine, question, sentences, ["", ""]) == [False, True]
+    # opt-in (RAG_FIGURE_CLAUSE): round 3's final ablation found it cost the held-out set
+    assert reading(tiny_engine, question, sentences, ["", ""], figure_clause=True) == [False, True]
     assert reading(tiny_engine, question, sentences, ["", ""], figure_clause=False) == [True, True]
 
 
