@@ -468,20 +468,21 @@ def paraphrased(
     detail: the word vectors are cached, so a warm answer stays fast.
     """
     details = [d for d in asked_details(query) if d.figure]  # a name or a person must be given in so many words
+    candidates = [
+        i
+        for i in np.argsort(-similarity, kind="stable")
+        if not topical[i] and any(d.carries(sentences[i], query) for d in details)
+    ]
     # A paraphrase of the topic about another country or name gives that one's detail: every name must be there.
     # The main actors count too here: "Japan's pledge to Vietnam" is not the US one's.
     named = names_everything_asked(
-        sentences,
+        [sentences[i] for i in candidates],
         query,
         frozenset(),
         settings.spelled_names,
         meaning_of(embedder.encode_cached, settings.paraphrase_cosine) if settings.paraphrased_acronyms else None,
     )
-    stating = [
-        i
-        for i in np.argsort(-similarity, kind="stable")
-        if not topical[i] and named[i] and any(d.carries(sentences[i], query) for d in details)
-    ][:PARAPHRASE_CANDIDATES]
+    stating = [i for i, ok in zip(candidates, named, strict=True) if ok][:PARAPHRASE_CANDIDATES]
     out = np.zeros(len(sentences), dtype=bool)
     if not stating:
         return out
