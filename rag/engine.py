@@ -16,7 +16,7 @@ from rag.answering.abstain import abstention
 from rag.answering.condense import Rules, condense_question, earlier_question, names_new
 from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import (
-    AUTHORSHIP,
+    ASKS_AUTHOR,
     Extract,
     Limits,
     compare,
@@ -392,7 +392,7 @@ class Engine:
         The author's name is in the document's metadata; the passage naming them is retrieved by that name, so the
         answer quotes the byline itself, whichever passages the question's own words found.
         """
-        if scope is None or not AUTHORSHIP.search(part):
+        if scope is None or not ASKS_AUTHOR.search(part):
             return hits
         documents = self.documents()
         for doc_id in scope.doc_ids:

@@ -39,10 +39,10 @@ ELLIPTIC = re.compile(r"^\s*(and|also|what about|how about|what of|same for)\b(?
 # Words that make a follow-up a question of its own rather than a topic to add ("and when did it start?").
 ASKS = re.compile(r"\b(who|whom|what|when|where|which|why|how|did|does|do|is|are|was|were)\b", re.I)
 # A conversation about who wrote a document: its "she" is that author.
-AUTHORSHIP = re.compile(r"\b(author|writer|wrote|written|columnist)\b", re.I)
+AUTHOR_WORDS = re.compile(r"\b(author|writer|wrote|written|columnist)\b", re.I)
 # "What about India, did it ...?": the follow-up names the subject its pronoun stands for.
 NAMED_SUBJECT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<subject>[^,?]{2,40}),\s*(?P<rest>.+)$", re.I)
-PERSON = re.compile(r"\b(she|he|her|him|his)\b", re.I)  # a person the conversation named
+PERSON_PRONOUN = re.compile(r"\b(she|he|her|him|his)\b", re.I)  # a person the conversation named
 GROUP = re.compile(r"\b(they|them|their)\b", re.I)
 # A turn that leans on the one before: an opening connective, or a reference with nothing to refer to yet.
 LEANS = re.compile(
@@ -238,9 +238,9 @@ def _resolve_people(
         for part in name.split()
         if len(part) > 2
     )
-    if PERSON.search(resolved) and authors and (author_named or AUTHORSHIP.search(said)):
+    if PERSON_PRONOUN.search(resolved) and authors and (author_named or AUTHOR_WORDS.search(said)):
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
-        resolved = PERSON.sub("the author", resolved)
+        resolved = PERSON_PRONOUN.sub("the author", resolved)
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
     if GROUP.search(resolved) and countries and not they_glued:

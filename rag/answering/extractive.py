@@ -63,7 +63,7 @@ ASKS_SPEECH = re.compile(
     re.I,
 )
 # An office or honorific before a capitalised name: "President Biden", "National Security Advisor Akiba Takeo".
-PERSON = re.compile(
+TITLED_NAME = re.compile(
     r"\b(?:President|Prime Minister|Minister|Secretary|Secretary-General|Advis[oe]r|Ambassador|Chancellor|Premier"
     r"|King|Queen|Prince|Princess|Governor|Senator|Chairman|Chairwoman|Director|Commissioner|Mr\.?|Ms\.?|Mrs\.?|Dr\.?)"
     r"\s+(?P<name>[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){0,2})"
@@ -76,7 +76,7 @@ ASKS_WHEN = re.compile(r"\bwhen\b|\b(what|which)\s+(year|date|day|month)\b", re.
 ASKS_WHERE = re.compile(r"\bwhere\b|\bin which (city|place|port|province)\b", re.I)
 ANSWER_TYPE_BONUS = 0.15
 QUOTED_QUESTION = re.compile(r"[“\"][^”\"]+\?[”\"]\W*$")
-AUTHORSHIP = re.compile(
+ASKS_AUTHOR = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
 )
 
@@ -399,7 +399,7 @@ def _new(words: str, question: str) -> bool:
 
 
 def _person_fit(sentence: str, question: str) -> float:
-    if any(_new(m.group("name"), question) for m in PERSON.finditer(sentence)):
+    if any(_new(m.group("name"), question) for m in TITLED_NAME.finditer(sentence)):
         return 1.0
     return 0.5 if _two_word_name(sentence, question) else 0.0
 
@@ -866,7 +866,7 @@ def _byline(question: str, numbered: list[tuple[int, Hit]]) -> Extract:
     for n, hit in numbered:
         author = hit.author
         at = hit.text.find(author) if author else -1
-        if at >= 0 and (AUTHORSHIP.search(question) or author.casefold() in question.casefold()):
+        if at >= 0 and (ASKS_AUTHOR.search(question) or author.casefold() in question.casefold()):
             claim = Claim(author, (n,), hit.start + at, hit.start + at + len(author))
             short = hit.title.split(":")[0].strip() or hit.title  # "Diplomatic Overdrive: Japan trying to ..."
             return Extract(f"“{short}” is by {_cite(author, n)}", [claim])

@@ -10,7 +10,7 @@ import re
 from typing import Literal
 
 from ingest.countries import LEADERS, country_mentions
-from rag.answering.condense import AUTHORSHIP, AUX, PERSON
+from rag.answering.condense import AUTHOR_WORDS, AUX, PERSON_PRONOUN
 from rag.answering.details import asked_anywhere
 
 Shape = Literal["fact", "list", "overview", "comparison", "reason", "yesno"]
@@ -210,7 +210,7 @@ def carry_subject(parts: list[str]) -> list[str]:
     # A leader's name is also a mention of their country; any other name a country mention covers is the country.
     people = [m.group(0) for m in names if m.group(0) in leaders or not (m.group(0).isupper() or _overlaps(m, spans))]
     # "Who wrote Diplomatic Overdrive, and what's her background?": a title is no person; the author is.
-    person = "the author" if AUTHORSHIP.search(first) else (people[-1] if people else None)
+    person = "the author" if AUTHOR_WORDS.search(first) else (people[-1] if people else None)
     asked_of = SUBJECT.search(first)
     subject = asked_of.group("name") if asked_of else None
     ends_on = next((m.group(0) for m in names if not first[m.end() :].strip(" ?.!")), None)
@@ -219,8 +219,8 @@ def carry_subject(parts: list[str]) -> list[str]:
         if person:
             # Every reference is named, not just the first: the name weighs in the part's retrieval as in the first's.
             part = re.sub(r"\b(his|her)\b(?=\s+\w)", f"{person}'s", part, flags=re.I)
-            part = PERSON.sub(person, part)
-        elif PERSON.search(part):
+            part = PERSON_PRONOUN.sub(person, part)
+        elif PERSON_PRONOUN.search(part):
             return [_whole(parts)]
         if subject:
             part = re.sub(rf"\b({AUX})\s+(it|they)\b", rf"\1 {subject}", part, flags=re.I)
