@@ -217,8 +217,8 @@ def _resolve_people(
     previous: str,
     authors: Collection[str],
     actors: Collection[str],
-    glue: bool = True,
-    they_glued: bool = False,
+    glue: bool,
+    they_glued: bool,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
 
