@@ -24,7 +24,7 @@ from rag.answering.extractive import (
     focus_document,
     shared_terms,
 )
-from rag.answering.later_sources import later_note
+from rag.answering.later_sources import is_later, later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
 from rag.answering.prompts import build_messages
 from rag.answering.shapes import classify
@@ -60,12 +60,6 @@ def dropped_note(count: int) -> str:
 # A figure in a sentence ("600", "1.5"), and a year, which is no figure of its own.
 FIGURE = re.compile(r"\b\d[\d,.]*\d\b")  # two digits or more: a lone digit is in every date
 YEAR = re.compile(r"(19|20)\d\d")
-
-
-def _later(date: str, than: str) -> bool:
-    """Whether ISO date `date` is later than `than`, at the precision both have ("2024-04-11" after "2023")."""
-    n = min(len(date), len(than))
-    return date[:n] > than[:n]
 
 
 def _merge(groups: list[tuple[str, list[Hit]]]) -> list[Hit]:
@@ -540,7 +534,7 @@ class Engine:
             for n, h in numbered
             if n not in cited
             and h.date
-            and _later(h.date, latest)
+            and is_later(h.date, latest)
             and any(re.search(rf"(?<![\d.,]){re.escape(f)}(?![\d]|[.,]\d)", h.text) for f in figures)
         ]
         if not later:

@@ -2,7 +2,7 @@
 
 The related sources were published around the primary document, some after it (corpus/README.md: "Two of them
 (April 2024) come after the article"): a reader weighing the article's claims must know when a cited passage is
-from later. Dates are compared at the primary's precision, so a source of April 2024 is later than an article dated
+from later. Dates are compared at the precision both have, so a source of April 2024 is later than an article dated
 "2023", and one of September 2023 is not.
 """
 
@@ -22,8 +22,7 @@ def later_note(citations: Sequence[Citation], primary_date: str, primary_label: 
     """ "Source 3 is dated 11 April 2024, later than the article (2023)." for the later sources cited, or ""."""
     if not primary_date:
         return ""
-    precision = len(primary_date)
-    later = [c for c in citations if c.date and c.date[:precision] > primary_date[:precision]]
+    later = [c for c in citations if c.date and is_later(c.date, primary_date)]
     later.sort(key=lambda c: c.n)
     if not later:
         return ""
@@ -33,6 +32,12 @@ def later_note(citations: Sequence[Citation], primary_date: str, primary_label: 
     dates = list(dict.fromkeys(readable(c.date) for c in later))
     dated = dates[0] if len(dates) == 1 else ", ".join(dates[:-1]) + f" and {dates[-1]}"
     return f"Sources {numbers} are dated {dated}, later than {primary_label} ({primary_date})."
+
+
+def is_later(date: str, than: str) -> bool:
+    """Whether ISO date `date` is later than `than`, at the precision both have ("2024-04-11" after "2023")."""
+    n = min(len(date), len(than))
+    return date[:n] > than[:n]
 
 
 def without_later_note(text: str) -> str:
