@@ -294,6 +294,11 @@ VARIANTS: dict[str, Variant] = {
             "a month and year beside one named source does not name a second source to compare",
             "source_per_side",
         ),
+        _off(
+            "no-named-document",
+            "a document named by its title's words, date and countries does not limit the question to it",
+            "named_document",
+        ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),

@@ -334,6 +334,12 @@ class Settings(BaseSettings):
         description="Beside one source a question names ('the op-ed'), a month and year that dates other "
         "documents ('the Sept 2023 statement') names a second: the two are compared side by side.",
     )
+    named_document: bool = Field(
+        default=True,
+        description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "
+        "'the june 2023 NSA readout') by its title's words or initials, its month and its countries (capitals and "
+        "demonyms too) is answered from that document, when it clearly wins over every other.",
+    )
     source_shared_topic: bool = Field(
         default=True,
         description="Each source compared (two dated statements, the article and a statement) prefers sentences "

@@ -14,6 +14,7 @@ from ingest.chunking import content_sentences
 from ingest.countries import canonical_country, find_countries
 from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
+from rag.retrieval.named_document import named_document
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
@@ -125,15 +126,18 @@ class Retriever:
         if docs and not self.store.count():
             raise EmptyStoreError("The store is empty. Run `rag ingest` first.")
         rules = scope_rules(self.settings.profile)
+        documents = self.documents()
+        named = named_document(question, documents) if self.settings.named_document and not docs else None
         return find_scope(
             question,
             docs,
-            self.documents(),
+            documents,
             rules,
             self.settings.source_scope,
             self.settings.compare_sources,
             self.settings.article_named,
             per_side=self.settings.source_per_side,
+            named_document=named,
         )
 
     def idf(self, question: str) -> dict[str, float]:

@@ -138,6 +138,7 @@ def find_scope(
     compare_sources: bool = False,
     article_named: bool = False,
     per_side: bool = False,
+    named_document: str | None = None,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
@@ -148,7 +149,9 @@ def find_scope(
     as a whole names it in any wording ("what's the article about?", "summarize the op-ed"): one naming no
     country nor any other name, which may be another source or the article's subject. `per_side`: beside one
     source named, a month and year dating other documents names a second source ("the op-ed ... the Sept 2023
-    statement"), and so does a year after "the" ("the 2024 statement").
+    statement"), and so does a year after "the" ("the 2024 statement"). `named_document`: the one document the
+    question names by its title's words, date and countries (`named_document.named_document`): it takes the place
+    of every named source that holds it ("the April 2024 joint statement" is that one statement).
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -176,6 +179,8 @@ def find_scope(
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
     if titled:
         named.append((", ".join(titled), titled))
+    if named_document is not None:
+        named = _with_document(named, named_document, records.title(documents[named_document]))
     if compare_sources and not named:
         by_date = date_sources(question, tuple(sorted(documents)), documents)
         named = by_date if len(by_date) >= 2 or (by_date and paired) else []
@@ -201,6 +206,15 @@ def find_scope(
         return Scope(*named[0])
     union = tuple(sorted({d for _, ids in named for d in ids}))
     return Scope(" and ".join(label for label, _ in named), union, sides=tuple(named))
+
+
+def _with_document(
+    named: list[tuple[str, tuple[str, ...]]], doc_id: str, title: str
+) -> list[tuple[str, tuple[str, ...]]]:
+    """`named` with each source holding `doc_id` narrowed to it, or with it added when none holds it."""
+    own = (title, (doc_id,))
+    narrowed = [own if doc_id in ids else (label, ids) for label, ids in named]
+    return list(dict.fromkeys(narrowed if own in narrowed else [*named, own]))
 
 
 def _about_the_whole(question: str) -> bool:
