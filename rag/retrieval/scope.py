@@ -177,7 +177,9 @@ def find_scope(
                 ]
     folded = _fold(question)
     titled = tuple(sorted(d for d, meta in documents.items() if _names_title(folded, records.title(meta))))
-    if titled:
+    # A title contained in the question ("joint leaders' statement") is read as the document named by all of
+    # its words, when that is another.
+    if titled and (named_document is None or named_document in titled):
         named.append((", ".join(titled), titled))
     if named_document is not None:
         named = _with_document(named, named_document, records.title(documents[named_document]))
@@ -194,7 +196,12 @@ def find_scope(
         every = tuple(sorted(set(documents) - held))
         # A year that dates the named source is its own ("the 2023 joint statement"), not another source's.
         years = {records.date(documents[d])[:4] for d in held}
-        for side in [*date_sources(question, every, documents), *year_sources(question, every, documents, years)]:
+        # So does the month of the document the question names ("the June 2023 US-India statement").
+        months = {records.date(documents[named_document])[:7]} if named_document else set()
+        by_month = [
+            s for s in date_sources(question, every, documents) if records.date(documents[s[1][0]])[:7] not in months
+        ]
+        for side in [*by_month, *year_sources(question, every, documents, years)]:
             if not any(set(side[1]) & set(ids) for _, ids in known + extra):
                 extra.append(side)
         named = known + extra if len(known) + len(extra) >= 2 else named
