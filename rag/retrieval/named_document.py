@@ -36,13 +36,16 @@ class Card:
 
     doc_id: str
     words: frozenset[str]
+    all_words: frozenset[str]
     initials: frozenset[str]
     countries: frozenset[str]
     date: str
 
 
 def _words(text: str) -> list[str]:
-    return [_stem(w) for w in WORD.findall(text.casefold().replace("’", "'")) if w not in QUESTION_WORDS]
+    # One letter is no word ("U.S." -> "u", "s"; "Japan's" -> "s").
+    words = WORD.findall(text.casefold().replace("’", "'"))
+    return [_stem(w) for w in words if len(w) > 1 and w not in QUESTION_WORDS]
 
 
 def _stem(word: str) -> str:
@@ -66,6 +69,9 @@ def card(doc_id: str, meta: dict) -> Card:
     country_words = {w for c in countries for w in _words(c)}
     # A title's date ("12 November 2022") is the card's date, matched as a date.
     words = [w for w in _words(_main_title(title)) if not w.isdigit() and not _month(w)]
+    # A subtitle's words name the document too ("... Elevating Relations to a Comprehensive Strategic
+    # Partnership"), but a reader need not give them: they don't count in how much of the title is named.
+    subtitle = [w for w in _words(title) if not w.isdigit() and not _month(w)]
     # Initials of each run of 3-4 title words: "National Security Advisors" -> "nsa" (two letters are too often a
     # word of their own: "vs").
     every = WORD.findall(title.casefold())
@@ -75,6 +81,7 @@ def card(doc_id: str, meta: dict) -> Card:
     return Card(
         doc_id,
         frozenset(w for w in words if w not in country_words),
+        frozenset(w for w in subtitle if w not in country_words),
         frozenset(initials),
         countries,
         records.date(meta),
@@ -95,16 +102,20 @@ def cards(documents: dict[str, dict]) -> tuple[Card, ...]:
 
 
 def _names(hits: set[str], c: Card, dated: bool, asked_countries: set[str]) -> bool:
-    """Whether title words `hits` name document `c`: beside its month; or with the countries asked, as more than
-    half its main title's words and countries; or two of them beside exactly its countries."""
-    if not hits:
+    """Whether title words `hits` name document `c`: beside its month; or, undated and naming no country the title
+    lacks, as more than half its main title's words and countries, or two of them beside exactly its
+    countries."""
+    # A subtitle's words name it only beside a word of its main title ("the Quad ... Indo-Pacific" is a topic).
+    if not hits & (c.words | c.initials):
         return False
     if dated:
         return True
     named = len(hits) + len(asked_countries & c.countries)
     whole = len(c.words) + len(c.countries) or 1
     exact = bool(asked_countries) and asked_countries == set(c.countries)
-    return len(hits) >= 2 and (named / whole > COVERAGE or exact)
+    # Undated, a country the title lacks makes the words a topic ("upgrade ties with ASEAN to a comprehensive
+    # strategic partnership", said of Japan), not this document's name.
+    return len(hits) >= 2 and asked_countries <= c.countries and (named / whole > COVERAGE or exact)
 
 
 def named_document(question: str, documents: dict[str, dict]) -> str | None:
@@ -130,14 +141,14 @@ def named_documents(question: str, documents: dict[str, dict]) -> tuple[str, ...
     asked_countries = set(find_countries(question))
     df: dict[str, int] = {}
     for c in every:
-        for term in c.words | c.initials | c.countries:
+        for term in c.all_words | c.initials | c.countries:
             df[term] = df.get(term, 0) + 1
     idf = {term: math.log((len(every) + 1) / (n + 0.5)) for term, n in df.items()}
     scored: list[tuple[float, str]] = []
     for c in every:
         if dates and not c.date.startswith(dates[0]):
             continue
-        hits = {w for w in c.words if w in asked or difflib.get_close_matches(w, asked, 1, CLOSE)}
+        hits = {w for w in c.all_words if w in asked or difflib.get_close_matches(w, asked, 1, CLOSE)}
         # Initials that spell a country ("USA") name the country, not this document.
         hits |= {i for i in c.initials if i in asked and not canonical_country(i.upper())}
         if not _names(hits, c, bool(dates) and len(dates[0]) > 4, asked_countries):

@@ -39,6 +39,9 @@ _ARTICLE = r"article|author|writer|essay|op-?ed|opinion piece|piece|column|colum
 # The article named beside another source ("the op-ed and the White House", "the article's take ... compared
 # with the White House's") is one side of a comparison: it counts only when another source is named too.
 PAIRED = re.compile(rf"\bthe ({_ARTICLE})\b", re.I)
+# Beside a document named by its title, the article needs no "the" to be the other side ("article's view vs
+# the US declaration").
+ARTICLE_WORD = re.compile(rf"\b({_ARTICLE})\b", re.I)
 ARTICLE_RULE = ScopeRule(
     "the article",
     re.compile(
@@ -162,7 +165,8 @@ def find_scope(
     named: list[tuple[str, tuple[str, ...]]] = []
     paired: list[tuple[str, tuple[str, ...]]] = []
     for rule in rules:
-        if rule is ARTICLE_RULE and not rule.cue.search(question) and PAIRED.search(question):
+        pairs = ARTICLE_WORD if named_document is not None else PAIRED
+        if rule is ARTICLE_RULE and not rule.cue.search(question) and pairs.search(question):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )

@@ -32,6 +32,8 @@ DOCUMENTS = {
         # most of the main title, no date; a near-twin differs by one title word
         ("What does the Nordic Vision Statement say?", "g.md"),
         ("summarise the Andean water declaration", "e.md"),
+        # a subtitle's words beside a main-title word
+        ("what does the Nordic statement on partners for the Arctic say?", "g.md"),
         # a typo in a title word
         ("what's in the declaraton on andean water security", "e.md"),
     ],
@@ -49,6 +51,10 @@ def test_a_question_names_one_document_by_its_title_date_and_countries(question:
         "what did the 2022 joint statement say about trade?",
         # a title word used as a topic word
         "How is water security changing?",
+        # a subtitle's words alone are a topic
+        "What are the Nordic countries doing in the Arctic?",
+        # undated title words said of a country the title lacks are a topic
+        "Should Malaysia get a joint leaders statement like Thailand and Vietnam?",
         # two documents of the same month and kind, nothing to choose between them
         "what did the march 2021 leaders statement say?",
     ],
@@ -61,3 +67,11 @@ def test_the_named_document_narrows_a_kind_of_source_that_holds_it() -> None:
     doc_ids = named_documents("the jul 2022 vietnam thailand leaders statement", DOCUMENTS)
     scope = find_scope("What does the joint statement of jul 2022 say?", None, DOCUMENTS, named_document=doc_ids[0])
     assert scope is not None and scope.doc_ids == ("b.md",)
+
+
+def test_beside_a_named_document_the_article_is_the_other_side_without_the() -> None:
+    documents = {**DOCUMENTS, "op.md": {"title": "An Opinion on Andes", "kind": "article"}}
+    question = "andean water: article's view vs the water security declaration"
+    doc_id = named_document(question, documents)
+    scope = find_scope(question, None, documents, named_document=doc_id)
+    assert scope is not None and set(scope.doc_ids) == {"e.md", "op.md"}
