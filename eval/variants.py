@@ -217,6 +217,8 @@ VARIANTS: dict[str, Variant] = {
             "a fact answer doesn't prefer the sentence holding what the wh-word asks for (a name, quote, date, place)",
             "answer_type",
         ),
+        _off("no-asked-kind", "'which hotel' doesn't prefer a sentence naming a hotel ('Sokha Hotel')", "asked_kind"),
+        _off("no-more-figures", "a fact answer shows no second value of the figure asked for", "more_figures"),
         _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",

@@ -480,6 +480,8 @@ class Engine:
                 flag_missing=self.settings.flag_missing_figure,
                 dating=self._dating(),
                 turn=turn,
+                kind=self.settings.asked_kind,
+                more_figures=self.settings.more_figures,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -569,6 +571,8 @@ class Engine:
             topic=topic,
             flag_missing=self.settings.flag_missing_figure,
             dating=self._dating(),
+            kind=self.settings.asked_kind,
+            more_figures=self.settings.more_figures,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

@@ -244,6 +244,16 @@ class Settings(BaseSettings):
         "name for 'who', quoted words for 'what did X say', a name or code the question lacks for 'which X', a date "
         "for 'when', a place for 'where'; a quoted question in the text is someone's words, not a rhetorical one.",
     )
+    asked_kind: bool = Field(
+        default=True,
+        description="A fact answer to 'which X' / 'what X' prefers a sentence naming an X the question doesn't "
+        "('Sokha Hotel' for 'which hotel'; stems and British/American spellings match).",
+    )
+    more_figures: bool = Field(
+        default=True,
+        description="A fact answer stating the figure asked for also shows one close sentence stating another "
+        "value of it (a second amount or date), not only sentences adding a word of the question.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
