@@ -241,6 +241,11 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
         ),
+        _off(
+            "no-followup-cited",
+            "the history's 'Sources:' lists don't point a follow-up at their documents",
+            "followup_cited",
+        ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",

@@ -33,7 +33,7 @@ from rag.errors import QuestionError
 from rag.feedback import record_feedback
 from rag.overview import corpus_countries
 from rag.query import Query, build_query
-from rag.retrieval.conversation import conversation_documents
+from rag.retrieval.conversation import cited_documents, conversation_documents
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.retrieval.wording import with_country_names
@@ -297,10 +297,16 @@ class Engine:
             part_and=self.settings.part_and,
             part_subject=self.settings.part_subject,
         )
-        if not (history and self.settings.conversation):
+        if not history:
             return asked
-        prefer = conversation_documents(history, lambda text: self.retriever.rank(text, None, asked.countries, None))
-        return replace(asked, prefer=prefer)
+        prefer = {}
+        if self.settings.conversation:
+            prefer = conversation_documents(
+                history, lambda text: self.retriever.rank(text, None, asked.countries, None)
+            )
+        if self.settings.followup_cited:
+            prefer |= cited_documents(history, self.documents())
+        return replace(asked, prefer=prefer) if prefer else asked
 
     def _in_corpus_words(self, text: str) -> str:
         """`text` in the corpus's spelling (`match_wording`), its capitals followed by their countries

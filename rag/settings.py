@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         description="A turn that reads as a question of its own is read with the earlier question when its best "
         "passage lies in a document the earlier question's top passages come from (words alone can't tell).",
     )
+    followup_cited: bool = Field(
+        default=True,
+        description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "
+        "sending the previous reply back says what the conversation is about): their passages get the "
+        "conversation boost.",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,
