@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="A turn that reads as a question of its own is read with the earlier question when its best "
         "passage lies in a document the earlier question's top passages come from (words alone can't tell).",
     )
+    followup_ended: bool = Field(
+        default=True,
+        description="A turn read with the earlier question glued on gets a '?' when typed without one, so the next "
+        "turn drops its leaning words ('what did they say about X') instead of carrying the whole chain.",
+    )
     followup_cited: bool = Field(
         default=True,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "

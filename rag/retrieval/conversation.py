@@ -87,5 +87,7 @@ def cited_documents(
 
 
 def _key(name: str) -> str:
-    """A name as looked up: quotes and markdown emphasis stripped, spaces collapsed, any case."""
+    """A name as looked up: curly quotes made straight, outer quotes and markdown emphasis stripped, spaces
+    collapsed, any case."""
+    name = name.translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\""))
     return " ".join(name.strip("*_\"' ").split()).casefold()
