@@ -246,6 +246,9 @@ VARIANTS: dict[str, Variant] = {
             "the history's 'Sources:' lists don't point a follow-up at their documents",
             "followup_cited",
         ),
+        _off(
+            "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
+        ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
             "no-overview-asks",
@@ -331,6 +334,8 @@ DEFAULT_VARIANTS = (
     "no-followup-names",
     "no-followup-refers",
     "no-followup-they-glued",
+    "no-followup-ended",
+    "no-followup-cited",
     "no-source-scope",
     "no-detail-check",
     "no-wording",
