@@ -149,6 +149,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
+        _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
             "no-known-terms-margin",
             "a question whose terms the corpus all holds needs the same closeness as any other",

@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         description="A name the question uses is given where the sources spell an acronym out in lower case "
         "(foreign direct investment) or write the name apart (South East).",
     )
+    paired_initials: bool = Field(
+        default=True,
+        description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
+        "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
