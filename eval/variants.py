@@ -149,6 +149,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
+        _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
             "no-known-terms-margin",
             "a question whose terms the corpus all holds needs the same closeness as any other",
@@ -217,6 +218,8 @@ VARIANTS: dict[str, Variant] = {
             "a fact answer doesn't prefer the sentence holding what the wh-word asks for (a name, quote, date, place)",
             "answer_type",
         ),
+        _off("no-asked-kind", "'which hotel' doesn't prefer a sentence naming a hotel ('Sokha Hotel')", "asked_kind"),
+        _off("no-more-figures", "a fact answer shows no second value of the figure asked for", "more_figures"),
         _off(
             "no-country-names",
             "capitals and cities in a question are not followed by their countries",
@@ -240,6 +243,14 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
+        ),
+        _off(
+            "no-followup-cited",
+            "the history's 'Sources:' lists don't point a follow-up at their documents",
+            "followup_cited",
+        ),
+        _off(
+            "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
         ),
         _off("no-open-what", "'What did X announce?' is read as a fact question", "open_what"),
         _off(
@@ -331,6 +342,8 @@ DEFAULT_VARIANTS = (
     "no-followup-names",
     "no-followup-refers",
     "no-followup-they-glued",
+    "no-followup-ended",
+    "no-followup-cited",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

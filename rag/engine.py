@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.answer import ABSTAIN_TEXT, Answer
 from rag.answering.abstain import abstention
-from rag.answering.condense import Rules, condense_question, earlier_question, names_new
+from rag.answering.condense import Rules, condense_question, earlier_question, glued, names_new
 from rag.answering.details import Dating, asked_details
 from rag.answering.extractive import (
     ASKS_AUTHOR,
@@ -33,7 +33,7 @@ from rag.errors import QuestionError
 from rag.feedback import record_feedback
 from rag.overview import corpus_countries
 from rag.query import Query, build_query
-from rag.retrieval.conversation import conversation_documents
+from rag.retrieval.conversation import cited_documents, conversation_documents
 from rag.retrieval.retrieve import Retriever, resolve_countries
 from rag.retrieval.scope import Scope, without_dates
 from rag.retrieval.wording import with_country_names
@@ -297,10 +297,17 @@ class Engine:
             part_and=self.settings.part_and,
             part_subject=self.settings.part_subject,
         )
-        if not (history and self.settings.conversation):
+        if not history:
             return asked
-        prefer = conversation_documents(history, lambda text: self.retriever.rank(text, None, asked.countries, None))
-        return replace(asked, prefer=prefer)
+        prefer: dict[str, float] = {}
+        if self.settings.conversation:
+            prefer = conversation_documents(
+                history, lambda text: self.retriever.rank(text, None, asked.countries, None)
+            )
+        if self.settings.followup_cited:
+            for doc_id, weight in cited_documents(history, self.documents()).items():
+                prefer[doc_id] = max(weight, prefer.get(doc_id, 0.0))
+        return replace(asked, prefer=prefer) if prefer else asked
 
     def _in_corpus_words(self, text: str) -> str:
         """`text` in the corpus's spelling (`match_wording`), its capitals followed by their countries
@@ -322,8 +329,11 @@ class Engine:
         )
         if standalone != question or not history or not glue or not self.settings.followup_retrieval:
             return standalone
-        previous = earlier_question(question, history, actors, authors, Rules.from_settings(self.settings))
-        return f"{question} {previous}" if previous and self._goes_on(question, previous, history) else question
+        rules = Rules.from_settings(self.settings)
+        previous = earlier_question(question, history, actors, authors, rules)
+        if previous and self._goes_on(question, previous, history):
+            return glued(question, previous, rules.ended)
+        return question
 
     def _goes_on(self, question: str, previous: str, history: list[dict[str, str]]) -> bool:
         """Whether a turn that reads as a question of its own ("what's Japan providing in return?") goes on with
@@ -480,6 +490,8 @@ class Engine:
                 flag_missing=self.settings.flag_missing_figure,
                 dating=self._dating(),
                 turn=turn,
+                kind=self.settings.asked_kind,
+                more_figures=self.settings.more_figures,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -569,6 +581,8 @@ class Engine:
             topic=topic,
             flag_missing=self.settings.flag_missing_figure,
             dating=self._dating(),
+            kind=self.settings.asked_kind,
+            more_figures=self.settings.more_figures,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

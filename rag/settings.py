@@ -136,6 +136,17 @@ class Settings(BaseSettings):
         description="A turn that reads as a question of its own is read with the earlier question when its best "
         "passage lies in a document the earlier question's top passages come from (words alone can't tell).",
     )
+    followup_ended: bool = Field(
+        default=True,
+        description="A turn read with the earlier question glued on gets a '?' when typed without one, so the next "
+        "turn drops its leaning words ('what did they say about X') instead of carrying the whole chain.",
+    )
+    followup_cited: bool = Field(
+        default=True,
+        description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "
+        "sending the previous reply back says what the conversation is about): their passages get the "
+        "conversation boost.",
+    )
     conversation_boost: float = Field(
         default=0.1,
         ge=0,
@@ -179,6 +190,11 @@ class Settings(BaseSettings):
         default=True,
         description="A name the question uses is given where the sources spell an acronym out in lower case "
         "(foreign direct investment) or write the name apart (South East).",
+    )
+    paired_initials: bool = Field(
+        default=True,
+        description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
+        "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
     )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
@@ -243,6 +259,16 @@ class Settings(BaseSettings):
         description="A fact answer prefers the sentence holding what the question's wh-word asks for: a title and a "
         "name for 'who', quoted words for 'what did X say', a name or code the question lacks for 'which X', a date "
         "for 'when', a place for 'where'; a quoted question in the text is someone's words, not a rhetorical one.",
+    )
+    asked_kind: bool = Field(
+        default=True,
+        description="A fact answer to 'which X' / 'what X' prefers a sentence naming an X the question doesn't "
+        "('Sokha Hotel' for 'which hotel'; stems and British/American spellings match).",
+    )
+    more_figures: bool = Field(
+        default=True,
+        description="A fact answer stating the figure asked for also shows one close sentence stating another "
+        "value of it (a second amount or date), not only sentences adding a word of the question.",
     )
     topic_margin: float = Field(
         default=0.08,

@@ -198,12 +198,14 @@ def names_everything_asked(
     actors: frozenset[str],
     variants: bool = True,
     written_out: Callable[[str, str], bool] | None = None,
+    initials: bool = False,
 ) -> np.ndarray:
     """Which sentences name every country (other than the corpus's main actors) and every name the question does.
 
     A paraphrase ("commit" for "pledged") shares few words with its answer but names the same parties; a
     sentence about another country gives another country's date or amount. With `written_out(acronym, sentence)`,
-    a short acronym ("TB") is also named by a word of like meaning ("tuberculosis"): see `meaning_of`.
+    a short acronym ("TB") is also named by a word of like meaning ("tuberculosis"): see `meaning_of`; with
+    `initials`, a two-letter one ("PM") by its words ("Prime Minister"): see `paired_initials`.
     """
     countries = set(find_countries(question)) - actors
     names = [w for w in proper_nouns(question, "", countries=False) if w not in SENTENCE_STARTERS]
@@ -211,10 +213,23 @@ def names_everything_asked(
     out = np.zeros(len(sentences), dtype=bool)
     for i, sentence in enumerate(sentences):
         out[i] = countries <= set(find_countries(sentence)) and all(
-            named_in(n, sentence, variants) or (written_out is not None and _acronym(n) and written_out(n, sentence))
+            named_in(n, sentence, variants)
+            or (written_out is not None and _acronym(n) and written_out(n, sentence))
+            or (initials and paired_initials(n, sentence))
             for n in names
         )
     return out
+
+
+def paired_initials(acronym: str, sentence: str) -> bool:
+    """Whether `sentence` writes a two-letter acronym out as two adjacent capitalised words: "Prime Minister" for
+    "PM", "United States" for "US". (`spells_out` leaves two letters aside: in a long passage any two capitalised
+    words may share them; one sentence naming the asked figure is read here.)
+    """
+    if len(acronym) != 2 or not acronym.isupper():
+        return False
+    first, second = acronym
+    return re.search(rf"\b{first}[a-z]+\s+{second}[a-z]+\b", sentence) is not None
 
 
 def meaning_of(embed: Callable[[list[str]], np.ndarray], min_cosine: float) -> Callable[[str, str], bool]:
@@ -244,20 +259,21 @@ def on_topic(
     spelled: bool = True,
     written_out: Callable[[str, str], bool] | None = None,
     contexts: list[str] | None = None,
+    initials: bool = False,
 ) -> np.ndarray:
     """Which sentences are on the question's topic, and so could give the detail it asks for.
 
     By words (most of the topic's terms) or by meaning (similar enough); with a `margin`, also any sentence
     nearly as similar as the best one that names all the question names (an acronym also
-    in a word of like meaning, with `written_out`; in the sentence's `contexts`, `named_contexts`, when
-    given): the sources could give it there.
+    in a word of like meaning, with `written_out`, or in its words, with `initials`; in the sentence's
+    `contexts`, `named_contexts`, when given): the sources could give it there.
     """
     chosen = (coverage >= min_coverage) | (similarity >= min_similarity)
     if margin > 0 and len(similarity):
         near = similarity >= float(similarity.max()) - margin
         idx = np.flatnonzero(near)
         texts = contexts or sentences
-        named = names_everything_asked([texts[i] for i in idx], question, actors, spelled, written_out)
+        named = names_everything_asked([texts[i] for i in idx], question, actors, spelled, written_out, initials)
         chosen[idx[named]] = True
     return chosen
 
@@ -436,6 +452,7 @@ def abstention(
             spelled=settings.spelled_names,
             written_out=written_out,
             contexts=named_contexts(hits) if settings.named_in_context else None,
+            initials=settings.paired_initials,
         )
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)
@@ -481,6 +498,7 @@ def paraphrased(
         frozenset(),
         settings.spelled_names,
         meaning_of(embedder.encode_cached, settings.paraphrase_cosine) if settings.paraphrased_acronyms else None,
+        settings.paired_initials,
     )
     stating = [i for i, ok in zip(candidates, named, strict=True) if ok][:PARAPHRASE_CANDIDATES]
     out = np.zeros(len(sentences), dtype=bool)

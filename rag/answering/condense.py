@@ -71,6 +71,7 @@ class Rules:
     names: bool = True  # "that base" is the "Ream Naval Base" the conversation named
     refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
     they_glued: bool = True  # "they" is read with the earlier question glued on, not as the countries it named
+    ended: bool = True  # a glued turn typed without "?" gets one, so the next turn can tell it from what it leaned on
 
     @classmethod
     def from_settings(cls, settings: object) -> Rules:
@@ -122,7 +123,7 @@ def condense_question(
         return named
     if rules.names and (thing := _named_thing(question, previous, history)) is not None:
         return thing
-    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules.they_glued)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -136,17 +137,17 @@ def condense_question(
             _swap_actor(question, previous, actors)
             or _resolve_pronoun(question, previous)
             or _about(question, previous, rules.slot)
-            or _glued(question, previous, glue)
+            or _glued(question, previous, glue, rules.ended)
         )
     old = country_mentions(previous)
     # "Has that pulled Bangkok away?" after a question about Thailand names the same country: nothing to swap.
     if not old or set(new) <= {name for _, _, name in old}:
-        return _resolve_pronoun(question, previous) or _glued(question, previous, glue)
+        return _resolve_pronoun(question, previous) or _glued(question, previous, glue, rules.ended)
     # Swap the country the earlier question was about (not one of the corpus's main
     # actors, who are usually the ones doing the pledging) for the one asked about now.
     names = [name for _, _, name in old if name not in new]
     if not names:
-        return _glued(question, previous, glue)
+        return _glued(question, previous, glue, rules.ended)
     topic = next((n for n in names if n not in actors), names[-1])
     replacement = " and ".join(dict.fromkeys(new))
     rewritten, pos = [], 0
@@ -189,9 +190,20 @@ def names_new(question: str, said: Collection[str]) -> bool:
     return any(m.group(0).casefold() not in before for m in re.finditer(r"(?<=\w\s)[A-Z][\w-]+", question))
 
 
-def _glued(question: str, previous: str, glue: bool) -> str:
+def glued(question: str, previous: str, ended: bool = True) -> str:
+    """The follow-up with the earlier question after it.
+
+    With `ended`, a follow-up typed without a "?" ("what did they say about coast guards") gets one: `_base` splits
+    a glued question at its "?"s, so the next turn drops this one's leaning words instead of carrying them on.
+    """
+    if ended and not re.search(r"[?.!]\s*$", question):
+        question = f"{question.rstrip()}?"
+    return f"{question} {previous}"
+
+
+def _glued(question: str, previous: str, glue: bool, ended: bool = True) -> str:
     """The follow-up with the earlier question after it (`glue`), else the follow-up as asked."""
-    return f"{question} {previous}" if glue else question
+    return glued(question, previous, ended) if glue else question
 
 
 def _resolve_pronoun(question: str, previous: str) -> str | None:
@@ -218,11 +230,11 @@ def _resolve_people(
     authors: Collection[str],
     actors: Collection[str],
     glue: bool,
-    they_glued: bool,
+    rules: Rules,
 ) -> str | None:
     """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
 
-    With `they_glued` "they" stays: it may be either side of the earlier question ("did they deliver it?" after
+    With `rules.they_glued` "they" stays: it may be either side of the earlier question ("did they deliver it?" after
     Japan's pledge to the Philippines is Japan), both, or the people the last answer named, so the turn is
     read with the earlier question instead.
 
@@ -243,7 +255,7 @@ def _resolve_people(
         resolved = PERSON_PRONOUN.sub("the author", resolved)
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
-    if GROUP.search(resolved) and countries and not they_glued:
+    if GROUP.search(resolved) and countries and not rules.they_glued:
         group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
         resolved = GROUP.sub(group, resolved)
@@ -256,7 +268,7 @@ def _resolve_people(
     # "And what does the author think of Japan?" now stands alone: its opening "and" leans on nothing.
     alone = re.sub(r"^\s*(and|also|so|then)\b[,\s]*", "", resolved, flags=re.I)
     if FOLLOW_UP.search(alone) and glue:
-        return f"{resolved} {previous}"
+        return glued(resolved, previous, rules.ended)
     return alone[:1].upper() + alone[1:]
 
 

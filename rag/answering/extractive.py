@@ -17,6 +17,7 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.answering.asked_kind import kind_fit
 from rag.answering.citations import Claim
 from rag.answering.details import CODE, MONTH, Dating, Detail, as_dated, asked_anywhere, proper_nouns, relative_date
 from rag.answering.prompts import INJECTION
@@ -75,6 +76,7 @@ YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
 ASKS_WHEN = re.compile(r"\bwhen\b|\b(what|which)\s+(year|date|day|month)\b", re.I)
 ASKS_WHERE = re.compile(r"\bwhere\b|\bin which (city|place|port|province)\b", re.I)
 ANSWER_TYPE_BONUS = 0.15
+KIND_BONUS = 0.15  # a sentence naming a thing of the kind asked for ("Sokha Hotel" for "which hotel")
 QUOTED_QUESTION = re.compile(r"[“\"][^”\"]+\?[”\"]\W*$")
 ASKS_AUTHOR = re.compile(
     r"\bwho (wrote|authored)\b|\bwho (is|was) the (author|writer)\b|\b(author|writer) of\b|\bwritten by\b", re.I
@@ -118,6 +120,7 @@ COUNTRY_LIST = re.compile(
     r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I
 )
 MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
+FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating another value of the figure may be
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
@@ -195,6 +198,7 @@ def _candidates(
     actors: frozenset[str],
     quoted: bool = False,
     dating: Dating | None = None,
+    kind: bool = False,
 ) -> tuple[list[_Candidate], Detail | None]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for),
     and the figure asked for that none states.
@@ -207,12 +211,14 @@ def _candidates(
     sentence and the amount's); when a figure is stated by no sentence at all, every sentence stands, with that
     figure: the answer then says the sources don't give it and shows the closest sentences.
     With `dating` a sentence's date is read as `as_dated` reads it (a "today" in a dated document states one).
+    With `kind`, a line too short to be an answer stands when it names the kind asked for: a dateline's venue
+    ("Sokha Hotel / Phnom Penh, Cambodia") answers "which hotel".
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
-    found = _sentences(question, numbered, actors, needs, quoted, dating)
+    found = _sentences(question, numbered, actors, needs, quoted, dating, kind)
     if found or not needs:
         return found, None
-    every = _sentences(question, numbered, actors, [], quoted, dating)
+    every = _sentences(question, numbered, actors, [], quoted, dating, kind)
     stating = {d.name: [c for c in every if d.carries(_read(c.sentence, c.hit, dating), question)] for d in needs}
     missing = next((d for d in needs if not stating[d.name]), None)
     if missing is not None:
@@ -227,6 +233,7 @@ def _sentences(
     needs: list[Detail],
     quoted: bool,
     dating: Dating | None = None,
+    kind: bool = False,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -240,7 +247,7 @@ def _sentences(
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
             if (
-                len(sentence.split()) >= MIN_WORDS
+                (len(sentence.split()) >= MIN_WORDS or (kind and kind_fit(question, sentence)))
                 and key not in seen
                 and not _cut_at_edge(hit.text, start, end)
                 and not INJECTION.search(sentence)
@@ -318,6 +325,7 @@ def _score(
     answer_type: bool = False,
     dating: Dating | None = None,
     turn: str = "",
+    kind: bool = False,
 ) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
@@ -328,6 +336,8 @@ def _score(
     `answer_type` (with `gives`): a sentence holding what the wh-word asks for (`answer_fit`) is preferred.
     `turn`: a follow-up's own words, the earlier question glued after them in `question`; similarity and word
     overlap weigh the turn alone (`TURN_WEIGHT`) with the glued text, the earlier question being context only.
+    `kind` (with `gives`): a sentence naming a thing of the kind a "which X" question asks for (`kind_fit`) is
+    preferred.
     Returns the candidates, scored.
     """
     query = embedder.encode_cached([question])[0]
@@ -369,6 +379,8 @@ def _score(
             c.score += ASKED_BONUS * gives(read) + DISTINCT_BONUS * held
             if answer_type and (fit := answer_fit(question, read)) is not None:
                 c.score += ANSWER_TYPE_BONUS * fit
+            if kind and kind_fit(question, read):
+                c.score += KIND_BONUS
         c.vector = vector
     return candidates
 
@@ -475,12 +487,20 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
 
 
 def _pick(
-    question: str, shape: str, ranked: list[_Candidate], limit: int, profile: Profile, runner_up: bool = False
+    question: str,
+    shape: str,
+    ranked: list[_Candidate],
+    limit: int,
+    profile: Profile,
+    runner_up: bool = False,
+    gives: Callable[[str], bool] | None = None,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
     `runner_up`: a reason answer without a sentence naming a cause in so many words also shows the next best
     sentence.
+    `gives` (fact / yes-no): a close sentence beside the best one stating the figure asked for with a value it
+    lacks ("up to $825 million", then "the combined investment valued at $2.75 billion") is shown too.
     """
     if not ranked:
         return []
@@ -517,7 +537,28 @@ def _pick(
         if new:
             chosen.append(c)
             covered |= new
+    if gives is not None and gives(ranked[0].sentence):
+        # Another value of the asked figure is stated right next to the best sentence ("The combined investment
+        # valued at $2.75 billion..."); one further away is about something else (another company's amount).
+        best, stated = ranked[0], set(FIGURE.findall(ranked[0].sentence))
+        for c in ranked[1:]:
+            if c.score < best.score - FIGURE_REACH:
+                break
+            new = set(FIGURE.findall(c.sentence)) - stated
+            if len(chosen) < limit and c not in chosen and new and _beside(c, best) and gives(c.sentence):
+                chosen.append(c)
+                break
     return chosen
+
+
+def _beside(c: _Candidate, other: _Candidate) -> bool:
+    """True when the two sentences are neighbours in one document (chunks overlap: compared by document offset)."""
+    if c.hit.doc_id != other.hit.doc_id:
+        return False
+    (start, end), (other_start, other_end) = c.spans[c.index], other.spans[other.index]
+    gap_after = c.hit.start + start - (other.hit.start + other_end)
+    gap_before = other.hit.start + other_start - (c.hit.start + end)
+    return 0 <= gap_after <= 3 or 0 <= gap_before <= 3
 
 
 def _on_topic(question: str, c: _Candidate, actors: frozenset[str], words: bool = True) -> bool:
@@ -628,6 +669,8 @@ def extract_answer(
     flag_missing: bool = False,
     dating: Dating | None = None,
     turn: str = "",
+    kind: bool = False,
+    more_figures: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -647,23 +690,26 @@ def extract_answer(
     `dating`: how a date question reads a sentence's date (`Dating`); a shown "met today" is tagged with its
     document's date.
     `turn`: a follow-up's own words when the earlier question is glued after them in `question` (`_score`).
+    `kind`: a fact or yes/no answer prefers a sentence naming a thing of the kind "which X" asks for (`kind_fit`).
+    `more_figures`: a fact or yes/no answer stating the figure asked for also shows a close sentence stating
+    another value of it (`_pick`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
     dating = dating if any(d.name == "the date" for d in asked_anywhere(question)) else None
-    candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating)
+    candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating, kind)
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
         return _document_overview(question, candidates, embedder, limits.overview_items, profile)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn)
+    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind)
     for c in scored if topic else []:
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit, profile, runner_up)
+    chosen = _pick(question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)

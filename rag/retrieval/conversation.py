@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
+from rag.storage import records
 from rag.storage.records import Hit
 
 # A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
 SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
+# One entry of that list: "[1] Diplomatic Overdrive", "[2] wh_2023-05-20_quad.md (2023-05-20)".
+SOURCE_ENTRY = re.compile(r"^\s*[-*]?\s*\[\d+\]\s*(?P<name>.+?)\s*$", re.M)
 
 
 def without_sources(text: str) -> str:
@@ -48,3 +52,42 @@ def conversation_documents(
         return {}
     docs = dict.fromkeys(hit.doc_id for hit in rank(text))
     return {doc_id: 1.0 / place for place, doc_id in enumerate(docs, start=1)}
+
+
+def cited_documents(
+    history: list[dict[str, str]] | tuple[dict[str, str], ...], documents: dict[str, dict]
+) -> dict[str, float]:
+    """doc_id -> 1.0 for each stored document the latest "Sources:" list in the history names; {} if none does.
+
+    A client that sends the whole previous reply back tells which documents the conversation is about: a terse
+    turn ("when was that?") finds its passages there first. Entries are read as a document's id, file name (with
+    or without extension) or title (whole, or up to its colon), any case; a date or note after it is ignored.
+    """
+    for turn in reversed(history):
+        listed = SOURCES_LIST.search(str(turn.get("content", ""))) if turn.get("role") == "assistant" else None
+        if listed:
+            break
+    else:
+        return {}
+    lookup: dict[str, str] = {}
+    for doc_id, meta in documents.items():
+        path = PurePosixPath(doc_id)
+        title = records.title(meta)
+        for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
+            if form.strip():
+                lookup.setdefault(_key(form), doc_id)
+    cited = {}
+    for entry in SOURCE_ENTRY.finditer(listed.group(0)):
+        name = entry.group("name")
+        for form in (name, re.sub(r"\s*[(\u2014-][^()]*\)?\s*$", "", name), name.split(":")[0]):
+            if (doc_id := lookup.get(_key(form))) is not None:
+                cited[doc_id] = 0.3
+                break
+    return cited
+
+
+def _key(name: str) -> str:
+    """A name as looked up: curly quotes made straight, outer quotes and markdown emphasis stripped, spaces
+    collapsed, any case."""
+    name = name.translate(str.maketrans("\u2018\u2019\u201c\u201d", "''\"\""))
+    return " ".join(name.strip("*_\"' ").split()).casefold()

@@ -10,6 +10,7 @@ from rag.answering.abstain import (
     missing_detail,
     names_everything_asked,
     on_topic,
+    paired_initials,
     paraphrase_coverage,
     reports_later_past,
     topic_coverage,
@@ -128,6 +129,20 @@ def test_an_acronym_is_named_by_a_word_of_like_meaning_not_by_any_word(embedder)
     written_out = meaning_of(embedder.encode_cached, 0.62)
     assert list(names_everything_asked(sentences, question, frozenset(), written_out=written_out)) == [True, False]
     assert not names_everything_asked(sentences, question, frozenset()).any()  # without it, only "AIDS" written
+
+
+def test_a_two_letter_acronym_is_named_by_its_words_in_the_sentence() -> None:
+    # "FM" written out as two capitalised words ("EU" is read as a place); words with other initials name no "FM".
+    question = "in which year did the FM of Chile meet the EU envoy?"
+    sentences = [
+        "Foreign Minister Alberto van Klaveren met the European Union envoy in Chile in 2021.",
+        "Finance Minister Mario Marcel met the ASEAN envoy in Chile in 2021.",
+    ]
+    named = names_everything_asked(sentences, question, frozenset(), initials=True)
+    assert list(named) == [True, False]
+    assert not names_everything_asked(sentences, question, frozenset()).any()  # off: only "FM" as written
+    assert paired_initials("UN", "the United Nations") and not paired_initials("UN", "United States")
+    assert not paired_initials("NATO", "North Atlantic Treaty Organization")  # longer ones: `spells_out`
 
 
 def test_an_acronym_the_sentence_writes_out_is_answered(extractive_engine: Engine) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rag.engine import Engine
-from rag.retrieval.conversation import conversation_text
+from rag.retrieval.conversation import cited_documents, conversation_text
 
 VIETNAM = "wh_2023-09-11_us_vietnam_comprehensive_strategic_partnership.md"
 SPACE = "wh_2024-04-10_united_states_japan_joint_leaders_statement.md"
@@ -95,3 +95,28 @@ def test_a_follow_up_about_something_no_source_holds_is_not_vouched_for(
 ) -> None:
     # the conversation lifts the similarity floor only for a turn whose words the corpus knows
     assert conversation_engine.ask(question, QUAD_HEALTH).abstained
+
+
+def test_the_documents_a_sources_list_names_are_the_conversations_whatever_form_it_names_them_in() -> None:
+    documents = {
+        "notes/harbour-report.md": {"title": "Harbour Report: Ports of the Coral Sea"},
+        "wh_2024-02-01_trade_statement.md": {"title": "Joint Trade Statement"},
+        "other.md": {"title": "Another Document"},
+    }
+    said = "The port opened in 2021 [1][2].\n\nSources:\n[1] harbour report (2022)\n[2] wh_2024-02-01_trade_statement"
+    history = [{"role": "user", "content": "when did the port open?"}, {"role": "assistant", "content": said}]
+    assert set(cited_documents(history, documents)) == {"notes/harbour-report.md", "wh_2024-02-01_trade_statement.md"}
+    # The latest list counts, also when later replies carry none; a reply without any gives nothing.
+    later = [
+        *history,
+        {"role": "user", "content": "and who runs it?"},
+        {"role": "assistant", "content": "A board [1]."},
+    ]
+    assert set(cited_documents(later, documents)) == set(cited_documents(history, documents))
+    assert cited_documents([{"role": "assistant", "content": "A board [1]."}], documents) == {}
+
+
+def test_a_follow_up_prefers_the_documents_the_reply_it_follows_cited(extractive_engine: Engine) -> None:
+    # The default engine retrieves no conversation documents; the reply's "Sources:" list still names MOON's.
+    assert set(extractive_engine.query("and who pays for it?", MOON).prefer) == {SPACE}
+    assert extractive_engine.query("and who pays for it?", CHIPS).prefer == {}

@@ -69,3 +69,19 @@ def test_they_is_read_with_the_earlier_question_not_replaced_by_the_country_it_n
     assert asked == "did they actually deliver it? How much did Japan pledge to the Philippines?"
     old = condense_question("did they actually deliver it?", history, ACTORS, rules=Rules(they_glued=False))
     assert old == "did Philippines actually deliver it? How much did Japan pledge to the Philippines?"
+
+
+def test_a_turn_typed_without_a_question_mark_is_not_carried_into_the_next_turn() -> None:
+    history = turns(
+        "which ministers met in Canberra in march 2024",
+        "The foreign and defence ministers [1].",
+        "what did they agree on cyber defence",
+        "A joint working group [1].",
+    )
+    asked = condense_question("when will they meet next", history, ACTORS)
+    assert asked == "when will they meet next? which ministers met in Canberra in march 2024"
+    old = condense_question("when will they meet next", history, ACTORS, rules=Rules(ended=False))
+    assert (
+        old
+        == "when will they meet next what did they agree on cyber defence which ministers met in Canberra in march 2024"
+    )
