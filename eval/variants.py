@@ -172,6 +172,11 @@ VARIANTS: dict[str, Variant] = {
             "paraphrased_acronyms",
         ),
         _off(
+            "no-overview-main-points",
+            "a document's overview picks sentences by the question only, not by centrality and what they announce",
+            "overview_main_points",
+        ),
+        _off(
             "no-continuation",
             "an answer sentence is not followed by the next one that points back to it",
             "continue_pointers",

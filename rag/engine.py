@@ -492,6 +492,7 @@ class Engine:
                 turn=turn,
                 kind=self.settings.asked_kind,
                 more_figures=self.settings.more_figures,
+                main_points=self.settings.overview_main_points,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)

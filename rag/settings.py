@@ -350,6 +350,12 @@ class Settings(BaseSettings):
         description="An overview whose passages come from one document reads that document: its main points, "
         "spread over it by sentence-vector diversity, in document order.",
     )
+    overview_main_points: bool = Field(
+        default=True,
+        description="A whole document's overview prefers sentences central to it (mean cosine to its other "
+        "sentences) that announce something (a multiword name, a figure) to those only close to the question's "
+        "wording; a line that only introduces a list ('the following initiatives.') is left for its items.",
+    )
     side_by_publisher: bool = Field(
         default=True,
         description="A country compared is also spoken for by its publishers: a sentence naming no side is on the "

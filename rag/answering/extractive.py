@@ -17,6 +17,7 @@ import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
 from ingest.countries import find_countries
+from rag.answering import overview_points
 from rag.answering.asked_kind import kind_fit
 from rag.answering.citations import Claim
 from rag.answering.details import CODE, MONTH, Dating, Detail, as_dated, asked_anywhere, proper_nouns, relative_date
@@ -136,6 +137,8 @@ FOCUS_RUN = 3
 REDUNDANCY = 0.5
 HEADLINE_BONUS = 0.05
 SAME_PASSAGE = 0.05
+CENTRAL_WEIGHT = 0.3  # a document's overview: a sentence close to the rest of the document is one of its points
+ANNOUNCES_WEIGHT = 0.05  # per thing announced (a multiword name, a figure): a point rather than its framing
 FIGURE = re.compile(r"[$¥€£%]|\b\d[\d,.]*\b")  # any figure, years too: a dated point is a specific one
 
 
@@ -671,6 +674,7 @@ def extract_answer(
     turn: str = "",
     kind: bool = False,
     more_figures: bool = False,
+    main_points: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -693,6 +697,8 @@ def extract_answer(
     `kind`: a fact or yes/no answer prefers a sentence naming a thing of the kind "which X" asks for (`kind_fit`).
     `more_figures`: a fact or yes/no answer stating the figure asked for also shows a close sentence stating
     another value of it (`_pick`).
+    `main_points`: a whole document's overview prefers its central, announcing sentences (`overview_points`) to
+    those only close to the question's wording.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -701,7 +707,7 @@ def extract_answer(
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
-        return _document_overview(question, candidates, embedder, limits.overview_items, profile)
+        return _document_overview(question, candidates, embedder, limits.overview_items, profile, main_points)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
     scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind)
@@ -758,17 +764,47 @@ def _document_overview(
     embedder: Embedder,
     limit: int,
     profile: Profile,
+    main_points: bool = False,
 ) -> Extract:
-    """A document's main points for `question`: sentences spread over its passages, bulleted in its order."""
+    """A document's main points for `question`: sentences spread over its passages, bulleted in its order.
+
+    With `main_points` the points are what the document says as well as what sounds like the question: sentences
+    central to it that announce something are preferred and a line that only introduces a list is left for its
+    items (`_main_points`).
+    """
     ranked = _score(question, candidates, embedder, profile.actors)
-    best = max(c.score for c in ranked)
-    chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
+    if main_points:
+        chosen = _main_points(ranked, limit)
+    else:
+        best = max(c.score for c in ranked)
+        chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
     chosen.sort(key=lambda c: _key(c)[1])  # type: ignore[index]
     units = _units(chosen, {_key(c) for c in chosen})
     first = chosen[0].hit
     heading = f"{first.title} ({first.date}):" if first.title and first.date else ""
     lines = [f"- {' '.join(_line(claim) for claim in unit)}" for _, unit in units]
     return Extract("\n".join(([heading] if heading else []) + lines), [claim for _, unit in units for claim in unit])
+
+
+def _main_points(ranked: list[_Candidate], limit: int) -> list[_Candidate]:
+    """Up to `limit` sentences by their fit to the question, their centrality to the document and what they
+    announce (`overview_points`), spread out as `_spread` does; lines that only introduce a list give way."""
+    pool = [c for c in ranked if not overview_points.introduces_list(c.sentence)] or ranked
+    central = overview_points.centrality(np.stack([c.vector for c in pool]))  # type: ignore[misc]
+    gain = {
+        id(c): c.score + CENTRAL_WEIGHT * float(k) + ANNOUNCES_WEIGHT * overview_points.announces(c.sentence)
+        for c, k in zip(pool, central, strict=True)
+    }
+    top = max(gain.values())
+    chosen: list[_Candidate] = []
+    rest = [c for c in pool if gain[id(c)] >= top - MARGIN["overview"]]
+    while rest and len(chosen) < limit:
+        best = max(rest, key=lambda c: _marginal(c, gain[id(c)], chosen))
+        rest.remove(best)
+        if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        chosen.append(best)
+    return chosen
 
 
 def _spread(ranked: list[_Candidate], limit: int) -> list[_Candidate]:

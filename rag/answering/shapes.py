@@ -36,6 +36,7 @@ LIST = re.compile(
 )
 OVERVIEW = re.compile(
     r"\btell me (about|more)\b|\boverview\b|\bsummar(y|i[sz]e)\b|\bsum up\b|\brundown\b|\brecap\b|\bgist\b"
+    r"|\btl;?\s?dr\b|\bin a nutshell\b|\bin brief\s*[?.!]*\s*$|\bkey (points|takeaways)\b"
     r"|\bbig picture\b|\bdescribe\b|\bstate of\b|\b(relations?|relationship|ties)\b|\bmain (argument|point|idea)s?\b"
     r"|\bwhat(['’]?s| is| are|['’]re| has| have)\s+(\S+\s+){0,5}?(doing|done|happening|going on|up to)\b"
     r"|\bwhat do(es)? the (article|sources?|statements?) say about\b",
