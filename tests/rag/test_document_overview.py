@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ingest.chunking import Chunk
-from rag.answering.extractive import _Candidate, _spread, focus_document
+from rag.answering.extractive import _Candidate, _main_points, _spread, focus_document
+from rag.answering.overview_points import announces, centrality, introduces_list
 from rag.answering.shapes import classify
 from rag.engine import Engine
 from rag.storage.records import Hit
@@ -88,3 +89,51 @@ def test_a_summary_of_the_article_in_casual_wording_is_an_overview_not_an_absten
     answer = extractive_engine.ask("what's the article about?")
     assert not answer.abstained and answer.shape == "overview", answer.text
     assert {c.doc_id for c in answer.citations} == {"diplomatic-overdrive.md"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tl;dr of the Quad vision statement",
+        "What is the Pacific Islands declaration about in a nutshell?",
+        "key takeaways from the US-Indonesia statement",
+        "the Biden-Marcos meeting, in brief?",
+    ],
+)
+def test_a_request_for_the_short_version_asks_for_an_overview(question: str) -> None:
+    assert classify(question) == "overview"
+
+
+def test_a_line_pointing_forward_to_a_list_only_introduces_it() -> None:
+    assert introduces_list("In that spirit, the Secretary is announcing the following new programmes.")
+    assert introduces_list("The two sides agreed as follows:")
+    assert not introduces_list("The following year the partners opened a training centre in Suva.")
+
+
+def test_a_sentence_naming_a_programme_or_a_figure_announces_something() -> None:
+    assert announces("Japan will fund the Coastal Radar Network with $40 million.") == 2
+    assert announces("The two governments reaffirm their close and enduring friendship.") == 0
+
+
+def test_a_sentence_like_the_rest_of_the_document_is_the_most_central() -> None:
+    vectors = np.asarray([[1, 0, 0], [0.9, 0.44, 0], [0.9, -0.44, 0], [0, 0, 1]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert int(np.argmax(centrality(vectors))) == 0
+
+
+def test_main_points_give_the_items_not_the_line_introducing_them() -> None:
+    a, b = _hit("d", 0), _hit("d", 1)
+    intro = _candidate(1, a, "The Minister is launching the following initiatives.", 0.95, [1, 0, 0])
+    item = _candidate(1, a, "The Harbour Skills Fund will train 2,000 port engineers.", 0.80, [0.8, 0.6, 0])
+    framing = _candidate(2, b, "Both leaders value their long friendship deeply.", 0.82, [0, 0, 1])
+    chosen = _main_points([intro, item, framing], 1)
+    assert chosen == [item]
+    assert _spread([intro, item, framing], 1) == [intro]  # before: the question's likeness alone chose the framing
+
+
+def test_the_tldr_of_a_fact_sheet_lists_its_initiatives(extractive_engine: Engine) -> None:
+    answer = extractive_engine.ask("tl;dr of Harris's Thailand fact sheet")
+    assert answer.shape == "overview", answer.text
+    assert "following initiatives" not in answer.text
+    bullets = re.findall(r"^- .*", answer.text, re.M)
+    assert len(bullets) >= 3 and sum(bool(announces(b[2:])) for b in bullets) >= 3, answer.text
