@@ -259,7 +259,10 @@ def _resolve_people(
         group = " and ".join(countries)
         resolved = re.sub(r"\btheir\b", f"{group}'s", resolved, flags=re.I)
         resolved = GROUP.sub(group, resolved)
-    if countries and re.search(r"\bthere\b", resolved, re.I):  # "any interest there?": in the country asked of
+    # "any interest there?": in the country asked of; "who was there for Vietnam?" names it already, so "there" is
+    # the event the earlier question asked about.
+    asked = {name for _, _, name in country_mentions(question)}
+    if countries and re.search(r"\bthere\b", resolved, re.I) and not asked & set(countries):
         resolved = re.sub(r"\bthere\b", f"in {' and '.join(countries)}", resolved, count=1, flags=re.I)
     if resolved == question:
         return None

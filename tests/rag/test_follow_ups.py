@@ -85,3 +85,13 @@ def test_a_turn_typed_without_a_question_mark_is_not_carried_into_the_next_turn(
         old
         == "when will they meet next what did they agree on cyber defence which ministers met in Canberra in march 2024"
     )
+
+
+def test_there_is_the_earlier_event_when_the_turn_names_the_country_itself() -> None:
+    history = turns("when did Biden visit Cambodia?", "In November 2022 [1].")
+    asked = condense_question("who hosted him there for cambodia?", history, ACTORS)
+    assert "in Cambodia for" not in asked and asked.endswith("when did Biden visit Cambodia?")
+    alone = condense_question("any bases there?", history, ACTORS)
+    assert "in Cambodia" in alone
+    # A country named beside "there" that is not the one "there" stands for leaves it to be resolved.
+    assert "in Cambodia" in condense_question("did Chinese firms invest there?", history, ACTORS)
