@@ -467,6 +467,12 @@ def main(
         return _reader_left()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if one_shot:
+            # A store that failed to open may leave Chroma's native threads holding it, and their teardown at
+            # interpreter exit can abort the process (exit -6 after the message): the message is said, so go.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         return 1
     except KeyboardInterrupt:
         print("interrupted; run the same command again to finish (nothing is left half-done)", file=sys.stderr)
