@@ -492,6 +492,7 @@ class Engine:
                 turn=turn,
                 kind=self.settings.asked_kind,
                 more_figures=self.settings.more_figures,
+                hedge=self.settings.fact_hedge,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -583,6 +584,7 @@ class Engine:
             dating=self._dating(),
             kind=self.settings.asked_kind,
             more_figures=self.settings.more_figures,
+            hedge=self.settings.fact_hedge,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

@@ -120,6 +120,7 @@ COUNTRY_LIST = re.compile(
     r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I
 )
 MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
+HEDGE_REACH = 0.1  # how far below the best sentence one from another passage is still shown as a second reading
 FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating another value of the figure may be
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
@@ -494,6 +495,7 @@ def _pick(
     profile: Profile,
     runner_up: bool = False,
     gives: Callable[[str], bool] | None = None,
+    hedge: bool = False,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -501,6 +503,8 @@ def _pick(
     sentence.
     `gives` (fact / yes-no): a close sentence beside the best one stating the figure asked for with a value it
     lacks ("up to $825 million", then "the combined investment valued at $2.75 billion") is shown too.
+    `hedge` (fact / yes-no): the best sentence of another passage, nearly as close and saying something else, is
+    shown too (`_hedge`).
     """
     if not ranked:
         return []
@@ -548,7 +552,26 @@ def _pick(
             if len(chosen) < limit and c not in chosen and new and _beside(c, best) and gives(c.sentence):
                 chosen.append(c)
                 break
+    if hedge and shape == "fact" and len(chosen) < limit and (second := _hedge(ranked, chosen)) is not None:
+        chosen.append(second)
     return chosen
+
+
+def _hedge(ranked: list[_Candidate], chosen: list[_Candidate]) -> _Candidate | None:
+    """The best sentence of a passage none of the `chosen` comes from, within `HEDGE_REACH` of the best score and
+    unlike every chosen one, or None.
+
+    The best-scored sentence is wrong often enough (it restates the question, or names the term only in passing)
+    that a second reading from another passage, scored nearly as well, is worth its place.
+    """
+    passages = {id(c.hit) for c in chosen}
+    for c in ranked[1:]:
+        if c.score < ranked[0].score - HEDGE_REACH:
+            return None
+        if id(c.hit) in passages or any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        return c
+    return None
 
 
 def _beside(c: _Candidate, other: _Candidate) -> bool:
@@ -671,6 +694,7 @@ def extract_answer(
     turn: str = "",
     kind: bool = False,
     more_figures: bool = False,
+    hedge: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -693,6 +717,8 @@ def extract_answer(
     `kind`: a fact or yes/no answer prefers a sentence naming a thing of the kind "which X" asks for (`kind_fit`).
     `more_figures`: a fact or yes/no answer stating the figure asked for also shows a close sentence stating
     another value of it (`_pick`).
+    `hedge`: a fact or yes/no answer also shows the best sentence of another passage that is nearly as close
+    (`_hedge`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -709,7 +735,7 @@ def extract_answer(
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None)
+    chosen = _pick(question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None, hedge)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
