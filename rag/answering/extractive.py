@@ -496,6 +496,7 @@ def _pick(
     runner_up: bool = False,
     gives: Callable[[str], bool] | None = None,
     hedge: bool = False,
+    same_term: bool = False,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -505,6 +506,8 @@ def _pick(
     lacks ("up to $825 million", then "the combined investment valued at $2.75 billion") is shown too.
     `hedge` (fact / yes-no): the best sentence of another passage, nearly as close and saying something else, is
     shown too (`_hedge`).
+    `same_term` (fact): the sentence right after the best one is shown next when both name the question's
+    distinctive term (`_same_term`).
     """
     if not ranked:
         return []
@@ -552,9 +555,32 @@ def _pick(
             if len(chosen) < limit and c not in chosen and new and _beside(c, best) and gives(c.sentence):
                 chosen.append(c)
                 break
+    following = _same_term(question, ranked) if same_term and shape == "fact" and len(chosen) < limit else None
+    if following is not None and following not in chosen:
+        chosen.insert(1, following)
     if hedge and shape == "fact" and len(chosen) < limit and (second := _hedge(ranked, chosen)) is not None:
         chosen.append(second)
     return chosen
+
+
+def _same_term(question: str, ranked: list[_Candidate]) -> _Candidate | None:
+    """The sentence right after the best one in its document when both name a distinctive term of the question
+    (an acronym, a name), or None.
+
+    The sentence that introduces a term ("the Indo-Pacific Partnership for Maritime Domain Awareness (IPMDA) ...
+    is underway") scores best, and the next one saying what it does ("Through IPMDA, we are providing ...") goes
+    on about the same thing without pointing back in a way `_continuation` sees.
+    """
+    best = ranked[0]
+    terms = [t.casefold() for t in distinctive_terms(question)]
+    held = [t for t in terms if re.search(rf"\b{re.escape(t)}\b", best.sentence.casefold())]
+    end = best.hit.start + best.spans[best.index][1]
+    for c in ranked[1:]:
+        starts = c.hit.start + c.spans[c.index][0]
+        if c.hit.doc_id == best.hit.doc_id and 0 <= starts - end <= 3:
+            folded = c.sentence.casefold()
+            return c if any(re.search(rf"\b{re.escape(t)}\b", folded) for t in held) else None
+    return None
 
 
 def _hedge(ranked: list[_Candidate], chosen: list[_Candidate]) -> _Candidate | None:
@@ -695,6 +721,7 @@ def extract_answer(
     kind: bool = False,
     more_figures: bool = False,
     hedge: bool = False,
+    same_term: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -719,6 +746,8 @@ def extract_answer(
     another value of it (`_pick`).
     `hedge`: a fact or yes/no answer also shows the best sentence of another passage that is nearly as close
     (`_hedge`).
+    `same_term`: a fact answer shows the sentence after the best one when both name the question's distinctive
+    term (`_same_term`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -735,7 +764,9 @@ def extract_answer(
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None, hedge)
+    chosen = _pick(
+        question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None, hedge, same_term
+    )
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
