@@ -148,6 +148,13 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
+        Variant(
+            "names-capitalised",
+            "lower-case words map onto a corpus name only if it is a place",
+            overrides={"names_capitalised": True},
+        ),
+        _off("no-function-words-known", "stop words can count as terms the corpus lacks", "function_words_known"),
+        _off("no-lone-country-codes", "a country code names its country only beside another", "lone_country_codes"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(

@@ -186,6 +186,22 @@ class Settings(BaseSettings):
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
+    names_capitalised: bool = Field(
+        default=False,
+        description="A word the question writes in lower case is mapped onto a corpus name only if the name is a "
+        "place: 'police' stays a word, not the name 'Police' the passages must then hold. Off: the detail check "
+        "does not yet refuse what the mis-mapped name used to ('stationed' as 'Station').",
+    )
+    function_words_known: bool = Field(
+        default=True,
+        description="Stop words of a standard English list ('much', 'so') never count as topic terms the corpus "
+        "lacks (known_terms_margin, follow-up turns).",
+    )
+    lone_country_codes: bool = Field(
+        default=True,
+        description="A two-letter country code standing alone ('PH') names its country when the sources name it, "
+        "the question is not written in capitals and the code is no word.",
+    )
     spelled_names: bool = Field(
         default=True,
         description="A name the question uses is given where the sources spell an acronym out in lower case "

@@ -20,6 +20,7 @@ import numpy as np
 from ingest.chunking import Chunk
 from rag.retrieval.scope import QUESTION_WORDS
 from rag.retrieval.wording import Vocabulary
+from rag.retrieval.wording import function_words as stop_words
 from rag.storage import records
 from rag.storage.store import Store
 
@@ -180,12 +181,18 @@ class Bm25Index:
             weights[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return weights
 
-    def unknown_terms(self, question: str) -> list[str]:
-        """The question's topic terms (`topic_weights`) that no chunk contains: "whaling" in this corpus."""
+    def unknown_terms(self, question: str, function_words: bool = False) -> list[str]:
+        """The question's topic terms (`topic_weights`) that no chunk contains: "whaling" in this corpus.
+
+        With `function_words`, a stop word of a standard English list ("much") is never one: it names no topic.
+        """
         vocab = self.model.vocab_dict if self.model is not None else {}
         indptr = self.model.scores["indptr"] if self.model is not None else None
+        ignored = set(self.stem(sorted(stop_words()))) if function_words else set()
         unknown = []
         for term in self.topic_weights(question):
+            if term in ignored:
+                continue
             token = vocab.get(term)
             if token is None or indptr is None or indptr[token + 1] == indptr[token]:
                 unknown.append(term)

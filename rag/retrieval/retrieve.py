@@ -146,7 +146,7 @@ class Retriever:
 
     def unknown_terms(self, question: str) -> list[str]:
         """The question's stemmed terms that no chunk contains."""
-        return self._bm25_index().unknown_terms(question)
+        return self._bm25_index().unknown_terms(question, self.settings.function_words_known)
 
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
@@ -154,7 +154,9 @@ class Retriever:
 
     def in_corpus_words(self, text: str) -> str:
         """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
-        return self._bm25_index().vocabulary.normalize(text)
+        return self._bm25_index().vocabulary.normalize(
+            text, lowercase_names=not self.settings.names_capitalised, lone_codes=self.settings.lone_country_codes
+        )
 
     def retrieve(
         self,

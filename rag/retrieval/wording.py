@@ -133,6 +133,16 @@ def _country_codes() -> dict[str, str]:
 
 # A country code only where it stands beside another country: "US-PH", "JP/PH" (alone, "TV" or "ID" are words).
 CODE = re.compile(r"(?<=[A-Za-z][-–/])[A-Z]{2}\b|\b[A-Z]{2}(?=[-–/][A-Za-z])")
+# Two capitals standing alone ("what did PH and China do"): a code where the question isn't written in capitals.
+LONE_CODE = re.compile(r"\b[A-Z]{2}\b")
+
+
+@functools.lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """A standard English stop-word list ("much", "so", "it"): words that name no topic, entity or place."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _is_place(name: str) -> bool:
@@ -206,16 +216,31 @@ class Vocabulary:
         name = canonical_country(_country_codes().get(code, ""))
         return name if name and name.lower() in self.names else None
 
-    def normalize(self, question: str) -> str:
-        """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped."""
+    def lone_country(self, code: str) -> str | None:
+        """The country a two-letter code standing alone stands for ("PH"), unless the code is also a word ("IT")."""
+        lower = code.lower()
+        if lower in function_words() or lower in self.lowercase:
+            return None
+        return self.country_for(code)
+
+    def normalize(self, question: str, lowercase_names: bool = True, lone_codes: bool = False) -> str:
+        """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped.
+
+        Without `lowercase_names`, a word the question writes in lower case maps onto a name only if the name is a
+        place ("phillipines"): "police" or "shout" is the reader's ordinary word, not the corpus's "Police" or
+        "Shot", and a name the question seems to ask about must then be in the passages. With `lone_codes`, a
+        country code standing alone ("PH") names its country where the question is not written in capitals.
+        """
         question = ABBREVIATED_MONTH.sub(lambda m: MONTHS[m.group(1).lower()], question)
         question = CODE.sub(lambda m: self.country_for(m.group(0)) or m.group(0), question)
+        if lone_codes and re.search(r"[a-z]", question):
+            question = LONE_CODE.sub(lambda m: self.lone_country(m.group(0)) or m.group(0), question)
 
         def mapped(match: re.Match[str]) -> str:
             word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
             if word.islower() and word in self.names and _is_place(self.names[word]):  # "jakarta", typed casually
                 return self.names[word] + possessive
-            if (name := self.name_for(word)) is not None:
+            if (name := self.name_for(word)) is not None and (lowercase_names or not word.islower() or _is_place(name)):
                 return name + possessive
             if (variant := self.variant(word)) is not None:
                 return (variant.capitalize() if word[0].isupper() else variant) + possessive
