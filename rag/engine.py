@@ -493,6 +493,8 @@ class Engine:
                 kind=self.settings.asked_kind,
                 more_figures=self.settings.more_figures,
                 main_points=self.settings.overview_main_points,
+                hedge=self.settings.fact_hedge,
+                same_term=self.settings.same_term,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -584,6 +586,8 @@ class Engine:
             dating=self._dating(),
             kind=self.settings.asked_kind,
             more_figures=self.settings.more_figures,
+            hedge=self.settings.fact_hedge,
+            same_term=self.settings.same_term,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

@@ -286,6 +286,16 @@ class Settings(BaseSettings):
         description="A fact answer stating the figure asked for also shows one close sentence stating another "
         "value of it (a second amount or date), not only sentences adding a word of the question.",
     )
+    fact_hedge: bool = Field(
+        default=True,
+        description="A fact or yes/no answer also shows the best sentence of another passage that scores nearly as "
+        "well as the best one and says something else: a second reading in case the best-scored sentence is wrong.",
+    )
+    same_term: bool = Field(
+        default=True,
+        description="A fact answer shows the sentence right after the best one when both name the question's "
+        "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,

@@ -121,6 +121,7 @@ COUNTRY_LIST = re.compile(
     r"\b(which|what)\s+(\w+\s+){0,2}?(countries|nations|partners|states)\b|\bname the countries\b", re.I
 )
 MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 0.3, "comparison": 0.3}
+HEDGE_REACH = 0.1  # how far below the best sentence one from another passage is still shown as a second reading
 FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating another value of the figure may be
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
@@ -497,6 +498,8 @@ def _pick(
     profile: Profile,
     runner_up: bool = False,
     gives: Callable[[str], bool] | None = None,
+    hedge: bool = False,
+    same_term: bool = False,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -504,6 +507,10 @@ def _pick(
     sentence.
     `gives` (fact / yes-no): a close sentence beside the best one stating the figure asked for with a value it
     lacks ("up to $825 million", then "the combined investment valued at $2.75 billion") is shown too.
+    `hedge` (fact / yes-no): the best sentence of another passage, nearly as close and saying something else, is
+    shown too (`_hedge`).
+    `same_term` (fact): the sentence right after the best one is shown next when both name the question's
+    distinctive term (`_same_term`).
     """
     if not ranked:
         return []
@@ -551,7 +558,49 @@ def _pick(
             if len(chosen) < limit and c not in chosen and new and _beside(c, best) and gives(c.sentence):
                 chosen.append(c)
                 break
+    following = _same_term(question, ranked) if same_term and shape == "fact" and len(chosen) < limit else None
+    if following is not None and following not in chosen:
+        chosen.insert(1, following)
+    if hedge and shape == "fact" and len(chosen) < limit and (second := _hedge(ranked, chosen)) is not None:
+        chosen.append(second)
     return chosen
+
+
+def _same_term(question: str, ranked: list[_Candidate]) -> _Candidate | None:
+    """The sentence right after the best one in its document when both name a distinctive term of the question
+    (an acronym, a name), or None.
+
+    The sentence that introduces a term ("the Indo-Pacific Partnership for Maritime Domain Awareness (IPMDA) ...
+    is underway") scores best, and the next one saying what it does ("Through IPMDA, we are providing ...") goes
+    on about the same thing without pointing back in a way `_continuation` sees.
+    """
+    best = ranked[0]
+    terms = [t.casefold() for t in distinctive_terms(question)]
+    held = [t for t in terms if re.search(rf"\b{re.escape(t)}\b", best.sentence.casefold())]
+    end = best.hit.start + best.spans[best.index][1]
+    for c in ranked[1:]:
+        starts = c.hit.start + c.spans[c.index][0]
+        if c.hit.doc_id == best.hit.doc_id and 0 <= starts - end <= 3:
+            folded = c.sentence.casefold()
+            return c if any(re.search(rf"\b{re.escape(t)}\b", folded) for t in held) else None
+    return None
+
+
+def _hedge(ranked: list[_Candidate], chosen: list[_Candidate]) -> _Candidate | None:
+    """The best sentence of a passage none of the `chosen` comes from, within `HEDGE_REACH` of the best score and
+    unlike every chosen one, or None.
+
+    The best-scored sentence is wrong often enough (it restates the question, or names the term only in passing)
+    that a second reading from another passage, scored nearly as well, is worth its place.
+    """
+    passages = {id(c.hit) for c in chosen}
+    for c in ranked[1:]:
+        if c.score < ranked[0].score - HEDGE_REACH:
+            return None
+        if id(c.hit) in passages or any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+            continue
+        return c
+    return None
 
 
 def _beside(c: _Candidate, other: _Candidate) -> bool:
@@ -675,6 +724,8 @@ def extract_answer(
     kind: bool = False,
     more_figures: bool = False,
     main_points: bool = False,
+    hedge: bool = False,
+    same_term: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -699,6 +750,10 @@ def extract_answer(
     another value of it (`_pick`).
     `main_points`: a whole document's overview prefers its central, announcing sentences (`overview_points`) to
     those only close to the question's wording.
+    `hedge`: a fact or yes/no answer also shows the best sentence of another passage that is nearly as close
+    (`_hedge`).
+    `same_term`: a fact answer shows the sentence after the best one when both name the question's distinctive
+    term (`_same_term`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -715,7 +770,9 @@ def extract_answer(
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
-    chosen = _pick(question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None)
+    chosen = _pick(
+        question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None, hedge, same_term
+    )
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
