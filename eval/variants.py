@@ -153,6 +153,17 @@ VARIANTS: dict[str, Variant] = {
             "lower-case words map onto a corpus name only if it is a place",
             overrides={"names_capitalised": True},
         ),
+        _off(
+            "no-real-words-kept",
+            "an English word of the question can be read as a typo of a corpus name",
+            "real_words_kept",
+        ),
+        _off(
+            "no-counted-noun",
+            "any count on the topic answers 'how many X', not only a count of X",
+            "counted_cosine",
+            0.0,
+        ),
         _off("no-function-words-known", "stop words can count as terms the corpus lacks", "function_words_known"),
         _off("no-lone-country-codes", "a country code names its country only beside another", "lone_country_codes"),
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),

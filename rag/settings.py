@@ -192,6 +192,12 @@ class Settings(BaseSettings):
         "place: 'police' stays a word, not the name 'Police' the passages must then hold. Off: the detail check "
         "does not yet refuse what the mis-mapped name used to ('stationed' as 'Station').",
     )
+    real_words_kept: bool = Field(
+        default=True,
+        description="A word of the question in lower case (or opening it) that is an ordinary English word (one "
+        "whole token of the embedder's vocabulary, or a stop word) is never read as a typo of a corpus name: "
+        "'price' stays 'price', not 'Prime'.",
+    )
     function_words_known: bool = Field(
         default=True,
         description="Stop words of a standard English list ('much', 'so') never count as topic terms the corpus "
@@ -217,6 +223,14 @@ class Settings(BaseSettings):
     )
     topic_similarity: float = Field(
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
+    )
+    counted_cosine: float = Field(
+        default=0.58,
+        ge=0,
+        le=1,
+        description="'How many troops ...?' is answered only by a count standing within a few words of 'troops' or of "
+        "a word whose embedding is at least this close ('soldiers'; 'vessels' for 'ships'), not by any figure on "
+        "the topic. 0: any count on the topic answers.",
     )
     paraphrase_cosine: float = Field(
         default=0.62,

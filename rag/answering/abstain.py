@@ -27,6 +27,8 @@ from rag.answering.details import (
     asked_details,
     asked_office,
     clauses,
+    counted_words,
+    counts_one_of,
     gives_future_date,
     names_office_holder,
     proper_nouns,
@@ -82,6 +84,26 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
             sentences.append(hit.text[span[0] : span[1]])
             sims.append(float(scored.get(span, 0.0)))
     return sentences, np.array(sims)
+
+
+def counts_after_topic(hits: list[Hit], topical: np.ndarray, question: str) -> np.ndarray:
+    """Sentences (in `passage_sentences` order) that count what the question counts, in so many words, right after
+    a sentence on its topic: "Trong visited China ... 13 cooperative agreements were signed during the visit" names
+    no party, yet answers "how many agreements did Vietnam and China sign?"."""
+    counted = counted_words(question)
+    out = np.zeros(len(topical), dtype=bool)
+    i = sum(1 for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author)  # the bylines come first
+    for hit in hits:
+        previous = False
+        for start, end in sentence_spans(hit.text, 0, len(hit.text)):
+            out[i] = previous and bool(counted) and counts_one_of(hit.text[start:end], question, counted, _unlike)
+            previous = bool(topical[i])
+            i += 1
+    return out
+
+
+def _unlike(word: str, other: str) -> bool:
+    return False
 
 
 def named_contexts(hits: list[Hit]) -> list[str]:
@@ -323,20 +345,29 @@ def sentence_dates(hits: list[Hit]) -> list[str]:
 
 
 def detail_reading(
-    question: str, sentences: list[str], dates: list[str], settings: Settings
+    question: str,
+    sentences: list[str],
+    dates: list[str],
+    settings: Settings,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> Callable[[Detail, int], bool]:
     """Whether sentence `i` gives `detail`, read more strictly than `Detail.carries` where the rules are on.
 
     `figure_clause`: a figure must stand in the clause naming the question's names ("60,000 engineers" is Lam
     Research's, not Applied Materials' in the same sentence), and an amount is no count. `future_dates`: "when
     will ...?" needs a date still to come when the document was written. `office_holder`: "who is the foreign
-    minister?" needs someone named with that office.
+    minister?" needs someone named with that office. `counted_cosine` (with `embed`): "how many troops" needs a
+    count standing by "troops" or a word of like meaning ("soldiers"), not any figure.
     """
     names = proper_names(question)
     # "How many yen?" asks for an amount: its figure is then the amount's, not a count apart from it.
     counts_apart = not any(d.name == "the amount" for d in asked_details(question))
     office = asked_office(question) if settings.office_holder else None
     future = settings.future_dates and bool(ASKS_FUTURE.search(question))
+    counted = counted_words(question) if settings.counted_cosine and embed is not None and counts_apart else []
+
+    def alike(word: str, other: str) -> bool:
+        return embed is not None and float(embed([word])[0] @ embed([other])[0]) >= settings.counted_cosine
 
     def gives(detail: Detail, i: int) -> bool:
         sentence = sentences[i]
@@ -347,6 +378,12 @@ def detail_reading(
             named = [c for c in clauses(sentence) if names and all(named_in(n, c) for n in names)]
             parts = named or [sentence]
         if not any(detail.carries(part, question) for part in parts):
+            return False
+        if (
+            counted
+            and detail.name == "the number"
+            and not any(counts_one_of(p, question, counted, alike) for p in parts)
+        ):
             return False
         if future and detail.name == "the date" and not gives_future_date(sentences[i], question, dates[i]):
             return False
@@ -456,8 +493,11 @@ def abstention(
         )
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)
-        gives = detail_reading(query, sentences, sentence_dates(hits), settings)
+        gives = detail_reading(query, sentences, sentence_dates(hits), settings, embedder.encode_cached)
         detail = missing_detail(query, sentences, topical, gives)
+        if detail is not None and detail.name == "the number" and settings.counted_cosine:
+            topical |= counts_after_topic(hits, topical, query)
+            detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and settings.paraphrase_cosine:
             more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
             topical |= more

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ingest.countries import country_mentions, find_countries
 from rag.retrieval.scope import MULTI_PART
-from rag.retrieval.wording import fold_spelling
+from rag.retrieval.wording import fold_spelling, function_words
 
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -187,11 +187,15 @@ DETAILS = (
             # "What was the value of the trade?", "what is the total amount": the same question, a verb between.
             r"|\b(what|which) (is|was|are|were|will be) the (total |overall )?(value|amount|sum)\b"
             r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
+            # "the total price tag of the corridor", "at what price": a price is an amount; "why did prices rise" isn't.
+            r"|\bprice tag\b|\btotal price\b|\b(what|how much)\b[^?]*\bprice\b"
             r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,
         ),
         _has_amount,
-        frozenset({"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget"}),
+        frozenset(
+            {"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget", "price", "tag"}
+        ),
         figure=True,
     ),
     Detail(
@@ -257,6 +261,56 @@ def asked_anywhere(question: str) -> list[Detail]:
     """
     first = question.split("?", 1)[0]
     return [d for d in DETAILS if d.asks.search(first)]
+
+
+# "How many American troops are...", "what number of ships": the words naming what is counted follow.
+COUNTED = re.compile(r"\b(?:how many|what number of)\s+(?P<words>[^?.,;:]*)", re.I)
+WINDOW = 4  # content words between a count and its noun at most: "54,000 U.S. military personnel", "troops, some 500"
+
+
+def counted_words(question: str) -> list[str]:
+    """The lower-case words naming what a "how many" question counts, up to the first function word.
+
+    "How many American troops are stationed" counts "troops" ("American" is a name: a count of it is no count of
+    troops); "how many countries signed" gives "countries" and "signed", either of which a count may stand by.
+    """
+    match = COUNTED.search(question.split("?", 1)[0])
+    words: list[str] = []
+    for word in re.findall(r"[A-Za-z][\w'’-]*", match.group("words")) if match else []:
+        if word.lower() in function_words():
+            break
+        if word.islower() and len(words) < 3:
+            words.append(word)
+    return words
+
+
+def counts_one_of(sentence: str, question: str, counted: list[str], alike: Callable[[str, str], bool]) -> bool:
+    """True when a count in `sentence` stands within a few words of a word like one `counted` names.
+
+    "How many submarines...?" is not answered by "it will buy 12 patrol boats" nor "$8 million"; it is by
+    "four submarines" or, with `alike` (embedding similarity), "four underwater vessels". Amounts of money and
+    percentages are no counts.
+    """
+    sentence = without_amounts(sentence)
+    words = [
+        (m.start(), w)
+        for m in re.finditer(r"[A-Za-z][A-Za-z'’]*", sentence)
+        if (w := m.group(0).lower()) not in function_words()
+    ]
+    for m in COUNT.finditer(sentence):
+        if m.group(0).casefold() in _given(question) or LABELLED.search(sentence, 0, m.start()):
+            continue
+        # Content words only: "400 million safe and effective COVID-19 vaccine doses" counts doses.
+        before = [w for start, w in words if start < m.start()][-WINDOW:]
+        after = [w for start, w in words if start >= m.end()][:WINDOW]
+        near = [w for w in before + after if w != m.group(0).lower()]
+        if any(_same_word(w, c) or alike(w, c) for w in near for c in counted):
+            return True
+    return False
+
+
+def _same_word(word: str, other: str) -> bool:
+    return word.removesuffix("s") == other.removesuffix("s")
 
 
 # An amount is no count: "how many engineers" is not answered by "$400 million" nor "30%".

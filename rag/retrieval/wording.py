@@ -145,6 +145,19 @@ def function_words() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS)
 
 
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Ordinary English words: the embedder's whole WordPiece tokens (its ~20,000 commonest words) and stop words.
+
+    A word the reader types that is one of these ("police", "price", "stationed") is that word, not a typing
+    slip in a corpus name ("Police", "Prime", "Station"); a slip ("phillipines") is seldom a whole token.
+    """
+    from rag.storage.embeddings import model_dir
+
+    tokens = (model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(t for t in tokens if t.isalpha() and t.islower()) | function_words()
+
+
 def _is_place(name: str) -> bool:
     """True for a country, grouping or capital: the names a reader types in lower case ("jakarta")."""
     from ingest.countries import country_mentions
@@ -223,13 +236,17 @@ class Vocabulary:
             return None
         return self.country_for(code)
 
-    def normalize(self, question: str, lowercase_names: bool = True, lone_codes: bool = False) -> str:
+    def normalize(
+        self, question: str, lowercase_names: bool = True, lone_codes: bool = False, real_words: bool = False
+    ) -> str:
         """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped.
 
         Without `lowercase_names`, a word the question writes in lower case maps onto a name only if the name is a
         place ("phillipines"): "police" or "shout" is the reader's ordinary word, not the corpus's "Police" or
         "Shot", and a name the question seems to ask about must then be in the passages. With `lone_codes`, a
-        country code standing alone ("PH") names its country where the question is not written in capitals.
+        country code standing alone ("PH") names its country where the question is not written in capitals. With
+        `real_words`, an ordinary English word (`english_words`) in lower case, or opening the question, is kept:
+        "shout" is not a slip for "Shot", nor "price" for "Prime".
         """
         question = ABBREVIATED_MONTH.sub(lambda m: MONTHS[m.group(1).lower()], question)
         question = CODE.sub(lambda m: self.country_for(m.group(0)) or m.group(0), question)
@@ -240,7 +257,9 @@ class Vocabulary:
             word, possessive = POSSESSIVE.match(match.group(0)).groups()  # type: ignore[union-attr]
             if word.islower() and word in self.names and _is_place(self.names[word]):  # "jakarta", typed casually
                 return self.names[word] + possessive
-            if (name := self.name_for(word)) is not None and (lowercase_names or not word.islower() or _is_place(name)):
+            ordinary = real_words and (word.islower() or match.start() == 0) and word.lower() in english_words()
+            name = None if ordinary else self.name_for(word)
+            if name is not None and (lowercase_names or not word.islower() or _is_place(name)):
                 return name + possessive
             if (variant := self.variant(word)) is not None:
                 return (variant.capitalize() if word[0].isupper() else variant) + possessive
