@@ -188,13 +188,27 @@ DETAILS = (
             r"|\b(what|which) (is|was|are|were|will be) the (total |overall )?(value|amount|sum)\b"
             r"|\b(what|how much)\b[^?]*\b(worth|budget)\b(?!\s+(it|noting|the))"
             # "the total price tag of the corridor", "at what price": a price is an amount; "why did prices rise" isn't.
-            r"|\bprice tag\b|\btotal price\b|\b(what|how much)\b[^?]*\bprice\b"
+            r"|\bprice tag\b|\btotal price\b|\b(what|how much)\b[^?]*\bprice\b|\b(dollar|monetary|cash) value\b"
             r"|\bin (us |u\.s\. )?(dollars|yen|euros|pounds)\b|\bhow many (us |u\.s\. )?(dollars|yen|euros|pounds)\b",
             re.I,
         ),
         _has_amount,
         frozenset(
-            {"much", "big", "large", "value", "amount", "cost", "sum", "total", "worth", "budget", "price", "tag"}
+            {
+                "much",
+                "big",
+                "large",
+                "value",
+                "amount",
+                "cost",
+                "sum",
+                "total",
+                "worth",
+                "budget",
+                "price",
+                "tag",
+                "dollar",
+            }
         ),
         figure=True,
     ),

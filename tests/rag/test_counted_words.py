@@ -84,7 +84,9 @@ def test_a_count_must_count_what_is_asked(embedder, sentence: str, counts: bool)
 def test_a_price_tag_is_an_amount_the_sources_must_give(embedder) -> None:
     question = "What is the total price tag of the Mekong rail link?"
     assert [d.name for d in asked_details(question)] == ["the amount"]
+    assert [d.name for d in asked_details("whats the dollar value of the deal")] == ["the amount"]
     assert asked_details("Why did rice prices rise in Vietnam?") == []
+    assert asked_details("What is the strategic value of the base?") == []
     sentences = ["The Mekong rail link will run 400 km from Vientiane."]
     gives = detail_reading(question, sentences, [""], Settings(), embedder.encode_cached)
     assert missing_detail(question, sentences, np.array([True]), gives).name == "the amount"
