@@ -225,12 +225,12 @@ class Settings(BaseSettings):
         default=0.65, ge=0, le=1, description="A sentence this similar to the question is on its topic too."
     )
     counted_cosine: float = Field(
-        default=0.58,
+        default=0.5,
         ge=0,
         le=1,
-        description="'How many troops ...?' is answered only by a count standing within a few words of 'troops' or of "
-        "a word whose embedding is at least this close ('soldiers'; 'vessels' for 'ships'), not by any figure on "
-        "the topic. 0: any count on the topic answers.",
+        description="'How many troops ...?' is answered only by a count a few words before 'troops' or before a word "
+        "whose embedding is at least this close ('soldiers'; 'aircraft' for 'jets'), not by any figure on the "
+        "topic. 0: any count on the topic answers.",
     )
     paraphrase_cosine: float = Field(
         default=0.62,

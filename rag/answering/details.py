@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ingest.countries import country_mentions, find_countries
 from rag.retrieval.scope import MULTI_PART
-from rag.retrieval.wording import fold_spelling, function_words
+from rag.retrieval.wording import commonest_words, fold_spelling, function_words
 
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 MONTH_LOOKBEHIND = "|".join(f"{m} " for m in MONTH.split("|")).replace("|", ")(?<!")  # "July 12" is a date
@@ -279,7 +279,8 @@ def asked_anywhere(question: str) -> list[Detail]:
 
 # "How many American troops are...", "what number of ships": the words naming what is counted follow.
 COUNTED = re.compile(r"\b(?:how many|what number of)\s+(?P<words>[^?.,;:]*)", re.I)
-WINDOW = 4  # content words between a count and its noun at most: "54,000 U.S. military personnel", "troops, some 500"
+GENERIC_WORDS = 300  # the commonest English words (not stop words) that name no particular thing: "people", "years"
+WINDOW = 4  # content words from a count to its noun at most: "54,000 U.S. military personnel"
 
 
 def counted_words(question: str) -> list[str]:
@@ -295,11 +296,13 @@ def counted_words(question: str) -> list[str]:
             break
         if word.islower() and len(words) < 3:
             words.append(word)
-    return words
+    # "How many people ...", "how many years": a word this common names no particular thing; any count may be it
+    # ("1,800 infrastructure practitioners").
+    return [] if words and words[0].lower() in commonest_words(GENERIC_WORDS) else words
 
 
 def counts_one_of(sentence: str, question: str, counted: list[str], alike: Callable[[str, str], bool]) -> bool:
-    """True when a count in `sentence` stands within a few words of a word like one `counted` names.
+    """True when a count in `sentence` stands a few words before a word like one `counted` names.
 
     "How many submarines...?" is not answered by "it will buy 12 patrol boats" nor "$8 million"; it is by
     "four submarines" or, with `alike` (embedding similarity), "four underwater vessels". Amounts of money and
@@ -314,10 +317,9 @@ def counts_one_of(sentence: str, question: str, counted: list[str], alike: Calla
     for m in COUNT.finditer(sentence):
         if m.group(0).casefold() in _given(question) or LABELLED.search(sentence, 0, m.start()):
             continue
-        # Content words only: "400 million safe and effective COVID-19 vaccine doses" counts doses.
-        before = [w for start, w in words if start < m.start()][-WINDOW:]
-        after = [w for start, w in words if start >= m.end()][:WINDOW]
-        near = [w for w in before + after if w != m.group(0).lower()]
+        # The noun follows its count, past a few content words: "400 million safe and effective COVID-19 vaccine
+        # doses" counts doses; "naval exercises between three countries" counts countries, not ships.
+        near = [w for start, w in words if start >= m.end() and w != m.group(0).lower()][:WINDOW]
         if any(_same_word(w, c) or alike(w, c) for w in near for c in counted):
             return True
     return False

@@ -152,10 +152,22 @@ def english_words() -> frozenset[str]:
     A word the reader types that is one of these ("police", "price", "stationed") is that word, not a typing
     slip in a corpus name ("Police", "Prime", "Station"); a slip ("phillipines") is seldom a whole token.
     """
+    return frozenset(_whole_words()) | function_words()
+
+
+@functools.lru_cache(maxsize=1)
+def _whole_words() -> tuple[str, ...]:
+    """The embedder's whole-word tokens, commonest first (WordPiece lists its words by frequency)."""
     from rag.storage.embeddings import model_dir
 
     tokens = (model_dir() / "vocab.txt").read_text(encoding="utf-8").split()
-    return frozenset(t for t in tokens if t.isalpha() and t.islower()) | function_words()
+    return tuple(t for t in tokens if t.isalpha() and t.islower())
+
+
+@functools.lru_cache(maxsize=8)
+def commonest_words(count: int) -> frozenset[str]:
+    """The `count` commonest English words that are no stop words ("people", "years", "states")."""
+    return frozenset([w for w in _whole_words() if w not in function_words()][:count])
 
 
 def _is_place(name: str) -> bool:
