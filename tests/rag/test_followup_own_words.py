@@ -62,3 +62,18 @@ def test_only_a_glued_turn_carries_its_own_words() -> None:
         "how many people work there?"
     )
     assert asked("How many hydrologists are there?", "How many hydrologists are there?") == ""
+
+
+def test_a_turn_typed_without_a_question_mark_keeps_its_own_words_once_glued() -> None:
+    """The glue adds the "?" the reader left off; the turn is still the words before the earlier question."""
+    history = [
+        {"role": "user", "content": "who runs the river commission's forecasting centre?"},
+        {"role": "assistant", "content": "A director from Laos [1]."},
+    ]
+    query = build_query(
+        "what warnings did they start sending", history, None, None, max_chars=500, profile=Profile(),
+        find_scope=lambda text, docs: None,
+        standalone_of=lambda q, h: f"{q}? who runs the river commission's forecasting centre?",
+    )  # fmt: skip
+    assert query.turn == "what warnings did they start sending"
+    assert query.shape == "fact"
