@@ -296,6 +296,12 @@ class Settings(BaseSettings):
         description="A fact answer shows the sentence right after the best one when both name the question's "
         "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
     )
+    say_about: bool = Field(
+        default=True,
+        description="A fact question asking what something says about a topic ('what does the statement say about "
+        "space?') shows up to the sentence limit of close sentences nearly as near to the topic alone as the best "
+        "one, not the best sentence only: the document says several things about it.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
