@@ -320,11 +320,6 @@ VARIANTS: dict[str, Variant] = {
             "source_per_side",
         ),
         _off(
-            "no-topic-label-sides",
-            "a question led by a topic label ('counterstrike: ...') names no sources to compare",
-            "topic_label_sides",
-        ),
-        _off(
             "no-side-title-countries",
             "a compared source keeps every document of its date, whatever countries their titles name",
             "side_title_countries",

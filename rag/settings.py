@@ -392,11 +392,6 @@ class Settings(BaseSettings):
         description="Beside one source a question names ('the op-ed'), a month and year that dates other "
         "documents ('the Sept 2023 statement') names a second: the two are compared side by side.",
     )
-    topic_label_sides: bool = Field(
-        default=True,
-        description="A question led by a topic label ('counterstrike: what changed between the Jan 2023 and Apr "
-        "2024 statements?') is read after its label for the sources it compares, as if the label were not there.",
-    )
     side_title_countries: bool = Field(
         default=True,
         description="A compared source of several documents of one date keeps those whose title names exactly the "

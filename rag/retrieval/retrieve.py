@@ -16,7 +16,7 @@ from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
 from rag.retrieval.named_document import named_document
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
-from rag.retrieval.sides import by_title_countries, without_topic_label
+from rag.retrieval.sides import by_title_countries
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit, country_where
@@ -130,25 +130,17 @@ class Retriever:
         documents = self.documents()
         named = named_document(question, documents) if self.settings.named_document and not docs else None
 
-        def scope_of(text: str) -> Scope | None:
-            return find_scope(
-                text,
-                docs,
-                documents,
-                rules,
-                self.settings.source_scope,
-                self.settings.compare_sources,
-                self.settings.article_named,
-                per_side=self.settings.source_per_side,
-                named_document=named,
-            )
-
-        found = scope_of(question)
-        if found is None and self.settings.topic_label_sides and (asked := without_topic_label(question)):
-            # "counterstrike: what changed between the Jan 2023 and Apr 2024 statements?" names two sources after
-            # its topic; the label is no second question.
-            labelled = scope_of(asked)
-            found = labelled if labelled is not None and len(labelled.sides) >= 2 else None
+        found = find_scope(
+            question,
+            docs,
+            documents,
+            rules,
+            self.settings.source_scope,
+            self.settings.compare_sources,
+            self.settings.article_named,
+            per_side=self.settings.source_per_side,
+            named_document=named,
+        )
         if self.settings.side_title_countries:
             found = by_title_countries(question, found, documents)
         return found

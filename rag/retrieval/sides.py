@@ -7,21 +7,9 @@ documents whose title names exactly those countries, so that a sentence of anoth
 
 from __future__ import annotations
 
-import re
-
 from ingest.countries import find_countries
 from rag.retrieval.scope import Scope
 from rag.storage import records
-
-# A leading topic label before the question proper: "counterstrike: what changed between ...".
-TOPIC_LABEL = re.compile(r"^\s*[^:?\n]{2,60}:\s*(?=\S)")
-
-
-def without_topic_label(question: str) -> str:
-    """The question after a leading topic label ("counterstrike: what changed ..." -> "what changed ..."), or ""
-    when it has none."""
-    label = TOPIC_LABEL.match(question)
-    return question[label.end() :] if label else ""
 
 
 def by_title_countries(question: str, scope: Scope | None, documents: dict[str, dict]) -> Scope | None:

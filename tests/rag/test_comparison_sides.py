@@ -1,7 +1,7 @@
 """A compared source's documents come from their metadata, and a topic label leading a question names no part."""
 
 from rag.retrieval.scope import Scope
-from rag.retrieval.sides import by_title_countries, without_topic_label
+from rag.retrieval.sides import by_title_countries
 
 DOCUMENTS = {
     "a.md": {"title": "Joint Statement of Australia and Canada", "date": "2021-03-02"},
@@ -23,10 +23,3 @@ def test_a_dated_side_keeps_the_statement_whose_title_names_the_asked_countries(
 def test_a_side_is_left_whole_when_no_title_names_exactly_the_asked_countries():
     scope = Scope("both", ("a.md", "b.md", "c.md"), sides=SIDES)
     assert by_title_countries("What did Mexico and Brazil say in 2021 and 2022?", scope, DOCUMENTS) is scope
-
-
-def test_a_leading_topic_label_is_read_past():
-    assert without_topic_label("tariffs: what changed between the Mar 2021 and Jul 2022 statements?") == (
-        "what changed between the Mar 2021 and Jul 2022 statements?"
-    )
-    assert without_topic_label("What changed between the two statements?") == ""
