@@ -321,6 +321,11 @@ VARIANTS: dict[str, Variant] = {
             "source_per_side",
         ),
         _off(
+            "no-side-title-countries",
+            "a compared source keeps every document of its date, whatever countries their titles name",
+            "side_title_countries",
+        ),
+        _off(
             "no-named-document",
             "a document named by its title's words, date and countries does not limit the question to it",
             "named_document",

@@ -398,6 +398,11 @@ class Settings(BaseSettings):
         description="Beside one source a question names ('the op-ed'), a month and year that dates other "
         "documents ('the Sept 2023 statement') names a second: the two are compared side by side.",
     )
+    side_title_countries: bool = Field(
+        default=True,
+        description="A compared source of several documents of one date keeps those whose title names exactly the "
+        "question's countries ('the April 2024 US-Japan statement', not the Japan-Philippines-US one that week).",
+    )
     named_document: bool = Field(
         default=True,
         description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "
