@@ -244,6 +244,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-asked-kind", "'which hotel' doesn't prefer a sentence naming a hotel ('Sokha Hotel')", "asked_kind"),
         _off("no-more-figures", "a fact answer shows no second value of the figure asked for", "more_figures"),
         _off("no-fact-hedge", "a fact answer shows no second reading from another passage", "fact_hedge"),
+        _off("no-say-about", "'what does X say about Y' shows the best sentence only, like a fact", "say_about"),
         _off("no-same-term", "a fact answer doesn't go on to the next sentence naming its asked term", "same_term"),
         _off(
             "no-country-names",
@@ -329,6 +330,11 @@ VARIANTS: dict[str, Variant] = {
             "no-source-per-side",
             "a month and year beside one named source does not name a second source to compare",
             "source_per_side",
+        ),
+        _off(
+            "no-side-title-countries",
+            "a compared source keeps every document of its date, whatever countries their titles name",
+            "side_title_countries",
         ),
         _off(
             "no-named-document",

@@ -495,6 +495,7 @@ class Engine:
                 main_points=self.settings.overview_main_points,
                 hedge=self.settings.fact_hedge,
                 same_term=self.settings.same_term,
+                about=self.settings.say_about,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)

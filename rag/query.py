@@ -116,8 +116,8 @@ def build_query(
     standalone = condense(*respelled)
     in_context = in_context_of(*respelled) if in_context_of and history else ""
     # "Why? <earlier question>" is shaped by what the follow-up asks, not by the question it leans on.
-    shape = classify(question if standalone.startswith(f"{question} ") else standalone, open_what, overview_asks)
-    turn = respelled[0] if history and standalone.startswith(f"{respelled[0]} ") else ""
+    shape = classify(question if _leads(standalone, question) else standalone, open_what, overview_asks)
+    turn = respelled[0] if history and _leads(standalone, respelled[0]) else ""
     split = split_parts(standalone, part_and)
     parts = carry_subject(split) if part_subject else split
     scopes = {text: find_scope(text, named) for text in dict.fromkeys([standalone, *parts])}
@@ -156,6 +156,11 @@ def _side_by_side(question: str, scope: Scope | None, shape: Shape, entities: li
     if pair := alternatives(question):
         return "comparison", pair
     return shape, entities
+
+
+def _leads(standalone: str, question: str) -> bool:
+    """Whether `standalone` is `question` with the earlier question glued after it (a "?" the glue added too)."""
+    return standalone.startswith((f"{question} ", f"{question.rstrip()}? "))
 
 
 def _respelled(

@@ -310,6 +310,12 @@ class Settings(BaseSettings):
         description="A fact answer shows the sentence right after the best one when both name the question's "
         "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
     )
+    say_about: bool = Field(
+        default=True,
+        description="A fact question asking what something says about a topic ('what does the statement say about "
+        "space?') shows up to the sentence limit of close sentences nearly as near to the topic alone as the best "
+        "one, not the best sentence only: the document says several things about it.",
+    )
     topic_margin: float = Field(
         default=0.08,
         ge=0,
@@ -405,6 +411,11 @@ class Settings(BaseSettings):
         default=True,
         description="Beside one source a question names ('the op-ed'), a month and year that dates other "
         "documents ('the Sept 2023 statement') names a second: the two are compared side by side.",
+    )
+    side_title_countries: bool = Field(
+        default=True,
+        description="A compared source of several documents of one date keeps those whose title names exactly the "
+        "question's countries ('the April 2024 US-Japan statement', not the Japan-Philippines-US one that week).",
     )
     named_document: bool = Field(
         default=True,

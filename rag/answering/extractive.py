@@ -126,6 +126,11 @@ FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating anot
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
+# "what does X say about Y": Y names a topic the document may say several things about, not one fact.
+SAYS_ABOUT = re.compile(
+    r"\b(?:say|says|said|announce[ds]?|agree[ds]?|do|does|did)\s+(?:about|on)\s+(?P<topic>[^?]{2,60})", re.I
+)
+ABOUT_REACH = 0.05  # how much less close to Y alone than the best sentence another point about Y may be
 TURN_WEIGHT = 0.5  # a glued follow-up's sentences: the weight of the turn's own words against the glued text
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
@@ -490,6 +495,13 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     return Claim(hit.text[start:end], (n,), hit.start + start, hit.start + end)
 
 
+def _topic_vector(question: str, embedder: Embedder) -> np.ndarray | None:
+    """The vector of Y when the question asks what something says about Y; else None."""
+    if (m := SAYS_ABOUT.search(question)) is None:
+        return None
+    return embedder.encode_cached([m.group("topic")])[0]
+
+
 def _pick(
     question: str,
     shape: str,
@@ -500,6 +512,7 @@ def _pick(
     gives: Callable[[str], bool] | None = None,
     hedge: bool = False,
     same_term: bool = False,
+    topic: np.ndarray | None = None,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -511,6 +524,8 @@ def _pick(
     shown too (`_hedge`).
     `same_term` (fact): the sentence right after the best one is shown next when both name the question's
     distinctive term (`_same_term`).
+    `topic` (fact): the vector of Y in "what does X say about Y"; the close sentences nearly as near to it as the
+    best one are shown too (`_about`).
     """
     if not ranked:
         return []
@@ -563,7 +578,28 @@ def _pick(
         chosen.insert(1, following)
     if hedge and shape == "fact" and len(chosen) < limit and (second := _hedge(ranked, chosen)) is not None:
         chosen.append(second)
+    if topic is not None and shape == "fact":
+        chosen += _about(topic, ranked, chosen, limit)
     return chosen
+
+
+def _about(topic: np.ndarray, ranked: list[_Candidate], chosen: list[_Candidate], limit: int) -> list[_Candidate]:
+    """For "what does X say about Y": the best sentence's neighbours in closeness to Y alone, up to `limit`."""
+    near = float(ranked[0].vector @ topic) - ABOUT_REACH  # type: ignore[operator]
+    picked: list[_Candidate] = []
+    for c in ranked[1:]:
+        if len(chosen) + len(picked) >= limit or c.score < ranked[0].score - MARGIN["fact"]:
+            break
+        if (
+            c not in chosen
+            and float(c.vector @ topic) >= near
+            and all(  # type: ignore[operator]
+                float(c.vector @ o.vector) <= NEAR_DUPLICATE
+                for o in [*chosen, *picked]  # type: ignore[operator]
+            )
+        ):
+            picked.append(c)
+    return picked
 
 
 def _same_term(question: str, ranked: list[_Candidate]) -> _Candidate | None:
@@ -726,6 +762,7 @@ def extract_answer(
     main_points: bool = False,
     hedge: bool = False,
     same_term: bool = False,
+    about: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -754,6 +791,8 @@ def extract_answer(
     (`_hedge`).
     `same_term`: a fact answer shows the sentence after the best one when both name the question's distinctive
     term (`_same_term`).
+    `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
+    shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -771,7 +810,16 @@ def extract_answer(
     ranked = sorted(scored, key=lambda c: -c.score)
     limit = {"list": limits.list_items, "overview": limits.overview_items}.get(shape, limits.sentences)
     chosen = _pick(
-        question, shape, ranked, limit, profile, runner_up, prefer if more_figures else None, hedge, same_term
+        question,
+        shape,
+        ranked,
+        limit,
+        profile,
+        runner_up,
+        prefer if more_figures else None,
+        hedge,
+        same_term,
+        _topic_vector(turn or question, embedder) if about and shape == "fact" else None,
     )
     taken = {_key(c) for c in chosen}
     if shape == "overview":

@@ -16,6 +16,7 @@ from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
 from rag.retrieval.named_document import named_document
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
+from rag.retrieval.sides import by_title_countries
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit, country_where
@@ -128,7 +129,8 @@ class Retriever:
         rules = scope_rules(self.settings.profile)
         documents = self.documents()
         named = named_document(question, documents) if self.settings.named_document and not docs else None
-        return find_scope(
+
+        found = find_scope(
             question,
             docs,
             documents,
@@ -139,6 +141,9 @@ class Retriever:
             per_side=self.settings.source_per_side,
             named_document=named,
         )
+        if self.settings.side_title_countries:
+            found = by_title_countries(question, found, documents)
+        return found
 
     def idf(self, question: str) -> dict[str, float]:
         """BM25's inverse document frequency of each of the question's stemmed terms."""

@@ -62,3 +62,36 @@ def test_only_a_glued_turn_carries_its_own_words() -> None:
         "how many people work there?"
     )
     assert asked("How many hydrologists are there?", "How many hydrologists are there?") == ""
+
+
+def test_a_turn_typed_without_a_question_mark_keeps_its_own_words_once_glued() -> None:
+    """The glue adds the "?" the reader left off; the turn is still the words before the earlier question."""
+    history = [
+        {"role": "user", "content": "who runs the river commission's forecasting centre?"},
+        {"role": "assistant", "content": "A director from Laos [1]."},
+    ]
+    query = build_query(
+        "what warnings did they start sending", history, None, None, max_chars=500, profile=Profile(),
+        find_scope=lambda text, docs: None,
+        standalone_of=lambda q, h: f"{q}? who runs the river commission's forecasting centre?",
+    )  # fmt: skip
+    assert query.turn == "what warnings did they start sending"
+    assert query.shape == "fact"
+
+
+STATEMENT = (
+    "The ministers reaffirmed their commitment to open trade across the region. "
+    "On fisheries, the two governments will pool patrol data to stop illegal fishing fleets. "
+    "They also agreed to fund a joint laboratory that tracks the health of tuna stocks. "
+    "The next ministerial meeting will take place in Suva in 2026."
+)
+
+
+def test_what_a_statement_says_about_a_topic_gives_its_points_on_it_not_one_sentence(embedder: Embedder) -> None:
+    asked, three = "what does the statement say about fisheries?", Limits(sentences=3)
+    numbered = [(1, _hit(STATEMENT))]
+    one = extract_answer(asked, "fact", numbered, embedder, three, Profile())
+    points = extract_answer(asked, "fact", numbered, embedder, three, Profile(), about=True)
+    assert "tuna stocks" not in one.text  # as a fact, only the sentence naming the asked word is shown
+    assert "illegal fishing" in points.text and "tuna stocks" in points.text, points.text
+    assert "Suva" not in points.text
