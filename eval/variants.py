@@ -148,11 +148,6 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
-        Variant(
-            "names-capitalised",
-            "lower-case words map onto a corpus name only if it is a place",
-            overrides={"names_capitalised": True},
-        ),
         _off(
             "no-real-words-kept",
             "an English word of the question can be read as a typo of a corpus name",

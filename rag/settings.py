@@ -186,12 +186,6 @@ class Settings(BaseSettings):
         default=True,
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
-    names_capitalised: bool = Field(
-        default=False,
-        description="A word the question writes in lower case is mapped onto a corpus name only if the name is a "
-        "place: 'police' stays a word, not the name 'Police' the passages must then hold. Off: the detail check "
-        "does not yet refuse what the mis-mapped name used to ('stationed' as 'Station').",
-    )
     real_words_kept: bool = Field(
         default=True,
         description="A word of the question in lower case (or opening it) that is an ordinary English word (one "

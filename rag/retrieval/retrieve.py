@@ -161,7 +161,6 @@ class Retriever:
         """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
         return self._bm25_index().vocabulary.normalize(
             text,
-            lowercase_names=not self.settings.names_capitalised,
             lone_codes=self.settings.lone_country_codes,
             real_words=self.settings.real_words_kept,
         )

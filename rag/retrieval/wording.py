@@ -248,14 +248,10 @@ class Vocabulary:
             return None
         return self.country_for(code)
 
-    def normalize(
-        self, question: str, lowercase_names: bool = True, lone_codes: bool = False, real_words: bool = False
-    ) -> str:
+    def normalize(self, question: str, lone_codes: bool = False, real_words: bool = False) -> str:
         """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped.
 
-        Without `lowercase_names`, a word the question writes in lower case maps onto a name only if the name is a
-        place ("phillipines"): "police" or "shout" is the reader's ordinary word, not the corpus's "Police" or
-        "Shot", and a name the question seems to ask about must then be in the passages. With `lone_codes`, a
+        With `lone_codes`, a
         country code standing alone ("PH") names its country where the question is not written in capitals. With
         `real_words`, an ordinary English word (`english_words`) in lower case, or opening the question, is kept:
         "shout" is not a slip for "Shot", nor "price" for "Prime".
@@ -271,7 +267,7 @@ class Vocabulary:
                 return self.names[word] + possessive
             ordinary = real_words and (word.islower() or match.start() == 0) and word.lower() in english_words()
             name = None if ordinary else self.name_for(word)
-            if name is not None and (lowercase_names or not word.islower() or _is_place(name)):
+            if name is not None:
                 return name + possessive
             if (variant := self.variant(word)) is not None:
                 return (variant.capitalize() if word[0].isupper() else variant) + possessive
