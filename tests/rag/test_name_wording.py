@@ -22,14 +22,8 @@ def vocabulary() -> Vocabulary:
     return Vocabulary.from_texts([TEXT])
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "how many ramps did they build?",  # one letter from the name "Ramos", but an ordinary word in lower case
-        "which ramp did they build first?",  # "ramp" too: one letter from "Ramos" is "ramps", two is "ramp"
-    ],
-)
-def test_a_lower_case_word_does_not_become_a_name(vocabulary: Vocabulary, question: str) -> None:
+def test_a_lower_case_word_does_not_become_a_name(vocabulary: Vocabulary) -> None:
+    question = "how many ramps did they build?"  # one letter from the name "Ramos", but an ordinary word
     assert vocabulary.normalize(question, real_words=True) == question
     assert vocabulary.normalize(question) != question  # the old reading: a name the passages must then hold
 
