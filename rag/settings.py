@@ -296,8 +296,9 @@ class Settings(BaseSettings):
     )
     fact_hedge: bool = Field(
         default=True,
-        description="A fact or yes/no answer also shows the best sentence of another passage that scores nearly as "
-        "well as the best one and says something else: a second reading in case the best-scored sentence is wrong.",
+        description="A fact answer (not a yes/no one) also shows the best sentence of another passage that scores "
+        "nearly as well as the best one and says something else: a second reading in case the best-scored sentence "
+        "is wrong.",
     )
     same_term: bool = Field(
         default=True,

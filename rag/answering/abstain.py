@@ -96,13 +96,14 @@ def counts_after_topic(hits: list[Hit], topical: np.ndarray, question: str) -> n
     for hit in hits:
         previous = False
         for start, end in sentence_spans(hit.text, 0, len(hit.text)):
-            out[i] = previous and bool(counted) and counts_one_of(hit.text[start:end], question, counted, _unlike)
+            out[i] = previous and bool(counted) and counts_one_of(hit.text[start:end], question, counted, _never_alike)
             previous = bool(topical[i])
             i += 1
     return out
 
 
-def _unlike(word: str, other: str) -> bool:
+def _never_alike(word: str, other: str) -> bool:
+    """No word of like meaning: a sentence naming no party must count the asked noun in so many words."""
     return False
 
 

@@ -520,8 +520,8 @@ def _pick(
     sentence.
     `gives` (fact / yes-no): a close sentence beside the best one stating the figure asked for with a value it
     lacks ("up to $825 million", then "the combined investment valued at $2.75 billion") is shown too.
-    `hedge` (fact / yes-no): the best sentence of another passage, nearly as close and saying something else, is
-    shown too (`_hedge`).
+    `hedge` (fact): the best sentence of another passage, nearly as close and saying something else, is shown too
+    (`_hedge`); a yes/no answer keeps to its best passage.
     `same_term` (fact): the sentence right after the best one is shown next when both name the question's
     distinctive term (`_same_term`).
     `topic` (fact): the vector of Y in "what does X say about Y"; the close sentences nearly as near to it as the
@@ -787,8 +787,8 @@ def extract_answer(
     another value of it (`_pick`).
     `main_points`: a whole document's overview prefers its central, announcing sentences (`overview_points`) to
     those only close to the question's wording.
-    `hedge`: a fact or yes/no answer also shows the best sentence of another passage that is nearly as close
-    (`_hedge`).
+    `hedge`: a fact answer (not a yes/no one) also shows the best sentence of another passage that is nearly as
+    close (`_hedge`).
     `same_term`: a fact answer shows the sentence after the best one when both name the question's distinctive
     term (`_same_term`).
     `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
@@ -901,25 +901,22 @@ def _main_points(ranked: list[_Candidate], limit: int) -> list[_Candidate]:
         for c, k in zip(pool, central, strict=True)
     }
     top = max(gain.values())
-    chosen: list[_Candidate] = []
-    rest = [c for c in pool if gain[id(c)] >= top - MARGIN["overview"]]
-    while rest and len(chosen) < limit:
-        best = max(rest, key=lambda c: _marginal(c, gain[id(c)], chosen))
-        rest.remove(best)
-        if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
-            continue
-        chosen.append(best)
-    return chosen
+    return _by_marginal_gain([c for c in pool if gain[id(c)] >= top - MARGIN["overview"]], gain, limit)
 
 
 def _spread(ranked: list[_Candidate], limit: int) -> list[_Candidate]:
     """Up to `limit` candidates by maximal marginal relevance: relevant, naming something, unlike those chosen."""
     gain = {id(c): c.score + HEADLINE_BONUS * _headline(c.sentence) for c in ranked}
+    return _by_marginal_gain(ranked, gain, limit)
+
+
+def _by_marginal_gain(pool: list[_Candidate], gain: dict[int, float], limit: int) -> list[_Candidate]:
+    """Up to `limit` of `pool`, each time the one adding most (`_marginal`), a near duplicate of one chosen skipped."""
     chosen: list[_Candidate] = []
-    pool = list(ranked)
-    while pool and len(chosen) < limit:
-        best = max(pool, key=lambda c: _marginal(c, gain[id(c)], chosen))
-        pool.remove(best)
+    rest = list(pool)
+    while rest and len(chosen) < limit:
+        best = max(rest, key=lambda c: _marginal(c, gain[id(c)], chosen))
+        rest.remove(best)
         if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
             continue
         chosen.append(best)

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
-from rag.storage import records
+from rag.retrieval.scope import document_lookup
 from rag.storage.records import Hit
 
 # A reply copied back from an API ends with its sources list: "...[1].\n\nSources:\n[1] Title".
 SOURCES_LIST = re.compile(r"\n\s*\**sources?\**:?\**\s*\n.*\Z", re.I | re.S)
 # One entry of that list: "[1] Diplomatic Overdrive", "[2] wh_2023-05-20_quad.md (2023-05-20)".
 SOURCE_ENTRY = re.compile(r"^\s*[-*]?\s*\[\d+\]\s*(?P<name>.+?)\s*$", re.M)
+# A cited document's preference, below what `conversation_documents` gives its top three (1, 1/2, 1/3): the list
+# says which documents were shown, not which of them the next turn is about.
+CITED_WEIGHT = 0.3
 
 
 def without_sources(text: str) -> str:
@@ -57,7 +59,8 @@ def conversation_documents(
 def cited_documents(
     history: list[dict[str, str]] | tuple[dict[str, str], ...], documents: dict[str, dict]
 ) -> dict[str, float]:
-    """doc_id -> 1.0 for each stored document the latest "Sources:" list in the history names; {} if none does.
+    """doc_id -> `CITED_WEIGHT` for each stored document the latest "Sources:" list in the history names; {} if
+    none does.
 
     A client that sends the whole previous reply back tells which documents the conversation is about: a terse
     turn ("when was that?") finds its passages there first. Entries are read as a document's id, file name (with
@@ -69,19 +72,13 @@ def cited_documents(
             break
     else:
         return {}
-    lookup: dict[str, str] = {}
-    for doc_id, meta in documents.items():
-        path = PurePosixPath(doc_id)
-        title = records.title(meta)
-        for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
-            if form.strip():
-                lookup.setdefault(_key(form), doc_id)
+    lookup = document_lookup(documents, _key)
     cited = {}
     for entry in SOURCE_ENTRY.finditer(listed.group(0)):
         name = entry.group("name")
         for form in (name, re.sub(r"\s*[(\u2014-][^()]*\)?\s*$", "", name), name.split(":")[0]):
             if (doc_id := lookup.get(_key(form))) is not None:
-                cited[doc_id] = 0.3
+                cited[doc_id] = CITED_WEIGHT
                 break
     return cited
 

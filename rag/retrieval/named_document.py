@@ -102,9 +102,9 @@ def cards(documents: dict[str, dict]) -> tuple[Card, ...]:
 
 
 def _names(hits: set[str], c: Card, dated: bool, asked_countries: set[str]) -> bool:
-    """Whether title words `hits` name document `c`: beside its month; or, undated and naming no country the title
-    lacks, as more than half its main title's words and countries, or two of them beside exactly its
-    countries."""
+    """Whether title words `hits` (one at least of its main title) name document `c`: beside its month; or,
+    undated, as two or more words naming no country the title lacks that are, with the countries, more than half
+    its main title's words and countries, or that stand beside exactly its countries."""
     # A subtitle's words name it only beside a word of its main title ("the Quad ... Indo-Pacific" is a topic).
     if not hits & (c.words | c.initials):
         return False

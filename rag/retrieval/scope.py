@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -112,18 +113,30 @@ def document_names(documents: dict[str, dict]) -> list[str]:
     return sorted(documents)
 
 
-def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str, ...]:
-    """Doc ids for user-typed names: an id, a file name with or without extension, or a title (any case)."""
+def document_lookup(documents: dict[str, dict], key: Callable[[str], str]) -> dict[str, str]:
+    """`key(name)` -> doc_id for each name a document goes by: its id, file name with or without extension, title
+    and title up to its colon (the first document keeps a name two share)."""
     lookup: dict[str, str] = {}
     for doc_id, meta in documents.items():
         path = PurePosixPath(doc_id)
         title = records.title(meta)
         for form in (doc_id, path.name, path.stem, title, title.split(":")[0]):
             if form.strip():
-                lookup.setdefault(" ".join(form.split()).casefold(), doc_id)
+                lookup.setdefault(key(form), doc_id)
+    return lookup
+
+
+def _spaced(name: str) -> str:
+    """A name as `--doc` looks it up: spaces collapsed, any case."""
+    return " ".join(name.split()).casefold()
+
+
+def resolve_documents(names: list[str], documents: dict[str, dict]) -> tuple[str, ...]:
+    """Doc ids for user-typed names: an id, a file name with or without extension, or a title (any case)."""
+    lookup = document_lookup(documents, _spaced)
     resolved = []
     for name in names:
-        doc_id = lookup.get(" ".join(str(name).split()).casefold())
+        doc_id = lookup.get(_spaced(str(name)))
         if doc_id is None:
             raise UnknownDocumentError(
                 f"Unknown document {name!r}. Documents in the store: {', '.join(document_names(documents))}."

@@ -251,10 +251,9 @@ class Vocabulary:
     def normalize(self, question: str, lone_codes: bool = False, real_words: bool = False) -> str:
         """The question in the corpus's words: month abbreviations spelt out, variants and typos in names mapped.
 
-        With `lone_codes`, a
-        country code standing alone ("PH") names its country where the question is not written in capitals. With
-        `real_words`, an ordinary English word (`english_words`) in lower case, or opening the question, is kept:
-        "shout" is not a slip for "Shot", nor "price" for "Prime".
+        With `lone_codes`, a country code standing alone ("PH") names its country where the question is not written
+        in capitals. With `real_words`, an ordinary English word (`english_words`) in lower case, or opening the
+        question, is kept: "shout" is not a slip for "Shot", nor "price" for "Prime".
         """
         question = ABBREVIATED_MONTH.sub(lambda m: MONTHS[m.group(1).lower()], question)
         question = CODE.sub(lambda m: self.country_for(m.group(0)) or m.group(0), question)
