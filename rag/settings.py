@@ -309,7 +309,8 @@ class Settings(BaseSettings):
         default=True,
         description="A fact question asking what something says about a topic ('what does the statement say about "
         "space?') shows up to the sentence limit of close sentences nearly as near to the topic alone as the best "
-        "one, not the best sentence only: the document says several things about it.",
+        "one, not the best sentence only: the document says several things about it. Not applied to a part of a "
+        "multi-part question or to one side of compared sources.",
     )
     topic_margin: float = Field(
         default=0.08,

@@ -61,6 +61,7 @@ class Bm25Index:
         self.doc_ids = np.array(doc_ids, dtype=object)
         self.documents = documents  # doc_id -> its document fields (title, author, kind...)
         self.model = model  # None for an empty store: bm25s can't index nothing
+        self._stop_stems: frozenset[str] | None = None
         self.vocabulary = vocabulary or Vocabulary()  # the corpus's words, to map a question's wording onto
         self._stemmer = _stemmer()
         self._flags: dict[str, np.ndarray] = {}  # country -> which chunks mention it
@@ -188,7 +189,7 @@ class Bm25Index:
         """
         vocab = self.model.vocab_dict if self.model is not None else {}
         indptr = self.model.scores["indptr"] if self.model is not None else None
-        ignored = set(self.stem(sorted(stop_words()))) if function_words else set()
+        ignored = self._stemmed_stop_words() if function_words else frozenset()
         unknown = []
         for term in self.topic_weights(question):
             if term in ignored:
@@ -197,6 +198,12 @@ class Bm25Index:
             if token is None or indptr is None or indptr[token + 1] == indptr[token]:
                 unknown.append(term)
         return unknown
+
+    def _stemmed_stop_words(self) -> frozenset[str]:
+        """The stems of the stop words, made once per index (every abstention check asks)."""
+        if self._stop_stems is None:
+            self._stop_stems = frozenset(self.stem(sorted(stop_words())))
+        return self._stop_stems
 
     def topic_weights(self, question: str) -> dict[str, float]:
         """`idf(question)` less the words that only say how it asks ("what", "did", "say")."""

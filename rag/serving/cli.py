@@ -470,6 +470,7 @@ def main(
         if one_shot:
             # A store that failed to open may leave Chroma's native threads holding it, and their teardown at
             # interpreter exit can abort the process (exit -6 after the message): the message is said, so go.
+            logging.shutdown()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1)
