@@ -148,10 +148,10 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
-        _off(
-            "no-real-words-kept",
-            "an English word of the question can be read as a typo of a corpus name",
-            "real_words_kept",
+        Variant(
+            "real-words-kept",
+            "an English word of the question is never read as a typo of a corpus name (off by default)",
+            overrides={"real_words_kept": True},
         ),
         _off(
             "no-counted-noun",
@@ -251,7 +251,11 @@ VARIANTS: dict[str, Variant] = {
             "a follow-up is retrieved for its own words with the conversation's documents boosted (off by default)",
             overrides={"conversation": True},
         ),
-        _off("no-followup-slot", "'and X?' is added after the earlier question's 'about ...'", "followup_slot"),
+        Variant(
+            "followup-slot",
+            "'and X?' takes the earlier question's topic slot (off by default)",
+            overrides={"followup_slot": True},
+        ),
         _off("no-followup-names", "'that base' is not looked up among the conversation's names", "followup_names"),
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
         _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
@@ -265,10 +269,10 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
         ),
-        _off(
-            "no-followup-cited",
-            "the history's 'Sources:' lists don't point a follow-up at their documents",
-            "followup_cited",
+        Variant(
+            "followup-cited",
+            "the history's 'Sources:' lists point a follow-up at their documents (off by default)",
+            overrides={"followup_cited": True},
         ),
         _off(
             "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
@@ -364,12 +368,12 @@ DEFAULT_VARIANTS = (
     "no-rerank",
     "no-rare-ngram",
     "conversation",
-    "no-followup-slot",
+    "followup-slot",
     "no-followup-names",
     "no-followup-refers",
     "no-followup-they-glued",
     "no-followup-ended",
-    "no-followup-cited",
+    "followup-cited",
     "no-source-scope",
     "no-detail-check",
     "no-wording",

@@ -106,9 +106,9 @@ class Settings(BaseSettings):
         "instead of with the earlier question glued on (off: it helped dev-fresh, and cost blind-2's follow-ups).",
     )
     followup_slot: bool = Field(
-        default=True,
+        default=False,
         description="'and X?' takes the earlier question's topic slot however it was asked ('agree on the ocean', "
-        "'what jet engine deal'), instead of being added after it.",
+        "'what jet engine deal'), instead of being added after it (off: round 4's ablation, it cost blind-4 turns).",
     )
     followup_names: bool = Field(
         default=True,
@@ -142,10 +142,10 @@ class Settings(BaseSettings):
         "turn drops its leaning words ('what did they say about X') instead of carrying the whole chain.",
     )
     followup_cited: bool = Field(
-        default=True,
+        default=False,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "
         "sending the previous reply back says what the conversation is about): their passages get the "
-        "conversation boost.",
+        "conversation boost (off: round 4's ablation, it cost a blind-4 turn).",
     )
     conversation_boost: float = Field(
         default=0.1,
@@ -187,10 +187,10 @@ class Settings(BaseSettings):
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
     real_words_kept: bool = Field(
-        default=True,
+        default=False,
         description="A word of the question in lower case (or opening it) that is an ordinary English word (one "
         "whole token of the embedder's vocabulary, or a stop word) is never read as a typo of a corpus name: "
-        "'price' stays 'price', not 'Prime'.",
+        "'price' stays 'price', not 'Prime' (off: round 4's ablation, it cost a blind-4 turn).",
     )
     function_words_known: bool = Field(
         default=True,

@@ -116,7 +116,9 @@ def test_the_documents_a_sources_list_names_are_the_conversations_whatever_form_
     assert cited_documents([{"role": "assistant", "content": "A board [1]."}], documents) == {}
 
 
-def test_a_follow_up_prefers_the_documents_the_reply_it_follows_cited(extractive_engine: Engine) -> None:
-    # The default engine retrieves no conversation documents; the reply's "Sources:" list still names MOON's.
-    assert set(extractive_engine.query("and who pays for it?", MOON).prefer) == {SPACE}
-    assert extractive_engine.query("and who pays for it?", CHIPS).prefer == {}
+def test_a_follow_up_prefers_the_documents_the_reply_it_follows_cited(make_engine) -> None:
+    # Without `conversation`, no conversation documents are retrieved; the reply's "Sources:" list still names MOON's.
+    cited = make_engine("extractive", followup_cited=True)
+    assert set(cited.query("and who pays for it?", MOON).prefer) == {SPACE}
+    assert cited.query("and who pays for it?", CHIPS).prefer == {}
+    assert make_engine("extractive").query("and who pays for it?", MOON).prefer == {}  # off by default
