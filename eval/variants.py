@@ -135,6 +135,11 @@ def _off(name: str, description: str, setting: str, value: object = False) -> Va
     return Variant(name, description, overrides={setting: value})
 
 
+def _on(name: str, description: str, setting: str) -> Variant:
+    """The default configuration with one opt-in rule switched on: what shipping it would do."""
+    return Variant(name, f"{description} (off by default)", overrides={setting: True})
+
+
 def _chunking(size: int) -> dict[str, int]:
     return {"chunk_size": size, "chunk_overlap": size // 6}  # the default 900/150 ratio
 
@@ -148,10 +153,10 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
-        Variant(
+        _on(
             "real-words-kept",
-            "an English word of the question is never read as a typo of a corpus name (off by default)",
-            overrides={"real_words_kept": True},
+            "an English word of the question is never read as a typo of a corpus name",
+            "real_words_kept",
         ),
         _off(
             "no-counted-noun",
@@ -211,10 +216,10 @@ VARIANTS: dict[str, Variant] = {
             "paraphrase_cosine",
             0.0,
         ),
-        Variant(
+        _on(
             "figure-clause",
-            "the detail check reads a figure only in the clause naming the question's names (off by default)",
-            overrides={"figure_clause": True},
+            "the detail check reads a figure only in the clause naming the question's names",
+            "figure_clause",
         ),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(
@@ -246,16 +251,12 @@ VARIANTS: dict[str, Variant] = {
             "capitals and cities in a question are not followed by their countries",
             "name_countries",
         ),
-        Variant(
+        _on(
             "conversation",
-            "a follow-up is retrieved for its own words with the conversation's documents boosted (off by default)",
-            overrides={"conversation": True},
+            "a follow-up is retrieved for its own words with the conversation's documents boosted",
+            "conversation",
         ),
-        Variant(
-            "followup-slot",
-            "'and X?' takes the earlier question's topic slot (off by default)",
-            overrides={"followup_slot": True},
-        ),
+        _on("followup-slot", "'and X?' takes the earlier question's topic slot", "followup_slot"),
         _off("no-followup-names", "'that base' is not looked up among the conversation's names", "followup_names"),
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
         _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
@@ -269,11 +270,7 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
         ),
-        Variant(
-            "followup-cited",
-            "the history's 'Sources:' lists point a follow-up at their documents (off by default)",
-            overrides={"followup_cited": True},
-        ),
+        _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
             "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
         ),
@@ -283,11 +280,7 @@ VARIANTS: dict[str, Variant] = {
             "'What's X about?', 'What came out of X?', 'What does X say?' are read as fact questions",
             "overview_asks",
         ),
-        Variant(
-            "part-and",
-            "a plain 'and' before a second question splits it into parts, as a comma does (off by default)",
-            overrides={"part_and": True},
-        ),
+        _on("part-and", "a plain 'and' before a second question splits it into parts, as a comma does", "part_and"),
         _off(
             "no-part-subject",
             "a later part's pronoun is left as asked, not given the first part's subject",

@@ -8,6 +8,7 @@ for "which programme"). Stems and British/American spellings match ("programmes"
 
 import functools
 import re
+from typing import Any
 
 from rag.retrieval.wording import fold_spelling
 
@@ -20,10 +21,15 @@ NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+|and\s+)?[A-Z][\w’'-
 
 
 @functools.cache
-def _stem(word: str) -> str:
+def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english").stemWord(fold_spelling(word.lower()))
+    return Stemmer.Stemmer("english")
+
+
+@functools.cache
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(fold_spelling(word.lower()))
 
 
 def _same(a: str, b: str) -> bool:

@@ -590,14 +590,7 @@ def _about(topic: np.ndarray, ranked: list[_Candidate], chosen: list[_Candidate]
     for c in ranked[1:]:
         if len(chosen) + len(picked) >= limit or c.score < ranked[0].score - MARGIN["fact"]:
             break
-        if (
-            c not in chosen
-            and float(c.vector @ topic) >= near
-            and all(  # type: ignore[operator]
-                float(c.vector @ o.vector) <= NEAR_DUPLICATE
-                for o in [*chosen, *picked]  # type: ignore[operator]
-            )
-        ):
+        if c not in chosen and float(c.vector @ topic) >= near and not _repeats(c, [*chosen, *picked]):  # type: ignore[operator]
             picked.append(c)
     return picked
 
@@ -613,10 +606,8 @@ def _same_term(question: str, ranked: list[_Candidate]) -> _Candidate | None:
     best = ranked[0]
     terms = [t.casefold() for t in distinctive_terms(question)]
     held = [t for t in terms if re.search(rf"\b{re.escape(t)}\b", best.sentence.casefold())]
-    end = best.hit.start + best.spans[best.index][1]
     for c in ranked[1:]:
-        starts = c.hit.start + c.spans[c.index][0]
-        if c.hit.doc_id == best.hit.doc_id and 0 <= starts - end <= 3:
+        if _follows(c, best):
             folded = c.sentence.casefold()
             return c if any(re.search(rf"\b{re.escape(t)}\b", folded) for t in held) else None
     return None
@@ -633,20 +624,28 @@ def _hedge(ranked: list[_Candidate], chosen: list[_Candidate]) -> _Candidate | N
     for c in ranked[1:]:
         if c.score < ranked[0].score - HEDGE_REACH:
             return None
-        if id(c.hit) in passages or any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+        if id(c.hit) in passages or _repeats(c, chosen):
             continue
         return c
     return None
 
 
 def _beside(c: _Candidate, other: _Candidate) -> bool:
-    """True when the two sentences are neighbours in one document (chunks overlap: compared by document offset)."""
+    """True when the two sentences are neighbours in one document."""
+    return _follows(c, other) or _follows(other, c)
+
+
+def _follows(c: _Candidate, other: _Candidate) -> bool:
+    """True when `c` is the sentence right after `other` in one document (chunks overlap, and the next sentence may
+    open the next passage: compared by document offset)."""
     if c.hit.doc_id != other.hit.doc_id:
         return False
-    (start, end), (other_start, other_end) = c.spans[c.index], other.spans[other.index]
-    gap_after = c.hit.start + start - (other.hit.start + other_end)
-    gap_before = other.hit.start + other_start - (c.hit.start + end)
-    return 0 <= gap_after <= 3 or 0 <= gap_before <= 3
+    return 0 <= c.hit.start + c.spans[c.index][0] - (other.hit.start + other.spans[other.index][1]) <= 3
+
+
+def _repeats(c: _Candidate, shown: list[_Candidate]) -> bool:
+    """True when `c` says what one of `shown` says (the same sentence repeated across statements)."""
+    return any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in shown)  # type: ignore[operator]
 
 
 def _on_topic(question: str, c: _Candidate, actors: frozenset[str], words: bool = True) -> bool:
@@ -688,7 +687,7 @@ def _distinct(
             if not items or items <= listed:
                 continue
             listed |= items
-        elif any(float(c.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+        elif _repeats(c, chosen):
             continue
         chosen.append(c)
     return chosen
@@ -730,10 +729,7 @@ def _continuation(c: _Candidate, candidates: list[_Candidate], taken: set[tuple[
     The next sentence may open the next passage (chunks end at sentence ends), so it is looked for among every
     candidate of the same document, by where it starts.
     """
-    end = c.hit.start + c.spans[c.index][1]
-    following = [
-        n for n in candidates if n.hit.doc_id == c.hit.doc_id and 0 <= n.hit.start + n.spans[n.index][0] - end <= 3
-    ]
+    following = [n for n in candidates if _follows(n, c)]
     if not following or _key(following[0]) in taken or not POINTER.match(following[0].sentence):
         return []
     n = following[0]
@@ -917,7 +913,7 @@ def _by_marginal_gain(pool: list[_Candidate], gain: dict[int, float], limit: int
     while rest and len(chosen) < limit:
         best = max(rest, key=lambda c: _marginal(c, gain[id(c)], chosen))
         rest.remove(best)
-        if any(float(best.vector @ o.vector) > NEAR_DUPLICATE for o in chosen):  # type: ignore[operator]
+        if _repeats(best, chosen):
             continue
         chosen.append(best)
     return chosen

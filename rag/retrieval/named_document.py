@@ -101,6 +101,16 @@ def cards(documents: dict[str, dict]) -> tuple[Card, ...]:
     return _cards(frozen)
 
 
+@functools.lru_cache(maxsize=8)
+def _rarity(every: tuple[Card, ...]) -> dict[str, float]:
+    """How rare each title word, initial and country is across the cards: the rarer, the more it names one."""
+    df: dict[str, int] = {}
+    for c in every:
+        for term in c.all_words | c.initials | c.countries:
+            df[term] = df.get(term, 0) + 1
+    return {term: math.log((len(every) + 1) / (n + 0.5)) for term, n in df.items()}
+
+
 def _names(hits: set[str], c: Card, dated: bool, asked_countries: set[str]) -> bool:
     """Whether title words `hits` (one at least of its main title) name document `c`: beside its month; or,
     undated, as two or more words naming no country the title lacks that are, with the countries, more than half
@@ -139,11 +149,7 @@ def named_documents(question: str, documents: dict[str, dict]) -> tuple[str, ...
         return ()
     asked = set(_words(question))
     asked_countries = set(find_countries(question))
-    df: dict[str, int] = {}
-    for c in every:
-        for term in c.all_words | c.initials | c.countries:
-            df[term] = df.get(term, 0) + 1
-    idf = {term: math.log((len(every) + 1) / (n + 0.5)) for term, n in df.items()}
+    idf = _rarity(every)
     scored: list[tuple[float, str]] = []
     for c in every:
         if dates and not c.date.startswith(dates[0]):
