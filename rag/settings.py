@@ -243,6 +243,17 @@ class Settings(BaseSettings):
         "engineers' is Lam Research's, not Applied Materials' in the same sentence), and an amount as no count "
         "(off: in round 3's final ablation it cost the held-out set one answerable turn and won none).",
     )
+    counted_phrase: bool = Field(
+        default=True,
+        description="'How many troops ...?' is answered only by a count whose own phrase (up to a comma) names "
+        "'troops' ('in 50 years, with the first students' counts no students), and a word in capitals after 'how "
+        "many' is a name, not a function word ('how many US troops' counts troops).",
+    )
+    date_precision: bool = Field(
+        default=True,
+        description="A question asking for a month or a day ('what month ...?', 'when ..., month?') is given it only "
+        "by a sentence naming a month (or a day of one), not a year alone.",
+    )
     future_dates: bool = Field(
         default=True,
         description="A 'when will ...?' question is given a date only by a sentence speaking of the future or naming "

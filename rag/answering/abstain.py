@@ -26,10 +26,12 @@ from rag.answering.details import (
     Detail,
     asked_details,
     asked_office,
+    asked_precision,
     clauses,
     counted_words,
     counts_one_of,
     gives_future_date,
+    gives_precision,
     names_office_holder,
     proper_nouns,
     without_amounts,
@@ -358,14 +360,20 @@ def detail_reading(
     Research's, not Applied Materials' in the same sentence), and an amount is no count. `future_dates`: "when
     will ...?" needs a date still to come when the document was written. `office_holder`: "who is the foreign
     minister?" needs someone named with that office. `counted_cosine` (with `embed`): "how many troops" needs a
-    count standing by "troops" or a word of like meaning ("soldiers"), not any figure.
+    count standing by "troops" or a word of like meaning ("soldiers"), not any figure; `counted_phrase`: in the
+    count's own phrase. `date_precision`: "what month ...?" needs a month, not a year alone.
     """
     names = proper_names(question)
     # "How many yen?" asks for an amount: its figure is then the amount's, not a count apart from it.
     counts_apart = not any(d.name == "the amount" for d in asked_details(question))
     office = asked_office(question) if settings.office_holder else None
     future = settings.future_dates and bool(ASKS_FUTURE.search(question))
-    counted = counted_words(question) if settings.counted_cosine and embed is not None and counts_apart else []
+    counted = (
+        counted_words(question, settings.counted_phrase)
+        if settings.counted_cosine and embed is not None and counts_apart
+        else []
+    )
+    precision = asked_precision(question) if settings.date_precision else None
 
     def alike(word: str, other: str) -> bool:
         return embed is not None and float(embed([word])[0] @ embed([other])[0]) >= settings.counted_cosine
@@ -383,8 +391,10 @@ def detail_reading(
         if (
             counted
             and detail.name == "the number"
-            and not any(counts_one_of(p, question, counted, alike) for p in parts)
+            and not any(counts_one_of(p, question, counted, alike, settings.counted_phrase) for p in parts)
         ):
+            return False
+        if precision and detail.name == "the date" and not any(gives_precision(p, precision) for p in parts):
             return False
         if future and detail.name == "the date" and not gives_future_date(sentences[i], question, dates[i]):
             return False
