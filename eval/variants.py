@@ -226,6 +226,9 @@ VARIANTS: dict[str, Variant] = {
             "a count anywhere a few words before the counted noun answers 'how many', past a comma",
             "counted_phrase",
         ),
+        _off(
+            "no-office-initials", "'who is the thai pm?' is given any name, not a prime minister's", "office_initials"
+        ),
         _off("no-date-precision", "a year alone answers 'what month ...?'", "date_precision"),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(

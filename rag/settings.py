@@ -249,6 +249,11 @@ class Settings(BaseSettings):
         "'troops' ('in 50 years, with the first students' counts no students), and a word in capitals after 'how "
         "many' is a name, not a function word ('how many US troops' counts troops).",
     )
+    office_initials: bool = Field(
+        default=True,
+        description="A who-question asking for an office by its initials ('who is the thai pm?') needs someone named "
+        "with the office written out ('Prime Minister ...'), as one asking 'prime minister' does.",
+    )
     date_precision: bool = Field(
         default=True,
         description="A question asking for a month or a day ('what month ...?', 'when ..., month?') is given it only "

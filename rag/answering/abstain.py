@@ -366,7 +366,7 @@ def detail_reading(
     names = proper_names(question)
     # "How many yen?" asks for an amount: its figure is then the amount's, not a count apart from it.
     counts_apart = not any(d.name == "the amount" for d in asked_details(question))
-    office = asked_office(question) if settings.office_holder else None
+    office = asked_office(question, settings.office_initials) if settings.office_holder else None
     future = settings.future_dates and bool(ASKS_FUTURE.search(question))
     counted = (
         counted_words(question, settings.counted_phrase)

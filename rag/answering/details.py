@@ -173,11 +173,11 @@ DETAILS = (
         # "When did...", not "How did Manila respond when it felt...".
         re.compile(
             r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
+            r"|\b(what|which)(\s+\w+)?\s+(year|yr|date|day|month)\b|\bin (what|which) year\b",
             re.I,
         ),
         _has_date,
-        frozenset({"when", "year", "date", "day", "month"}),
+        frozenset({"when", "year", "yr", "date", "day", "month"}),
         figure=True,
     ),
     Detail(
@@ -374,10 +374,19 @@ OFFICE = re.compile(
 _ROLELESS = re.compile(r"^(the|a|an|its|their|his|her|our|your|then|former|current|new|which|what|whose|of)$", re.I)
 
 
-def asked_office(question: str) -> str | None:
-    """The office whose holder a who-question asks for ("foreign minister"), or None."""
+# An office's initials, as readers type them ("the thai pm"): read as the office written out.
+OFFICE_INITIALS = {"pm": "prime minister", "fm": "foreign minister", "vp": "vice president"}
+
+
+def asked_office(question: str, initials: bool = True) -> str | None:
+    """The office whose holder a who-question asks for ("foreign minister"), or None; with `initials`, also one
+    asked by its initials ("who is the thai pm?" asks for a prime minister)."""
     if not re.match(r"^\W*(and\s+)?who\b", question, re.I):
         return None
+    if initials:
+        question = re.sub(
+            rf"\b({'|'.join(OFFICE_INITIALS)})\b", lambda m: OFFICE_INITIALS[m.group(0).lower()], question, flags=re.I
+        )
     match = OFFICE.search(question)
     if match is None:
         return None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.answering.abstain import detail_reading, missing_detail
-from rag.answering.details import asked_precision, counted_words
+from rag.answering.details import asked_details, asked_office, asked_precision, counted_words
 from rag.settings import Settings
 
 
@@ -79,3 +79,22 @@ def test_a_year_alone_does_not_give_the_day(embedder) -> None:
     question = "On which day was the Fiji accord signed?"
     assert not gives(embedder, question, "The Fiji accord was signed in May 2023.")
     assert gives(embedder, question, "The Fiji accord was signed on May 4, 2023.")
+
+
+def test_what_yr_asks_for_a_date() -> None:
+    assert [d.name for d in asked_details("what yr did fiji join the accord")] == ["the date"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "given"),
+    [
+        ("Vice President Harris met business leaders in Suva.", False),  # a name, but no prime minister
+        ("Harris met Prime Minister Sitiveni Rabuka in Suva.", True),
+    ],
+)
+def test_an_office_asked_by_its_initials_needs_its_holder(embedder, sentence: str, given: bool) -> None:
+    question = "who was the fijian pm harris met in suva"
+    assert asked_office(question) == "prime minister"
+    assert asked_office(question, initials=False) is None
+    assert gives(embedder, question, sentence) is given
+    assert gives(embedder, question, sentence, office_initials=False)
