@@ -328,6 +328,8 @@ VARIANTS: dict[str, Variant] = {
             "a compared source keeps every document of its date, whatever countries their titles name",
             "side_title_countries",
         ),
+        _off("no-topic-label", "a leading 'topic:' reads as a first question: no source named", "topic_label"),
+        _off("no-year-sides", "two bare years and the countries named are no two sources to compare", "year_sides"),
         _off(
             "no-named-document",
             "a document named by its title's words, date and countries does not limit the question to it",

@@ -413,6 +413,16 @@ class Settings(BaseSettings):
         description="A compared source of several documents of one date keeps those whose title names exactly the "
         "question's countries ('the April 2024 US-Japan statement', not the Japan-Philippines-US one that week).",
     )
+    topic_label: bool = Field(
+        default=True,
+        description="A leading topic before a colon ('counterstrike: what changed between ...?') labels the one "
+        "question: it is not read as a first question of two, so the question may still name its sources.",
+    )
+    year_sides: bool = Field(
+        default=True,
+        description="Two years and two or more countries a comparison names ('the US on Japan in 2023 vs 2024') are "
+        "two sources: the documents of each year whose title names exactly those countries.",
+    )
     named_document: bool = Field(
         default=True,
         description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "

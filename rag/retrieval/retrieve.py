@@ -140,6 +140,8 @@ class Retriever:
             self.settings.article_named,
             per_side=self.settings.source_per_side,
             named_document=named,
+            topic_label=self.settings.topic_label,
+            year_sides=self.settings.year_sides,
         )
         if self.settings.side_title_countries:
             found = by_title_countries(question, found, documents)
