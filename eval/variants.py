@@ -329,6 +329,11 @@ VARIANTS: dict[str, Variant] = {
             "side_title_countries",
         ),
         _off("no-topic-label", "a leading 'topic:' reads as a first question: no source named", "topic_label"),
+        _off(
+            "no-source-topic-run",
+            "a compared source shows its best sentences, not its on-topic ones each with the next one on that point",
+            "source_topic_run",
+        ),
         _off("no-year-sides", "two bare years and the countries named are no two sources to compare", "year_sides"),
         _off(
             "no-named-document",

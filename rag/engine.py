@@ -589,6 +589,7 @@ class Engine:
             more_figures=self.settings.more_figures,
             hedge=self.settings.fact_hedge,
             same_term=self.settings.same_term,
+            topic_run=self.settings.source_topic_run,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

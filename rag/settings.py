@@ -413,6 +413,12 @@ class Settings(BaseSettings):
         description="A compared source of several documents of one date keeps those whose title names exactly the "
         "question's countries ('the April 2024 US-Japan statement', not the Japan-Philippines-US one that week).",
     )
+    source_topic_run: bool = Field(
+        default=True,
+        description="Each source compared shows its sentences holding what every source speaks of, each followed by "
+        "the next sentence of its document when that one goes on about the same point (cosine >= 0.5); its "
+        "sentences holding none of it are left out.",
+    )
     topic_label: bool = Field(
         default=True,
         description="A leading topic before a colon ('counterstrike: what changed between ...?') labels the one "

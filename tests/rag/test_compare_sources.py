@@ -150,3 +150,11 @@ def test_a_leading_topic_label_is_no_first_question(question: str, topic_label: 
 def test_a_question_before_a_colon_still_asks_first() -> None:
     question = "What did the May 2021 statement say: and what did the April 2023 one add?"
     assert find_scope(question, None, BY_YEAR, compare_sources=True, year_sides=True, topic_label=True) is None
+
+
+@pytest.mark.parametrize("topic_run", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_compared_source_shows_the_next_sentence_on_the_same_point(make_engine, topic_run: bool) -> None:
+    # without: the April 2024 side stopped at "our partnership extends to space"; the lunar rover came next
+    engine = make_engine("extractive", source_topic_run=topic_run)
+    answer = engine.ask("Space cooperation: how did the Jan 2023 and Apr 2024 US-Japan statements differ?")
+    assert answer.shape == "comparison" and "lunar rover" in answer.text, answer.text
