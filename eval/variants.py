@@ -169,6 +169,11 @@ VARIANTS: dict[str, Variant] = {
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
+            "no-names-together",
+            "names the corpus speaks of only apart don't make a question unanswerable",
+            "names_together",
+        ),
+        _off(
             "no-known-terms-margin",
             "a question whose terms the corpus all holds needs the same closeness as any other",
             "known_terms_margin",

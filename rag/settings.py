@@ -212,6 +212,12 @@ class Settings(BaseSettings):
         description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
         "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
     )
+    names_together: bool = Field(
+        default=True,
+        description="Abstain when a one-sided question names two or more things the corpus names (never in lower "
+        "case, countries aside) and no chunk names them all: 'what did Modi say about Ream Naval Base?' when the "
+        "sources speak of each apart.",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
