@@ -440,8 +440,11 @@ def abstention(
     embedder: Embedder,
     retriever: Retriever,
     continues: bool = False,
+    sides: bool = False,
 ) -> str | None:
     """What to say instead of answering, or None when the passages may answer.
+
+    `sides`: the question compares sides (each answered from its own passages), so its names needn't meet.
 
     `continues`: the turn continues a conversation whose documents gave its best passage; the conversation,
     not the turn's few words ("when was that?"), makes the passages close enough. The other checks still hold.
@@ -479,6 +482,9 @@ def abstention(
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
     if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
+        return ABSTAIN_TEXT
+    # The turn's own question only: a follow-up is read with the earlier question glued on after it.
+    if settings.names_together and not sides and retriever.names_apart(query.split("?", 1)[0]):
         return ABSTAIN_TEXT
     if settings.past_events and reports_later_past(query, hits):
         return ABSTAIN_TEXT
