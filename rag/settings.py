@@ -212,6 +212,11 @@ class Settings(BaseSettings):
         description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
         "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
     )
+    rare_phrase_close: bool = Field(
+        default=True,
+        description="A passage holding a word pair of the question that few passages hold (`rare_ngram`) is close "
+        "enough to answer from, as a passage holding a quoted phrase is: 'what's the diamond hexagon thing'.",
+    )
     names_together: bool = Field(
         default=True,
         description="Abstain when a one-sided question names two or more things the corpus names (never in lower "

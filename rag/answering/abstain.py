@@ -475,7 +475,9 @@ def abstention(
     quoted = set(quoted_phrases(query))
     # "Summarize the article", "the article's main argument": the source named is the topic.
     whole_source = scope is not None and (topic_terms == 0 or bool(OVERVIEW.search(query)))
-    if not (close or whole_topic or whole_source or any(h.exact in quoted for h in hits if h.exact)):
+    # A phrase of the question in so few passages ("the diamond hexagon thing") names what is asked, quoted or not.
+    exact = any(h.exact in quoted or (settings.rare_phrase_close and h.exact) for h in hits if h.exact)
+    if not (close or whole_topic or whole_source or exact):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):
