@@ -234,6 +234,7 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-office-initials", "'who is the thai pm?' is given any name, not a prime minister's", "office_initials"
         ),
+        _off("no-publisher-asked", "'which newspaper published ...?' is answered from the passages", "publisher_asked"),
         _off("no-date-precision", "a year alone answers 'what month ...?'", "date_precision"),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(

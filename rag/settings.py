@@ -265,6 +265,11 @@ class Settings(BaseSettings):
         description="A who-question asking for an office by its initials ('who is the thai pm?') needs someone named "
         "with the office written out ('Prime Minister ...'), as one asking 'prime minister' does.",
     )
+    publisher_asked: bool = Field(
+        default=True,
+        description="'Which newspaper published ...?' is answered only when the asked document's front matter names "
+        "its publisher (not 'unknown').",
+    )
     date_precision: bool = Field(
         default=True,
         description="A question asking for a month or a day ('what month ...?', 'when ..., month?') is given it only "

@@ -27,11 +27,13 @@ from rag.answering.details import (
     asked_details,
     asked_office,
     asked_precision,
+    asks_publisher,
     clauses,
     counted_words,
     counts_one_of,
     gives_future_date,
     gives_precision,
+    known_publisher,
     names_office_holder,
     proper_nouns,
     without_amounts,
@@ -490,6 +492,11 @@ def abstention(
         return ABSTAIN_TEXT
     if settings.past_events and reports_later_past(query, hits):
         return ABSTAIN_TEXT
+    if settings.publisher_asked and asks_publisher(query):
+        # Who published a document is in its front matter only: the asked one's, or the retrieved ones'.
+        asked = [h for h in hits if scope is None or h.doc_id in scope.doc_ids] or hits
+        if not any(known_publisher(h.publisher) for h in asked):
+            return "The sources don't give the publisher."
     if settings.detail_check:
         written_out = (
             meaning_of(embedder.encode_cached, settings.paraphrase_cosine)

@@ -500,3 +500,17 @@ def as_dated(sentence: str, date: str, dating: Dating) -> str:
     if when := relative_date(sentence, date, dating):
         sentence = f"{sentence} ({when})"
     return sentence
+
+
+# "Which newspaper published ...?", "who published it", "what outlet ran the op-ed": the document's publisher.
+ASKS_PUBLISHER = re.compile(r"\bwho published\b|\b(which|what)\s+(\w+\s+)?(or\s+\w+\s+)?(published|ran)\b", re.I)
+
+
+def asks_publisher(question: str) -> bool:
+    """Whether the question asks who published a document ("which newspaper published the op-ed?")."""
+    return bool(ASKS_PUBLISHER.search(question))
+
+
+def known_publisher(publisher: str | None) -> bool:
+    """Whether a document's front matter names its publisher ("unknown (opinion article ...)" names none)."""
+    return bool(publisher) and not re.match(r"\s*(unknown|n/?a|none)\b", publisher or "", re.I)

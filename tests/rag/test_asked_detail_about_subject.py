@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from rag.answering.abstain import detail_reading, missing_detail
-from rag.answering.details import asked_details, asked_office, asked_precision, counted_words
+from rag.answering.details import (
+    asked_details,
+    asked_office,
+    asked_precision,
+    asks_publisher,
+    counted_words,
+    known_publisher,
+)
 from rag.settings import Settings
 
 
@@ -98,3 +105,23 @@ def test_an_office_asked_by_its_initials_needs_its_holder(embedder, sentence: st
     assert asked_office(question, initials=False) is None
     assert gives(embedder, question, sentence) is given
     assert gives(embedder, question, sentence, office_initials=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("which magazine published the Fiji op-ed?", True),
+        ("Which paper or site ran the Laos essay?", True),
+        ("who published it", True),
+        ("Which countries published a joint statement?", True),  # answered when its document names a publisher
+        ("What did the Fiji op-ed argue?", False),
+    ],
+)
+def test_a_question_can_ask_who_published_a_document(question: str, asks: bool) -> None:
+    assert asks_publisher(question) is asks
+
+
+def test_an_unknown_publisher_is_no_publisher() -> None:
+    assert known_publisher("The White House (Briefing Room), Washington, DC")
+    assert not known_publisher("unknown (opinion article; the author's site lists it)")
+    assert not known_publisher(None)
