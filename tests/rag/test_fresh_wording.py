@@ -385,3 +385,8 @@ def test_a_phrase_few_passages_hold_is_answered_though_the_rest_is_filler(make_e
     # "thing" and "stuff" make the question far from every passage; the phrase says what it asks about.
     assert not make_engine("extractive").ask(question).abstained
     assert make_engine("extractive", rare_phrase_close=False).ask(question).abstained  # the untrue abstention
+
+
+def test_a_pair_of_names_is_no_phrase_that_answers(extractive_engine: Engine) -> None:
+    # "Natasha Agarwal" is rare, but it says who is asked about: the byline gives no employer.
+    assert extractive_engine.ask("Which hospital does Natasha Agarwal work at?").abstained
