@@ -169,6 +169,11 @@ VARIANTS: dict[str, Variant] = {
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
+            "no-names-together",
+            "names the corpus speaks of only apart don't make a question unanswerable",
+            "names_together",
+        ),
+        _off(
             "no-known-terms-margin",
             "a question whose terms the corpus all holds needs the same closeness as any other",
             "known_terms_margin",
@@ -338,6 +343,13 @@ VARIANTS: dict[str, Variant] = {
             "a compared source keeps every document of its date, whatever countries their titles name",
             "side_title_countries",
         ),
+        _off("no-topic-label", "a leading 'topic:' reads as a first question: no source named", "topic_label"),
+        _off(
+            "no-source-topic-run",
+            "a compared source shows its best sentences, not its on-topic ones each with the next one on that point",
+            "source_topic_run",
+        ),
+        _off("no-year-sides", "two bare years and the countries named are no two sources to compare", "year_sides"),
         _off(
             "no-named-document",
             "a document named by its title's words, date and countries does not limit the question to it",

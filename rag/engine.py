@@ -234,7 +234,7 @@ class Engine:
         sources = self._source_sides(asked)
         if len(entities) >= 2 or sources:  # a comparison answers when its passages, all sides together, may answer
             answered = set(range(len(groups)))
-            reason = self._abstention(query, False, hits, scope)
+            reason = self._abstention(query, False, hits, scope, sides=True)
         else:
             reasons = [
                 self._abstention(part, self._continues(asked, part, part_hits), part_hits, scope)
@@ -433,9 +433,11 @@ class Engine:
             return query.in_context
         return query.standalone
 
-    def _abstention(self, query: str, continues: bool, hits: list[Hit], scope: Scope | None) -> str | None:
+    def _abstention(
+        self, query: str, continues: bool, hits: list[Hit], scope: Scope | None, sides: bool = False
+    ) -> str | None:
         """What to say instead of answering (rag/answering/abstain.py), or None when the passages may answer."""
-        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever, continues)
+        return abstention(query, hits, scope, self.settings, self.embedder, self.retriever, continues, sides)
 
     def _extract(
         self,
@@ -589,6 +591,7 @@ class Engine:
             more_figures=self.settings.more_figures,
             hedge=self.settings.fact_hedge,
             same_term=self.settings.same_term,
+            topic_run=self.settings.source_topic_run,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

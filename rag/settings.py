@@ -222,6 +222,17 @@ class Settings(BaseSettings):
         description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
         "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
     )
+    rare_phrase_close: bool = Field(
+        default=True,
+        description="A passage holding a word pair of the question that few passages hold (`rare_ngram`) is close "
+        "enough to answer from, as a passage holding a quoted phrase is: 'what's the diamond hexagon thing'.",
+    )
+    names_together: bool = Field(
+        default=True,
+        description="Abstain when a one-sided question names two or more things the corpus names (never in lower "
+        "case, countries aside) and no chunk names them all: 'what did Modi say about Ream Naval Base?' when the "
+        "sources speak of each apart.",
+    )
     topic_coverage: float = Field(
         default=0.8, ge=0, le=1, description="Share of the question's IDF-weighted terms that puts a sentence on topic."
     )
@@ -422,6 +433,22 @@ class Settings(BaseSettings):
         default=True,
         description="A compared source of several documents of one date keeps those whose title names exactly the "
         "question's countries ('the April 2024 US-Japan statement', not the Japan-Philippines-US one that week).",
+    )
+    source_topic_run: bool = Field(
+        default=True,
+        description="Each source compared shows its sentences holding what every source speaks of, each followed by "
+        "the next sentence of its document when that one goes on about the same point (cosine >= 0.5); its "
+        "sentences holding none of it are left out.",
+    )
+    topic_label: bool = Field(
+        default=True,
+        description="A leading topic before a colon ('counterstrike: what changed between ...?') labels the one "
+        "question: it is not read as a first question of two, so the question may still name its sources.",
+    )
+    year_sides: bool = Field(
+        default=True,
+        description="Two years and two or more countries a comparison names ('the US on Japan in 2023 vs 2024') are "
+        "two sources: the documents of each year whose title names exactly those countries.",
     )
     named_document: bool = Field(
         default=True,

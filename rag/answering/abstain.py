@@ -430,8 +430,11 @@ def abstention(
     embedder: Embedder,
     retriever: Retriever,
     continues: bool = False,
+    sides: bool = False,
 ) -> str | None:
     """What to say instead of answering, or None when the passages may answer.
+
+    `sides`: the question compares sides (each answered from its own passages), so its names needn't meet.
 
     `continues`: the turn continues a conversation whose documents gave its best passage; the conversation,
     not the turn's few words ("when was that?"), makes the passages close enough. The other checks still hold.
@@ -462,13 +465,18 @@ def abstention(
     quoted = set(quoted_phrases(query))
     # "Summarize the article", "the article's main argument": the source named is the topic.
     whole_source = scope is not None and (topic_terms == 0 or bool(OVERVIEW.search(query)))
-    if not (close or whole_topic or whole_source or any(h.exact in quoted for h in hits if h.exact)):
+    # A phrase of the question in so few passages ("the diamond hexagon thing") names what is asked, quoted or not.
+    exact = any(h.exact in quoted or (settings.rare_phrase_close and h.exact) for h in hits if h.exact)
+    if not (close or whole_topic or whole_source or exact):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
     if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
+        return ABSTAIN_TEXT
+    # The turn's own question only: a follow-up is read with the earlier question glued on after it.
+    if settings.names_together and not sides and retriever.names_apart(query.split("?", 1)[0]):
         return ABSTAIN_TEXT
     if settings.past_events and reports_later_past(query, hits):
         return ABSTAIN_TEXT

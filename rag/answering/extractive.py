@@ -132,6 +132,7 @@ SAYS_ABOUT = re.compile(
 )
 ABOUT_REACH = 0.05  # how much less close to Y alone than the best sentence another point about Y may be
 TURN_WEIGHT = 0.5  # a glued follow-up's sentences: the weight of the turn's own words against the glued text
+SAME_POINT = 0.5  # cosine above which the next sentence goes on about the same point as the one before
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
@@ -759,6 +760,7 @@ def extract_answer(
     hedge: bool = False,
     same_term: bool = False,
     about: bool = False,
+    topic_run: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -789,6 +791,8 @@ def extract_answer(
     term (`_same_term`).
     `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
+    `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
+    sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
     if (byline := _byline(question, numbered)).claims:
         return byline
@@ -817,6 +821,8 @@ def extract_answer(
         same_term,
         _topic_vector(turn or question, embedder) if about and shape == "fact" else None,
     )
+    if topic and topic_run:
+        chosen = _on_compared_topic(chosen, candidates, topic, limit)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
@@ -830,6 +836,26 @@ def extract_answer(
     if missing is not None and flag_missing:
         return Extract(f"{missing_text(missing.name)}\n{text}", [c for u in units for c in u], missing.name)
     return Extract(text, [c for u in units for c in u])
+
+
+def _on_compared_topic(
+    chosen: list[_Candidate], candidates: list[_Candidate], topic: frozenset[str], limit: int
+) -> list[_Candidate]:
+    """A compared source's sentences holding the `topic` terms, each followed by its document's next sentence when
+    that one is close to it (the Tomahawk missiles after "counterstrike capabilities": the specifics of the same
+    point in other words), which counts with it against `limit`; sentences holding none of the terms are dropped.
+    `chosen` as it is when none holds them.
+    """
+    held = [c for c in chosen if topic & _terms(c.sentence)][:limit]
+    if not held:
+        return chosen
+    run: list[_Candidate] = []
+    for c in held:
+        run += [] if c in run else [c]
+        after = next((n for n in candidates if _follows(n, c)), None)
+        if after is not None and after not in chosen + run and float(after.vector @ c.vector) >= SAME_POINT:  # type: ignore[operator]
+            run.append(after)
+    return run
 
 
 def missing_text(detail: str) -> str:

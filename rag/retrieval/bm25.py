@@ -199,6 +199,20 @@ class Bm25Index:
                 unknown.append(term)
         return unknown
 
+    def share_a_chunk(self, terms: list[str]) -> bool:
+        """Whether one chunk contains every stemmed term of `terms` (each in some chunk or not)."""
+        if self.model is None:
+            return False
+        vocab, indptr, indices = self.model.vocab_dict, self.model.scores["indptr"], self.model.scores["indices"]
+        shared: set[int] | None = None
+        for term in terms:
+            token = vocab.get(term)
+            found = set() if token is None else set(indices[indptr[token] : indptr[token + 1]].tolist())
+            shared = found if shared is None else shared & found
+            if not shared:
+                return False
+        return True
+
     def _stemmed_stop_words(self) -> frozenset[str]:
         """The stems of the stop words, made once per index (every abstention check asks)."""
         if self._stop_stems is None:

@@ -17,6 +17,7 @@ from rag.retrieval.bm25 import Bm25Index
 from rag.retrieval.named_document import named_document
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
 from rag.retrieval.sides import by_title_countries
+from rag.retrieval.wording import corpus_names
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
 from rag.storage.records import Hit, country_where
@@ -140,6 +141,8 @@ class Retriever:
             self.settings.article_named,
             per_side=self.settings.source_per_side,
             named_document=named,
+            topic_label=self.settings.topic_label,
+            year_sides=self.settings.year_sides,
         )
         if self.settings.side_title_countries:
             found = by_title_countries(question, found, documents)
@@ -152,6 +155,16 @@ class Retriever:
     def unknown_terms(self, question: str) -> list[str]:
         """The question's stemmed terms that no chunk contains."""
         return self._bm25_index().unknown_terms(question, self.settings.function_words_known)
+
+    def names_apart(self, question: str) -> list[str]:
+        """The question's corpus names (`corpus_names`), when there are two or more and no chunk holds them all.
+
+        "What did Modi say about Ream Naval Base?": the sources name both, never together, so they don't say it.
+        """
+        index = self._bm25_index()
+        names = corpus_names(question, index.vocabulary)
+        stems = list(dict.fromkeys(index.stem(names)))
+        return names if len(stems) >= 2 and not index.share_a_chunk(stems) else []
 
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""

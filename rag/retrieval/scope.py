@@ -70,6 +70,12 @@ MULTI_PART = re.compile(
     r"|\?\s*\S",
     re.I,
 )
+# A leading topic before a colon ("counterstrike: what changed ...?") labels the one question; it asks nothing.
+TOPIC_LABEL = re.compile(
+    r"^\s*(?!(?:what|how|which|who|whom|whose|when|where|why|is|are|was|were|did|does|do|has|have|had|can|could"
+    r"|would|should|will)\b)[^:?,;.]{2,60}:\s+(?=\w)",
+    re.I,
+)
 YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 SOURCE_YEAR = re.compile(r"\bthe\s+((?:19|20)\d\d)\b(?!\s*[-–]|['’]s)", re.I)
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -155,6 +161,8 @@ def find_scope(
     article_named: bool = False,
     per_side: bool = False,
     named_document: str | None = None,
+    topic_label: bool = False,
+    year_sides: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
@@ -167,12 +175,16 @@ def find_scope(
     source named, a month and year dating other documents names a second source ("the op-ed ... the Sept 2023
     statement"), and so does a year after "the" ("the 2024 statement"). `named_document`: the one document the
     question names by its title's words, date and countries (`named_document.named_document`): it takes the place
-    of every named source that holds it ("the April 2024 joint statement" is that one statement).
+    of every named source that holds it ("the April 2024 joint statement" is that one statement). `topic_label`: a
+    leading "topic:" is no first question of two. `year_sides`: two years and the countries a question names are
+    two sources, the documents of each year whose title names exactly those countries ("the US on Japan in 2023
+    vs 2024").
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
         return Scope(", ".join(doc_ids), doc_ids, explicit=True)
-    if not infer or MULTI_PART.search(question.strip()):
+    asks = TOPIC_LABEL.sub("", question.strip()) if topic_label else question.strip()
+    if not infer or MULTI_PART.search(asks):
         return None
     # Every source the question names: "the article's view against the White House's" reads both.
     named: list[tuple[str, tuple[str, ...]]] = []
@@ -203,6 +215,8 @@ def find_scope(
     if compare_sources and not named:
         by_date = date_sources(question, tuple(sorted(documents)), documents)
         named = by_date if len(by_date) >= 2 or (by_date and paired) else []
+        if year_sides and not named and not paired:
+            named = country_year_sources(question, documents)
     if paired and (named or (article_named and _about_the_whole(question))):
         named += paired
     if compare_sources and per_side and len(named) <= 1:
@@ -307,6 +321,21 @@ def year_sources(
         if found and found not in (ids for _, ids in sides):
             sides.append((", ".join(records.title(documents[d]) for d in found), found))
     return sides
+
+
+def country_year_sources(question: str, documents: dict[str, dict]) -> list[tuple[str, tuple[str, ...]]]:
+    """One side per year (or month and year) the question gives, of the documents dated then whose title names
+    exactly the question's two or more countries; [] unless two years each find some.
+
+    "What did the US say about Japan in 2023 vs 2024" sets the US-Japan statement of each year side by side: the
+    countries pick the kind of document, the years which of them.
+    """
+    asked = set(find_countries(question))
+    if len(asked) < 2:
+        return []
+    own = tuple(sorted(d for d, meta in documents.items() if set(find_countries(records.title(meta))) == asked))
+    sides = dated_sides(question, own, documents)
+    return [(", ".join(records.title(documents[d]) for d in ids), ids) for _, ids in sides]
 
 
 def narrowest(named: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:

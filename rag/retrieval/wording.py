@@ -275,6 +275,33 @@ class Vocabulary:
         return WORD.sub(mapped, question)
 
 
+@functools.cache
+def calendar_words() -> frozenset[str]:
+    """Months and weekdays in lower case: capitalised, yet they name no thing a passage must speak of."""
+    return frozenset(w.lower() for w in [*calendar.month_name[1:], *calendar.day_name])
+
+
+def corpus_names(question: str, vocabulary: Vocabulary) -> list[str]:
+    """The question's words that are names in the corpus, the text never writing them in lower case ("Modi", "ream"
+    for "Ream"); countries, capitals and demonyms are left out (the country check reads those), leaders are not."""
+    from ingest.countries import LEADERS, country_mentions
+
+    leaders = {form.casefold() for forms in LEADERS.values() for form in forms}
+
+    def place(text: str) -> bool:
+        return text.casefold() not in leaders and bool(country_mentions(text))
+
+    spans = [(s, e) for s, e, _ in country_mentions(question) if question[s:e].casefold() not in leaders]
+    found = []
+    for match in WORD.finditer(question):
+        lower = match.group(0).lower()
+        if any(s <= match.start() < e for s, e in spans) or lower in function_words() or lower in calendar_words():
+            continue
+        if lower in vocabulary.names and lower not in vocabulary.lowercase and not place(vocabulary.names[lower]):
+            found.append(vocabulary.names[lower])
+    return list(dict.fromkeys(found))
+
+
 def with_country_names(question: str) -> str:
     """Capitals and cities followed by the country they stand for: "Jakarta" -> "Jakarta (Indonesia)".
 

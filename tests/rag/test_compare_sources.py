@@ -102,3 +102,59 @@ def test_one_named_source_without_a_dated_other_stays_one_source() -> None:
         "How does the commentary describe Hanoi's hedging?", None, DATED, rules, compare_sources=True, per_side=True
     )
     assert scope is not None and scope.doc_ids == ("op-ed.md",) and not scope.sides
+
+
+BY_YEAR = {
+    "kr_2021.md": {"title": "Joint Statement of the United States and South Korea", "date": "2021-05-21"},
+    "kr_2023.md": {"title": "United States-South Korea Leaders' Statement", "date": "2023-04-26"},
+    "kr_jp_2023.md": {"title": "Statement of South Korea, Japan and the United States", "date": "2023-08-18"},
+    "au_2023.md": {"title": "Australia-United States Ministerial Consultations", "date": "2023-07-29"},
+}
+
+
+@pytest.mark.parametrize("year_sides", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How did Washington talk about Seoul's nuclear deterrence in 2021 vs 2023?",
+        "Did the American line on South Korean chip supply change from 2021 to 2023?",
+    ],
+)
+def test_two_years_and_two_countries_name_each_year_s_bilateral_statement(question: str, year_sides: bool) -> None:
+    # without: no source was named, so the answer ran as one fact from whichever statement ranked first
+    scope = find_scope(question, None, BY_YEAR, compare_sources=True, year_sides=year_sides)
+    assert scope is not None and [ids for _, ids in scope.sides] == [("kr_2021.md",), ("kr_2023.md",)]
+
+
+def test_two_years_and_one_country_name_no_sources() -> None:
+    scope = find_scope(
+        "How did Seoul's economy do in 2021 vs 2023?", None, BY_YEAR, compare_sources=True, year_sides=True
+    )
+    assert scope is None
+
+
+@pytest.mark.parametrize("topic_label", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "chip export controls: how did the May 2021 and April 2023 statements differ?",
+        "Extended deterrence: what did Washington say to Seoul in 2021 vs 2023?",
+    ],
+)
+def test_a_leading_topic_label_is_no_first_question(question: str, topic_label: bool) -> None:
+    # without: "topic: what ..." read as two questions, so neither statement was named
+    scope = find_scope(question, None, BY_YEAR, compare_sources=True, year_sides=True, topic_label=topic_label)
+    assert scope is not None and len(scope.sides) == 2
+
+
+def test_a_question_before_a_colon_still_asks_first() -> None:
+    question = "What did the May 2021 statement say: and what did the April 2023 one add?"
+    assert find_scope(question, None, BY_YEAR, compare_sources=True, year_sides=True, topic_label=True) is None
+
+
+@pytest.mark.parametrize("topic_run", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_compared_source_shows_the_next_sentence_on_the_same_point(make_engine, topic_run: bool) -> None:
+    # without: the April 2024 side stopped at "our partnership extends to space"; the lunar rover came next
+    engine = make_engine("extractive", source_topic_run=topic_run)
+    answer = engine.ask("Space cooperation: how did the Jan 2023 and Apr 2024 US-Japan statements differ?")
+    assert answer.shape == "comparison" and "lunar rover" in answer.text, answer.text

@@ -16,7 +16,7 @@ from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _cite, _cut_at_edge, shared_terms
 from rag.engine import Engine
 from rag.retrieval.conversation import without_sources
-from rag.retrieval.wording import Vocabulary, edits, named_in, spells_out, with_country_names
+from rag.retrieval.wording import Vocabulary, corpus_names, edits, named_in, spells_out, with_country_names
 
 ACTORS = frozenset({"Japan", "China", "United States"})
 TEXT = (
@@ -367,3 +367,43 @@ def test_sources_compared_are_compared_on_the_terms_every_source_holds() -> None
     ]
     question = "What did the Japan statements each say about counterstrike and the budget?"
     assert shared_terms(question, ["Joint Statement of Japan"], sides) == {"counterstrik"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Kishida say about the Mekong?",
+        "what did Marcos say about Ream Naval Base?",
+        "what does Modi think of the Mekong river",
+    ],
+)
+def test_names_the_sources_speak_of_only_apart_are_not_answered_as_one_topic(make_engine, question: str) -> None:
+    # Each name is in the corpus, never in one passage with the other: a passage about either is no answer.
+    assert make_engine("extractive").ask(question).abstained
+    assert not make_engine("extractive", names_together=False).ask(question).abstained  # as it was answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did Biden tell Hun Sen about Ream Naval Base?", "What did Kishida and Biden say about AUKUS?"],
+)
+def test_names_that_meet_in_a_passage_are_answered(extractive_engine: Engine, question: str) -> None:
+    assert not extractive_engine.ask(question).abstained
+
+
+def test_the_names_a_question_must_find_together_leave_places_and_dates_aside() -> None:
+    text = (
+        "Prime Minister Modi spoke in Delhi in January. Later Modi praised Semiverse. Engineers use Semiverse in June."
+    )
+    vocabulary = Vocabulary.from_texts([text])
+    # Leaders are people; countries, capitals and months are read by the country and date checks.
+    assert corpus_names("what did modi say of semiverse in delhi in january?", vocabulary) == ["Modi", "Semiverse"]
+
+
+@pytest.mark.parametrize(
+    "question", ["the iron-clad friendship thing, what is it", "whats this diamond hexagon stuff they talk about"]
+)
+def test_a_phrase_few_passages_hold_is_answered_though_the_rest_is_filler(make_engine, question: str) -> None:
+    # "thing" and "stuff" make the question far from every passage; the phrase says what it asks about.
+    assert not make_engine("extractive").ask(question).abstained
+    assert make_engine("extractive", rare_phrase_close=False).ask(question).abstained  # the untrue abstention

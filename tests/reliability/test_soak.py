@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
     errors: list[str] = []
     ingests: list[int] = []
     answered: list[tuple[float, float, list[str]]] = []
+    dumped = threading.Event()
     try:
         wait_until(lambda: answers(url), ui, log, "python ui.py", 300)
 
@@ -110,6 +112,9 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
                     result = client.predict(question, None, api_name="/ask")
                 except Exception as exc:  # noqa: BLE001 - every failure is what this test counts
                     errors.append(f"{question}: {exc}")
+                    if not dumped.is_set():  # while it still hangs: `python ui.py` prints every thread's stack
+                        dumped.set()
+                        os.kill(ui.pid, signal.SIGUSR1)
                 else:
                     answered.append((started, time.time(), [c["doc_id"] for c in result["citations"]]))
                 i += 1
@@ -127,7 +132,7 @@ def test_ui_serves_concurrent_askers_without_errors_or_deleted_sources_while_ano
 
     stale = [(s, e, docs) for s, e, docs in answered if any(timeline.stale(d, s, e) for d in docs)]
     print(f"soak: {len(answered)} answers, {len(ingests)} ingests, {len(errors)} errors, {len(stale)} stale")
-    assert not errors, errors[:5]
+    assert not errors, (errors[:5], log.read_text(errors="replace")[-20000:])
     assert len(ingests) >= 2 and len(answered) >= ASKERS
     assert not stale, stale[:5]
     assert any(docs for _, _, docs in answered)  # the askers got cited answers, not only abstentions

@@ -26,6 +26,9 @@ def test_ui_stops_within_its_grace_period_with_a_page_open(tmp_path, make_settin
         wait_until(lambda: answers(url), ui, log, "python ui.py", 300)
         page = Client(url, verbose=False)  # like an open browser tab, it keeps a heartbeat stream open
         assert page.predict("What does the Harbour Pact do?", None, api_name="/ask")["answer"]
+        ui.send_signal(signal.SIGUSR1)  # how a hung server shows where it hangs: every thread's stack, then on
+        wait_until(lambda: "most recent call first" in log.read_text(errors="replace"), ui, log, "the stack dump", 10)
+        assert page.predict("What does the Harbour Pact do?", None, api_name="/ask")["answer"]
         asked = time.monotonic()
         ui.send_signal(stop_signal)
         ui.wait(timeout=SHUTDOWN_GRACE_S + 25)  # it waited for the tab to close before: forever
