@@ -285,6 +285,16 @@ VARIANTS: dict[str, Variant] = {
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
         ),
+        _off(
+            "no-followup-topic-unended",
+            "'what about X?' replaces an earlier 'about Y' only when that question ended with '?'",
+            "followup_topic_unended",
+        ),
+        _off(
+            "no-followup-country-topic",
+            "a country a follow-up asks about takes the earlier question's subject's place",
+            "followup_country_topic",
+        ),
         _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
             "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
@@ -388,6 +398,8 @@ DEFAULT_VARIANTS = (
     "no-followup-refers",
     "no-followup-they-glued",
     "no-followup-ended",
+    "no-followup-topic-unended",
+    "no-followup-country-topic",
     "followup-cited",
     "no-source-scope",
     "no-detail-check",
