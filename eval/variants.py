@@ -169,6 +169,11 @@ VARIANTS: dict[str, Variant] = {
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
+            "no-rare-phrase-close",
+            "only a quoted phrase of the question found verbatim makes a passage close",
+            "rare_phrase_close",
+        ),
+        _off(
             "no-names-together",
             "names the corpus speaks of only apart don't make a question unanswerable",
             "names_together",
