@@ -606,6 +606,24 @@ def _pick(
     return chosen
 
 
+def _lead(
+    question: str,
+    chosen: list[_Candidate],
+    embedder: Embedder,
+    gives: Callable[[str], bool] | None,
+    dating: Dating | None,
+) -> list[_Candidate]:
+    """The chosen sentences, the one closest to the question in meaning first among those stating what it asks
+    for (`gives`, when set and any does); the rest keep their order. Bonuses for shared words or cue words rank a
+    sentence that only echoes the question ("India will host the next summit") above the one that answers it."""
+    if len(chosen) < 2:
+        return chosen
+    stating = [c for c in chosen if gives is not None and gives(_read(c.sentence, c.hit, dating))] or chosen
+    query = embedder.encode_cached([question])[0]
+    first = max(stating, key=lambda c: float(c.vector @ query))  # type: ignore[operator]
+    return [first, *(c for c in chosen if c is not first)]
+
+
 def _about(topic: np.ndarray, ranked: list[_Candidate], chosen: list[_Candidate], limit: int) -> list[_Candidate]:
     """For "what does X say about Y": the best sentence's neighbours in closeness to Y alone, up to `limit`."""
     near = float(ranked[0].vector @ topic) - ABOUT_REACH  # type: ignore[operator]
@@ -783,6 +801,7 @@ def extract_answer(
     same_term: bool = False,
     about: bool = False,
     topic_run: bool = False,
+    lead: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -813,6 +832,7 @@ def extract_answer(
     term (`_same_term`).
     `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
+    `lead`: a fact or reason answer of several sentences opens with the one closest to the question (`_lead`).
     `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
     sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
@@ -845,6 +865,8 @@ def extract_answer(
     )
     if topic and topic_run:
         chosen = _on_compared_topic(chosen, candidates, topic, limit)
+    if lead and shape in ("fact", "reason"):
+        chosen = _lead(question, chosen, embedder, prefer, dating)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)

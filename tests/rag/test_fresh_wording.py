@@ -13,7 +13,7 @@ from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_anywhere, asked_details
-from rag.answering.extractive import _cite, _claim, _cut_at_edge, _line, shared_terms
+from rag.answering.extractive import _Candidate, _cite, _claim, _cut_at_edge, _lead, _line, shared_terms
 from rag.engine import Engine
 from rag.retrieval.conversation import without_sources
 from rag.retrieval.wording import Vocabulary, corpus_names, edits, named_in, spells_out, with_country_names
@@ -426,3 +426,19 @@ def test_a_sentence_led_by_markup_shows_as_a_whole_sentence_and_quotes_the_sourc
     # The quote is the source's own text at the claim's offsets, whatever the shown text tidied.
     assert text[claim.start - 100 : claim.end - 100] == claim.text
     assert not re.search(r"^[\W\d]|\*", _line(claim))
+
+
+def test_the_sentence_closest_to_a_why_question_leads_the_answer(embedder) -> None:
+    sentences = [
+        "The mayor also urged the council to reopen the harbour to fishing boats before the autumn vote.",
+        "The mayor also thanked Lisbon for lending two fire planes to fight the forest blazes in July.",
+    ]
+    text = " ".join(sentences)
+    spans = [(text.index(s), text.index(s) + len(s)) for s in sentences]
+    hit = Hit(Chunk("city#0", "city", 0, text, 0, len(text)), rank=1, score=1.0)
+    vectors = embedder.encode(sentences)
+    urged, thanked = (_Candidate(1, hit, i, spans, s, 1.0 - i / 10, vectors[i]) for i, s in enumerate(sentences))
+    question = "why did the mayor thank lisbon"
+    assert _lead(question, [urged, thanked], embedder, None, None) == [thanked, urged]
+    # Among sentences stating what a fact question asks for, the closest of those leads, not a closer one lacking it.
+    assert _lead(question, [urged, thanked], embedder, lambda s: "harbour" in s, None) == [urged, thanked]
