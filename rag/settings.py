@@ -318,9 +318,9 @@ class Settings(BaseSettings):
     )
     lead_closest: bool = Field(
         default=True,
-        description="A fact or reason answer of several sentences opens with the one closest to the question "
-        "(sentence vectors) among those stating what it asks for, so the answer is not buried under a sentence "
-        "that only shares its words.",
+        description="A reason answer of several sentences opens with the one closest to the question (sentence "
+        "vectors), not with one only holding a cue word ('to ensure') or the question's words, so the answer is not "
+        "buried.",
     )
     say_about: bool = Field(
         default=True,

@@ -832,7 +832,8 @@ def extract_answer(
     term (`_same_term`).
     `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
-    `lead`: a fact or reason answer of several sentences opens with the one closest to the question (`_lead`).
+    `lead`: a reason answer of several sentences opens with the one closest to the question (`_lead`); a fact
+    answer's ranking already weighs what is asked above wording (leading with the closest lost exact figures).
     `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
     sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
@@ -865,7 +866,7 @@ def extract_answer(
     )
     if topic and topic_run:
         chosen = _on_compared_topic(chosen, candidates, topic, limit)
-    if lead and shape in ("fact", "reason"):
+    if lead and shape == "reason":
         chosen = _lead(question, chosen, embedder, prefer, dating)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
