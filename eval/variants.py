@@ -226,6 +226,16 @@ VARIANTS: dict[str, Variant] = {
             "the detail check reads a figure only in the clause naming the question's names",
             "figure_clause",
         ),
+        _off(
+            "no-counted-phrase",
+            "a count anywhere a few words before the counted noun answers 'how many', past a comma",
+            "counted_phrase",
+        ),
+        _off(
+            "no-office-initials", "'who is the thai pm?' is given any name, not a prime minister's", "office_initials"
+        ),
+        _off("no-publisher-asked", "'which newspaper published ...?' is answered from the passages", "publisher_asked"),
+        _off("no-date-precision", "a year alone answers 'what month ...?'", "date_precision"),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(
             "no-office-holder", "any name gives a 'who is the foreign minister?' question its person", "office_holder"
@@ -275,6 +285,16 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
+        ),
+        _off(
+            "no-followup-topic-unended",
+            "'what about X?' replaces an earlier 'about Y' only when that question ended with '?'",
+            "followup_topic_unended",
+        ),
+        _off(
+            "no-followup-country-topic",
+            "a country a follow-up asks about takes the earlier question's subject's place",
+            "followup_country_topic",
         ),
         _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
@@ -379,6 +399,8 @@ DEFAULT_VARIANTS = (
     "no-followup-refers",
     "no-followup-they-glued",
     "no-followup-ended",
+    "no-followup-topic-unended",
+    "no-followup-country-topic",
     "followup-cited",
     "no-source-scope",
     "no-detail-check",

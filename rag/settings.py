@@ -141,6 +141,16 @@ class Settings(BaseSettings):
         description="A turn read with the earlier question glued on gets a '?' when typed without one, so the next "
         "turn drops its leaning words ('what did they say about X') instead of carrying the whole chain.",
     )
+    followup_topic_unended: bool = Field(
+        default=True,
+        description="'what about X?' replaces the earlier question's 'about Y' topic also when that question was typed "
+        "without a '?', instead of adding 'about X' after it ('... about defence spending about missiles').",
+    )
+    followup_country_topic: bool = Field(
+        default=True,
+        description="A follow-up asking about a country ('did they say anything about North Korea?') is read with the "
+        "earlier question glued on, instead of that country taking the earlier question's subject's place.",
+    )
     followup_cited: bool = Field(
         default=False,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "
@@ -253,6 +263,27 @@ class Settings(BaseSettings):
         description="The detail check reads a figure only in the clause naming the question's names ('60,000 "
         "engineers' is Lam Research's, not Applied Materials' in the same sentence), and an amount as no count "
         "(off: in round 3's final ablation it cost the held-out set one answerable turn and won none).",
+    )
+    counted_phrase: bool = Field(
+        default=True,
+        description="'How many troops ...?' is answered only by a count whose own phrase (up to a comma) names "
+        "'troops' ('in 50 years, with the first students' counts no students), and a word in capitals after 'how "
+        "many' is a name, not a function word ('how many US troops' counts troops).",
+    )
+    office_initials: bool = Field(
+        default=True,
+        description="A who-question asking for an office by its initials ('who is the thai pm?') needs someone named "
+        "with the office written out ('Prime Minister ...'), as one asking 'prime minister' does.",
+    )
+    publisher_asked: bool = Field(
+        default=True,
+        description="'Which newspaper published ...?' is answered only when the asked document's front matter names "
+        "its publisher (not 'unknown').",
+    )
+    date_precision: bool = Field(
+        default=True,
+        description="A question asking for a month or a day ('what month ...?', 'when ..., month?') is given it only "
+        "by a sentence naming a month (or a day of one), not a year alone.",
     )
     future_dates: bool = Field(
         default=True,
