@@ -498,6 +498,7 @@ class Engine:
                 hedge=self.settings.fact_hedge,
                 same_term=self.settings.same_term,
                 about=self.settings.say_about,
+                lead=self.settings.lead_closest,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)

@@ -347,6 +347,12 @@ class Settings(BaseSettings):
         description="A fact answer shows the sentence right after the best one when both name the question's "
         "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
     )
+    lead_closest: bool = Field(
+        default=True,
+        description="A reason answer of several sentences opens with the one closest to the question (sentence "
+        "vectors), not with one only holding a cue word ('to ensure') or the question's words, so the answer is not "
+        "buried.",
+    )
     say_about: bool = Field(
         default=True,
         description="A fact question asking what something says about a topic ('what does the statement say about "

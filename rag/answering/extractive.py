@@ -98,6 +98,10 @@ CONNECTIVE = re.compile(  # used with .match(text, pos), which anchors at pos ("
 # A list marker and a tagged label ("- <span ...>Net Zero World Initiative: </span>") before a sentence.
 LEADING_MARKUP = re.compile(r"(?:[-*+]\s+)?(?:<(\w+)[^>]*>[^<]{0,100}</\1>\s*)?")
 LEADING_EMPHASIS = re.compile(r"[*_]{1,3}(?:[^*_\n]{0,60}[*_]{1,3}\s*)?")
+# What may sit between an emphasised head and its sentence: spaces, punctuation, more markup ("**Sixth**, **we").
+EMPHASIS_GAP = re.compile(r"[\s,;:.*_\u2013\u2014-]*")
+THAT = re.compile(r"that\s+(?=\S)")
+HEAD_WORD = re.compile(r"[^\W\d_]")  # the head's first letter, past its numbering ("**9 WE,**")
 LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
@@ -484,7 +488,7 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     # markup, not words: the claim starts and ends inside it, so its quote stays a verbatim span.
     emphasis = LEADING_EMPHASIS.match(hit.text, start, end)
     if emphasis and len(hit.text[emphasis.end() : end].split()) >= 4:
-        start = emphasis.end()
+        start = _after_emphasis(hit.text, start, emphasis.end(), end)
     while end > start and hit.text[end - 1] in "*_ ":
         end -= 1
     markup = LEADING_MARKUP.match(hit.text, start, end)
@@ -494,6 +498,24 @@ def _claim(n: int, hit: Hit, start: int, end: int) -> Claim:
     if cut and len(hit.text[cut.end() : end].split()) >= 4:
         start = cut.end()
     return Claim(hit.text[start:end], (n,), hit.start + start, hit.start + end)
+
+
+def _after_emphasis(text: str, start: int, after: int, end: int) -> int:
+    """Where a sentence led by an emphasised head starts once the markup goes.
+
+    A head the sentence reads on from in lowercase is its subject or opening ("**1 WE,** the Member States
+    gathered", "**Seventh,** **we resolve to..."): kept, without its numbering. A preamble verb before "that"
+    ("**9 NOTING** that the ministers met") is cut with the "that", so a main clause shows. A heading before a
+    capitalised sentence is cut, with the punctuation and markup after it ("**Sixth**, The ministers...").
+    """
+    rest = EMPHASIS_GAP.match(text, after, end).end()  # type: ignore[union-attr]
+    if rest == end or not text[rest].islower():
+        return rest
+    that = THAT.match(text, rest, end)
+    if that and len(text[that.end() : end].split()) >= 4:
+        return that.end()
+    head = HEAD_WORD.search(text, start, after)
+    return head.start() if head else rest
 
 
 def _topic_vector(question: str, embedder: Embedder) -> np.ndarray | None:
@@ -582,6 +604,24 @@ def _pick(
     if topic is not None and shape == "fact":
         chosen += _about(topic, ranked, chosen, limit)
     return chosen
+
+
+def _lead(
+    question: str,
+    chosen: list[_Candidate],
+    embedder: Embedder,
+    gives: Callable[[str], bool] | None,
+    dating: Dating | None,
+) -> list[_Candidate]:
+    """The chosen sentences, the one closest to the question in meaning first among those stating what it asks
+    for (`gives`, when set and any does); the rest keep their order. Bonuses for shared words or cue words rank a
+    sentence that only echoes the question ("India will host the next summit") above the one that answers it."""
+    if len(chosen) < 2:
+        return chosen
+    stating = [c for c in chosen if gives is not None and gives(_read(c.sentence, c.hit, dating))] or chosen
+    query = embedder.encode_cached([question])[0]
+    first = max(stating, key=lambda c: float(c.vector @ query))  # type: ignore[operator]
+    return [first, *(c for c in chosen if c is not first)]
 
 
 def _about(topic: np.ndarray, ranked: list[_Candidate], chosen: list[_Candidate], limit: int) -> list[_Candidate]:
@@ -761,6 +801,7 @@ def extract_answer(
     same_term: bool = False,
     about: bool = False,
     topic_run: bool = False,
+    lead: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -791,6 +832,8 @@ def extract_answer(
     term (`_same_term`).
     `about`: a fact question asking what something says about Y ("what does the statement say about space?") also
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
+    `lead`: a reason answer of several sentences opens with the one closest to the question (`_lead`); a fact
+    answer's ranking already weighs what is asked above wording (leading with the closest lost exact figures).
     `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
     sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
@@ -823,6 +866,8 @@ def extract_answer(
     )
     if topic and topic_run:
         chosen = _on_compared_topic(chosen, candidates, topic, limit)
+    if lead and shape == "reason":
+        chosen = _lead(question, chosen, embedder, prefer, dating)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
         return _overview(chosen, taken)
@@ -1045,19 +1090,32 @@ INLINE_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 INLINE_EMPHASIS = re.compile(r"\*{4,}|(?<!\w)(\*{1,3}|_{2,3})(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?!\w)")
 
 
+SHOUTED_HEAD = re.compile(r"[^\W\d_]{2,}(?=[,;:]?[*_]{1,3}\s)")
+STRAY_EMPHASIS = re.compile(r"\*{2,}|(?<!\w)_{2,}|_{2,}(?!\w)")
+
+
 def as_prose(sentence: str) -> str:
     """A source sentence as the answer's text shows it: on one line, without markup ("**ESTABLISH**", "<u>")."""
     sentence = INLINE_EMPHASIS.sub(lambda m: m.group(2) or "", INLINE_TAG.sub("", sentence))
-    return re.sub(r"\s+(?=[.!?]$)", "", " ".join(sentence.split()))
+    # A marker whose pair lies outside the sentence ("...the region**.", "**we resolve") is markup too.
+    sentence = STRAY_EMPHASIS.sub("", sentence)
+    return re.sub(r"\s+(?=[.!?,;]$)", "", " ".join(sentence.split())).lstrip(",;:.)]\u2013\u2014- ")
 
 
 def _cite(sentence: str, n: int) -> str:
     """The sentence as prose with `[n]` before its closing punctuation, capitalised where a connective was cut.
 
-    Only the text loses its markup; the claim keeps its verbatim span for the quote check.
+    A head in capitals that markup set off ("WE,** the Member States") reads as a word ("We, the Member States");
+    a clause ending a list of them (";", ",") ends as a sentence. Only the text is tidied; the claim keeps its
+    verbatim span for the quote check.
     """
+    head = SHOUTED_HEAD.match(sentence)
+    if head and head.group().isupper():
+        sentence = head.group().capitalize() + sentence[head.end() :]
     sentence = as_prose(sentence)
     sentence = sentence[:1].upper() + sentence[1:]
+    if sentence[-1] in ",;:":
+        sentence = sentence[:-1] + "."
     if sentence[-1] in ".!?":
         return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"

@@ -13,10 +13,11 @@ from rag.answering.abstain import missing_detail
 from rag.answering.citations import renumber
 from rag.answering.condense import Rules, condense_question
 from rag.answering.details import asked_anywhere, asked_details
-from rag.answering.extractive import _cite, _cut_at_edge, shared_terms
+from rag.answering.extractive import _Candidate, _cite, _claim, _cut_at_edge, _lead, _line, shared_terms
 from rag.engine import Engine
 from rag.retrieval.conversation import without_sources
 from rag.retrieval.wording import Vocabulary, corpus_names, edits, named_in, spells_out, with_country_names
+from rag.storage.records import Chunk, Hit
 
 ACTORS = frozenset({"Japan", "China", "United States"})
 TEXT = (
@@ -412,3 +413,59 @@ def test_a_phrase_few_passages_hold_is_answered_though_the_rest_is_filler(make_e
 def test_a_pair_of_names_is_no_phrase_that_answers(extractive_engine: Engine) -> None:
     # "Natasha Agarwal" is rare, but it says who is asked about: the byline gives no employer.
     assert extractive_engine.ask("Which hospital does Natasha Agarwal work at?").abstained
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        # A preamble verb set off by markup, before "that": the main clause shows, not "That at the summit...".
+        (
+            "**4 NOTING** that at the Lisbon summit, the ministers pledged EUR 40 million for river clean-up**.**",
+            "At the Lisbon summit, the ministers pledged EUR 40 million for river clean-up [1].",
+        ),
+        # An emphasised subject the sentence reads on from stays, as a word: "We, the..." not "The... gathered".
+        (
+            "**2 WE,** the river councils of the Alpine states, gathered in Graz on 3 May 2021; ****",
+            "We, the river councils of the Alpine states, gathered in Graz on 3 May 2021 [1].",
+        ),
+        # An ordinal heading, its comma and a second emphasis: neither "**we resolve" nor ", **we resolve".
+        (
+            "**Fourth**, **we resolve to keep the glacier lakes clean and open to all.**",
+            "Fourth, we resolve to keep the glacier lakes clean and open to all [1].",
+        ),
+        (
+            "**Fifth,** **we resolve to share flood warnings across every border.**",
+            "Fifth, we resolve to share flood warnings across every border [1].",
+        ),
+        # A heading before a sentence that starts with its own capital is cut, with the punctuation after it.
+        (
+            "**Water**: The councils will publish the river data every month.",
+            "The councils will publish the river data every month [1].",
+        ),
+    ],
+)
+def test_a_sentence_led_by_markup_shows_as_a_whole_sentence_and_quotes_the_source(source: str, shown: str) -> None:
+    text = f"Intro line.\n\n{source}\n"
+    hit = Hit(Chunk("rivers#0", "rivers", 0, text, 100, 100 + len(text)), rank=1, score=1.0)
+    start = text.index(source)
+    claim = _claim(1, hit, start, start + len(source))
+    assert _line(claim) == shown
+    # The quote is the source's own text at the claim's offsets, whatever the shown text tidied.
+    assert text[claim.start - 100 : claim.end - 100] == claim.text
+    assert not re.search(r"^[\W\d]|\*", _line(claim))
+
+
+def test_the_sentence_closest_to_a_why_question_leads_the_answer(embedder) -> None:
+    sentences = [
+        "The mayor also urged the council to reopen the harbour to fishing boats before the autumn vote.",
+        "The mayor also thanked Lisbon for lending two fire planes to fight the forest blazes in July.",
+    ]
+    text = " ".join(sentences)
+    spans = [(text.index(s), text.index(s) + len(s)) for s in sentences]
+    hit = Hit(Chunk("city#0", "city", 0, text, 0, len(text)), rank=1, score=1.0)
+    vectors = embedder.encode(sentences)
+    urged, thanked = (_Candidate(1, hit, i, spans, s, 1.0 - i / 10, vectors[i]) for i, s in enumerate(sentences))
+    question = "why did the mayor thank lisbon"
+    assert _lead(question, [urged, thanked], embedder, None, None) == [thanked, urged]
+    # Among sentences stating what a fact question asks for, the closest of those leads, not a closer one lacking it.
+    assert _lead(question, [urged, thanked], embedder, lambda s: "harbour" in s, None) == [urged, thanked]
