@@ -341,6 +341,11 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off("no-year-sides", "two bare years and the countries named are no two sources to compare", "year_sides"),
         _off(
+            "no-article-sides",
+            "a bare 'article', its author's name or a statement named by its countries names no side to compare",
+            "article_sides",
+        ),
+        _off(
             "no-named-document",
             "a document named by its title's words, date and countries does not limit the question to it",
             "named_document",

@@ -435,6 +435,12 @@ class Settings(BaseSettings):
         description="Two years and two or more countries a comparison names ('the US on Japan in 2023 vs 2024') are "
         "two sources: the documents of each year whose title names exactly those countries.",
     )
+    article_sides: bool = Field(
+        default=True,
+        description="A comparison naming the article loosely (a bare 'article', its author's surname) beside another "
+        "source, or beside a statement named by its countries ('the op-ed vs the US-Indonesia statement'), sets the "
+        "article against that source: each side answered from its own documents.",
+    )
     named_document: bool = Field(
         default=True,
         description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "
