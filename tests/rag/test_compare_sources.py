@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answering.extractive import compared_topic
 from rag.answering.shapes import alternatives
 from rag.engine import Engine
 from rag.profile import load_profile
@@ -208,3 +209,23 @@ def test_the_article_against_a_statement_named_by_its_countries_is_two_sides(que
 
 def test_a_one_sided_question_on_the_article_stays_one_source() -> None:
     assert article_against_countries("What does the op-ed say about the US-Laos statement?", None, LOOSE) is None
+
+
+@pytest.mark.parametrize("own", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_side_that_is_a_main_actor_keeps_its_own_statement(make_engine, own: bool) -> None:
+    # without: Japan (a corpus actor) kept only passages naming India too, so its own statement was never quoted
+    engine = make_engine("extractive", side_own_passages=own)
+    answer = engine.ask("permanent Security Council membership: India vs Japan?")
+    japan = answer.text.split("Japan:")[-1]
+    assert "Japan’s permanent membership" in japan, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("net zero years - Thailand vs Vietnam?", "net zero years - ?"),
+        ("Compare India and Japan", ""),  # nothing is compared but the sides: no topic to score by
+    ],
+)
+def test_the_compared_topic_is_the_question_less_the_sides(question: str, topic: str) -> None:
+    assert compared_topic(question, ["Thailand", "Vietnam", "India", "Japan"]) == topic
