@@ -226,6 +226,16 @@ VARIANTS: dict[str, Variant] = {
             "the detail check reads a figure only in the clause naming the question's names",
             "figure_clause",
         ),
+        _off(
+            "no-counted-phrase",
+            "a count anywhere a few words before the counted noun answers 'how many', past a comma",
+            "counted_phrase",
+        ),
+        _off(
+            "no-office-initials", "'who is the thai pm?' is given any name, not a prime minister's", "office_initials"
+        ),
+        _off("no-publisher-asked", "'which newspaper published ...?' is answered from the passages", "publisher_asked"),
+        _off("no-date-precision", "a year alone answers 'what month ...?'", "date_precision"),
         _off("no-future-dates", "a past date gives a 'when will ...?' question its date", "future_dates"),
         _off(
             "no-office-holder", "any name gives a 'who is the foreign minister?' question its person", "office_holder"

@@ -212,6 +212,11 @@ class Settings(BaseSettings):
         description="Where the detail check reads a sentence for the question's names, a two-letter acronym ('PM') "
         "is also named by two adjacent capitalised words with its initials ('Prime Minister').",
     )
+    rare_phrase_close: bool = Field(
+        default=True,
+        description="A passage holding a word pair of the question that few passages hold (`rare_ngram`) is close "
+        "enough to answer from, as a passage holding a quoted phrase is: 'what's the diamond hexagon thing'.",
+    )
     names_together: bool = Field(
         default=True,
         description="Abstain when a one-sided question names two or more things the corpus names (never in lower "
@@ -248,6 +253,27 @@ class Settings(BaseSettings):
         description="The detail check reads a figure only in the clause naming the question's names ('60,000 "
         "engineers' is Lam Research's, not Applied Materials' in the same sentence), and an amount as no count "
         "(off: in round 3's final ablation it cost the held-out set one answerable turn and won none).",
+    )
+    counted_phrase: bool = Field(
+        default=True,
+        description="'How many troops ...?' is answered only by a count whose own phrase (up to a comma) names "
+        "'troops' ('in 50 years, with the first students' counts no students), and a word in capitals after 'how "
+        "many' is a name, not a function word ('how many US troops' counts troops).",
+    )
+    office_initials: bool = Field(
+        default=True,
+        description="A who-question asking for an office by its initials ('who is the thai pm?') needs someone named "
+        "with the office written out ('Prime Minister ...'), as one asking 'prime minister' does.",
+    )
+    publisher_asked: bool = Field(
+        default=True,
+        description="'Which newspaper published ...?' is answered only when the asked document's front matter names "
+        "its publisher (not 'unknown').",
+    )
+    date_precision: bool = Field(
+        default=True,
+        description="A question asking for a month or a day ('what month ...?', 'when ..., month?') is given it only "
+        "by a sentence naming a month (or a day of one), not a year alone.",
     )
     future_dates: bool = Field(
         default=True,

@@ -26,10 +26,14 @@ from rag.answering.details import (
     Detail,
     asked_details,
     asked_office,
+    asked_precision,
+    asks_publisher,
     clauses,
     counted_words,
     counts_one_of,
     gives_future_date,
+    gives_precision,
+    known_publisher,
     names_office_holder,
     proper_nouns,
     without_amounts,
@@ -358,14 +362,20 @@ def detail_reading(
     Research's, not Applied Materials' in the same sentence), and an amount is no count. `future_dates`: "when
     will ...?" needs a date still to come when the document was written. `office_holder`: "who is the foreign
     minister?" needs someone named with that office. `counted_cosine` (with `embed`): "how many troops" needs a
-    count standing by "troops" or a word of like meaning ("soldiers"), not any figure.
+    count standing by "troops" or a word of like meaning ("soldiers"), not any figure; `counted_phrase`: in the
+    count's own phrase. `date_precision`: "what month ...?" needs a month, not a year alone.
     """
     names = proper_names(question)
     # "How many yen?" asks for an amount: its figure is then the amount's, not a count apart from it.
     counts_apart = not any(d.name == "the amount" for d in asked_details(question))
-    office = asked_office(question) if settings.office_holder else None
+    office = asked_office(question, settings.office_initials) if settings.office_holder else None
     future = settings.future_dates and bool(ASKS_FUTURE.search(question))
-    counted = counted_words(question) if settings.counted_cosine and embed is not None and counts_apart else []
+    counted = (
+        counted_words(question, settings.counted_phrase)
+        if settings.counted_cosine and embed is not None and counts_apart
+        else []
+    )
+    precision = asked_precision(question) if settings.date_precision else None
 
     def alike(word: str, other: str) -> bool:
         return embed is not None and float(embed([word])[0] @ embed([other])[0]) >= settings.counted_cosine
@@ -383,8 +393,10 @@ def detail_reading(
         if (
             counted
             and detail.name == "the number"
-            and not any(counts_one_of(p, question, counted, alike) for p in parts)
+            and not any(counts_one_of(p, question, counted, alike, settings.counted_phrase) for p in parts)
         ):
+            return False
+        if precision and detail.name == "the date" and not any(gives_precision(p, precision) for p in parts):
             return False
         if future and detail.name == "the date" and not gives_future_date(sentences[i], question, dates[i]):
             return False
@@ -465,7 +477,9 @@ def abstention(
     quoted = set(quoted_phrases(query))
     # "Summarize the article", "the article's main argument": the source named is the topic.
     whole_source = scope is not None and (topic_terms == 0 or bool(OVERVIEW.search(query)))
-    if not (close or whole_topic or whole_source or any(h.exact in quoted for h in hits if h.exact)):
+    # A phrase of the question in so few passages ("the diamond hexagon thing") names what is asked, quoted or not.
+    exact = any(h.exact in quoted or (settings.rare_phrase_close and h.exact) for h in hits if h.exact)
+    if not (close or whole_topic or whole_source or exact):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):
@@ -478,6 +492,11 @@ def abstention(
         return ABSTAIN_TEXT
     if settings.past_events and reports_later_past(query, hits):
         return ABSTAIN_TEXT
+    if settings.publisher_asked and asks_publisher(query):
+        # Who published a document is in its front matter only: the asked one's, or the retrieved ones'.
+        asked = [h for h in hits if scope is None or h.doc_id in scope.doc_ids] or hits
+        if not any(known_publisher(h.publisher) for h in asked):
+            return "The sources don't give the publisher."
     if settings.detail_check:
         written_out = (
             meaning_of(embedder.encode_cached, settings.paraphrase_cosine)

@@ -173,11 +173,11 @@ DETAILS = (
         # "When did...", not "How did Manila respond when it felt...".
         re.compile(
             r"^\W*(and |so |but )?when\b|\bwhen (did|was|were|is|are|will|does|do|has|have|had)\b|\bby when\b"
-            r"|\b(what|which)(\s+\w+)?\s+(year|date|day|month)\b|\bin (what|which) year\b",
+            r"|\b(what|which)(\s+\w+)?\s+(year|yr|date|day|month)\b|\bin (what|which) year\b",
             re.I,
         ),
         _has_date,
-        frozenset({"when", "year", "date", "day", "month"}),
+        frozenset({"when", "year", "yr", "date", "day", "month"}),
         figure=True,
     ),
     Detail(
@@ -283,16 +283,18 @@ GENERIC_WORDS = 300  # the commonest English words (not stop words) that name no
 WINDOW = 4  # content words from a count to its noun at most: "54,000 U.S. military personnel"
 
 
-def counted_words(question: str) -> list[str]:
+def counted_words(question: str, acronyms: bool = True) -> list[str]:
     """The lower-case words naming what a "how many" question counts, up to the first function word.
 
     "How many American troops are stationed" counts "troops" ("American" is a name: a count of it is no count of
     troops); "how many countries signed" gives "countries" and "signed", either of which a count may stand by.
+    With `acronyms`, a word in capitals is a name, not a function word: "how many US troops" counts "troops" ("US"
+    is not "us").
     """
     match = COUNTED.search(question.split("?", 1)[0])
     words: list[str] = []
     for word in re.findall(r"[A-Za-z][\w'’-]*", match.group("words")) if match else []:
-        if word.lower() in function_words():
+        if word.lower() in function_words() and not (acronyms and len(word) > 1 and word.isupper()):
             break
         if word.islower() and len(words) < 3:
             words.append(word)
@@ -301,12 +303,19 @@ def counted_words(question: str) -> list[str]:
     return [] if words and words[0].lower() in commonest_words(GENERIC_WORDS) else words
 
 
-def counts_one_of(sentence: str, question: str, counted: list[str], alike: Callable[[str, str], bool]) -> bool:
+# Where a count's noun phrase ends: a comma, semicolon, colon or dash before a space ("in 50 years, with the first
+# students" counts years, not students); the periods of "U.S." don't end it.
+PHRASE_END = re.compile(r"[,;:–—](?=\s)|\s-\s|[.!?](?=\s+[A-Z]|\s*$)")
+
+
+def counts_one_of(
+    sentence: str, question: str, counted: list[str], alike: Callable[[str, str], bool], phrase: bool = True
+) -> bool:
     """True when a count in `sentence` stands a few words before a word like one `counted` names.
 
     "How many submarines...?" is not answered by "it will buy 12 patrol boats" nor "$8 million"; it is by
     "four submarines" or, with `alike` (embedding similarity), "four underwater vessels". Amounts of money and
-    percentages are no counts.
+    percentages are no counts. With `phrase`, the noun must stand in the count's own phrase, before a comma.
     """
     sentence = without_amounts(sentence)
     words = [
@@ -317,9 +326,12 @@ def counts_one_of(sentence: str, question: str, counted: list[str], alike: Calla
     for m in COUNT.finditer(sentence):
         if m.group(0).casefold() in _given(question) or LABELLED.search(sentence, 0, m.start()):
             continue
+        end = len(sentence)
+        if phrase and (stop := PHRASE_END.search(sentence, m.end())):
+            end = stop.start()
         # The noun follows its count, past a few content words: "400 million safe and effective COVID-19 vaccine
         # doses" counts doses; "naval exercises between three countries" counts countries, not ships.
-        near = [w for start, w in words if start >= m.end() and w != m.group(0).lower()][:WINDOW]
+        near = [w for start, w in words if m.end() <= start < end and w != m.group(0).lower()][:WINDOW]
         if any(_same_word(w, c) or alike(w, c) for w in near for c in counted):
             return True
     return False
@@ -362,10 +374,19 @@ OFFICE = re.compile(
 _ROLELESS = re.compile(r"^(the|a|an|its|their|his|her|our|your|then|former|current|new|which|what|whose|of)$", re.I)
 
 
-def asked_office(question: str) -> str | None:
-    """The office whose holder a who-question asks for ("foreign minister"), or None."""
+# An office's initials, as readers type them ("the thai pm"): read as the office written out.
+OFFICE_INITIALS = {"pm": "prime minister", "fm": "foreign minister", "vp": "vice president"}
+
+
+def asked_office(question: str, initials: bool = True) -> str | None:
+    """The office whose holder a who-question asks for ("foreign minister"), or None; with `initials`, also one
+    asked by its initials ("who is the thai pm?" asks for a prime minister)."""
     if not re.match(r"^\W*(and\s+)?who\b", question, re.I):
         return None
+    if initials:
+        question = re.sub(
+            rf"\b({'|'.join(OFFICE_INITIALS)})\b", lambda m: OFFICE_INITIALS[m.group(0).lower()], question, flags=re.I
+        )
     match = OFFICE.search(question)
     if match is None:
         return None
@@ -385,6 +406,32 @@ def names_office_holder(sentence: str, office: str) -> bool:
         if any(fold_spelling(m.group("role") or "") == wanted or not role for m in re.finditer(pattern, sentence)):
             return True
     return False
+
+
+# "What month ...?", "which day", "when exactly ..., month?": a year alone doesn't give it.
+ASKS_PRECISION = re.compile(
+    r"\b(?:what|which|exact|exactly|the\s+exact)\s+(?P<unit>month|day)\b(?!-)|[,(]\s*(?P<tail>month|day)\s*\??\s*$",
+    re.I,
+)
+MONTH_NAME = re.compile(
+    rf"\b(?:{MONTH}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)(?![a-z])|\b(?:19|20)\d\d-\d\d\b"
+)
+DAY_OF_MONTH = re.compile(
+    rf"\b(?:{MONTH})\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTH})\b|\b(?:19|20)\d\d-\d\d-\d\d\b"
+    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
+
+
+def asked_precision(question: str) -> str | None:
+    """ "month" or "day" when a date question asks for that much ("what month did ...?"), else None."""
+    match = ASKS_PRECISION.search(question.split("?", 1)[0] + "?")
+    return (match.group("unit") or match.group("tail")).lower() if match else None
+
+
+def gives_precision(sentence: str, precision: str) -> bool:
+    """Whether `sentence` dates something to the `precision` asked: a month name for "month", a day of a month (or
+    a weekday) for "day"."""
+    return bool((DAY_OF_MONTH if precision == "day" else MONTH_NAME).search(sentence))
 
 
 # "When will ...?" asks for a date still to come: a past date ("requested on September 8, 2023") doesn't give it.
@@ -453,3 +500,17 @@ def as_dated(sentence: str, date: str, dating: Dating) -> str:
     if when := relative_date(sentence, date, dating):
         sentence = f"{sentence} ({when})"
     return sentence
+
+
+# "Which newspaper published ...?", "who published it", "what outlet ran the op-ed": the document's publisher.
+ASKS_PUBLISHER = re.compile(r"\bwho published\b|\b(which|what)\s+(\w+\s+)?(or\s+\w+\s+)?(published|ran)\b", re.I)
+
+
+def asks_publisher(question: str) -> bool:
+    """Whether the question asks who published a document ("which newspaper published the op-ed?")."""
+    return bool(ASKS_PUBLISHER.search(question))
+
+
+def known_publisher(publisher: str | None) -> bool:
+    """Whether a document's front matter names its publisher ("unknown (opinion article ...)" names none)."""
+    return bool(publisher) and not re.match(r"\s*(unknown|n/?a|none)\b", publisher or "", re.I)

@@ -376,3 +376,12 @@ def test_the_names_a_question_must_find_together_leave_places_and_dates_aside() 
     vocabulary = Vocabulary.from_texts([text])
     # Leaders are people; countries, capitals and months are read by the country and date checks.
     assert corpus_names("what did modi say of semiverse in delhi in january?", vocabulary) == ["Modi", "Semiverse"]
+
+
+@pytest.mark.parametrize(
+    "question", ["the iron-clad friendship thing, what is it", "whats this diamond hexagon stuff they talk about"]
+)
+def test_a_phrase_few_passages_hold_is_answered_though_the_rest_is_filler(make_engine, question: str) -> None:
+    # "thing" and "stuff" make the question far from every passage; the phrase says what it asks about.
+    assert not make_engine("extractive").ask(question).abstained
+    assert make_engine("extractive", rare_phrase_close=False).ask(question).abstained  # the untrue abstention
