@@ -169,6 +169,11 @@ VARIANTS: dict[str, Variant] = {
         _off("no-spelled-names", "a name counts as given only as written or spelled out in capitals", "spelled_names"),
         _off("no-paired-initials", "a two-letter acronym is named in a sentence only as written", "paired_initials"),
         _off(
+            "no-rare-phrase-close",
+            "only a quoted phrase of the question found verbatim makes a passage close",
+            "rare_phrase_close",
+        ),
+        _off(
             "no-names-together",
             "names the corpus speaks of only apart don't make a question unanswerable",
             "names_together",
@@ -284,6 +289,16 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off(
             "no-followup-own-words", "a glued turn's sentences are scored against the glued text", "followup_own_words"
+        ),
+        _off(
+            "no-followup-topic-unended",
+            "'what about X?' replaces an earlier 'about Y' only when that question ended with '?'",
+            "followup_topic_unended",
+        ),
+        _off(
+            "no-followup-country-topic",
+            "a country a follow-up asks about takes the earlier question's subject's place",
+            "followup_country_topic",
         ),
         _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
@@ -403,6 +418,8 @@ DEFAULT_VARIANTS = (
     "no-followup-refers",
     "no-followup-they-glued",
     "no-followup-ended",
+    "no-followup-topic-unended",
+    "no-followup-country-topic",
     "followup-cited",
     "no-source-scope",
     "no-detail-check",

@@ -141,6 +141,16 @@ class Settings(BaseSettings):
         description="A turn read with the earlier question glued on gets a '?' when typed without one, so the next "
         "turn drops its leaning words ('what did they say about X') instead of carrying the whole chain.",
     )
+    followup_topic_unended: bool = Field(
+        default=True,
+        description="'what about X?' replaces the earlier question's 'about Y' topic also when that question was typed "
+        "without a '?', instead of adding 'about X' after it ('... about defence spending about missiles').",
+    )
+    followup_country_topic: bool = Field(
+        default=True,
+        description="A follow-up asking about a country ('did they say anything about North Korea?') is read with the "
+        "earlier question glued on, instead of that country taking the earlier question's subject's place.",
+    )
     followup_cited: bool = Field(
         default=False,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "

@@ -478,7 +478,10 @@ def abstention(
     # "Summarize the article", "the article's main argument": the source named is the topic.
     whole_source = scope is not None and (topic_terms == 0 or bool(OVERVIEW.search(query)))
     # A phrase of the question in so few passages ("the diamond hexagon thing") names what is asked, quoted or not.
-    exact = any(h.exact in quoted or (settings.rare_phrase_close and h.exact) for h in hits if h.exact)
+    # A pair of names ("Natasha Agarwal") says who is asked about, which the name check reads; not what.
+    exact = any(
+        h.exact in quoted or (settings.rare_phrase_close and not retriever.names_only(h.exact)) for h in hits if h.exact
+    )
     if not (close or whole_topic or whole_source or exact):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}

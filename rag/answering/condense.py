@@ -59,6 +59,8 @@ WH_SLOT = re.compile(
     rf"^(?P<wh>\s*(?:what|which)\s+)(?P<topic>(?:(?!{AUX})[\w-]+\s+){{1,3}}?)(?P<head>(?!{AUX})[\w-]+\s+)(?={AUX})",
     re.I,
 )
+# A country named as what a turn asks about: "anything about North Korea?", "regarding the Philippines".
+TOPIC_BEFORE = re.compile(r"(?<!what )(?<!how )\b(?:about|regarding|concerning)\s+(?:the\s+)?$", re.I)
 # "that base", "this partnership": a thing the conversation named, by the last word of its name.
 DEMONSTRATIVE = re.compile(r"\b(?:that|this)\s+(?P<noun>[a-z][\w-]{2,})\b", re.I)
 
@@ -72,6 +74,8 @@ class Rules:
     refers: bool = True  # any reference back ("the next one") makes a turn a follow-up, not only a pronoun
     they_glued: bool = True  # "they" is read with the earlier question glued on, not as the countries it named
     ended: bool = True  # a glued turn typed without "?" gets one, so the next turn can tell it from what it leaned on
+    topic_unended: bool = True  # "what about missiles" replaces "about defence spending" typed without a "?"
+    country_topic: bool = True  # "did they say anything about North Korea?" asks of a topic, not of a new subject
 
     @classmethod
     def from_settings(cls, settings: object) -> Rules:
@@ -136,9 +140,14 @@ def condense_question(
         return (
             _swap_actor(question, previous, actors)
             or _resolve_pronoun(question, previous)
-            or _about(question, previous, rules.slot)
+            or _about(question, previous, rules.slot, rules.topic_unended)
             or _glued(question, previous, glue, rules.ended)
         )
+    # "did they say anything about North Korea?": a country after "about" is what the turn asks about, while "they" is
+    # still the earlier question's subject; swapping it into that subject's place would ask what North Korea said.
+    topics = [name for start, _, name in country_mentions(question) if TOPIC_BEFORE.search(question[:start])]
+    if rules.country_topic and ASKS.search(question) and set(new) <= set(topics):
+        return _glued(question, previous, glue, rules.ended)
     old = country_mentions(previous)
     # "Has that pulled Bangkok away?" after a question about Thailand names the same country: nothing to swap.
     if not old or set(new) <= {name for _, _, name in old}:
@@ -304,7 +313,7 @@ def _named_thing(question: str, previous: str, history: list[dict[str, str]]) ->
     return resolved if not leans_on_history(resolved) else None
 
 
-def _about(question: str, previous: str, slot: bool = True) -> str | None:
+def _about(question: str, previous: str, slot: bool = True, unended: bool = True) -> str | None:
     """ "and space?" after "What did they announce?": "What did they announce about space?"; None if it asks more.
 
     The new topic goes into the earlier question, so the sentence choice weighs it as the question's own.
@@ -327,7 +336,14 @@ def _about(question: str, previous: str, slot: bool = True) -> str | None:
         return None
     # "...say about the South China Sea?" then "and on critical minerals?": the new topic takes the old one's place.
     if not slot:
-        base = re.sub(r"\s+(about|regarding|concerning)\s+[^?]{1,60}\?\s*$", "", previous)
+        # With `unended` a topic typed without a "?" ("... say about defence spending") is replaced too.
+        # A tail that names the only countries the question does ("tell me about Micron's India plan") holds the
+        # conversation's scope too: the new topic is added after it.
+        end = r"\??" if unended else r"\?"
+        tail = re.search(rf"\s+(about|regarding|concerning)\s+[^?]{{1,60}}{end}\s*$", previous)
+        base = previous
+        if tail and (not unended or not country_mentions(tail.group(0)) or country_mentions(previous[: tail.start()])):
+            base = previous[: tail.start()]
         return f"{base.rstrip(' ?.!')} about {topic}?"
     # With `slot` the topic is found however it was asked: "agree on the ocean" (with or without a "?"), or
     # "what jet engine deal did ..." ("and drones?": "what drones deal did ...").

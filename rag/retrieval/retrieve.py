@@ -169,6 +169,12 @@ class Retriever:
         stems = list(dict.fromkeys(index.stem(names)))
         return names if len(stems) >= 2 and not index.share_a_chunk(stems) else []
 
+    def names_only(self, phrase: str) -> bool:
+        """Whether the corpus writes every word of `phrase` capitalised only, as a name ("natasha agarwal")."""
+        vocabulary = self._bm25_index().vocabulary
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", phrase)]
+        return bool(words) and all(w in vocabulary.words and w not in vocabulary.lowercase for w in words)
+
     def stem(self, words: list[str]) -> list[str]:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)

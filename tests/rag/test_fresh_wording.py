@@ -143,6 +143,28 @@ def test_there_is_the_country_asked_of_and_a_named_subject_is_its_own() -> None:
     assert asked == "Did India sign too?"
 
 
+def test_what_about_x_replaces_a_topic_typed_without_a_question_mark() -> None:
+    turns = [{"role": "user", "content": "what did the US and Vietnam say about semiconductors"}]
+    asked = condense_question("what about coal?", turns, ACTORS, rules=Rules(slot=False))
+    assert asked == "what did the US and Vietnam say about coal?"
+    old = condense_question("what about coal?", turns, ACTORS, rules=Rules(slot=False, topic_unended=False))
+    assert old == "what did the US and Vietnam say about semiconductors about coal?"
+
+
+def test_a_topic_that_names_the_conversations_country_is_kept() -> None:
+    turns = [{"role": "user", "content": "tell me about Boeing's Indonesia plan"}]
+    asked = condense_question("and Lockheed?", turns, ACTORS, rules=Rules(slot=False))
+    assert "Indonesia" in asked and "Lockheed" in asked
+
+
+def test_a_country_asked_about_is_no_new_subject() -> None:
+    turns = [{"role": "user", "content": "What did the Quad leaders agree in Sydney?"}]
+    for turn in ("did they talk about Cambodia?", "and what did they say regarding Laos?"):
+        assert condense_question(turn, turns, ACTORS) == f"{turn} What did the Quad leaders agree in Sydney?"
+    old = condense_question("did they talk about Cambodia?", turns, ACTORS, rules=Rules(country_topic=False))
+    assert "Quad" not in old
+
+
 def test_a_sources_list_sent_back_with_a_reply_is_not_part_of_it() -> None:
     assert without_sources(AUTHOR_TURNS[1]["content"]) == "Natasha Agarwal [1]."
 
@@ -385,3 +407,8 @@ def test_a_phrase_few_passages_hold_is_answered_though_the_rest_is_filler(make_e
     # "thing" and "stuff" make the question far from every passage; the phrase says what it asks about.
     assert not make_engine("extractive").ask(question).abstained
     assert make_engine("extractive", rare_phrase_close=False).ask(question).abstained  # the untrue abstention
+
+
+def test_a_pair_of_names_is_no_phrase_that_answers(extractive_engine: Engine) -> None:
+    # "Natasha Agarwal" is rare, but it says who is asked about: the byline gives no employer.
+    assert extractive_engine.ask("Which hospital does Natasha Agarwal work at?").abstained
