@@ -367,6 +367,21 @@ VARIANTS: dict[str, Variant] = {
         ),
         _off("no-year-sides", "two bare years and the countries named are no two sources to compare", "year_sides"),
         _off(
+            "no-side-topic",
+            "a comparison side's sentences are not scored by their closeness to what is compared",
+            "side_topic",
+        ),
+        _off(
+            "no-side-own-passages",
+            "a comparison's side that is a corpus actor keeps only passages naming the other side too",
+            "side_own_passages",
+        ),
+        _off(
+            "no-article-sides",
+            "a bare 'article', its author's name or a statement named by its countries names no side to compare",
+            "article_sides",
+        ),
+        _off(
             "no-named-document",
             "a document named by its title's words, date and countries does not limit the question to it",
             "named_document",

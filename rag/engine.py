@@ -470,6 +470,8 @@ class Engine:
                 self.settings.profile,
                 self.settings.shared_topic,
                 self.settings.side_by_publisher,
+                self.settings.side_own_passages,
+                self.settings.side_topic,
             )
         if len(groups) == 1:
             if not answered:

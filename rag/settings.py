@@ -477,6 +477,22 @@ class Settings(BaseSettings):
         description="Two years and two or more countries a comparison names ('the US on Japan in 2023 vs 2024') are "
         "two sources: the documents of each year whose title names exactly those countries.",
     )
+    side_topic: bool = Field(
+        default=True,
+        description="Each side of a comparison prefers sentences whose stored vector is close to what is compared: "
+        "the question less the sides' names ('net zero years' of 'net zero years - Thailand vs Vietnam?').",
+    )
+    side_own_passages: bool = Field(
+        default=True,
+        description="Each side of a two-country comparison is answered from the passages naming it, even when they "
+        "name no other side ('India and Japan alike': Japan's own statement, not only passages naming India too).",
+    )
+    article_sides: bool = Field(
+        default=True,
+        description="A comparison naming the article loosely (a bare 'article', its author's surname) beside another "
+        "source, or beside a statement named by its countries ('the op-ed vs the US-Indonesia statement'), sets the "
+        "article against that source: each side answered from its own documents.",
+    )
     named_document: bool = Field(
         default=True,
         description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "

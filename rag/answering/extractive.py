@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from ingest.chunking import content_sentences, sentence_spans
-from ingest.countries import find_countries
+from ingest.countries import country_mentions, find_countries
 from rag.answering import overview_points
 from rag.answering.asked_kind import kind_fit
 from rag.answering.citations import Claim
 from rag.answering.details import CODE, MONTH, Dating, Detail, as_dated, asked_anywhere, proper_nouns, relative_date
 from rag.answering.prompts import INJECTION
+from rag.answering.shapes import COMPARISON
 from rag.profile import Profile
 from rag.retrieval.scope import FUNCTION_WORDS
 from rag.retrieval.wording import fold_spelling
@@ -139,6 +140,9 @@ TURN_WEIGHT = 0.5  # a glued follow-up's sentences: the weight of the turn's own
 SAME_POINT = 0.5  # cosine above which the next sentence goes on about the same point as the one before
 NEAR_DUPLICATE = 0.92  # cosine above which two sentences say the same thing (repeated across statements)
 SHARED_TOPIC = 0.2  # a comparison side's sentence holding all that both sides speak of, over one naming a side only
+# A comparison side's sentence, per unit of cosine to what is compared (the question less the sides' names):
+# "net zero years - Thailand vs Vietnam" is mostly its two names, which every sentence of a side shares.
+SIDE_TOPIC = 0.5
 BOTH_SIDES = 0.15  # a comparison side prefers sentences about it alone over ones naming the other side too
 # An overview whose top passages all come from one document is an overview of that document.
 FOCUS_RUN = 3
@@ -1011,6 +1015,8 @@ def compare(
     profile: Profile,
     shared_topic: bool = True,
     by_publisher: bool = False,
+    own_passages: bool = False,
+    side_topic: bool = False,
 ) -> Extract:
     """One labelled part per entity, each from the sentences of passages that mention that entity.
 
@@ -1018,8 +1024,13 @@ def compare(
     Base" in "what does the article say vs what Biden told Hun Sen"), not the words naming one side.
     `by_publisher`: a sentence naming no side is its publisher's country's side (a White House readout's "The
     President raised concerns regarding ... Ream Naval Base" speaks for the United States).
+    `own_passages`: a side's passages need not name the other sides: only the corpus's actors were exempt, so a
+    side that is one (Japan beside India) lost every passage not naming the other.
+    `side_topic`: each sentence scores also by its stored vector's cosine to the question less the sides' names
+    (`compared_topic`), so that a side's sentence on what is compared wins over one only naming the side.
     """
-    candidates, _ = _candidates(question, numbered, profile.actors)
+    exempt = profile.actors | frozenset(entities) if own_passages else profile.actors
+    candidates, _ = _candidates(question, numbered, exempt)
     if not candidates:
         return Extract("")
     scored = _score(question, candidates, embedder, profile.actors)
@@ -1027,6 +1038,11 @@ def compare(
         topic = _shared_topic(question, entities, scored)
         for c in scored:
             c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic) if topic else 0.0
+    compared = compared_topic(question, entities) if side_topic else ""
+    if compared:
+        vector = embedder.encode_cached([compared])[0]
+        for c in scored:
+            c.score += SIDE_TOPIC * float(c.vector @ vector)  # type: ignore[operator]
     ranked = sorted(scored, key=lambda c: -c.score)
     blocks, claims, used = [], [], set()
     taken: set[tuple[str, int]] = set()
@@ -1055,6 +1071,18 @@ def compare(
     if not claims:
         return Extract("")
     return Extract("\n\n".join(blocks), claims)
+
+
+def compared_topic(question: str, entities: list[str]) -> str:
+    """The question less the sides' names and the words of comparing ("net zero years - Thailand vs Vietnam?" ->
+    "net zero years"); "" when no content word is left."""
+    cuts = [(start, end) for start, end, country in country_mentions(question) if country in entities]
+    kept, at = [], 0
+    for start, end in cuts:
+        kept.append(question[at:start])
+        at = end
+    rest = COMPARISON.sub(" ", "".join([*kept, question[at:]]))
+    return " ".join(rest.split()) if _terms(rest) - GENERIC else ""
 
 
 def _speaks_for(c: _Candidate, entity: str, entities: list[str], by_publisher: bool) -> bool:

@@ -16,7 +16,7 @@ from rag.errors import EmptyStoreError, StoreError, UnknownCountryError
 from rag.retrieval.bm25 import Bm25Index
 from rag.retrieval.named_document import named_document
 from rag.retrieval.scope import Scope, asked_dates, exact_matches, find_scope, quoted_phrases, scope_rules
-from rag.retrieval.sides import by_title_countries
+from rag.retrieval.sides import article_against_countries, by_title_countries
 from rag.retrieval.wording import corpus_names
 from rag.settings import Settings
 from rag.storage.embeddings import Embedder
@@ -143,9 +143,12 @@ class Retriever:
             named_document=named,
             topic_label=self.settings.topic_label,
             year_sides=self.settings.year_sides,
+            article_sides=self.settings.article_sides,
         )
         if self.settings.side_title_countries:
             found = by_title_countries(question, found, documents)
+        if self.settings.article_sides:
+            found = article_against_countries(question, found, documents)
         return found
 
     def idf(self, question: str) -> dict[str, float]:

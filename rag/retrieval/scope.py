@@ -43,6 +43,10 @@ PAIRED = re.compile(rf"\bthe ({_ARTICLE})\b", re.I)
 # Beside a document named by its title, the article needs no "the" to be the other side ("article's view vs
 # the US declaration").
 ARTICLE_WORD = re.compile(rf"\b({_ARTICLE})\b", re.I)
+# Beside another source named, a bare "article" is the article too ("article vs white house on X"), but not a
+# treaty's numbered article ("Article V").
+VERSUS = re.compile(r"\b(vs|versus)\b\.?", re.I)
+BARE_ARTICLE = re.compile(rf"\b({_ARTICLE})\b(?!\s+(?:[IVXLC]+|\d+)\b)", re.I)
 ARTICLE_RULE = ScopeRule(
     "the article",
     re.compile(
@@ -163,6 +167,7 @@ def find_scope(
     named_document: str | None = None,
     topic_label: bool = False,
     year_sides: bool = False,
+    article_sides: bool = False,
 ) -> Scope | None:
     """The user's `docs` if given; else the source the question names (unless it asks two things); else None.
 
@@ -178,7 +183,8 @@ def find_scope(
     of every named source that holds it ("the April 2024 joint statement" is that one statement). `topic_label`: a
     leading "topic:" is no first question of two. `year_sides`: two years and the countries a question names are
     two sources, the documents of each year whose title names exactly those countries ("the US on Japan in 2023
-    vs 2024").
+    vs 2024"). `article_sides`: beside another source named, a bare "article" or the article's author's surname
+    ("Agarwal on Indonesia vs ...") names the article as one side (`article_named_loosely`).
     """
     if docs:
         doc_ids = resolve_documents(docs, documents)
@@ -191,7 +197,8 @@ def find_scope(
     paired: list[tuple[str, tuple[str, ...]]] = []
     for rule in rules:
         pairs = ARTICLE_WORD if named_document is not None else PAIRED
-        if rule is ARTICLE_RULE and not rule.cue.search(question) and pairs.search(question):
+        loosely = article_sides and article_named_loosely(question, documents)
+        if rule is ARTICLE_RULE and not rule.cue.search(question) and (pairs.search(question) or loosely):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )
@@ -253,6 +260,16 @@ def _with_document(
     own = (title, (doc_id,))
     narrowed = [own if doc_id in ids else (label, ids) for label, ids in named]
     return list(dict.fromkeys(narrowed if own in narrowed else [*named, own]))
+
+
+def article_named_loosely(question: str, documents: dict[str, dict]) -> bool:
+    """True when the question names the article by a bare word ("article vs white house") or by the surname of an
+    article's author ("Agarwal on Indonesia"): a side of a comparison only beside another source named."""
+    if BARE_ARTICLE.search(question):
+        return True
+    bylines = [records.author(m).split() for m in documents.values() if records.kind(m) == "article"]
+    surnames = {byline[-1] for byline in bylines if byline}
+    return any(re.search(rf"\b{re.escape(name)}\b", question, re.I) for name in surnames)
 
 
 def _about_the_whole(question: str) -> bool:
@@ -383,7 +400,8 @@ def without_scope_words(question: str, rules: tuple[ScopeRule, ...] = (ARTICLE_R
     """The question less the words that name its source ("according to the article", "the op-ed"), no topic."""
     for rule in rules:
         question = rule.cue.sub(" ", question)
-    return PAIRED.sub(" ", question)
+    # "vs" sets two sources side by side; it names no topic (and no chunk holds it, so it read as off the corpus).
+    return VERSUS.sub(" ", PAIRED.sub(" ", question))
 
 
 def without_dates(question: str) -> str:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answering.extractive import compared_topic
 from rag.answering.shapes import alternatives
 from rag.engine import Engine
 from rag.profile import load_profile
 from rag.retrieval.scope import find_scope, narrowest, scope_rules
+from rag.retrieval.sides import article_against_countries
 from tests.conftest import CORPUS
 
 
@@ -158,3 +160,72 @@ def test_a_compared_source_shows_the_next_sentence_on_the_same_point(make_engine
     engine = make_engine("extractive", source_topic_run=topic_run)
     answer = engine.ask("Space cooperation: how did the Jan 2023 and Apr 2024 US-Japan statements differ?")
     assert answer.shape == "comparison" and "lunar rover" in answer.text, answer.text
+
+
+LOOSE = {
+    "op-ed.md": {"title": "An op-ed", "kind": "article", "author": "Jane Moreau", "date": "2023"},
+    "wh_laos.md": {"title": "Joint Statement of the United States and Laos", "publisher": "The White House"},
+    "wh_cambodia.md": {"title": "Joint Statement of the United States and Cambodia", "publisher": "The White House"},
+    "wh_fiji.md": {"title": "Declaration on U.S.-Fiji Partnership", "publisher": "The White House"},
+}
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("commentary vs white house on Laos - who stresses trade more?", [LOOSE.keys() - {"op-ed.md"}, {"op-ed.md"}]),
+        ("Moreau on Cambodia versus the White House", [LOOSE.keys() - {"op-ed.md"}, {"op-ed.md"}]),
+    ],
+)
+@pytest.mark.parametrize("article_sides", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_bare_article_word_or_its_author_beside_another_source_is_a_side(question, sides, article_sides) -> None:
+    # without: only "the article" named it, so the White House alone answered (or nothing did)
+    rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
+    scope = find_scope(question, None, LOOSE, rules, compare_sources=True, article_sides=article_sides)
+    assert scope is not None and [set(ids) for _, ids in scope.sides] == sides
+
+
+def test_a_treaty_article_is_not_the_article() -> None:
+    rules = scope_rules(load_profile(CORPUS / "profile.yaml"))
+    scope = find_scope(
+        "Article 5 vs the White House pledge", None, LOOSE, rules, compare_sources=True, article_sides=True
+    )
+    assert scope is not None and not scope.sides
+
+
+@pytest.mark.parametrize(
+    ("question", "statement"),
+    [
+        ("how does the column's view of Laos compare with the US-Laos statement?", "wh_laos.md"),
+        ("Moreau on Fiji vs the US declaration", "wh_fiji.md"),
+        ("fiji: the writer's take versus the American declaration", "wh_fiji.md"),
+    ],
+)
+def test_the_article_against_a_statement_named_by_its_countries_is_two_sides(question: str, statement: str) -> None:
+    # without: no source was named, so the answer ran per country and the article's side was missing
+    scope = article_against_countries(question, None, LOOSE)
+    assert scope is not None and [ids for _, ids in scope.sides] == [(statement,), ("op-ed.md",)]
+
+
+def test_a_one_sided_question_on_the_article_stays_one_source() -> None:
+    assert article_against_countries("What does the op-ed say about the US-Laos statement?", None, LOOSE) is None
+
+
+@pytest.mark.parametrize("own", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True))])
+def test_a_side_that_is_a_main_actor_keeps_its_own_statement(make_engine, own: bool) -> None:
+    # without: Japan (a corpus actor) kept only passages naming India too, so its own statement was never quoted
+    engine = make_engine("extractive", side_own_passages=own)
+    answer = engine.ask("permanent Security Council membership: India vs Japan?")
+    japan = answer.text.split("Japan:")[-1]
+    assert "Japan’s permanent membership" in japan, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("net zero years - Thailand vs Vietnam?", "net zero years - ?"),
+        ("Compare India and Japan", ""),  # nothing is compared but the sides: no topic to score by
+    ],
+)
+def test_the_compared_topic_is_the_question_less_the_sides(question: str, topic: str) -> None:
+    assert compared_topic(question, ["Thailand", "Vietnam", "India", "Japan"]) == topic
