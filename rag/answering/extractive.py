@@ -892,8 +892,8 @@ def _on_compared_topic(
 ) -> list[_Candidate]:
     """A compared source's sentences holding the `topic` terms, each followed by its document's next sentence when
     that one is close to it (the Tomahawk missiles after "counterstrike capabilities": the specifics of the same
-    point in other words), which counts with it against `limit`; sentences holding none of the terms are dropped.
-    `chosen` as it is when none holds them.
+    point in other words); at most `limit` sentences hold the terms, and each follower comes on top of them.
+    Sentences holding none of the terms are dropped; `chosen` as it is when none holds them.
     """
     held = [c for c in chosen if topic & _terms(c.sentence)][:limit]
     if not held:
@@ -1142,9 +1142,9 @@ def _cite(sentence: str, n: int) -> str:
         sentence = head.group().capitalize() + sentence[head.end() :]
     sentence = as_prose(sentence)
     sentence = sentence[:1].upper() + sentence[1:]
-    if sentence[-1] in ",;:":
+    if sentence.endswith((",", ";", ":")):
         sentence = sentence[:-1] + "."
-    if sentence[-1] in ".!?":
+    if sentence.endswith((".", "!", "?")):  # not sentence[-1]: markup alone ("**") leaves no text
         return f"{sentence[:-1]} [{n}]{sentence[-1]}"
     return f"{sentence} [{n}]"
 
