@@ -225,7 +225,8 @@ class Settings(BaseSettings):
     rare_phrase_close: bool = Field(
         default=True,
         description="A passage holding a word pair of the question that few passages hold (`rare_ngram`) is close "
-        "enough to answer from, as a passage holding a quoted phrase is: 'what's the diamond hexagon thing'.",
+        "enough to answer from, as a passage holding a quoted phrase is: 'what's the diamond hexagon thing'; not a "
+        "pair the corpus writes only as a name ('Natasha Agarwal'), which says who is asked about, not what.",
     )
     names_together: bool = Field(
         default=True,
