@@ -195,10 +195,14 @@ def find_scope(
     # Every source the question names: "the article's view against the White House's" reads both.
     named: list[tuple[str, tuple[str, ...]]] = []
     paired: list[tuple[str, tuple[str, ...]]] = []
+    pairs = ARTICLE_WORD if named_document is not None else PAIRED
     for rule in rules:
-        pairs = ARTICLE_WORD if named_document is not None else PAIRED
-        loosely = article_sides and article_named_loosely(question, documents)
-        if rule is ARTICLE_RULE and not rule.cue.search(question) and (pairs.search(question) or loosely):
+        # Only the article's rule reads the bylines (every document's, so not once per rule).
+        if (
+            rule is ARTICLE_RULE
+            and not rule.cue.search(question)
+            and (pairs.search(question) or (article_sides and article_named_loosely(question, documents)))
+        ):
             doc_ids = tuple(
                 sorted(d for d, meta in documents.items() if rule.value.search(str(meta.get(rule.field, ""))))
             )
