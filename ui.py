@@ -240,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sync", action="store_true", help="serve the store as it is; don't sync the corpus")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # `kill -USR1 <pid>` prints every thread's stack to stderr: how a hung server says where it hangs.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how a hung server says where it hangs (Windows has
+    # no SIGUSR1, nor faulthandler.register).
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         engine = Engine.from_settings(settings, preload=True)  # the model loads while the page is built
         sync = CorpusSync(engine)
