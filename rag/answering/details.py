@@ -503,7 +503,13 @@ def as_dated(sentence: str, date: str, dating: Dating) -> str:
 
 
 # "Which newspaper published ...?", "who published it", "what outlet ran the op-ed": the document's publisher.
-ASKS_PUBLISHER = re.compile(r"\bwho published\b|\b(which|what)\s+(\w+\s+)?(or\s+\w+\s+)?(published|ran)\b", re.I)
+# "ran" only after a word for a publisher: "which ships ran aground?" asks no such thing.
+ASKS_PUBLISHER = re.compile(
+    r"\bwho published\b|\b(which|what)\s+(\w+\s+)?(or\s+\w+\s+)?published\b"
+    r"|\b(which|what)\s+(news)?(paper|outlet|site|website|magazine|journal|publication|publisher|media)\s+"
+    r"(or\s+\w+\s+)?ran\b",
+    re.I,
+)
 
 
 def asks_publisher(question: str) -> bool:

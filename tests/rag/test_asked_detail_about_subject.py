@@ -115,6 +115,7 @@ def test_an_office_asked_by_its_initials_needs_its_holder(embedder, sentence: st
         ("who published it", True),
         ("Which countries published a joint statement?", True),  # answered when its document names a publisher
         ("What did the Fiji op-ed argue?", False),
+        ("Which ships ran aground near the Fiji reef?", False),  # "ran" asks for a publisher only after a paper
     ],
 )
 def test_a_question_can_ask_who_published_a_document(question: str, asks: bool) -> None:
