@@ -381,9 +381,9 @@ VARIANTS: dict[str, Variant] = {
             "a bare 'article', its author's name or a statement named by its countries names no side to compare",
             "article_sides",
         ),
-        _on(
-            "named-document",
-            "a document named by its title's words, date and countries limits the question to it",
+        _off(
+            "no-named-document",
+            "a document named by its title's words, date and countries does not limit the question to it",
             "named_document",
         ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),

@@ -495,12 +495,10 @@ class Settings(BaseSettings):
         "article against that source: each side answered from its own documents.",
     )
     named_document: bool = Field(
-        default=False,
+        default=True,
         description="A question naming one document loosely ('the april 2024 us japan joint leaders statement', "
         "'the june 2023 NSA readout') by its title's words or initials, its month and its countries (capitals and "
-        "demonyms too) is answered from that document, when it clearly wins over every other. Off: the final "
-        "ablation of round 5 found it made two untrue abstentions on fresh questions (blind-5 over-abstention "
-        "0.024 without it, 0.036 with it).",
+        "demonyms too) is answered from that document, when it clearly wins over every other.",
     )
     source_shared_topic: bool = Field(
         default=True,
