@@ -42,7 +42,8 @@ class Card:
     date: str
 
 
-def _words(text: str) -> list[str]:
+def title_words(text: str) -> list[str]:
+    """The stemmed words a title card holds, of any text (a question too)."""
     # One letter is no word ("U.S." -> "u", "s"; "Japan's" -> "s").
     words = WORD.findall(text.casefold().replace("’", "'"))
     return [_stem(w) for w in words if len(w) > 1 and w not in QUESTION_WORDS]
@@ -66,12 +67,12 @@ def _main_title(title: str) -> str:
 def card(doc_id: str, meta: dict) -> Card:
     title = records.title(meta)
     countries = frozenset(find_countries(title))
-    country_words = {w for c in countries for w in _words(c)}
+    country_words = {w for c in countries for w in title_words(c)}
     # A title's date ("12 November 2022") is the card's date, matched as a date.
-    words = [w for w in _words(_main_title(title)) if not w.isdigit() and not _month(w)]
+    words = [w for w in title_words(_main_title(title)) if not w.isdigit() and not _month(w)]
     # A subtitle's words name the document too ("... Elevating Relations to a Comprehensive Strategic
     # Partnership"), but a reader need not give them: they don't count in how much of the title is named.
-    subtitle = [w for w in _words(title) if not w.isdigit() and not _month(w)]
+    subtitle = [w for w in title_words(title) if not w.isdigit() and not _month(w)]
     # Initials of each run of 3-4 title words: "National Security Advisors" -> "nsa" (two letters are too often a
     # word of their own: "vs").
     every = WORD.findall(title.casefold())
@@ -147,7 +148,7 @@ def named_documents(question: str, documents: dict[str, dict]) -> tuple[str, ...
     every = cards(documents)
     if not every:
         return ()
-    asked = set(_words(question))
+    asked = set(title_words(question))
     asked_countries = set(find_countries(question))
     idf = _rarity(every)
     scored: list[tuple[float, str]] = []

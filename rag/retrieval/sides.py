@@ -9,15 +9,11 @@ vs the US-Indonesia statement", "the article's view vs the US declaration") has 
 
 from __future__ import annotations
 
-import re
-
 from ingest.countries import find_countries
 from rag.answering.shapes import classify
-from rag.retrieval.named_document import card
+from rag.retrieval.named_document import cards, title_words
 from rag.retrieval.scope import PAIRED, Scope, article_named_loosely
 from rag.storage import records
-
-WORD = re.compile(r"[a-z0-9]+")
 
 
 def by_title_countries(question: str, scope: Scope | None, documents: dict[str, dict]) -> Scope | None:
@@ -60,17 +56,11 @@ def statement_named(question: str, documents: dict[str, dict], leave_out: set[st
     """The documents whose title's countries the question names, all of them, and one of whose other title words
     (stemmed) it holds ("the US-Indonesia statement", "the US declaration"); those naming most countries and words."""
     asked = set(find_countries(question))
-    words = {_stem(w) for w in WORD.findall(question.casefold().replace("’", "'"))}
+    words = set(title_words(question))
     scored: dict[str, int] = {}
-    for doc_id, meta in documents.items():
-        c = card(doc_id, meta)
+    for c in cards(documents):
         held = c.all_words & words
-        if doc_id not in leave_out and c.countries and c.countries <= asked and held:
-            scored[doc_id] = len(c.countries) + len(held)
+        if c.doc_id not in leave_out and c.countries and c.countries <= asked and held:
+            scored[c.doc_id] = len(c.countries) + len(held)
     best = max(scored.values(), default=0)
     return tuple(sorted(d for d, score in scored.items() if score == best))
-
-
-def _stem(word: str) -> str:
-    # As a title card's words are stemmed ("statements" -> "statement").
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word

@@ -281,12 +281,20 @@ def calendar_words() -> frozenset[str]:
     return frozenset(w.lower() for w in [*calendar.month_name[1:], *calendar.day_name])
 
 
+@functools.cache
+def _leader_forms() -> frozenset[str]:
+    """Every leader's name form, folded: a leader is a person, where the country check reads a place."""
+    from ingest.countries import LEADERS
+
+    return frozenset(form.casefold() for forms in LEADERS.values() for form in forms)
+
+
 def corpus_names(question: str, vocabulary: Vocabulary) -> list[str]:
     """The question's words that are names in the corpus, the text never writing them in lower case ("Modi", "ream"
     for "Ream"); countries, capitals and demonyms are left out (the country check reads those), leaders are not."""
-    from ingest.countries import LEADERS, country_mentions
+    from ingest.countries import country_mentions
 
-    leaders = {form.casefold() for forms in LEADERS.values() for form in forms}
+    leaders = _leader_forms()
 
     def place(text: str) -> bool:
         return text.casefold() not in leaders and bool(country_mentions(text))
