@@ -458,6 +458,7 @@ class Engine:
             self.settings.list_max_items,
             self.settings.overview_max_items,
             self.settings.comparison_max_items,
+            2 if self.settings.antecedent_chain else 1,
         )
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
@@ -560,7 +561,7 @@ class Engine:
         ]
         if not later:
             return extract
-        one = Limits(1, limits.list_items, limits.overview_items, limits.comparison_items)
+        one = replace(limits, sentences=1)
         asks = f"{topic} {' '.join(sorted(figures))}"
         outcome = extract_answer(asks, "fact", later, self.embedder, one, self.settings.profile, self._gives(asks))
         shown = {claim.text for claim in extract.claims}

@@ -353,6 +353,12 @@ class Settings(BaseSettings):
         description="A fact answer shows the sentence right after the best one when both name the question's "
         "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
     )
+    antecedent_chain: bool = Field(
+        default=True,
+        description="A shown sentence whose subject points back ('These arrangements ...') is preceded by the "
+        "sentence it refers to, and that one by its own when it points back too ('It has also signed ...'), so an "
+        "answer never opens with a subject the reader was not shown.",
+    )
     lead_closest: bool = Field(
         default=True,
         description="A reason answer of several sentences opens with the one closest to the question (sentence "

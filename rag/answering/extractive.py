@@ -192,6 +192,9 @@ class Limits:
     list_items: int = 8
     overview_items: int = 6
     comparison_items: int = 3
+    # How many sentences back a pointing subject may be explained: past 1, an antecedent that points back
+    # itself ("It has also signed a RAA with Australia.") is shown after the one naming its subject.
+    antecedents: int = 1
 
 
 @functools.cache
@@ -469,21 +472,39 @@ def _in_context(c: _Candidate) -> str:
     return f"{c.hit.text[c.spans[c.index - 1][0] : c.spans[c.index - 1][1]]} {c.sentence}"
 
 
-def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
-    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it."""
+def _unit(c: _Candidate, taken: set[tuple[str, int]], reach: int = 1) -> list[Claim]:
+    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it (up to
+    `reach` sentences back, while each earlier one points back too)."""
     claim = _claim(c.n, c.hit, *c.spans[c.index])
     if not POINTER.search(claim.text):
         return [claim]
-    if c.index > 0:
-        start, end = c.spans[c.index - 1]
-        before, key = c.hit.text[start:end], (c.hit.doc_id, c.hit.start + start)
-        if key in taken:  # shown already, right before or elsewhere in the answer
-            return [claim]
-        if len(before.split()) >= 4 and not INJECTION.search(before):
-            taken.add(key)
-            return [_claim(c.n, c.hit, start, end), claim]
+    before: list[int] = []
+    for i in range(c.index - 1, max(c.index - 1 - reach, -1), -1):
+        start, end = c.spans[i]
+        if (c.hit.doc_id, c.hit.start + start) in taken:  # shown already, right before or elsewhere in the answer
+            break
+        if len(c.hit.text[start:end].split()) < 4 or INJECTION.search(c.hit.text[start:end]):
+            if not before:
+                return _tagged(c, claim)
+            break
+        before.insert(0, i)
+        if not POINTER.search(_claim(c.n, c.hit, start, end).text):
+            break
+    else:
+        if not before:  # the passage's first sentence: nothing before it to show
+            return _tagged(c, claim)
+    taken.update((c.hit.doc_id, c.hit.start + c.spans[i][0]) for i in before)
+    return [_claim(c.n, c.hit, *c.spans[i]) for i in before] + [claim]
+
+
+def _tagged(c: _Candidate, claim: Claim) -> list[Claim]:
+    """The claim tagged with the countries its passage names up to it, or its document's title."""
     countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
-    tag = ", ".join(countries[:3]) if countries else c.hit.title
+    if not countries:
+        return [replace(claim, tag=c.hit.title)]
+    # A country the sentence names itself ("(Thailand) These efforts will help Thailand...") tells the reader nothing.
+    named = set(find_countries(claim.text))
+    tag = ", ".join([name for name in countries if name not in named][:3])
     return [replace(claim, tag=tag)]
 
 
@@ -751,7 +772,9 @@ def _key(c: _Candidate, offset: int = 0) -> tuple[str, int] | None:
     return c.hit.doc_id, c.hit.start + c.spans[index][0]
 
 
-def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[_Candidate, list[Claim]]]:
+def _units(
+    chosen: list[_Candidate], taken: set[tuple[str, int]], reach: int = 1
+) -> list[tuple[_Candidate, list[Claim]]]:
     """Each candidate as shown; one that points back joins its antecedent's unit when that is shown too."""
     keys = {_key(c) for c in chosen}
     followers = {_key(c, -1): c for c in chosen if _key(c, -1) in keys and _in_context(c) != c.sentence}
@@ -759,9 +782,9 @@ def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[
     for c in chosen:
         if c in followers.values():
             continue
-        unit, follower = _unit(c, taken), followers.get(_key(c))
+        unit, follower = _unit(c, taken, reach), followers.get(_key(c))
         while follower is not None:
-            unit += _unit(follower, taken)
+            unit += _unit(follower, taken, reach)
             follower = followers.get(_key(follower))
         units.append((c, unit))
     return units
@@ -848,7 +871,7 @@ def extract_answer(
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
-        return _document_overview(question, candidates, embedder, limits.overview_items, profile, main_points)
+        return _document_overview(question, candidates, embedder, limits, profile, main_points)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
     scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind)
@@ -874,11 +897,11 @@ def extract_answer(
         chosen = _lead(question, chosen, embedder, prefer, dating)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
-        return _overview(chosen, taken)
+        return _overview(chosen, taken, limits.antecedents)
     follow = continues and shape in ("fact", "reason", "yesno")
     units = [
         _dated(unit, c, dating) + (_continuation(c, candidates, taken) if follow else [])
-        for c, unit in _units(chosen, taken)
+        for c, unit in _units(chosen, taken, limits.antecedents)
     ]
     lines = _render(units, bullets=shape == "list")
     text = "\n".join(lines) if shape == "list" else " ".join(lines)
@@ -912,7 +935,7 @@ def missing_text(detail: str) -> str:
     return f"The sources don't give {detail}. The closest passages say:"
 
 
-def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
+def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]], reach: int = 1) -> Extract:
     """Bullets grouped by source kind (what the article argues, what the statements record), dated in order."""
     groups = {"article": "What the article argues:", "statements": "What the statements record:"}
     kinds = [k for k in groups if any(c.kind == k for c in chosen)]
@@ -920,7 +943,7 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
     for kind in kinds:
         members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, *_key(c)))  # type: ignore[misc]
         lines = []
-        for c, unit in _units(members, taken):
+        for c, unit in _units(members, taken, reach):
             dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
             lines.append(f"- {dated}{' '.join(_line(claim) for claim in unit)}")
             claims += unit
@@ -938,7 +961,7 @@ def _document_overview(
     question: str,
     candidates: list[_Candidate],
     embedder: Embedder,
-    limit: int,
+    limits: Limits,
     profile: Profile,
     main_points: bool = False,
 ) -> Extract:
@@ -948,14 +971,14 @@ def _document_overview(
     central to it that announce something are preferred and a line that only introduces a list is left for its
     items (`_main_points`).
     """
-    ranked = _score(question, candidates, embedder, profile.actors)
+    ranked, limit = _score(question, candidates, embedder, profile.actors), limits.overview_items
     if main_points:
         chosen = _main_points(ranked, limit)
     else:
         best = max(c.score for c in ranked)
         chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
     chosen.sort(key=lambda c: _key(c)[1])  # type: ignore[index]
-    units = _units(chosen, {_key(c) for c in chosen})
+    units = _units(chosen, {_key(c) for c in chosen}, limits.antecedents)
     first = chosen[0].hit
     heading = f"{first.title} ({first.date}):" if first.title and first.date else ""
     lines = [f"- {' '.join(_line(claim) for claim in unit)}" for _, unit in units]
@@ -1062,7 +1085,7 @@ def compare(
         chosen = _pick(question, "comparison", own, limits.comparison_items, profile)
         used.update(id(c) for c in chosen)
         taken.update(_key(c) for c in chosen)
-        units = [unit for _, unit in _units(chosen, taken)]
+        units = [unit for _, unit in _units(chosen, taken, limits.antecedents)]
         if units:
             blocks.append(f"{entity}:\n" + "\n".join(_render(units, bullets=True)))
             claims += [claim for unit in units for claim in unit]

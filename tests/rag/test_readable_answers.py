@@ -1,0 +1,70 @@
+"""What an extractive answer shows a reader: no subject the reader was not shown, no tag repeating the sentence,
+a sources list naming each document once. Every case is written here, not copied from an eval set."""
+
+from __future__ import annotations
+
+from ingest.chunking import sentence_spans
+from rag.answering.citations import earlier_of_document
+from rag.answering.extractive import _Candidate, _line, _units
+from rag.serving.api import sources_text
+from rag.storage.records import Chunk, Hit
+from testkit.answers import citation
+
+
+def _candidates(*sentences: str) -> list[_Candidate]:
+    """Each sentence of one passage (at document offset 500) as a candidate."""
+    text = " ".join(sentences)
+    hit = Hit(Chunk("river#3", "river.md", 3, text, 500, 500 + len(text)), rank=1, score=1.0)
+    spans = list(sentence_spans(text, 0, len(text)))
+    return [_Candidate(1, hit, i, spans, text[a:b]) for i, (a, b) in enumerate(spans)]
+
+
+def _shown(c: _Candidate, reach: int) -> list[str]:
+    return [_line(claim) for _, unit in _units([c], set(), reach) for claim in unit]
+
+
+def test_an_antecedent_that_points_back_itself_is_shown_after_the_sentence_naming_its_subject() -> None:
+    *_, pointing = _candidates(
+        "The river authority of Norland opened two new locks on the canal.",
+        "It also dredged the harbour entrance at Kessel.",
+        "These works are in addition to the dam that Norland will finish by 2031.",
+    )
+    assert _shown(pointing, 2) == [
+        "The river authority of Norland opened two new locks on the canal [1].",
+        "It also dredged the harbour entrance at Kessel [1].",
+        "These works are in addition to the dam that Norland will finish by 2031 [1].",
+    ]
+    assert _shown(pointing, 1)[0] == "It also dredged the harbour entrance at Kessel [1]."  # the switch off
+
+
+def test_the_chain_stops_at_the_first_sentence_that_names_its_subject() -> None:
+    *_, pointing = _candidates(
+        "Fishing fleets left the bay early in spring.",
+        "The ministry of Norland paid for new nets for every boat.",
+        "This cost more than the ministry had planned for the year.",
+    )
+    assert _shown(pointing, 2)[0].startswith("The ministry of Norland paid")
+
+
+def test_a_country_tag_is_dropped_where_the_sentence_names_that_country() -> None:
+    (first,) = _candidates("These grants will help Thailand train its own coast guard crews.")
+    assert _shown(first, 2) == ["These grants will help Thailand train its own coast guard crews [1]."]
+
+
+def test_a_tag_keeps_only_the_countries_the_sentence_leaves_unnamed() -> None:
+    *_, pointing = _candidates("Laos and Japan.", "These grants will help Japan train its own coast guard crews.")
+    assert _shown(pointing, 2) == ["(Laos) These grants will help Japan train its own coast guard crews [1]."]
+
+
+def test_a_sources_list_names_a_long_title_once_and_keeps_every_quote() -> None:
+    title = "Joint Statement of the River Commission on the Future of Navigation in the Northern Basin"
+    cited = [
+        citation("Two locks opened.", n=1, doc_id="river.md", title=title),
+        citation("The harbour was dredged.", n=2, doc_id="river.md", title=title),
+        citation("The dam is due in 2031.", n=3, doc_id="dam.md", title="Dam report"),
+    ]
+    assert earlier_of_document(cited) == {2: 1}
+    listed = sources_text(cited)
+    assert listed.count(title) == 1
+    assert '[2] same document as [1] - "The harbour was dredged."' in listed
+    assert "[3] Dam report" in listed
