@@ -23,6 +23,7 @@ from rag.answering.extractive import (
     extract_answer,
     focus_document,
     shared_terms,
+    without_repeats,
 )
 from rag.answering.later_sources import is_later, later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
@@ -527,7 +528,9 @@ class Engine:
                     extract = (
                         extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits, topic)
                     )
-            heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
+                extract = without_repeats(extract, shown)
+            # A part split off mid-question ("how many more are coming?") heads its block as a question would.
+            heading = f"{part[:1].upper()}{part[1:]}" + (":" if by_source else "")
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
             missing.append(extract.missing if extract.claims else "the answer")  # a part that abstained outright

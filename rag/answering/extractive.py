@@ -910,6 +910,25 @@ def extract_answer(
     return Extract(text, [c for u in units for c in u])
 
 
+def without_repeats(extract: Extract, shown: set[str]) -> Extract:
+    """The extract less the sentences an earlier part of the answer showed already, when it says more than them.
+
+    A second part answered by the first part's sentence and one more ("how many farmers will it reach?") shows
+    only the new one: the reader has just read the other.
+    """
+    repeated = [claim for claim in extract.claims if claim.text in shown]
+    if not repeated or len(repeated) == len(extract.claims):
+        return extract
+    text = extract.text
+    for claim in repeated:
+        line = _line(claim)
+        if text.count(line) != 1:
+            return extract
+        text = text.replace(line, "", 1)
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip(" -"))
+    return replace(extract, text=text, claims=[claim for claim in extract.claims if claim.text not in shown])
+
+
 def _on_compared_topic(
     chosen: list[_Candidate], candidates: list[_Candidate], topic: frozenset[str], limit: int
 ) -> list[_Candidate]:

@@ -4,8 +4,8 @@ a sources list naming each document once. Every case is written here, not copied
 from __future__ import annotations
 
 from ingest.chunking import sentence_spans
-from rag.answering.citations import earlier_of_document
-from rag.answering.extractive import _Candidate, _line, _units
+from rag.answering.citations import Claim, earlier_of_document
+from rag.answering.extractive import Extract, _Candidate, _line, _units, without_repeats
 from rag.serving.api import sources_text
 from rag.storage.records import Chunk, Hit
 from testkit.answers import citation
@@ -68,3 +68,13 @@ def test_a_sources_list_names_a_long_title_once_and_keeps_every_quote() -> None:
     assert listed.count(title) == 1
     assert '[2] same document as [1] - "The harbour was dredged."' in listed
     assert "[3] Dam report" in listed
+
+
+def test_a_later_part_shows_only_what_an_earlier_part_did_not() -> None:
+    first, second = (
+        Claim("The fund gives 4 million euros to the river towns.", (1,)),
+        Claim("The towns will plant 9,000 trees along the banks.", (2,)),
+    )
+    part = Extract(f"{_line(first)} {_line(second)}", [first, second])
+    assert without_repeats(part, {first.text}) == Extract(_line(second), [second])
+    assert without_repeats(Extract(_line(first), [first]), {first.text}).claims == [first]  # nothing else to say
