@@ -4,11 +4,13 @@ a sources list naming each document once. Every case is written here, not copied
 from __future__ import annotations
 
 from ingest.chunking import sentence_spans
+from rag.answer import Answer
 from rag.answering.citations import Claim, earlier_of_document
 from rag.answering.extractive import Extract, _Candidate, _line, _units, without_repeats
 from rag.serving.api import sources_text
 from rag.storage.records import Chunk, Hit
 from testkit.answers import citation
+from webui.render import render_sources
 
 
 def _candidates(*sentences: str) -> list[_Candidate]:
@@ -78,3 +80,14 @@ def test_a_later_part_shows_only_what_an_earlier_part_did_not() -> None:
     part = Extract(f"{_line(first)} {_line(second)}", [first, second])
     assert without_repeats(part, {first.text}) == Extract(_line(second), [second])
     assert without_repeats(Extract(_line(first), [first]), {first.text}).claims == [first]  # nothing else to say
+
+
+def test_the_source_panel_names_a_document_once() -> None:
+    title = "Joint Statement of the River Commission on the Future of Navigation in the Northern Basin"
+    cited = [citation(q, n=n, doc_id="river.md", title=title) for n, q in ((1, "Two locks."), (2, "A dredge."))]
+    answer = Answer(
+        question="What opened?", text="Two locks [1]. A dredge [2].", citations=cited, retrieved=[], abstained=False
+    )
+    panel = render_sources(answer, 1)
+    assert panel.count(title) == 1 and "<strong>[2]</strong> same document as [1]" in panel
+    assert "A dredge." in panel  # each card keeps its quote
