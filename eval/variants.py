@@ -266,6 +266,7 @@ VARIANTS: dict[str, Variant] = {
         _off("no-fact-hedge", "a fact answer shows no second reading from another passage", "fact_hedge"),
         _off("no-say-about", "'what does X say about Y' shows the best sentence only, like a fact", "say_about"),
         _off("no-lead-closest", "a reason answer keeps its cue-first order", "lead_closest"),
+        _off("no-reason-near-best", "a reason answer drops a sentence scored next to the best one", "reason_near_best"),
         _off("no-same-term", "a fact answer doesn't go on to the next sentence naming its asked term", "same_term"),
         _off(
             "no-country-names",

@@ -354,6 +354,12 @@ class Settings(BaseSettings):
         "vectors), not with one only holding a cue word ('to ensure') or the question's words, so the answer is not "
         "buried.",
     )
+    reason_near_best: bool = Field(
+        default=True,
+        description="A reason answer also shows the sentence scored nearly as well as the best one, in place of the "
+        "weakest sentence chosen only for a cue word ('to ensure') when the answer is full: two sentences that close "
+        "are equally likely to give the reason.",
+    )
     say_about: bool = Field(
         default=True,
         description="A fact question asking what something says about a topic ('what does the statement say about "
