@@ -302,6 +302,11 @@ VARIANTS: dict[str, Variant] = {
             "a country a follow-up asks about takes the earlier question's subject's place",
             "followup_country_topic",
         ),
+        _off(
+            "no-followup-last-turn",
+            "'and X?' after a follow-up is added to the chain's first question only",
+            "followup_last_turn",
+        ),
         _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
             "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"

@@ -151,6 +151,11 @@ class Settings(BaseSettings):
         description="A follow-up asking about a country ('did they say anything about North Korea?') is read with the "
         "earlier question glued on, instead of that country taking the earlier question's subject's place.",
     )
+    followup_last_turn: bool = Field(
+        default=True,
+        description="'and X?' after a follow-up ('what did they agree on defence?') keeps that turn's own words before "
+        "the question it leaned on, instead of adding X to the chain's first question only.",
+    )
     followup_cited: bool = Field(
         default=False,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "

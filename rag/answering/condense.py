@@ -76,6 +76,7 @@ class Rules:
     ended: bool = True  # a glued turn typed without "?" gets one, so the next turn can tell it from what it leaned on
     topic_unended: bool = True  # "what about missiles" replaces "about defence spending" typed without a "?"
     country_topic: bool = True  # "did they say anything about North Korea?" asks of a topic, not of a new subject
+    last_turn: bool = True  # "and X?" after a glued follow-up keeps that turn's words ("what did they agree on Y?")
 
     @classmethod
     def from_settings(cls, settings: object) -> Rules:
@@ -122,7 +123,15 @@ def condense_question(
     # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
         return condense_question(question, earlier, actors, authors, glue, rules)
-    previous = _base(condense_question(previous, earlier, actors, authors, glue, rules))
+    # "and the maritime side?" after "what did they agree on defence?" swaps that turn's topic: it keeps its words.
+    own = rules.last_turn and bool(ELLIPTIC.match(question))
+    previous = _base(condense_question(previous, earlier, actors, authors, glue, rules), own)
+    if own and previous != (root := _base(previous)):
+        # The topic takes that turn's slot ("what did they agree about the maritime side?"), whatever the slot rule:
+        # the turn is short and its topic is what the "and X?" swaps; the question it leaned on stays after it.
+        turn = previous[: len(previous) - len(root)].strip()
+        if (swapped := _about(question, turn, True, rules.topic_unended)) is not None:
+            return f"{swapped} {root}"
     if (named := _named_subject(question)) is not None:
         return named
     if rules.names and (thing := _named_thing(question, previous, history)) is not None:
@@ -354,16 +363,18 @@ def _about(question: str, previous: str, slot: bool = True, unended: bool = True
     return f"{base.rstrip(' ?.!')} about {topic}?"
 
 
-def _base(standalone: str) -> str:
+def _base(standalone: str, last_turn: bool = False) -> str:
     """What a condensed question asks on its own: "when was that? What did X say?" is "What did X say?".
 
-    A follow-up's own words were needed for its turn; glued on again, they would pull the next turn's
-    passages and sentences towards what was asked two turns ago.
+    A follow-up's own words were needed for its turn; glued on again, those of turns before it would pull the next
+    turn's passages and sentences towards what was asked two turns ago. With `last_turn` the condensed turn's own
+    leaning question stays in front (only those under it go), for an "and X?" that swaps a topic into that turn.
     """
     questions = [q.strip() for q in re.findall(r"[^?]+\?|[^?]+$", standalone) if q.strip()]
+    own = questions.pop(0) if last_turn and len(questions) > 1 and leans_on_history(questions[0]) else None
     while len(questions) > 1 and leans_on_history(questions[0]):
         questions.pop(0)
-    return " ".join(questions)
+    return " ".join([own, *questions] if own else questions)
 
 
 def _swap_actor(question: str, previous: str, actors: Collection[str]) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag.answering.condense import Rules, condense_question
 from rag.profile import load_profile
 from rag.settings import Settings
@@ -95,3 +97,24 @@ def test_there_is_the_earlier_event_when_the_turn_names_the_country_itself() -> 
     assert "in Cambodia" in alone
     # A country named beside "there" that is not the one "there" stands for leaves it to be resolved.
     assert "in Cambodia" in condense_question("did Chinese firms invest there?", history, ACTORS)
+
+
+def test_and_x_after_a_follow_up_takes_that_turns_topic_with_or_without_its_sources_list() -> None:
+    reply = "An investment forum [1]."
+    for answer in (reply, f"{reply}\n\nSources:\n[1] U.S.-Malaysia Joint Statement (2023-03-02)"):
+        history = turns(
+            "when did the US and Malaysia sign their partnership?",
+            "In March 2023 [1].",
+            "what did they decide on trade",
+            answer,
+        )
+        rules = Rules.from_settings(Settings())
+        asked = condense_question("and about fisheries?", history, ACTORS, rules=rules)
+        assert asked == "what did they decide about fisheries? when did the US and Malaysia sign their partnership?"
+        old = condense_question("and fisheries?", history, ACTORS, rules=replace(rules, last_turn=False))
+        assert old == "when did the US and Malaysia sign their partnership about fisheries?"
+
+
+def test_a_turn_that_asks_its_own_question_after_a_follow_up_drops_that_turns_words() -> None:
+    history = turns("what is the Quad?", "A group of four [1].", "where did they meet in 2023", "Hiroshima [1].")
+    assert condense_question("who hosted it?", history, ACTORS) == "who hosted it? what is the Quad?"
