@@ -540,9 +540,18 @@ class Store:
             self.delete_retired(doc_id)
 
     def delete_retired(self, doc_id: str | None = None) -> None:
-        """Delete retired chunks (of one document, or all: what a killed ingest left behind)."""
+        """Delete retired chunks (of one document, or all: what a killed ingest left behind).
+
+        Only when there are some: a delete is a write even when it matches nothing, and every write bumps the
+        generation, so an unchanged sync would make every reader elsewhere reload its keyword index and reopen
+        the store, mid-answer.
+        """
+        where = {"$and": [RETIRED, {"doc_id": doc_id}]} if doc_id else RETIRED
+        with self.reading():
+            if not self.collection.get(where=where, limit=1, include=[])["ids"]:
+                return
         with self._writing():
-            self.collection.delete(where={"$and": [RETIRED, {"doc_id": doc_id}]} if doc_id else RETIRED)
+            self.collection.delete(where=where)
 
     def delete_doc(self, doc_id: str, from_index: int = 0) -> None:
         """Remove a document's chunks (those at `from_index` and after)."""
