@@ -271,6 +271,7 @@ VARIANTS: dict[str, Variant] = {
             "a pointing sentence is preceded by one earlier sentence only, even when that one points back too",
             "antecedent_chain",
         ),
+        _off("no-reason-near-best", "a reason answer drops a sentence scored next to the best one", "reason_near_best"),
         _off("no-same-term", "a fact answer doesn't go on to the next sentence naming its asked term", "same_term"),
         _off(
             "no-country-names",

@@ -503,6 +503,7 @@ class Engine:
                 same_term=self.settings.same_term,
                 about=self.settings.say_about,
                 lead=self.settings.lead_closest,
+                near_best=self.settings.reason_near_best,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -599,6 +600,7 @@ class Engine:
             hedge=self.settings.fact_hedge,
             same_term=self.settings.same_term,
             topic_run=self.settings.source_topic_run,
+            near_best=self.settings.reason_near_best,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

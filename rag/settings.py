@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         description="A document whose text takes longer to extract is skipped (checked per page or paragraph).",
     )
 
+    exact_search_max: int = Field(
+        default=20_000,
+        ge=0,
+        description="A store of up to this many chunks is searched exactly (its vectors held in memory, 1.5 KB a "
+        "chunk) instead of through Chroma's HNSW index, which each process rebuilds and which can miss the nearest "
+        "chunk in some builds (0: always HNSW).",
+    )
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer.")
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
@@ -364,6 +371,12 @@ class Settings(BaseSettings):
         description="A reason answer of several sentences opens with the one closest to the question (sentence "
         "vectors), not with one only holding a cue word ('to ensure') or the question's words, so the answer is not "
         "buried.",
+    )
+    reason_near_best: bool = Field(
+        default=True,
+        description="A reason answer also shows the sentence scored nearly as well as the best one, in place of the "
+        "weakest sentence chosen only for a cue word ('to ensure') when the answer is full: two sentences that close "
+        "are equally likely to give the reason.",
     )
     say_about: bool = Field(
         default=True,

@@ -129,6 +129,7 @@ MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 
 HEDGE_REACH = 0.1  # how far below the best sentence one from another passage is still shown as a second reading
 FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating another value of the figure may be
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
+NEAR_REASON = 0.05  # how far below the best sentence the next one is as likely to give the reason (swept)
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 # "what does X say about Y": Y names a topic the document may say several things about, not one fact.
@@ -561,6 +562,7 @@ def _pick(
     hedge: bool = False,
     same_term: bool = False,
     topic: np.ndarray | None = None,
+    near_best: bool = False,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -574,6 +576,8 @@ def _pick(
     distinctive term (`_same_term`).
     `topic` (fact): the vector of Y in "what does X say about Y"; the close sentences nearly as near to it as the
     best one are shown too (`_about`).
+    `near_best` (reason): the sentence scored next to the best one, when nearly as close, is shown too, in place of
+    the weaker cue-word sentence when the answer is full (`_with_near_best`).
     """
     if not ranked:
         return []
@@ -599,7 +603,7 @@ def _pick(
             # match often only restates the question: the next best sentence that says something else follows.
             first = ranked[0].vector
             chosen += [c for c in close[1:] if float(c.vector @ first) <= NEAR_DUPLICATE][:1]  # type: ignore[operator]
-        return chosen
+        return _with_near_best(ranked, chosen, limit) if near_best else chosen
     # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
     chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
@@ -629,6 +633,23 @@ def _pick(
     if topic is not None and shape == "fact":
         chosen += _about(topic, ranked, chosen, limit)
     return chosen
+
+
+def _with_near_best(ranked: list[_Candidate], chosen: list[_Candidate], limit: int) -> list[_Candidate]:
+    """A reason answer's sentences with the best-scored one's near twin in score (within `NEAR_REASON`, saying
+    something else) added; when the answer is full it takes the place of the last sentence chosen for a cue word.
+
+    Cue-word sentences are looked for far down the ranking (`REASON_REACH`), so they can push out a sentence that
+    scores as well as the best one: two sentences that close are equally likely to hold the reason.
+    """
+    best = ranked[0]
+    near = next((c for c in ranked[1:] if c.score >= best.score - NEAR_REASON and not _repeats(c, [best])), None)
+    if near is None or near in chosen:
+        return chosen
+    cues = [c for c in chosen if c is not ranked[0]]
+    if len(chosen) >= limit and cues:
+        chosen = [c for c in chosen if c is not cues[-1]]
+    return [*chosen, near] if len(chosen) < limit else chosen
 
 
 def _lead(
@@ -829,6 +850,7 @@ def extract_answer(
     about: bool = False,
     topic_run: bool = False,
     lead: bool = False,
+    near_best: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -861,6 +883,7 @@ def extract_answer(
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
     `lead`: a reason answer of several sentences opens with the one closest to the question (`_lead`); a fact
     answer's ranking already weighs what is asked above wording (leading with the closest lost exact figures).
+    `near_best`: a reason answer also shows the sentence scored nearly as well as the best one (`_with_near_best`).
     `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
     sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
@@ -890,6 +913,7 @@ def extract_answer(
         hedge,
         same_term,
         _topic_vector(turn or question, embedder) if about and shape == "fact" else None,
+        near_best,
     )
     if topic and topic_run:
         chosen = _on_compared_topic(chosen, candidates, topic, limit)
