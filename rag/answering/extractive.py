@@ -103,6 +103,7 @@ LEADING_EMPHASIS = re.compile(r"[*_]{1,3}(?:[^*_\n]{0,60}[*_]{1,3}\s*)?")
 EMPHASIS_GAP = re.compile(r"[\s,;:.*_\u2013\u2014-]*")
 THAT = re.compile(r"that\s+(?=\S)")
 HEAD_WORD = re.compile(r"[^\W\d_]")  # the head's first letter, past its numbering ("**9 WE,**")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # a blank line, maybe of non-breaking spaces
 LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
@@ -488,6 +489,8 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]], reach: int = 1) -> list[Cl
             if not before:
                 return _tagged(c, claim)
             break
+        if before and PARAGRAPH_BREAK.search(c.hit.text, end, c.spans[i + 1][0]):
+            break  # a heading or the paragraph before ("**Eleventh, way forward ...**") is no antecedent
         before.insert(0, i)
         if not POINTER.search(_claim(c.n, c.hit, start, end).text):
             break

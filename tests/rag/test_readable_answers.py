@@ -91,3 +91,11 @@ def test_the_source_panel_names_a_document_once() -> None:
     panel = render_sources(answer, 1)
     assert panel.count(title) == 1 and "<strong>[2]</strong> same document as [1]" in panel
     assert "A dredge." in panel  # each card keeps its quote
+
+
+def test_the_chain_does_not_reach_back_past_a_paragraph_break() -> None:
+    *_, pointing = _candidates(
+        "**Fourth, the way ahead for the river towns.**\n\xa0 \nThis plan will guide the towns for ten years.",
+        "Its cost will be shared by every town on the river.",
+    )
+    assert _shown(pointing, 2)[0] == "This plan will guide the towns for ten years [1]."
