@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         description="A passage holding a one-word name of the question that few passages hold (`rare_name`) is close "
         "enough to answer from when every other word of the question is a corpus word: 'what is the OSA for?'.",
     )
+    counted_stems: bool = Field(
+        default=True,
+        description="'How many X' is answered by a count of another form of X (one stem): 'how many vaccinations' by "
+        "'400 million vaccine doses', 'how many cooperation deals' by '13 cooperative agreements'.",
+    )
     derived_names: bool = Field(
         default=True,
         description="A name of the question the passages write in a derived form counts as named (no abstention): "

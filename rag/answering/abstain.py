@@ -36,6 +36,7 @@ from rag.answering.details import (
     known_publisher,
     names_office_holder,
     proper_nouns,
+    same_stem,
     without_amounts,
 )
 from rag.answering.shapes import OVERVIEW
@@ -379,6 +380,8 @@ def detail_reading(
     precision = asked_precision(question) if settings.date_precision else None
 
     def alike(word: str, other: str) -> bool:
+        if settings.counted_stems and same_stem(word, other):
+            return True
         return embed is not None and float(embed([word])[0] @ embed([other])[0]) >= settings.counted_cosine
 
     def gives(detail: Detail, i: int) -> bool:

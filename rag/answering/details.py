@@ -339,8 +339,13 @@ def counts_one_of(
 
 
 def _same_word(word: str, other: str) -> bool:
-    """One word or two forms of it: "agreement(s)", and with one stem "cooperation" and "cooperative"."""
-    return word.removesuffix("s") == other.removesuffix("s") or stem(word) == stem(other)
+    return word.removesuffix("s") == other.removesuffix("s")
+
+
+def same_stem(word: str, other: str) -> bool:
+    """Two forms of one word, by their Snowball stem: "vaccine" and "vaccinations", "cooperative" and
+    "cooperation"."""
+    return stem(word) == stem(other)
 
 
 # An amount is no count: "how many engineers" is not answered by "$400 million" nor "30%".
