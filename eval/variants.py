@@ -153,9 +153,9 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
-        _on(
-            "real-words-kept",
-            "an English word of the question is never read as a typo of a corpus name",
+        _off(
+            "no-real-words-kept",
+            "an English word of the question in lower case may be read as a typo of a corpus name",
             "real_words_kept",
         ),
         _off(
@@ -398,6 +398,18 @@ VARIANTS: dict[str, Variant] = {
             "named_document",
         ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
+        _off("no-counted-stems", "a count must stand by the counted word or one of like meaning", "counted_stems"),
+        _off("no-rare-name", "a rare one-word name of the question keeps no place in the top k", "rare_name"),
+        _off(
+            "no-rare-name-close",
+            "a passage holding a rare one-word name of the question is not close enough on that alone",
+            "rare_name_close",
+        ),
+        _off(
+            "no-derived-names",
+            "a name the passages write only in a derived form ('Italy' for 'Italians') is missing: abstain",
+            "derived_names",
+        ),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
         Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),

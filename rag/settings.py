@@ -107,6 +107,27 @@ class Settings(BaseSettings):
         ge=0,
         description="A question's word pair found in at most this many candidates keeps a place in the top k (0: off).",
     )
+    rare_name_close: bool = Field(
+        default=True,
+        description="A passage holding a one-word name of the question that few passages hold (`rare_name`) is close "
+        "enough to answer from when every other word of the question is a corpus word: 'what is the OSA for?'.",
+    )
+    counted_stems: bool = Field(
+        default=True,
+        description="'How many X' is answered by a count of another form of X (one stem): 'how many vaccinations' by "
+        "'400 million vaccine doses', 'how many cooperation deals' by '13 cooperative agreements'.",
+    )
+    derived_names: bool = Field(
+        default=True,
+        description="A name of the question the passages write in a derived form counts as named (no abstention): "
+        "'Italians' for 'Italy', 'Brits' for 'British', 'Quadrilateral' for 'Quad' (a shared start of four letters "
+        "or more, most of the shorter word).",
+    )
+    rare_name: bool = Field(
+        default=True,
+        description="A one-word name of the question (an acronym, a capitalised word) that at most `rare_ngram` "
+        "candidates hold keeps a place in the top k, as a rare word pair does: 'what are the new EDCA sites for?'.",
+    )
     conversation: bool = Field(
         default=False,
         description="A follow-up is retrieved for its own words with the conversation's documents preferred, "
@@ -209,10 +230,11 @@ class Settings(BaseSettings):
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
     real_words_kept: bool = Field(
-        default=False,
+        default=True,
         description="A word of the question in lower case (or opening it) that is an ordinary English word (one "
         "whole token of the embedder's vocabulary, or a stop word) is never read as a typo of a corpus name: "
-        "'price' stays 'price', not 'Prime' (off: round 4's ablation, it cost a blind-4 turn).",
+        "'price' stays 'price', not 'Prime', 'police' not 'Police', 'shout' not 'Shot' (on since round 6: over "
+        "the eight tuning sets it gained a turn and an abstention and lost an untrue one).",
     )
     function_words_known: bool = Field(
         default=True,
