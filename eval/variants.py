@@ -398,6 +398,7 @@ VARIANTS: dict[str, Variant] = {
             "named_document",
         ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
+        _off("hnsw-search", "the vector half searches Chroma's HNSW index, not every vector", "exact_search_max", 0),
         _off("no-counted-stems", "a count must stand by the counted word or one of like meaning", "counted_stems"),
         _off("no-rare-name", "a rare one-word name of the question keeps no place in the top k", "rare_name"),
         _off(
