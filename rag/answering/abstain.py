@@ -92,17 +92,19 @@ def passage_sentences(hits: list[Hit], embedding: np.ndarray) -> tuple[list[str]
     return sentences, np.array(sims)
 
 
-def counts_after_topic(hits: list[Hit], topical: np.ndarray, question: str) -> np.ndarray:
+def counts_after_topic(hits: list[Hit], topical: np.ndarray, question: str, stems: bool = False) -> np.ndarray:
     """Sentences (in `passage_sentences` order) that count what the question counts, in so many words, right after
     a sentence on its topic: "Trong visited China ... 13 cooperative agreements were signed during the visit" names
-    no party, yet answers "how many agreements did Vietnam and China sign?"."""
+    no party, yet answers "how many agreements did Vietnam and China sign?". With `stems`, another form of the
+    counted word counts too ("cooperation deals" and "cooperative agreements" share "cooper")."""
     counted = counted_words(question)
+    alike = same_stem if stems else _never_alike
     out = np.zeros(len(topical), dtype=bool)
     i = sum(1 for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author)  # the bylines come first
     for hit in hits:
         previous = False
         for start, end in sentence_spans(hit.text, 0, len(hit.text)):
-            out[i] = previous and bool(counted) and counts_one_of(hit.text[start:end], question, counted, _never_alike)
+            out[i] = previous and bool(counted) and counts_one_of(hit.text[start:end], question, counted, alike)
             previous = bool(topical[i])
             i += 1
     return out
@@ -538,7 +540,7 @@ def abstention(
         gives = detail_reading(query, sentences, sentence_dates(hits), settings, embedder.encode_cached)
         detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and detail.name == "the number" and settings.counted_cosine:
-            topical |= counts_after_topic(hits, topical, query)
+            topical |= counts_after_topic(hits, topical, query, settings.counted_stems)
             detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and settings.paraphrase_cosine:
             more = paraphrased(sentences, similarity, topical, query, settings, embedder, retriever)
