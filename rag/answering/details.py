@@ -529,15 +529,16 @@ EMPHASIS = re.compile(r"[*_#]+")
 
 
 def header_lines(text: str) -> list[str]:
-    """The dateline block opening a document's first passage: its leading short lines that end no sentence, read
-    only when one of them dates it (a heading alone is no dateline); markdown emphasis dropped."""
+    """The dateline block opening a document's first passage: its leading short lines that end no sentence nor
+    link to a source, read only when one of them dates it (a heading alone is no dateline); markdown emphasis
+    dropped."""
     lines = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         line = " ".join(EMPHASIS.sub(" ", paragraph).split())
         if not line:
             continue
-        if len(line.split()) > HEADER_WORDS or re.search(r"[.!?:;]$", line):
-            break
+        if len(line.split()) > HEADER_WORDS or re.search(r"[.!?:;]$|https?://|\bwww\.", line):
+            break  # a sentence, or a link to the source: the dateline block is over
         lines.append(line)
     return lines if any(DAY_OF_MONTH.search(line) or YEAR.search(line) for line in lines) else []
 
