@@ -247,6 +247,7 @@ def _candidates(
     ("Hiroshima, 20 May 2023", "Hosted by ..."): see `header_lines`.
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
+    headers = headers and any(d.name in DATELINE_DETAILS for d in asked_anywhere(question))
     found = _sentences(question, numbered, actors, needs, quoted, dating, kind, headers)
     if found or not needs:
         return found, None
@@ -900,7 +901,6 @@ def extract_answer(
     if (byline := _byline(question, numbered)).claims:
         return byline
     dating = dating if any(d.name == "the date" for d in asked_anywhere(question)) else None
-    headers = headers and any(d.name in DATELINE_DETAILS for d in asked_anywhere(question))
     candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating, kind, headers)
     if not candidates:
         return Extract("")

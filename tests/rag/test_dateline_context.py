@@ -63,3 +63,28 @@ def test_another_documents_dateline_places_nothing_here() -> None:
     text = "Suva, 9 May 2022\n\nThe ministers met again."
     other = Hit(Chunk("suva.md#0", "suva.md", 0, text, 0, len(text), metadata={"title": "Other"}), rank=2, score=1.0)
     assert "Suva" not in document_contexts([_hit(LATER, 3), other])[0]
+
+
+def test_a_place_question_takes_the_dateline_as_a_candidate_and_puts_it_first() -> None:
+    from rag.answering.extractive import _as_document, _candidates
+
+    question = "where did the ocean ministers meet in march 2021?"
+    found, _ = _candidates(question, [(1, _hit(OPENING, 0))], frozenset(), headers=True)
+    lines = [c.sentence for c in found]
+    assert "***Nadi, 3 March 2021***" in lines
+    for c in found:
+        c.score = 1.0 if c.sentence.startswith("We, the ministers") else 0.2
+    _as_document(found)
+    assert max(found, key=lambda c: c.score).sentence == "***Nadi, 3 March 2021***"
+
+
+def test_a_question_asking_no_date_place_or_person_gets_no_dateline() -> None:
+    from rag.answering.extractive import _candidates
+
+    found, _ = _candidates("what did the ocean ministers discuss?", [(1, _hit(OPENING, 0))], frozenset(), headers=True)
+    assert "***Nadi, 3 March 2021***" not in [c.sentence for c in found]
+
+
+def test_a_source_link_ends_the_dateline_block() -> None:
+    text = "Source: https://example.org/2024/06/04/readout (archived)\n\nThe leaders met on 4 June 2024."
+    assert header_lines(text) == []
