@@ -285,7 +285,7 @@ def _sentences(
                 (
                     len(sentence.split()) >= MIN_WORDS
                     or (kind and kind_fit(question, sentence))
-                    or _plain(sentence) in heads
+                    or (_plain(sentence) in heads and _states_asked(sentence, question))
                 )
                 and key not in seen
                 and not _cut_at_edge(hit.text, start, end)
@@ -308,6 +308,17 @@ def _plain(line: str) -> str:
 def _heads(c: _Candidate) -> bool:
     """Whether the candidate is a dateline or header line of its document (`header_lines`)."""
     return c.hit.chunk.index == 0 and _plain(c.sentence) in header_lines(c.hit.text)
+
+
+def _states_asked(line: str, question: str) -> bool:
+    """Whether a dateline or header line surely states a date, place or person the question asks for: a full date
+    for "when", a name the question lacks for "where", a titled name ("Prime Minister ...") for "who"."""
+    first = question.split("?", 1)[0]
+    return (
+        (bool(ASKS_WHEN.search(first)) and _date_fit(line, question) == 1.0)
+        or (bool(ASKS_WHERE.search(first)) and _place_fit(line, question) > 0)
+        or (bool(ASKS_PERSON.search(question)) and _person_fit(line, question) == 1.0)
+    )
 
 
 # What a dateline or a header line states: where and when a statement was made, who hosted it.

@@ -88,3 +88,10 @@ def test_a_question_asking_no_date_place_or_person_gets_no_dateline() -> None:
 def test_a_source_link_ends_the_dateline_block() -> None:
     text = "Source: https://example.org/2024/06/04/readout (archived)\n\nThe leaders met on 4 June 2024."
     assert header_lines(text) == []
+
+
+def test_a_dateline_naming_no_one_does_not_answer_who_attended() -> None:
+    from rag.answering.extractive import _candidates
+
+    found, _ = _candidates("who attended the ocean meeting?", [(1, _hit(OPENING, 0))], frozenset(), headers=True)
+    assert "***Nadi, 3 March 2021***" not in [c.sentence for c in found]
