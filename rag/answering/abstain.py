@@ -373,6 +373,21 @@ def document_contexts(hits: list[Hit]) -> list[str]:
     return out
 
 
+def placed_coverage(
+    sentences: list[str],
+    contexts: list[str],
+    question: str,
+    idf: dict[str, float],
+    stem: Callable[[list[str]], list[str]],
+) -> np.ndarray:
+    """`topic_coverage` of each sentence read with its document's dateline (`document_contexts`), counted only where
+    the two hold the whole topic: "the summit in Sydney in May 2023" is not placed by a dateline of Hiroshima, May
+    2023; 0 elsewhere."""
+    placed = [f"{c} {s}" for s, c in zip(sentences, contexts, strict=True)]
+    whole = topic_coverage(placed, question, idf, stem)[0]
+    return np.where(whole >= 1.0, whole, 0.0)
+
+
 def detail_reading(
     question: str,
     sentences: list[str],
@@ -486,9 +501,8 @@ def abstention(
     topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
     if settings.dateline_context:
-        contexts = document_contexts(hits)
-        placed = [f"{c} {s}" for s, c in zip(sentences, contexts, strict=True)]
-        coverage = np.maximum(coverage, topic_coverage(placed, topic, retriever.idf(topic), retriever.stem)[0])
+        placed = placed_coverage(sentences, document_contexts(hits), topic, retriever.idf(topic), retriever.stem)
+        coverage = np.maximum(coverage, placed)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     # A turn continuing the conversation ("when was that?") may share few words with its passages; the
     # conversation vouches for them when the turn asks about nothing the corpus lacks ("who won the cricket?" and

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.answering.abstain import document_contexts, missing_detail, topic_coverage
+from rag.answering.abstain import document_contexts, missing_detail, placed_coverage, topic_coverage
 from rag.answering.details import dated_title, header_lines
 from rag.storage.records import Chunk, Hit
 
@@ -95,3 +95,13 @@ def test_a_dateline_naming_no_one_does_not_answer_who_attended() -> None:
 
     found, _ = _candidates("who attended the ocean meeting?", [(1, _hit(OPENING, 0))], frozenset(), headers=True)
     assert "***Nadi, 3 March 2021***" not in [c.sentence for c in found]
+
+
+def test_a_dateline_of_another_place_does_not_place_a_sentence_in_the_asked_one() -> None:
+    hits = [_hit(OPENING, 0), _hit(LATER, 3)]
+    contexts = document_contexts(hits)[-1:]
+    asked = dict.fromkeys(["chaired", "meeting", "nadi", "march", "2021"], 1.0)
+    other = dict.fromkeys(["chaired", "meeting", "suva", "march", "2021"], 1.0)
+    question = "who chaired the meeting in {} in march 2021"
+    assert placed_coverage([LATER], contexts, question.format("nadi"), asked, _stem)[0]
+    assert not placed_coverage([LATER], contexts, question.format("suva"), other, _stem)[0]
