@@ -288,6 +288,11 @@ VARIANTS: dict[str, Variant] = {
         _off("no-followup-refers", "only pronouns and an opening 'and' mark a follow-up", "followup_refers"),
         _off("no-followup-they-glued", "'they' is replaced by the earlier question's countries", "followup_they_glued"),
         _off("no-relative-dates", "'met today' in a dated document states no date", "relative_dates"),
+        _off(
+            "no-dateline-context",
+            "a document's dateline, header and date are no context of its sentences",
+            "dateline_context",
+        ),
         _off("no-named-years", "a year opening a name ('the 2022 ASEAN-U.S. Summit') counts as a date", "named_years"),
         _off(
             "no-followup-retrieval",

@@ -497,6 +497,7 @@ class Engine:
                 dating=self._dating(),
                 turn=turn,
                 kind=self.settings.asked_kind,
+                headers=self.settings.dateline_context,
                 more_figures=self.settings.more_figures,
                 main_points=self.settings.overview_main_points,
                 hedge=self.settings.fact_hedge,

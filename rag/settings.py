@@ -350,6 +350,12 @@ class Settings(BaseSettings):
         description="A date question is answered by a sentence saying 'today' or 'this week' in a dated document "
         "too; the answer shows that document's date before it.",
     )
+    dateline_context: bool = Field(
+        default=True,
+        description="A document's dateline and header lines ('20 May 2023, Hiroshima', 'Hosted by ...'), a dated "
+        "title and its date count as the context of each of its sentences for the asked-detail check, and a 'today' "
+        "sentence states its document's date there.",
+    )
     named_years: bool = Field(
         default=True,
         description="A year opening a capitalised name ('the 2022 ASEAN-U.S. Special Summit') is no date for a "

@@ -23,7 +23,9 @@ from rag.answering.details import (
     FUTURE,
     MONTH,
     SENTENCE_STARTERS,
+    Dating,
     Detail,
+    as_dated,
     asked_details,
     asked_office,
     asked_precision,
@@ -31,12 +33,15 @@ from rag.answering.details import (
     clauses,
     counted_words,
     counts_one_of,
+    dated_title,
     gives_future_date,
     gives_precision,
+    header_lines,
     known_publisher,
     names_office_holder,
     proper_nouns,
     same_stem,
+    spoken_date,
     without_amounts,
 )
 from rag.answering.shapes import OVERVIEW
@@ -353,6 +358,40 @@ def sentence_dates(hits: list[Hit]) -> list[str]:
     return dates
 
 
+def document_contexts(hits: list[Hit]) -> list[str]:
+    """What each sentence of `passage_sentences` (same order) is dated and placed by: its document's dateline and
+    header lines ("20 May 2023, Hiroshima", "Hosted by ..."), the dated part of its title, and its date, spoken.
+
+    A statement's sentences are about the meeting its dateline names: "hosted by Prime Minister Albanese" answers
+    who hosted the Hiroshima summit of May 2023, though the sentence names neither. The header is read from the
+    document's first passage when it was retrieved.
+    """
+    headers = {h.doc_id: header_lines(h.text) for h in hits if h.chunk.index == 0}
+    contexts = {
+        h.doc_id: " ".join([*headers.get(h.doc_id, []), dated_title(h.title or ""), spoken_date(h.date or "")]).strip()
+        for h in hits
+    }
+    out = [contexts[h.doc_id] for h in {h.doc_id: h for h in reversed(hits)}.values() if h.author]
+    for hit in hits:
+        out += [contexts[hit.doc_id]] * len(list(sentence_spans(hit.text, 0, len(hit.text))))
+    return out
+
+
+def placed_coverage(
+    sentences: list[str],
+    contexts: list[str],
+    question: str,
+    idf: dict[str, float],
+    stem: Callable[[list[str]], list[str]],
+) -> np.ndarray:
+    """`topic_coverage` of each sentence read with its document's dateline (`document_contexts`), counted only where
+    the two hold the whole topic: "the summit in Sydney in May 2023" is not placed by a dateline of Hiroshima, May
+    2023; 0 elsewhere."""
+    placed = [f"{c} {s}" for s, c in zip(sentences, contexts, strict=True)]
+    whole = topic_coverage(placed, question, idf, stem)[0]
+    return np.where(whole >= 1.0, whole, 0.0)
+
+
 def detail_reading(
     question: str,
     sentences: list[str],
@@ -467,6 +506,9 @@ def abstention(
     sentences, similarity = passage_sentences(hits, embedder.encode_cached([query])[0])
     topic = without_scope_words(query, scope_rules(settings.profile))
     coverage, topic_terms = topic_coverage(sentences, topic, retriever.idf(topic), retriever.stem)
+    if settings.dateline_context:
+        placed = placed_coverage(sentences, document_contexts(hits), topic, retriever.idf(topic), retriever.stem)
+        coverage = np.maximum(coverage, placed)
     relevance = [h.sentence_score if h.sentence_score is not None else h.vector_score for h in hits]
     # A turn continuing the conversation ("when was that?") may share few words with its passages; the
     # conversation vouches for them when the turn asks about nothing the corpus lacks ("who won the cricket?" and
@@ -537,7 +579,12 @@ def abstention(
         )
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)
-        gives = detail_reading(query, sentences, sentence_dates(hits), settings, embedder.encode_cached)
+        dates = sentence_dates(hits)
+        # "Today, we met for the third Quad Leaders' Summit" states its document's date.
+        read = [as_dated(s, d, Dating(named_years=False)) for s, d in zip(sentences, dates, strict=True)]
+        gives = detail_reading(
+            query, read if settings.dateline_context else sentences, dates, settings, embedder.encode_cached
+        )
         detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and detail.name == "the number" and settings.counted_cosine:
             topical |= counts_after_topic(hits, topical, query, settings.counted_stems)

@@ -527,3 +527,31 @@ def asks_publisher(question: str) -> bool:
 def known_publisher(publisher: str | None) -> bool:
     """Whether a document's front matter names its publisher ("unknown (opinion article ...)" names none)."""
     return bool(publisher) and not re.match(r"\s*(unknown|n/?a|none)\b", publisher or "", re.I)
+
+
+# A dateline or header line opens a document: short, no sentence's closing stop ("20 May 2023, Hiroshima",
+# "Hosted by the Prime Minister of Australia, the Hon Anthony Albanese MP").
+HEADER_WORDS = 16
+EMPHASIS = re.compile(r"[*_#]+")
+
+
+def header_lines(text: str) -> list[str]:
+    """The dateline block opening a document's first passage: its leading short lines that end no sentence nor
+    link to a source, read only when one of them dates it (a heading alone is no dateline); markdown emphasis
+    dropped."""
+    lines = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        line = " ".join(EMPHASIS.sub(" ", paragraph).split())
+        if not line:
+            continue
+        if len(line.split()) > HEADER_WORDS or re.search(r"[.!?:;]$|https?://|\bwww\.", line):
+            break  # a sentence, or a link to the source: the dateline block is over
+        lines.append(line)
+    return lines if any(DAY_OF_MONTH.search(line) or YEAR.search(line) for line in lines) else []
+
+
+def dated_title(title: str) -> str:
+    """The part of a title that is a dateline ("Biden-Hun Sen meeting, Phnom Penh, 12 November 2022" of
+    "...: White House readout and remarks"), or ''."""
+    head = re.split(r":\s", title or "", maxsplit=1)[0]
+    return head if DAY_OF_MONTH.search(head) else ""

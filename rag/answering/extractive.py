@@ -20,7 +20,18 @@ from ingest.countries import country_mentions, find_countries
 from rag.answering import overview_points
 from rag.answering.asked_kind import kind_fit
 from rag.answering.citations import Claim
-from rag.answering.details import CODE, MONTH, Dating, Detail, as_dated, asked_anywhere, proper_nouns, relative_date
+from rag.answering.details import (
+    CODE,
+    EMPHASIS,
+    MONTH,
+    Dating,
+    Detail,
+    as_dated,
+    asked_anywhere,
+    header_lines,
+    proper_nouns,
+    relative_date,
+)
 from rag.answering.prompts import INJECTION
 from rag.answering.shapes import COMPARISON
 from rag.profile import Profile
@@ -222,6 +233,7 @@ def _candidates(
     quoted: bool = False,
     dating: Dating | None = None,
     kind: bool = False,
+    headers: bool = False,
 ) -> tuple[list[_Candidate], Detail | None]:
     """Sentences of the passages that can answer `question` (long enough, safe, stating any figure asked for),
     and the figure asked for that none states.
@@ -236,12 +248,15 @@ def _candidates(
     With `dating` a sentence's date is read as `as_dated` reads it (a "today" in a dated document states one).
     With `kind`, a line too short to be an answer stands when it names the kind asked for: a dateline's venue
     ("Sokha Hotel / Phnom Penh, Cambodia") answers "which hotel".
+    With `headers`, a date, place or person question may be answered by a document's dateline or header line
+    ("Hiroshima, 20 May 2023", "Hosted by ..."): see `header_lines`.
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
-    found = _sentences(question, numbered, actors, needs, quoted, dating, kind)
+    headers = headers and any(d.name in DATELINE_DETAILS for d in asked_anywhere(question))
+    found = _sentences(question, numbered, actors, needs, quoted, dating, kind, headers)
     if found or not needs:
         return found, None
-    every = _sentences(question, numbered, actors, [], quoted, dating, kind)
+    every = _sentences(question, numbered, actors, [], quoted, dating, kind, headers)
     stating = {d.name: [c for c in every if d.carries(_read(c.sentence, c.hit, dating), question)] for d in needs}
     missing = next((d for d in needs if not stating[d.name]), None)
     if missing is not None:
@@ -257,6 +272,7 @@ def _sentences(
     quoted: bool,
     dating: Dating | None = None,
     kind: bool = False,
+    headers: bool = False,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -266,11 +282,16 @@ def _sentences(
         if topics and not topics & set(hit.countries):
             continue
         spans = _split_items(hit.text, list(sentence_spans(hit.text, 0, len(hit.text))))
+        heads = set(header_lines(hit.text)) if headers and hit.chunk.index == 0 else set()
         for index, (start, end) in enumerate(spans):
             sentence = hit.text[start:end]
             key = (hit.doc_id, hit.start + start)  # overlapping chunks repeat sentences
             if (
-                (len(sentence.split()) >= MIN_WORDS or (kind and kind_fit(question, sentence)))
+                (
+                    len(sentence.split()) >= MIN_WORDS
+                    or (kind and kind_fit(question, sentence))
+                    or (_plain(sentence) in heads and _states_asked(sentence, question))
+                )
                 and key not in seen
                 and not _cut_at_edge(hit.text, start, end)
                 and not INJECTION.search(sentence)
@@ -282,6 +303,31 @@ def _sentences(
                 seen.add(key)
                 found.append(_Candidate(n, hit, index, spans, sentence))
     return found
+
+
+def _plain(line: str) -> str:
+    """A line as `header_lines` gives it: markdown emphasis dropped, spaces folded."""
+    return " ".join(EMPHASIS.sub(" ", line).split())
+
+
+def _heads(c: _Candidate) -> bool:
+    """Whether the candidate is a dateline or header line of its document (`header_lines`)."""
+    return c.hit.chunk.index == 0 and _plain(c.sentence) in header_lines(c.hit.text)
+
+
+def _states_asked(line: str, question: str) -> bool:
+    """Whether a dateline or header line surely states a date, place or person the question asks for: a full date
+    for "when", a name the question lacks for "where", a titled name ("Prime Minister ...") for "who"."""
+    first = question.split("?", 1)[0]
+    return (
+        (bool(ASKS_WHEN.search(first)) and _date_fit(line, question) == 1.0)
+        or (bool(ASKS_WHERE.search(first)) and _place_fit(line, question) > 0)
+        or (bool(ASKS_PERSON.search(question)) and _person_fit(line, question) == 1.0)
+    )
+
+
+# What a dateline or a header line states: where and when a statement was made, who hosted it.
+DATELINE_DETAILS = frozenset({"the date", "the place", "the person"})
 
 
 def _spelled_terms(text: str) -> frozenset[str]:
@@ -349,6 +395,7 @@ def _score(
     dating: Dating | None = None,
     turn: str = "",
     kind: bool = False,
+    headers: bool = False,
 ) -> list[_Candidate]:
     """Score candidates against the question with the sentence vectors ingest stored with each chunk.
 
@@ -361,6 +408,8 @@ def _score(
     overlap weigh the turn alone (`TURN_WEIGHT`) with the glued text, the earlier question being context only.
     `kind` (with `gives`): a sentence naming a thing of the kind a "which X" question asks for (`kind_fit`) is
     preferred.
+    `headers` (with `answer_type`): a dateline or header line holds the date, place or host asked for by its place in
+    the document: it fits as a sentence surely holding it does, as close as its document's closest (`_as_document`).
     Returns the candidates, scored.
     """
     query = embedder.encode_cached([question])[0]
@@ -401,11 +450,28 @@ def _score(
             read = _read(c.sentence, c.hit, dating)
             c.score += ASKED_BONUS * gives(read) + DISTINCT_BONUS * held
             if answer_type and (fit := answer_fit(question, read)) is not None:
-                c.score += ANSWER_TYPE_BONUS * fit
+                c.score += ANSWER_TYPE_BONUS * (1.0 if headers and _heads(c) else fit)
             if kind and kind_fit(question, read):
                 c.score += KIND_BONUS
         c.vector = vector
+    if headers and answer_type:
+        _as_document(candidates)
     return candidates
+
+
+HEADER_EDGE = 1e-3  # a dateline goes before the sentence it dates and places
+
+
+def _as_document(candidates: list[_Candidate]) -> None:
+    """A dateline or header line ("Hiroshima, 20 May 2023") scores just above its document's best sentence: its few
+    words say where and when all of them were said, and by whom it was hosted."""
+    best: dict[str, _Candidate] = {}
+    for c in candidates:
+        if not _heads(c) and (c.hit.doc_id not in best or c.score > best[c.hit.doc_id].score):  # type: ignore[operator]
+            best[c.hit.doc_id] = c
+    for c in candidates:
+        if _heads(c) and (top := best.get(c.hit.doc_id)) is not None:
+            c.score = max(c.score, top.score + HEADER_EDGE)  # type: ignore[operator,type-var]
 
 
 def answer_fit(question: str, sentence: str) -> float | None:
@@ -846,6 +912,7 @@ def extract_answer(
     dating: Dating | None = None,
     turn: str = "",
     kind: bool = False,
+    headers: bool = False,
     more_figures: bool = False,
     main_points: bool = False,
     hedge: bool = False,
@@ -874,6 +941,7 @@ def extract_answer(
     document's date.
     `turn`: a follow-up's own words when the earlier question is glued after them in `question` (`_score`).
     `kind`: a fact or yes/no answer prefers a sentence naming a thing of the kind "which X" asks for (`kind_fit`).
+    `headers`: a date, place or person question may be answered by a dateline or header line (`_candidates`).
     `more_figures`: a fact or yes/no answer stating the figure asked for also shows a close sentence stating
     another value of it (`_pick`).
     `main_points`: a whole document's overview prefers its central, announcing sentences (`overview_points`) to
@@ -893,14 +961,14 @@ def extract_answer(
     if (byline := _byline(question, numbered)).claims:
         return byline
     dating = dating if any(d.name == "the date" for d in asked_anywhere(question)) else None
-    candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating, kind)
+    candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating, kind, headers)
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
         return _document_overview(question, candidates, embedder, limits, profile, main_points)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
-    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind)
+    scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind, headers)
     for c in scored if topic else []:
         c.score += SHARED_TOPIC * len(topic & _terms(c.sentence)) / len(topic)
     ranked = sorted(scored, key=lambda c: -c.score)
