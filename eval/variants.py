@@ -153,9 +153,9 @@ VARIANTS: dict[str, Variant] = {
         _off("no-detail-check", "no abstention for an asked detail the sources lack", "detail_check"),
         _off("no-source-scope", "questions naming a source are not limited to it", "source_scope"),
         _off("no-wording", "questions are not mapped onto the corpus's spelling", "match_wording"),
-        _on(
-            "real-words-kept",
-            "an English word of the question is never read as a typo of a corpus name",
+        _off(
+            "no-real-words-kept",
+            "an English word of the question in lower case may be read as a typo of a corpus name",
             "real_words_kept",
         ),
         _off(
@@ -266,6 +266,12 @@ VARIANTS: dict[str, Variant] = {
         _off("no-fact-hedge", "a fact answer shows no second reading from another passage", "fact_hedge"),
         _off("no-say-about", "'what does X say about Y' shows the best sentence only, like a fact", "say_about"),
         _off("no-lead-closest", "a reason answer keeps its cue-first order", "lead_closest"),
+        _off(
+            "no-antecedent-chain",
+            "a pointing sentence is preceded by one earlier sentence only, even when that one points back too",
+            "antecedent_chain",
+        ),
+        _off("no-reason-near-best", "a reason answer drops a sentence scored next to the best one", "reason_near_best"),
         _off("no-same-term", "a fact answer doesn't go on to the next sentence naming its asked term", "same_term"),
         _off(
             "no-country-names",
@@ -393,6 +399,19 @@ VARIANTS: dict[str, Variant] = {
             "named_document",
         ),
         _off("no-rare-ngram", "rare word pairs of the question are not ranked first", "rare_ngram", 0),
+        _off("hnsw-search", "the vector half searches Chroma's HNSW index, not every vector", "exact_search_max", 0),
+        _off("no-counted-stems", "a count must stand by the counted word or one of like meaning", "counted_stems"),
+        _off("no-rare-name", "a rare one-word name of the question keeps no place in the top k", "rare_name"),
+        _off(
+            "no-rare-name-close",
+            "a passage holding a rare one-word name of the question is not close enough on that alone",
+            "rare_name_close",
+        ),
+        _off(
+            "no-derived-names",
+            "a name the passages write only in a derived form ('Italy' for 'Italians') is missing: abstain",
+            "derived_names",
+        ),
         Variant("vector-only", "Chroma cosine similarity alone (retrieval only)", kind="vector"),
         Variant("bm25-only", "BM25 alone (retrieval only)", kind="bm25"),
         Variant("chunk-400", "400-character chunks, 66 overlap", overrides=_chunking(400)),

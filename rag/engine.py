@@ -23,6 +23,7 @@ from rag.answering.extractive import (
     extract_answer,
     focus_document,
     shared_terms,
+    without_repeats,
 )
 from rag.answering.later_sources import is_later, later_note
 from rag.answering.llm import PIECE, ChatModel, Request, choose_backend, make_chat_model, model_name, model_role
@@ -459,6 +460,7 @@ class Engine:
             self.settings.list_max_items,
             self.settings.overview_max_items,
             self.settings.comparison_max_items,
+            2 if self.settings.antecedent_chain else 1,
         )
         if len(entities) >= 2:
             numbered = [(number[h.chunk_id], h) for h in hits]
@@ -502,6 +504,7 @@ class Engine:
                 same_term=self.settings.same_term,
                 about=self.settings.say_about,
                 lead=self.settings.lead_closest,
+                near_best=self.settings.reason_near_best,
             )
             if self.settings.later_outcome and shape == "yesno" and extract.claims:
                 return self._with_later_outcome(topic, numbered, extract, limits)
@@ -527,7 +530,9 @@ class Engine:
                     extract = (
                         extract if extract.claims else self._extract_part(asks, part_shape, numbered, limits, topic)
                     )
-            heading = f"{part[:1].upper()}{part[1:]}:" if by_source else part
+                extract = without_repeats(extract, shown)
+            # A part split off mid-question ("how many more are coming?") heads its block as a question would.
+            heading = f"{part[:1].upper()}{part[1:]}" + (":" if by_source else "")
             blocks.append(f"{heading}\n{extract.text if extract.claims else ABSTAIN_TEXT}")
             claims += extract.claims
             missing.append(extract.missing if extract.claims else "the answer")  # a part that abstained outright
@@ -561,7 +566,7 @@ class Engine:
         ]
         if not later:
             return extract
-        one = Limits(1, limits.list_items, limits.overview_items, limits.comparison_items)
+        one = replace(limits, sentences=1)
         asks = f"{topic} {' '.join(sorted(figures))}"
         outcome = extract_answer(asks, "fact", later, self.embedder, one, self.settings.profile, self._gives(asks))
         shown = {claim.text for claim in extract.claims}
@@ -596,6 +601,7 @@ class Engine:
             hedge=self.settings.fact_hedge,
             same_term=self.settings.same_term,
             topic_run=self.settings.source_topic_run,
+            near_best=self.settings.reason_near_best,
         )
 
     def _source_topic(self, query: str, groups: list[tuple[str, list[Hit]]]) -> frozenset[str]:

@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         description="A document whose text takes longer to extract is skipped (checked per page or paragraph).",
     )
 
+    exact_search_max: int = Field(
+        default=20_000,
+        ge=0,
+        description="A store of up to this many chunks is searched exactly (its vectors held in memory, 1.5 KB a "
+        "chunk) instead of through Chroma's HNSW index, which each process rebuilds and which can miss the nearest "
+        "chunk in some builds (0: always HNSW).",
+    )
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer.")
     candidates: int = Field(default=30, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank fusion constant.")
@@ -99,6 +106,27 @@ class Settings(BaseSettings):
         default=2,
         ge=0,
         description="A question's word pair found in at most this many candidates keeps a place in the top k (0: off).",
+    )
+    rare_name_close: bool = Field(
+        default=True,
+        description="A passage holding a one-word name of the question that few passages hold (`rare_name`) is close "
+        "enough to answer from when every other word of the question is a corpus word: 'what is the OSA for?'.",
+    )
+    counted_stems: bool = Field(
+        default=True,
+        description="'How many X' is answered by a count of another form of X (one stem): 'how many vaccinations' by "
+        "'400 million vaccine doses', 'how many cooperation deals' by '13 cooperative agreements'.",
+    )
+    derived_names: bool = Field(
+        default=True,
+        description="A name of the question the passages write in a derived form counts as named (no abstention): "
+        "'Italians' for 'Italy', 'Brits' for 'British', 'Quadrilateral' for 'Quad' (a shared start of four letters "
+        "or more, most of the shorter word).",
+    )
+    rare_name: bool = Field(
+        default=True,
+        description="A one-word name of the question (an acronym, a capitalised word) that at most `rare_ngram` "
+        "candidates hold keeps a place in the top k, as a rare word pair does: 'what are the new EDCA sites for?'.",
     )
     conversation: bool = Field(
         default=False,
@@ -209,10 +237,11 @@ class Settings(BaseSettings):
         description="Map a question's spelling variants, name typos and abbreviated months onto the corpus's words.",
     )
     real_words_kept: bool = Field(
-        default=False,
+        default=True,
         description="A word of the question in lower case (or opening it) that is an ordinary English word (one "
         "whole token of the embedder's vocabulary, or a stop word) is never read as a typo of a corpus name: "
-        "'price' stays 'price', not 'Prime' (off: round 4's ablation, it cost a blind-4 turn).",
+        "'price' stays 'price', not 'Prime', 'police' not 'Police', 'shout' not 'Shot' (on since round 6: over "
+        "the eight tuning sets it gained a turn and an abstention and lost an untrue one).",
     )
     function_words_known: bool = Field(
         default=True,
@@ -360,11 +389,23 @@ class Settings(BaseSettings):
         description="A fact answer shows the sentence right after the best one when both name the question's "
         "distinctive term (an acronym or a name): it says what the term introduced in the best one does.",
     )
+    antecedent_chain: bool = Field(
+        default=True,
+        description="A shown sentence whose subject points back ('These arrangements ...') is preceded by the "
+        "sentence it refers to, and that one by its own when it points back too ('It has also signed ...'), so an "
+        "answer never opens with a subject the reader was not shown.",
+    )
     lead_closest: bool = Field(
         default=True,
         description="A reason answer of several sentences opens with the one closest to the question (sentence "
         "vectors), not with one only holding a cue word ('to ensure') or the question's words, so the answer is not "
         "buried.",
+    )
+    reason_near_best: bool = Field(
+        default=True,
+        description="A reason answer also shows the sentence scored nearly as well as the best one, in place of the "
+        "weakest sentence chosen only for a cue word ('to ensure') when the answer is full: two sentences that close "
+        "are equally likely to give the reason.",
     )
     say_about: bool = Field(
         default=True,

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rag import ABSTAIN_TEXT, Answer, Citation, EmptyStoreError, Hit, IndexingError, RagError, StoreError
-from rag.answering.citations import MARKER, answer_sentences, plain_sentence
+from rag.answering.citations import MARKER, answer_sentences, earlier_of_document, plain_sentence, same_document
 from webui.text import render_corpus_text
 
 log = logging.getLogger("rag.ui")
@@ -249,11 +249,12 @@ def render_sources(answer: Answer, turn: int) -> str:
         for hit in answer.retrieved[:CLOSEST_SHOWN]:
             cards.append(_closest_card(hit, turn))
     else:
-        heading = f"Sources for “{esc(answer.question)}”"
+        heading, earlier = f"Sources for “{esc(answer.question)}”", earlier_of_document(answer.citations)
         for c in sorted(answer.citations, key=lambda c: c.n):
+            title = same_document(earlier[c.n]) if c.n in earlier else source_title(c.title or c.doc_id, c.url)
             cards.append(
                 f'<article class="source" id="{source_anchor(turn, c.n)}">'
-                f"<div><strong>[{c.n}]</strong> {source_title(c.title or c.doc_id, c.url)}</div>"
+                f"<div><strong>[{c.n}]</strong> {title}</div>"
                 f'<div class="meta">{source_meta(c.date, c.page, c.doc_id)}</div>'
                 f"{render_quotes(c)}"
                 f'<p class="chunk">{highlighted_chunk(c, turn)}</p></article>'

@@ -36,17 +36,19 @@ from rag.answering.details import (
     known_publisher,
     names_office_holder,
     proper_nouns,
+    same_stem,
     without_amounts,
 )
 from rag.answering.shapes import OVERVIEW
 from rag.retrieval.scope import (
     QUESTION_WORDS,
     Scope,
+    question_names,
     quoted_phrases,
     scope_rules,
     without_scope_words,
 )
-from rag.retrieval.wording import named_in
+from rag.retrieval.wording import derived_in, named_in
 from rag.storage.embeddings import EMBED_DIM
 from rag.storage.records import Hit
 
@@ -378,6 +380,8 @@ def detail_reading(
     precision = asked_precision(question) if settings.date_precision else None
 
     def alike(word: str, other: str) -> bool:
+        if settings.counted_stems and same_stem(word, other):
+            return True
         return embed is not None and float(embed([word])[0] @ embed([other])[0]) >= settings.counted_cosine
 
     def gives(detail: Detail, i: int) -> bool:
@@ -482,13 +486,22 @@ def abstention(
     exact = any(
         h.exact in quoted or (settings.rare_phrase_close and not retriever.names_only(h.exact)) for h in hits if h.exact
     )
+    if not exact and settings.rare_name_close and not retriever.unknown_terms(topic):
+        # A name few passages hold ("what is the OSA for?") is what is asked about when every other word of the
+        # question is a corpus word; "what did the OSA say about whaling?" asks about what no passage holds.
+        names = set(question_names(query))
+        exact = any(h.exact in names for h in hits if h.exact)
     if not (close or whole_topic or whole_source or exact):
         return ABSTAIN_TEXT
     mentioned = {c for h in hits for c in h.countries}
     if any(c not in mentioned for c in find_countries(query)):
         return ABSTAIN_TEXT
     passages = " ".join(searchable_text(h) for h in hits)
-    if any(not named_in(name, passages, settings.spelled_names) for name in proper_names(query)):
+    if any(
+        not named_in(name, passages, settings.spelled_names)
+        and not (settings.derived_names and derived_in(name, passages))
+        for name in proper_names(query)
+    ):
         return ABSTAIN_TEXT
     # The turn's own question only: a follow-up is read with the earlier question glued on after it.
     if settings.names_together and not sides and retriever.names_apart(query.split("?", 1)[0]):

@@ -28,7 +28,8 @@ def _stemmer() -> Any:
 
 
 @functools.cache
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The Snowball stem of a word, British and American spellings folded first."""
     return _stemmer().stemWord(fold_spelling(word.lower()))
 
 
@@ -45,7 +46,7 @@ def asked_kind(question: str) -> str | None:
         return None
     words = re.findall(r"[\w-]+", match.group("rest"))
     end = next((i for i, w in enumerate(words) if w.lower() in _ENDS), None)
-    return _stem(words[end - 1]) if end is not None and 1 <= end <= 3 else None  # "what is...": no kind
+    return stem(words[end - 1]) if end is not None and 1 <= end <= 3 else None  # "what is...": no kind
 
 
 def kind_fit(question: str, sentence: str) -> float | None:
@@ -58,6 +59,6 @@ def kind_fit(question: str, sentence: str) -> float | None:
     for match in NAME.finditer(sentence):
         words = match.group(0).split()
         for i, word in enumerate(words[1:], 1):  # a run may go on past the noun: "Sokha Hotel Phnom Penh"
-            if _same(_stem(word), kind) and any(w[:1].isupper() and w.casefold() not in given for w in words[:i]):
+            if _same(stem(word), kind) and any(w[:1].isupper() and w.casefold() not in given for w in words[:i]):
                 return 1.0
     return 0.0

@@ -527,6 +527,23 @@ def _citation(
     )
 
 
+def earlier_of_document(citations: list[Citation]) -> dict[int, int]:
+    """n -> the first n citing the same document, for each citation after the first of its document.
+
+    A sources list names a document once: the repeats say "same document as [1]" (each keeps its own quote), so
+    a long title is not read out three times.
+    """
+    first: dict[str, int] = {}
+    for c in sorted(citations, key=lambda c: c.n):
+        first.setdefault(c.doc_id, c.n)
+    return {c.n: first[c.doc_id] for c in citations if first[c.doc_id] != c.n}
+
+
+def same_document(n: int) -> str:
+    """How a sources list names a document already listed under `[n]`."""
+    return f"same document as [{n}]"
+
+
 def renumber(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
     """Markers numbered 1..k in the order the text shows them, the citations to match ("[3] .. [1]": "[1] .. [2]").
 

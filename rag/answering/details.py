@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.countries import country_mentions, find_countries
+from rag.answering.asked_kind import stem
 from rag.retrieval.scope import MULTI_PART
 from rag.retrieval.wording import commonest_words, fold_spelling, function_words
 
@@ -339,6 +340,12 @@ def counts_one_of(
 
 def _same_word(word: str, other: str) -> bool:
     return word.removesuffix("s") == other.removesuffix("s")
+
+
+def same_stem(word: str, other: str) -> bool:
+    """Two forms of one word, by their Snowball stem: "vaccine" and "vaccinations", "cooperative" and
+    "cooperation"."""
+    return stem(word) == stem(other)
 
 
 # An amount is no count: "how many engineers" is not answered by "$400 million" nor "30%".

@@ -103,6 +103,7 @@ LEADING_EMPHASIS = re.compile(r"[*_]{1,3}(?:[^*_\n]{0,60}[*_]{1,3}\s*)?")
 EMPHASIS_GAP = re.compile(r"[\s,;:.*_\u2013\u2014-]*")
 THAT = re.compile(r"that\s+(?=\S)")
 HEAD_WORD = re.compile(r"[^\W\d_]")  # the head's first letter, past its numbering ("**9 WE,**")
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # a blank line, maybe of non-breaking spaces
 LIST_ITEM = re.compile(r"(?<=[.;:])\s*\n[ \t]*[-*+][ \t]+")
 # A subject that only points back ("This", "both the countries"): the reader needs what it refers to.
 POINTER = re.compile(
@@ -129,6 +130,7 @@ MARGIN = {"fact": 0.25, "yesno": 0.25, "reason": 0.2, "list": 0.35, "overview": 
 HEDGE_REACH = 0.1  # how far below the best sentence one from another passage is still shown as a second reading
 FIGURE_REACH = 0.5  # how far below the best sentence its neighbour stating another value of the figure may be
 REASON_REACH = 0.7  # how far below the best sentence a sentence giving a reason is still shown first
+NEAR_REASON = 0.05  # how far below the best sentence the next one is as likely to give the reason (swept)
 TOPIC_BONUS = 0.1
 PASSAGE_MARGIN = 0.1  # a bullet's passage must match the question nearly as well as the best passage
 # "what does X say about Y": Y names a topic the document may say several things about, not one fact.
@@ -192,6 +194,9 @@ class Limits:
     list_items: int = 8
     overview_items: int = 6
     comparison_items: int = 3
+    # How many sentences back a pointing subject may be explained: past 1, an antecedent that points back
+    # itself ("It has also signed a RAA with Australia.") is shown after the one naming its subject.
+    antecedents: int = 1
 
 
 @functools.cache
@@ -469,21 +474,41 @@ def _in_context(c: _Candidate) -> str:
     return f"{c.hit.text[c.spans[c.index - 1][0] : c.spans[c.index - 1][1]]} {c.sentence}"
 
 
-def _unit(c: _Candidate, taken: set[tuple[str, int]]) -> list[Claim]:
-    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it."""
+def _unit(c: _Candidate, taken: set[tuple[str, int]], reach: int = 1) -> list[Claim]:
+    """The candidate as shown: a leading connective cut, and what a pointing subject refers to before it (up to
+    `reach` sentences back, while each earlier one points back too)."""
     claim = _claim(c.n, c.hit, *c.spans[c.index])
     if not POINTER.search(claim.text):
         return [claim]
-    if c.index > 0:
-        start, end = c.spans[c.index - 1]
-        before, key = c.hit.text[start:end], (c.hit.doc_id, c.hit.start + start)
-        if key in taken:  # shown already, right before or elsewhere in the answer
-            return [claim]
-        if len(before.split()) >= 4 and not INJECTION.search(before):
-            taken.add(key)
-            return [_claim(c.n, c.hit, start, end), claim]
+    before: list[int] = []
+    for i in range(c.index - 1, max(c.index - 1 - reach, -1), -1):
+        start, end = c.spans[i]
+        if (c.hit.doc_id, c.hit.start + start) in taken:  # shown already, right before or elsewhere in the answer
+            break
+        if len(c.hit.text[start:end].split()) < 4 or INJECTION.search(c.hit.text[start:end]):
+            if not before:
+                return _tagged(c, claim)
+            break
+        if before and PARAGRAPH_BREAK.search(c.hit.text, end, c.spans[i + 1][0]):
+            break  # a heading or the paragraph before ("**Eleventh, way forward ...**") is no antecedent
+        before.insert(0, i)
+        if not POINTER.search(_claim(c.n, c.hit, start, end).text):
+            break
+    else:
+        if not before:  # the passage's first sentence: nothing before it to show
+            return _tagged(c, claim)
+    taken.update((c.hit.doc_id, c.hit.start + c.spans[i][0]) for i in before)
+    return [_claim(c.n, c.hit, *c.spans[i]) for i in before] + [claim]
+
+
+def _tagged(c: _Candidate, claim: Claim) -> list[Claim]:
+    """The claim tagged with the countries its passage names up to it, or its document's title."""
     countries = find_countries(c.hit.text[: c.spans[c.index][1]]) or c.hit.countries
-    tag = ", ".join(countries[:3]) if countries else c.hit.title
+    if not countries:
+        return [replace(claim, tag=c.hit.title)]
+    # A country the sentence names itself ("(Thailand) These efforts will help Thailand...") tells the reader nothing.
+    named = set(find_countries(claim.text))
+    tag = ", ".join([name for name in countries if name not in named][:3])
     return [replace(claim, tag=tag)]
 
 
@@ -540,6 +565,7 @@ def _pick(
     hedge: bool = False,
     same_term: bool = False,
     topic: np.ndarray | None = None,
+    near_best: bool = False,
 ) -> list[_Candidate]:
     """The candidates the shape keeps, in the order it shows them.
 
@@ -553,6 +579,8 @@ def _pick(
     distinctive term (`_same_term`).
     `topic` (fact): the vector of Y in "what does X say about Y"; the close sentences nearly as near to it as the
     best one are shown too (`_about`).
+    `near_best` (reason): the sentence scored next to the best one, when nearly as close, is shown too, in place of
+    the weaker cue-word sentence when the answer is full (`_with_near_best`).
     """
     if not ranked:
         return []
@@ -578,7 +606,7 @@ def _pick(
             # match often only restates the question: the next best sentence that says something else follows.
             first = ranked[0].vector
             chosen += [c for c in close[1:] if float(c.vector @ first) <= NEAR_DUPLICATE][:1]  # type: ignore[operator]
-        return chosen
+        return _with_near_best(ranked, chosen, limit) if near_best else chosen
     # fact / yes-no: the best sentence, then only sentences that add an asked word the ones before lack.
     asked = _terms(question)
     chosen, covered = [ranked[0]], _terms(ranked[0].sentence) & asked
@@ -608,6 +636,23 @@ def _pick(
     if topic is not None and shape == "fact":
         chosen += _about(topic, ranked, chosen, limit)
     return chosen
+
+
+def _with_near_best(ranked: list[_Candidate], chosen: list[_Candidate], limit: int) -> list[_Candidate]:
+    """A reason answer's sentences with the best-scored one's near twin in score (within `NEAR_REASON`, saying
+    something else) added; when the answer is full it takes the place of the last sentence chosen for a cue word.
+
+    Cue-word sentences are looked for far down the ranking (`REASON_REACH`), so they can push out a sentence that
+    scores as well as the best one: two sentences that close are equally likely to hold the reason.
+    """
+    best = ranked[0]
+    near = next((c for c in ranked[1:] if c.score >= best.score - NEAR_REASON and not _repeats(c, [best])), None)
+    if near is None or near in chosen:
+        return chosen
+    cues = [c for c in chosen if c is not ranked[0]]
+    if len(chosen) >= limit and cues:
+        chosen = [c for c in chosen if c is not cues[-1]]
+    return [*chosen, near] if len(chosen) < limit else chosen
 
 
 def _lead(
@@ -751,7 +796,9 @@ def _key(c: _Candidate, offset: int = 0) -> tuple[str, int] | None:
     return c.hit.doc_id, c.hit.start + c.spans[index][0]
 
 
-def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[_Candidate, list[Claim]]]:
+def _units(
+    chosen: list[_Candidate], taken: set[tuple[str, int]], reach: int = 1
+) -> list[tuple[_Candidate, list[Claim]]]:
     """Each candidate as shown; one that points back joins its antecedent's unit when that is shown too."""
     keys = {_key(c) for c in chosen}
     followers = {_key(c, -1): c for c in chosen if _key(c, -1) in keys and _in_context(c) != c.sentence}
@@ -759,9 +806,9 @@ def _units(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> list[tuple[
     for c in chosen:
         if c in followers.values():
             continue
-        unit, follower = _unit(c, taken), followers.get(_key(c))
+        unit, follower = _unit(c, taken, reach), followers.get(_key(c))
         while follower is not None:
-            unit += _unit(follower, taken)
+            unit += _unit(follower, taken, reach)
             follower = followers.get(_key(follower))
         units.append((c, unit))
     return units
@@ -806,6 +853,7 @@ def extract_answer(
     about: bool = False,
     topic_run: bool = False,
     lead: bool = False,
+    near_best: bool = False,
 ) -> Extract:
     """The source sentences that answer `question`, arranged for its shape; empty when none fits.
 
@@ -838,6 +886,7 @@ def extract_answer(
     shows the close sentences nearly as near to Y alone as the best one (`_about`), up to the sentence limit.
     `lead`: a reason answer of several sentences opens with the one closest to the question (`_lead`); a fact
     answer's ranking already weighs what is asked above wording (leading with the closest lost exact figures).
+    `near_best`: a reason answer also shows the sentence scored nearly as well as the best one (`_with_near_best`).
     `topic_run`: with `topic`, the source shows its sentences holding the compared terms, each with the next
     sentence of its document when that one goes on about the same thing (`_on_compared_topic`).
     """
@@ -848,7 +897,7 @@ def extract_answer(
     if not candidates:
         return Extract("")
     if shape == "overview" and whole_document:
-        return _document_overview(question, candidates, embedder, limits.overview_items, profile, main_points)
+        return _document_overview(question, candidates, embedder, limits, profile, main_points)
     # Lists and overviews gather many sentences: a bonus for one would push the others past the margin.
     prefer = gives if shape in ("fact", "yesno") else None
     scored = _score(question, candidates, embedder, profile.actors, prefer, answer_type, dating, turn, kind)
@@ -867,6 +916,7 @@ def extract_answer(
         hedge,
         same_term,
         _topic_vector(turn or question, embedder) if about and shape == "fact" else None,
+        near_best,
     )
     if topic and topic_run:
         chosen = _on_compared_topic(chosen, candidates, topic, limit)
@@ -874,17 +924,36 @@ def extract_answer(
         chosen = _lead(question, chosen, embedder, prefer, dating)
     taken = {_key(c) for c in chosen}
     if shape == "overview":
-        return _overview(chosen, taken)
+        return _overview(chosen, taken, limits.antecedents)
     follow = continues and shape in ("fact", "reason", "yesno")
     units = [
         _dated(unit, c, dating) + (_continuation(c, candidates, taken) if follow else [])
-        for c, unit in _units(chosen, taken)
+        for c, unit in _units(chosen, taken, limits.antecedents)
     ]
     lines = _render(units, bullets=shape == "list")
     text = "\n".join(lines) if shape == "list" else " ".join(lines)
     if missing is not None and flag_missing:
         return Extract(f"{missing_text(missing.name)}\n{text}", [c for u in units for c in u], missing.name)
     return Extract(text, [c for u in units for c in u])
+
+
+def without_repeats(extract: Extract, shown: set[str]) -> Extract:
+    """The extract less the sentences an earlier part of the answer showed already, when it says more than them.
+
+    A second part answered by the first part's sentence and one more ("how many farmers will it reach?") shows
+    only the new one: the reader has just read the other.
+    """
+    repeated = [claim for claim in extract.claims if claim.text in shown]
+    if not repeated or len(repeated) == len(extract.claims):
+        return extract
+    text = extract.text
+    for claim in repeated:
+        line = _line(claim)
+        if text.count(line) != 1:
+            return extract
+        text = text.replace(line, "", 1)
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n") if line.strip(" -"))
+    return replace(extract, text=text, claims=[claim for claim in extract.claims if claim.text not in shown])
 
 
 def _on_compared_topic(
@@ -912,7 +981,7 @@ def missing_text(detail: str) -> str:
     return f"The sources don't give {detail}. The closest passages say:"
 
 
-def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
+def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]], reach: int = 1) -> Extract:
     """Bullets grouped by source kind (what the article argues, what the statements record), dated in order."""
     groups = {"article": "What the article argues:", "statements": "What the statements record:"}
     kinds = [k for k in groups if any(c.kind == k for c in chosen)]
@@ -920,7 +989,7 @@ def _overview(chosen: list[_Candidate], taken: set[tuple[str, int]]) -> Extract:
     for kind in kinds:
         members = sorted((c for c in chosen if c.kind == kind), key=lambda c: (c.hit.date, *_key(c)))  # type: ignore[misc]
         lines = []
-        for c, unit in _units(members, taken):
+        for c, unit in _units(members, taken, reach):
             dated = f"{c.hit.date}: " if kind == "statements" and c.hit.date else ""
             lines.append(f"- {dated}{' '.join(_line(claim) for claim in unit)}")
             claims += unit
@@ -938,7 +1007,7 @@ def _document_overview(
     question: str,
     candidates: list[_Candidate],
     embedder: Embedder,
-    limit: int,
+    limits: Limits,
     profile: Profile,
     main_points: bool = False,
 ) -> Extract:
@@ -948,14 +1017,14 @@ def _document_overview(
     central to it that announce something are preferred and a line that only introduces a list is left for its
     items (`_main_points`).
     """
-    ranked = _score(question, candidates, embedder, profile.actors)
+    ranked, limit = _score(question, candidates, embedder, profile.actors), limits.overview_items
     if main_points:
         chosen = _main_points(ranked, limit)
     else:
         best = max(c.score for c in ranked)
         chosen = _spread([c for c in ranked if c.score >= best - MARGIN["overview"]], limit)
     chosen.sort(key=lambda c: _key(c)[1])  # type: ignore[index]
-    units = _units(chosen, {_key(c) for c in chosen})
+    units = _units(chosen, {_key(c) for c in chosen}, limits.antecedents)
     first = chosen[0].hit
     heading = f"{first.title} ({first.date}):" if first.title and first.date else ""
     lines = [f"- {' '.join(_line(claim) for claim in unit)}" for _, unit in units]
@@ -1062,7 +1131,7 @@ def compare(
         chosen = _pick(question, "comparison", own, limits.comparison_items, profile)
         used.update(id(c) for c in chosen)
         taken.update(_key(c) for c in chosen)
-        units = [unit for _, unit in _units(chosen, taken)]
+        units = [unit for _, unit in _units(chosen, taken, limits.antecedents)]
         if units:
             blocks.append(f"{entity}:\n" + "\n".join(_render(units, bullets=True)))
             claims += [claim for unit in units for claim in unit]

@@ -248,7 +248,9 @@ class Retriever:
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}  # chunk id -> the hit, with its vector and bm25 scores where measured
         keyword = self.keyword_hits(question, n, selected, doc_ids)
-        exact = exact_matches(question, [(h.chunk_id, h.text) for h in keyword], self.settings.rare_ngram)
+        exact = exact_matches(
+            question, [(h.chunk_id, h.text) for h in keyword], self.settings.rare_ngram, self.settings.rare_name
+        )
         vector = self.vector_hits(question, n, country_where(selected, doc_ids), embedding, allowed)
         for weight, results in ((1.0, vector), (self.settings.bm25_weight, keyword)):
             for rank, h in enumerate(results):

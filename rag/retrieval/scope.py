@@ -400,6 +400,19 @@ def question_ngrams(question: str) -> list[str]:
     ]
 
 
+# A name the question writes as one: an acronym ("EDCA"), or a capitalised word past its first ("Kishida").
+NAME_WORD = re.compile(r"\b[A-Z]{3,}(?=s?\b)|(?<=\w[\s,;:(])[A-Z][a-z]{3,}\b|(?<=\w\s\()[A-Z][a-z]{3,}\b")
+
+
+def question_names(question: str) -> list[str]:
+    """The question's one-word names, folded, countries aside (they are read by the country filter)."""
+    return [
+        n.casefold()
+        for n in NAME_WORD.findall(question)
+        if n.casefold() not in QUESTION_WORDS and not canonical_country(n)
+    ]
+
+
 def without_scope_words(question: str, rules: tuple[ScopeRule, ...] = (ARTICLE_RULE,)) -> str:
     """The question less the words that name its source ("according to the article", "the op-ed"), no topic."""
     for rule in rules:
@@ -413,11 +426,13 @@ def without_dates(question: str) -> str:
     return " ".join(MONTH_YEAR.sub(" ", question).split())
 
 
-def exact_matches(question: str, candidates: list[tuple[str, str]], rare: int) -> dict[str, str]:
+def exact_matches(question: str, candidates: list[tuple[str, str]], rare: int, names: bool = False) -> dict[str, str]:
     """chunk id -> the phrase it contains verbatim: any quoted phrase, or an n-gram only `rare` or fewer contain.
 
     `candidates` are (chunk id, text), BM25's best: a chunk holding both words of an n-gram ranks high
     there, so an n-gram in more than `rare` of them is common, whatever the rest of the corpus holds.
+    With `names`, a one-word name of the question (`question_names`) that `rare` or fewer hold counts too: "what
+    are the new EDCA sites for?" must read the one passage naming the EDCA, however its other words rank.
     """
     if not candidates:
         return {}
@@ -428,7 +443,7 @@ def exact_matches(question: str, candidates: list[tuple[str, str]], rare: int) -
             if f" {phrase} " in text:
                 found.setdefault(chunk_id, phrase)
     if rare:
-        for ngram in question_ngrams(question):
+        for ngram in [*question_ngrams(question), *(question_names(question) if names else [])]:
             holders = [chunk_id for chunk_id, text in texts.items() if f" {ngram} " in text]
             if len(holders) <= rare:
                 for chunk_id in holders:

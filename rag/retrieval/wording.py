@@ -114,6 +114,25 @@ def named_in(name: str, text: str, variants: bool = True) -> bool:
     return variants and (bool(letters and _lower_case_run(letters).search(text)) or _written_apart(key, text))
 
 
+CAPITALISED_WORD = re.compile(r"\b[A-Z][a-z]{3,}")
+DERIVED_SHARE = 0.75  # of the shorter word
+DERIVED_STEM = 4  # letters a name and its derivation share at least: "Ital" (Italians, Italy), "Quad"
+
+
+def derived_in(name: str, text: str) -> bool:
+    """True when `text` writes a capitalised word that `name` derives from or into, by a shared start of
+    `DERIVED_STEM` letters or more, most of the shorter word: "Italians" and "Italy", "Brits" and "British",
+    "Quadrilateral" and "Quad", "European" and "Europe"; not "Albanese" and "Alba"."""
+    key = name.casefold()
+    if len(key) < DERIVED_STEM or not key.isalpha():
+        return False
+    for word in {w.casefold() for w in CAPITALISED_WORD.findall(text)}:
+        shared = next((i for i, (a, b) in enumerate(zip(key, word, strict=False)) if a != b), min(len(key), len(word)))
+        if shared >= DERIVED_STEM and shared >= DERIVED_SHARE * min(len(key), len(word)):
+            return True
+    return False
+
+
 def _written_apart(key: str, text: str) -> bool:
     """True when two or three adjacent capitalised words of `text`, joined, are `key`: "South East" for "southeast"."""
     for run in WRITTEN_APART.finditer(text):

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.answer import Answer, Citation
+from rag.answering.citations import earlier_of_document, same_document
 from rag.engine import Engine
 from rag.errors import (
     EmptyStoreError,
@@ -220,13 +221,18 @@ def sources_text(citations: list[Citation]) -> str:
     """The "Sources:" list appended to the content: one line per citation with its title, URL and quote."""
     if not citations:
         return ""
-    lines = []
+    lines, earlier = [], earlier_of_document(citations)
     for c in citations:
         quote = " ".join(c.quote.split())
         if len(quote) > QUOTE_CHARS:
             quote = quote[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
         date = f" ({c.date})" if c.date else ""
-        line = f'[{c.n}] {c.title or c.doc_id}{date} {safe_url(c.url) or c.doc_id} - "{quote}"'
+        source = (
+            same_document(earlier[c.n])
+            if c.n in earlier
+            else f"{c.title or c.doc_id}{date} {safe_url(c.url) or c.doc_id}"
+        )
+        line = f'[{c.n}] {source} - "{quote}"'
         lines.append(safe_text(line))
     return SOURCES_HEADING + "\n".join(lines)
 

@@ -126,6 +126,7 @@ def _stream_answer(
 
 def _print_answer(answer: Answer, streamed: str) -> None:
     """The checked answer (when it differs from what streamed), any note, and every claim's own quote."""
+    from rag.answering.citations import earlier_of_document, same_document
     from rag.safe_text import safe_text, safe_url
 
     if answer.text.strip() != streamed.strip():
@@ -139,9 +140,13 @@ def _print_answer(answer: Answer, streamed: str) -> None:
     if answer.abstained and not answer.citations:  # an answer lacking its figure cites the closest sentences
         for hit in answer.retrieved[:3]:
             print(safe_text(f"  - {hit.title} ({hit.date}) {hit.doc_id} chars {hit.start}-{hit.end}"))
+    earlier = earlier_of_document(answer.citations)
     for c in answer.citations:
         where = f", p. {c.page}" if c.page else ""
-        print(safe_text(f"  [{c.n}] {c.title} ({c.date}{where}) {safe_url(c.url) or c.doc_id}"))
+        if c.n in earlier:
+            print(f"  [{c.n}] {same_document(earlier[c.n])}{where}")
+        else:
+            print(safe_text(f"  [{c.n}] {c.title} ({c.date}{where}) {safe_url(c.url) or c.doc_id}"))
         for quote in c.quotes or []:
             print(textwrap.indent(textwrap.fill(safe_text(f'"{" ".join(quote.quote.split())}"'), 100), "      "))
             print(f"      {c.doc_id} chars {quote.quote_start}-{quote.quote_end}")

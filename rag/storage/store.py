@@ -221,6 +221,18 @@ def _chroma_errors() -> tuple[type[Exception], ...]:
     return ChromaError, httpx.TransportError, OSError
 
 
+class _Vectors:
+    """Chunk ids and their normalised vectors, one row each, for exact search."""
+
+    def __init__(self, ids: list[str], matrix: np.ndarray) -> None:
+        self.ids, self.matrix = ids, matrix
+        self._row = {chunk_id: i for i, chunk_id in enumerate(ids)}
+
+    def rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The rows of those of `ids` that are current."""
+        return np.array([self._row[i] for i in ids if i in self._row], dtype=np.intp)
+
+
 class Store:
     """The chunk collection. Chunk ids are `doc_id#index`; each chunk's metadata says its document's hash."""
 
@@ -230,6 +242,9 @@ class Store:
         self._follow_lock = threading.Lock()
         self._checked = time.monotonic()
         self._dirty = False  # written since the generation was last bumped
+        self._writes = 0
+        self._vectors_lock = threading.Lock()
+        self._loaded_vectors: tuple[tuple[str, int], _Vectors] | None = None
         self._said_deleted = False
         for attempt in range(OPEN_RETRIES):
             try:
@@ -413,6 +428,7 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         self._dirty = True
+        self._writes += 1  # what this handle loaded from the store is stale
         try:
             yield
         except _chroma_errors() as exc:
@@ -487,7 +503,12 @@ class Store:
 
         `ids` narrows to those chunks (faster than `where`, which is the fallback when one of them was
         deleted since the caller listed it).
+        A store of up to `exact_search_max` chunks is searched exactly (`_exact_query`): Chroma's HNSW graph is
+        rebuilt in each process that opens the store, and some builds can't reach a chunk at all, so a process
+        would now and then miss the nearest passage another one finds.
         """
+        if (ids is not None or where is None) and (vectors := self._vectors()) is not None:
+            return self._exact_query(vectors, embedding, n, ids)
         query = {"query_embeddings": [embedding.tolist()], "n_results": n}
         with self.reading():
             if ids is None:
@@ -504,6 +525,33 @@ class Store:
             for chunk_id, distance, text, meta in zip(*(result[c][0] for c in columns), strict=True)
             if not is_retired(meta or {})
         ]
+
+    def _vectors(self) -> _Vectors | None:
+        """Every current chunk's vector (normalised), loaded once per generation; None for a larger store."""
+        with self._vectors_lock:
+            key = (self._generation, self._writes)
+            if self._loaded_vectors is None or self._loaded_vectors[0] != key:
+                if self.count() > self.settings.exact_search_max:
+                    return None
+                found = list(self.iter_records(include=("embeddings",)))
+                matrix = np.array([r["embedding"] for r in found], dtype=np.float32).reshape(len(found), -1)
+                matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+                self._loaded_vectors = (key, _Vectors([r["id"] for r in found], matrix))
+            return self._loaded_vectors[1]
+
+    def _exact_query(
+        self, vectors: _Vectors, embedding: np.ndarray, n: int, ids: list[str] | None
+    ) -> list[tuple[records.StoredChunk, float]]:
+        """The `n` chunks nearest `embedding` by cosine distance (Chroma's measure), among `ids` if given."""
+        rows = np.arange(len(vectors.ids)) if ids is None else vectors.rows(ids)
+        if not rows.size:
+            return []
+        query = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
+        distances = 1.0 - vectors.matrix[rows] @ query
+        order = np.argsort(distances, kind="stable")[:n]
+        nearest = [vectors.ids[rows[i]] for i in order]
+        found = self.get(nearest)  # retired ones are left out
+        return [(found[c], float(distances[i])) for c, i in zip(nearest, order, strict=True) if c in found]
 
     def upsert(self, ids: list[str], texts: list[str], embeddings: np.ndarray, metadatas: list[dict]) -> None:
         """Insert or replace chunks, in batches the server accepts."""
@@ -540,9 +588,18 @@ class Store:
             self.delete_retired(doc_id)
 
     def delete_retired(self, doc_id: str | None = None) -> None:
-        """Delete retired chunks (of one document, or all: what a killed ingest left behind)."""
+        """Delete retired chunks (of one document, or all: what a killed ingest left behind).
+
+        Only when there are some: a delete is a write even when it matches nothing, and every write bumps the
+        generation, so an unchanged sync would make every reader elsewhere reload its keyword index and reopen
+        the store, mid-answer.
+        """
+        where = {"$and": [RETIRED, {"doc_id": doc_id}]} if doc_id else RETIRED
+        with self.reading():
+            if not self.collection.get(where=where, limit=1, include=[])["ids"]:
+                return
         with self._writing():
-            self.collection.delete(where={"$and": [RETIRED, {"doc_id": doc_id}]} if doc_id else RETIRED)
+            self.collection.delete(where=where)
 
     def delete_doc(self, doc_id: str, from_index: int = 0) -> None:
         """Remove a document's chunks (those at `from_index` and after)."""

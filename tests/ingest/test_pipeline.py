@@ -73,9 +73,12 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(tiny_settings, counting_emb
     assert first.embedded == first.chunks == len(ids_after_first) == counting_embedder.texts > 0
     _assert_one_clean_copy(tiny_settings, tiny_settings.corpus_dir, _records(tiny_settings))
     counting_embedder.reset()
+    generation = Store(tiny_settings).generation
 
     second = sync(tiny_settings, embedder=counting_embedder)
 
+    # Nothing written, so readers in other processes keep what they loaded (no reload, no reopen mid-answer).
+    assert Store(tiny_settings).generation == generation
     assert counting_embedder.calls == 0
     assert counting_embedder.texts == 0
     assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 3)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.answering.abstain import detail_reading, missing_detail
-from rag.answering.details import asked_details, counted_words, counts_one_of
+from rag.answering.details import asked_details, counted_words, counts_one_of, same_stem
 from rag.retrieval.wording import Vocabulary, english_words
 from rag.settings import Settings
 
@@ -95,3 +95,16 @@ def test_a_price_tag_is_an_amount_the_sources_must_give(embedder) -> None:
     sentences = ["The Mekong rail link will run 400 km from Vientiane."]
     gives = detail_reading(question, sentences, [""], Settings(), embedder.encode_cached)
     assert missing_detail(question, sentences, np.array([True]), gives).name == "the amount"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "counts"),
+    [
+        ("How many vaccinations did the Quad deliver?", "It delivered 400 million vaccine doses.", True),
+        ("how many cooperation pacts were signed?", "Officials signed 9 cooperative pacts.", True),
+        ("How many vaccinations did the Quad deliver?", "It delivered 400 million tonnes of rice.", False),
+    ],
+)
+def test_a_count_of_another_form_of_the_counted_word_counts_it(question: str, sentence: str, counts: bool) -> None:
+    # One stem ("vaccin"): a count of vaccine doses is a count of vaccinations; rice is not.
+    assert counts_one_of(sentence, question, counted_words(question), same_stem) is counts

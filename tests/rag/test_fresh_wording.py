@@ -16,7 +16,16 @@ from rag.answering.details import asked_anywhere, asked_details
 from rag.answering.extractive import _Candidate, _cite, _claim, _cut_at_edge, _lead, _line, shared_terms
 from rag.engine import Engine
 from rag.retrieval.conversation import without_sources
-from rag.retrieval.wording import Vocabulary, corpus_names, edits, named_in, spells_out, with_country_names
+from rag.retrieval.scope import exact_matches, question_names
+from rag.retrieval.wording import (
+    Vocabulary,
+    corpus_names,
+    derived_in,
+    edits,
+    named_in,
+    spells_out,
+    with_country_names,
+)
 from rag.storage.records import Chunk, Hit
 
 ACTORS = frozenset({"Japan", "China", "United States"})
@@ -469,3 +478,47 @@ def test_the_sentence_closest_to_a_why_question_leads_the_answer(embedder) -> No
     assert _lead(question, [urged, thanked], embedder, None, None) == [thanked, urged]
     # Among sentences stating what a fact question asks for, the closest of those leads, not a closer one lacking it.
     assert _lead(question, [urged, thanked], embedder, lambda s: "harbour" in s, None) == [urged, thanked]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "derived"),
+    [
+        ("Italians", "signed with Italy and the UK", True),  # a people, the sources name the country
+        ("Brits", "the British minister", True),
+        ("Quadrilateral", "the Quad leaders met", True),  # the full form, the sources write the short one
+        ("Europeans", "partners in Europe", True),
+        ("Albanese", "talks with Albania", False),  # a surname is no derivation of a country
+        ("Aussies", "with Australia", False),  # too little shared to tell a derivation from chance
+        ("Modi", "the Model Law", False),
+    ],
+)
+def test_a_name_the_sources_write_in_a_derived_form_counts_as_named(name: str, text: str, derived: bool) -> None:
+    assert derived_in(name, text) is derived
+
+
+def test_a_rare_one_word_name_keeps_its_passage_in_the_candidates() -> None:
+    chunks = [("a", "The Setsu docked at Cam Ranh Bay."), ("b", "Japan and Vietnam met."), ("c", "Vietnam spoke.")]
+    assert exact_matches("what did the Setsu do in vietnam?", chunks, rare=2, names=True) == {"a": "setsu"}
+    assert exact_matches("what did the Setsu do in vietnam?", chunks, rare=2) == {}  # one word alone: not a pair
+    assert question_names("what did they say about TLAM in Vietnam") == ["tlam"]  # countries are read elsewhere
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is the OSA for?", "Official Security Assistance"),  # held by one passage, asked about alone
+        ("what did they say about TLAM", "Tomahawk"),
+        ("What are the Italians developing with Japan by 2035?", "Italy"),  # the sources name the country
+        ("What did the Quadrilateral leaders say about health security?", "health security"),  # and the short form
+    ],
+)
+def test_a_question_about_a_rare_or_derived_name_is_answered(
+    extractive_engine: Engine, question: str, expected: str
+) -> None:
+    answer = extractive_engine.ask(question)
+    assert not answer.abstained
+    assert expected in answer.text
+
+
+def test_a_rare_name_beside_a_word_no_passage_holds_is_still_refused(extractive_engine: Engine) -> None:
+    assert extractive_engine.ask("What did the OSA say about whaling?").abstained

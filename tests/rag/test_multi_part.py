@@ -95,7 +95,7 @@ def test_a_later_part_is_answered_from_its_own_passages_not_the_first_parts(extr
     )
     second_part = "where was Kishida received for Kishida's official visit in 2024?"
     assert answer.parts[1] == second_part
-    first, second = answer.text.split(f"\n\n{second_part}\n")
+    first, second = answer.text.split(f"\n\n{second_part[:1].upper()}{second_part[1:]}\n")  # heads its block
     assert "Indonesia and Vietnam" in first
     assert "Washington" in second and "Indonesia and Vietnam" not in second
     assert_every_quote_is_its_claim(answer, extractive_engine)

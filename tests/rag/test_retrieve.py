@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.countries import country_key
@@ -195,3 +196,30 @@ def test_a_quoted_phrase_ranks_first_and_a_rare_ngram_keeps_a_place_in_the_top_k
     assert keep_exact(ranked, exact, [], 3) == ["a", "f", "g", "b", "c", "d", "e"]
     assert keep_exact(ranked, exact, ["lantern accord"], 3) == ["g", "a", "f", "b", "c", "d", "e"]
     assert keep_exact(ranked, {"b": "x"}, [], 3) == ranked  # already in the top k: order untouched
+
+
+def test_exact_search_finds_what_chromas_index_finds_and_keeps_to_the_ids_given(tiny_store, embedder) -> None:
+    settings, store = tiny_store
+    approximate = Store(settings.model_copy(update={"exact_search_max": 0}))  # Chroma's HNSW index
+    records = list(store.iter_records(include=("embeddings",)))
+    for record in records[:5]:
+        own = np.array(record["embedding"], dtype=np.float32)
+        exact = store.query(own, 5)
+        assert exact[0][0].chunk_id == record["id"] and exact[0][1] == pytest.approx(0.0, abs=1e-5)
+        hnsw = approximate.query(own, 5)
+        assert [c.chunk_id for c, _ in exact] == [c.chunk_id for c, _ in hnsw]
+        assert [d for _, d in exact] == pytest.approx([d for _, d in hnsw], abs=1e-4)
+    some = [r["id"] for r in records[-3:]]
+    assert {c.chunk_id for c, _ in store.query(embedder.encode(["harbour"])[0], 10, ids=some)} == set(some)
+
+
+def test_exact_search_sees_this_handles_own_writes(tiny_settings, tiny_corpus, embedder) -> None:
+    from rag.storage.sync import sync
+
+    store = Store(tiny_settings)
+    sync(tiny_settings, store=store, embedder=embedder)
+    question = embedder.encode(["lighthouse keepers and their winter rations"])[0]
+    store.query(question, 3)  # the vectors are loaded
+    (tiny_corpus / "lighthouse.md").write_text("# Lighthouse\n\nLighthouse keepers store winter rations.\n")
+    sync(tiny_settings, store=store, embedder=embedder)
+    assert store.query(question, 1)[0][0].doc_id == "lighthouse.md"
