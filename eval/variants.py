@@ -317,6 +317,7 @@ VARIANTS: dict[str, Variant] = {
             "'and X?' after a follow-up is added to the chain's first question only",
             "followup_last_turn",
         ),
+        _off("no-followup-person", "'he'/'she' is not resolved to the person a message named", "followup_person"),
         _on("followup-cited", "the history's 'Sources:' lists point a follow-up at their documents", "followup_cited"),
         _off(
             "no-followup-ended", "a glued turn typed without '?' is carried whole into the next turn", "followup_ended"
@@ -450,6 +451,7 @@ DEFAULT_VARIANTS = (
     "no-followup-ended",
     "no-followup-topic-unended",
     "no-followup-country-topic",
+    "no-followup-person",
     "followup-cited",
     "no-source-scope",
     "no-detail-check",

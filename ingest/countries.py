@@ -235,6 +235,11 @@ def country_mentions(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), exact.get(m.group(0)) or lower[m.group(0).lower()]) for m in pattern.finditer(masked)]
 
 
+def is_leader(name: str) -> bool:
+    """True when `name` is one of the leaders' name forms ("Nguyen Phu Trong", "Kishida Fumio"), as written."""
+    return any(name in forms for forms in LEADERS.values())
+
+
 def find_countries(text: str) -> list[str]:
     """Canonical names of the countries and groupings `text` mentions, sorted."""
     return sorted({name for _, _, name in country_mentions(text)})

@@ -325,13 +325,14 @@ class Engine:
         authors = [records.author(d) for d in self.documents().values() if records.author(d)] if history else []
         actors = self.settings.profile.actors
         glue = not self.settings.conversation if glue is None else glue
+        common = self.retriever.lowercase_words() if history and self.settings.followup_person else ()
         standalone = condense_question(
-            question, history, actors, authors, glue=glue, rules=Rules.from_settings(self.settings)
+            question, history, actors, authors, glue=glue, rules=Rules.from_settings(self.settings), common=common
         )
         if standalone != question or not history or not glue or not self.settings.followup_retrieval:
             return standalone
         rules = Rules.from_settings(self.settings)
-        previous = earlier_question(question, history, actors, authors, rules)
+        previous = earlier_question(question, history, actors, authors, rules, common)
         if previous and self._goes_on(question, previous, history):
             return glued(question, previous, rules.ended)
         return question

@@ -184,6 +184,13 @@ class Settings(BaseSettings):
         description="'and X?' after a follow-up ('what did they agree on defence?') keeps that turn's own words before "
         "the question it leaned on, instead of adding X to the chain's first question only.",
     )
+    followup_person: bool = Field(
+        default=True,
+        description="'he'/'she' in a follow-up is the person the latest message that names one named, the assistant's "
+        "answers included ('did he also meet Biden?' after an answer naming Nguyen Phu Trong), unless the "
+        "conversation is about a document's author: a leader's name, or a capitalised title the corpus also writes in "
+        "lower case followed by words it never does ('Minister Wong'). The earlier question stays glued on.",
+    )
     followup_cited: bool = Field(
         default=False,
         description="A follow-up prefers the documents that the latest 'Sources:' list in the history names (a client "

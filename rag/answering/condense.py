@@ -9,12 +9,19 @@ Vietnam?". The result drives every later step (retrieval, abstention, sentence c
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from ingest.countries import country_mentions
+from ingest.countries import country_mentions, is_leader
 from rag.retrieval.conversation import without_sources
+from rag.retrieval.wording import function_words
+
+# A reply's sources list typed on its own line's end ("... [1]. Sources: [1] Title (Author, 2023)"): no one it names
+# is who "he" or "she" is.
+INLINE_SOURCES = re.compile(r"\bSources?:", re.I)
+MONTHS = frozenset(m.casefold() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]))
 
 FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|what of|same for|and how|and what|why|how so|really)\b"
@@ -77,6 +84,7 @@ class Rules:
     topic_unended: bool = True  # "what about missiles" replaces "about defence spending" typed without a "?"
     country_topic: bool = True  # "did they say anything about North Korea?" asks of a topic, not of a new subject
     last_turn: bool = True  # "and X?" after a glued follow-up keeps that turn's words ("what did they agree on Y?")
+    person: bool = True  # "he"/"she" is the person the latest message naming one named, answers included
 
     @classmethod
     def from_settings(cls, settings: object) -> Rules:
@@ -104,6 +112,7 @@ def condense_question(
     authors: Collection[str] = (),
     glue: bool = True,
     rules: Rules = Rules(),
+    common: Collection[str] = (),
 ) -> str:
     """A standalone question for `question` given the conversation so far.
 
@@ -112,6 +121,8 @@ def condense_question(
     `glue` puts the earlier question after a follow-up no rewrite resolves; without it the follow-up stays
     as asked, for a caller that brings the conversation in by retrieval (rag/retrieval/conversation.py).
     `rules` switches the rewrites that read the last answer and the earlier question's slots.
+    `common` are the words the corpus also writes in lower case: they tell a titled person's name ("Minister Wong")
+    from a thing's ("Ream Naval Base"), for "he"/"she" (`rules.person`).
     """
     previous = last_user_question(history)
     refers = rules.refers and leans_on_history(question)
@@ -122,10 +133,10 @@ def condense_question(
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
     # "and space?" after "what about defense?" replaces what that turn added, not the question under both.
     if ELLIPTIC.match(question) and ELLIPTIC.match(previous) and last_user_question(earlier):
-        return condense_question(question, earlier, actors, authors, glue, rules)
+        return condense_question(question, earlier, actors, authors, glue, rules, common)
     # "and the maritime side?" after "what did they agree on defence?" swaps that turn's topic: it keeps its words.
     own = rules.last_turn and bool(ELLIPTIC.match(question))
-    previous = _base(condense_question(previous, earlier, actors, authors, glue, rules), own)
+    previous = _base(condense_question(previous, earlier, actors, authors, glue, rules, common), own)
     if own and previous != (root := _base(previous)):
         # The topic takes that turn's slot ("what did they agree about the maritime side?"), whatever the slot rule:
         # the turn is short and its topic is what the "and X?" swaps; the question it leaned on stays after it.
@@ -136,7 +147,7 @@ def condense_question(
         return named
     if rules.names and (thing := _named_thing(question, previous, history)) is not None:
         return thing
-    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules)) is not None:
+    if (resolved := _resolve_people(question, history, previous, authors, actors, glue, rules, common)) is not None:
         return resolved
     # A new country the follow-up asks about ("And with Vietnam?"), not one it names in passing
     # ("on the Vietnamese side", "for Japan's navy"): the corpus's main actors are rarely the topic.
@@ -189,14 +200,19 @@ def condense_question(
 
 
 def earlier_question(
-    question: str, history: list[dict[str, str]], actors: Collection[str], authors: Collection[str], rules: Rules
+    question: str,
+    history: list[dict[str, str]],
+    actors: Collection[str],
+    authors: Collection[str],
+    rules: Rules,
+    common: Collection[str] = (),
 ) -> str | None:
     """The last question the conversation asked, read as it was answered (a follow-up with what it leaned on)."""
     previous = last_user_question(history)
     if not previous:
         return None
     earlier = history[: max(i for i, turn in enumerate(history) if turn.get("role") == "user")]
-    return _base(condense_question(previous, earlier, actors, authors, True, rules))
+    return _base(condense_question(previous, earlier, actors, authors, True, rules, common))
 
 
 def names_new(question: str, said: Collection[str]) -> bool:
@@ -249,8 +265,10 @@ def _resolve_people(
     actors: Collection[str],
     glue: bool,
     rules: Rules,
+    common: Collection[str] = (),
 ) -> str | None:
-    """The follow-up with "she"/"he" made the author the conversation named, and "they" its countries.
+    """The follow-up with "she"/"he" made the author the conversation named (else, with `rules.person`, the person
+    the latest message naming one named, the earlier question still glued on), and "they" its countries.
 
     With `rules.they_glued` "they" stays: it may be either side of the earlier question ("did they deliver it?" after
     Japan's pledge to the Philippines is Japan), both, or the people the last answer named, so the turn is
@@ -271,6 +289,10 @@ def _resolve_people(
     if PERSON_PRONOUN.search(resolved) and authors and (author_named or AUTHOR_WORDS.search(said)):
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
         resolved = PERSON_PRONOUN.sub("the author", resolved)
+    person = latest_person(history, common) if rules.person and PERSON_PRONOUN.search(resolved) else None
+    if person is not None and resolved == question:
+        resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", f"{person}'s", resolved, flags=re.I)
+        resolved = PERSON_PRONOUN.sub(person, resolved)
     named = list(dict.fromkeys(name for _, _, name in country_mentions(previous)))
     countries = [n for n in named if n not in actors] or named  # the main actors are rarely who "they" are
     if GROUP.search(resolved) and countries and not rules.they_glued:
@@ -284,6 +306,9 @@ def _resolve_people(
         resolved = re.sub(r"\bthere\b", f"in {' and '.join(countries)}", resolved, count=1, flags=re.I)
     if resolved == question:
         return None
+    if person is not None and glue:
+        # The person stands for the pronoun, but what the conversation asked of them still scopes the turn.
+        return glued(resolved, previous, rules.ended)
     if (named := _resolve_pronoun(resolved, previous)) is not None:
         return named
     # "And what does the author think of Japan?" now stands alone: its opening "and" leans on nothing.
@@ -291,6 +316,54 @@ def _resolve_people(
     if FOLLOW_UP.search(alone) and glue:
         return glued(resolved, previous, rules.ended)
     return alone[:1].upper() + alone[1:]
+
+
+def person_named(text: str, common: Collection[str]) -> str | None:
+    """The last person's name in `text`: a leader's ("Nguyen Phu Trong"), or capitalised words the corpus never
+    writes in lower case after a capitalised title it does ("Minister Wong" -> "Wong").
+
+    A name with a common word after its title ("Ream Naval Base"), a country, a month or a word in capitals in it is
+    a thing, a place or a date; one with no title ("San Francisco", "White House") can't be told from them.
+    """
+    found = None
+    stop = function_words()
+    for match in re.finditer(r"\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)*", text):
+        said = match.group(0)
+        leaders = [said[s:e] for s, e, _ in country_mentions(said) if is_leader(said[s:e])]
+        if leaders:
+            found = max(leaders, key=len)
+            continue
+        words = [re.sub(r"'s$", "", w) for w in said.split()]
+        while words and words[0].casefold() in stop:  # a sentence's first word: "Did Minister Wong ..."
+            words.pop(0)
+        title = 0
+        while title < len(words) and words[title].casefold() in common and words[title].casefold() not in stop:
+            title += 1
+        name = words[title:]
+        if not title or not name or any(_not_a_name_word(w, common) for w in name):
+            continue
+        if not country_mentions(" ".join(name)):
+            found = " ".join(name).rstrip(".")
+    return found
+
+
+def _not_a_name_word(word: str, common: Collection[str]) -> bool:
+    """True for a word a person's name doesn't hold: one the corpus writes in lower case (or each part of a compound:
+    "Self-Defence"), in capitals, or a month."""
+    parts = word.casefold().split("-")
+    return word.casefold() in common or all(p in common for p in parts) or word.isupper() or parts[0] in MONTHS
+
+
+def latest_person(history: list[dict[str, str]], common: Collection[str]) -> str | None:
+    """The person the latest message that names one names (answers included, without a "Sources:" list); None
+    without the corpus's `common` words, which tell a person's name from a thing's."""
+    if not common:
+        return None
+    for turn in reversed(history):
+        said = INLINE_SOURCES.split(without_sources(str(turn.get("content", ""))))[0]
+        if (person := person_named(said, common)) is not None:
+            return person
+    return None
 
 
 def _last_answer(history: list[dict[str, str]]) -> str:

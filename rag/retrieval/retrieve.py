@@ -179,6 +179,10 @@ class Retriever:
         """The stems BM25 uses for `words`."""
         return self._bm25_index().stem(words)
 
+    def lowercase_words(self) -> set[str]:
+        """The words the corpus also writes in lower case: a name made only of other words names a person or place."""
+        return self._bm25_index().vocabulary.lowercase
+
     def in_corpus_words(self, text: str) -> str:
         """`text` with spelling variants, typos in names and abbreviated months mapped onto the corpus's words."""
         return self._bm25_index().vocabulary.normalize(
