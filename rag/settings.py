@@ -361,7 +361,8 @@ class Settings(BaseSettings):
         default=True,
         description="A document's dateline and header lines ('20 May 2023, Hiroshima', 'Hosted by ...'), a dated "
         "title and its date count as the context of each of its sentences for the asked-detail check, and a 'today' "
-        "sentence states its document's date there.",
+        "sentence states its document's date there; a header line stating the date, place or person asked for can "
+        "also be an answer line, shown first among its document's sentences.",
     )
     named_years: bool = Field(
         default=True,
@@ -398,8 +399,8 @@ class Settings(BaseSettings):
     antecedent_chain: bool = Field(
         default=True,
         description="A shown sentence whose subject points back ('These arrangements ...') is preceded by the "
-        "sentence it refers to, and that one by its own when it points back too ('It has also signed ...'), so an "
-        "answer never opens with a subject the reader was not shown.",
+        "sentence it refers to, and that one by its own when it points back too ('It has also signed ...'): two "
+        "sentences back at most, never past a heading or a paragraph break.",
     )
     lead_closest: bool = Field(
         default=True,

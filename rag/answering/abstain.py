@@ -580,11 +580,11 @@ def abstention(
         if settings.scoped_byline and (bylines := scoped_bylines(hits, scope)):
             topical |= np.array([s in bylines for s in sentences], dtype=bool)
         dates = sentence_dates(hits)
-        # "Today, we met for the third Quad Leaders' Summit" states its document's date.
-        read = [as_dated(s, d, Dating(named_years=False)) for s, d in zip(sentences, dates, strict=True)]
-        gives = detail_reading(
-            query, read if settings.dateline_context else sentences, dates, settings, embedder.encode_cached
-        )
+        read = sentences
+        if settings.dateline_context and settings.relative_dates:
+            # "Today, we met for the third Quad Leaders' Summit" states its document's date.
+            read = [as_dated(s, d, Dating(named_years=False)) for s, d in zip(sentences, dates, strict=True)]
+        gives = detail_reading(query, read, dates, settings, embedder.encode_cached)
         detail = missing_detail(query, sentences, topical, gives)
         if detail is not None and detail.name == "the number" and settings.counted_cosine:
             topical |= counts_after_topic(hits, topical, query, settings.counted_stems)

@@ -290,6 +290,10 @@ def _resolve_people(
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", "the author's", resolved, flags=re.I)
         resolved = PERSON_PRONOUN.sub("the author", resolved)
     person = latest_person(history, common) if rules.person and PERSON_PRONOUN.search(resolved) else None
+    if person is not None and any(
+        re.search(rf"\b{re.escape(part)}\b", question, re.I) for part in person.split() if len(part) > 2
+    ):
+        person = None  # "did he meet Kishida?" after an answer naming Kishida: "he" is someone else
     if person is not None and resolved == question:
         resolved = re.sub(r"\b(her|his)\b(?=\s+\w)", f"{person}'s", resolved, flags=re.I)
         resolved = PERSON_PRONOUN.sub(person, resolved)
@@ -334,7 +338,8 @@ def person_named(text: str, common: Collection[str]) -> str | None:
             found = max(leaders, key=len)
             continue
         words = [re.sub(r"'s$", "", w) for w in said.split()]
-        while words and words[0].casefold() in stop:  # a sentence's first word: "Did Minister Wong ..."
+        # A sentence's or question's first word: "Did Minister Wong ...", "Tell me ...".
+        while words and (words[0].casefold() in stop or ASKS.fullmatch(words[0]) or re.fullmatch(AUX, words[0], re.I)):
             words.pop(0)
         title = 0
         while title < len(words) and words[title].casefold() in common and words[title].casefold() not in stop:

@@ -252,7 +252,6 @@ def _candidates(
     ("Hiroshima, 20 May 2023", "Hosted by ..."): see `header_lines`.
     """
     needs = [d for d in asked_anywhere(question) if d.figure]
-    headers = headers and any(d.name in DATELINE_DETAILS for d in asked_anywhere(question))
     found = _sentences(question, numbered, actors, needs, quoted, dating, kind, headers)
     if found or not needs:
         return found, None
@@ -313,6 +312,12 @@ def _plain(line: str) -> str:
 def _heads(c: _Candidate) -> bool:
     """Whether the candidate is a dateline or header line of its document (`header_lines`)."""
     return c.hit.chunk.index == 0 and _plain(c.sentence) in header_lines(c.hit.text)
+
+
+def _answers_as_header(c: _Candidate, question: str) -> bool:
+    """Whether the candidate is a header line stating the date, place or person asked for: only such a line is
+    lifted; another header line ("Hosted by ..." for "what did they agree?") is a sentence like any."""
+    return _heads(c) and _states_asked(c.sentence, question)
 
 
 def _states_asked(line: str, question: str) -> bool:
@@ -450,27 +455,27 @@ def _score(
             read = _read(c.sentence, c.hit, dating)
             c.score += ASKED_BONUS * gives(read) + DISTINCT_BONUS * held
             if answer_type and (fit := answer_fit(question, read)) is not None:
-                c.score += ANSWER_TYPE_BONUS * (1.0 if headers and _heads(c) else fit)
+                c.score += ANSWER_TYPE_BONUS * (1.0 if headers and _answers_as_header(c, question) else fit)
             if kind and kind_fit(question, read):
                 c.score += KIND_BONUS
         c.vector = vector
     if headers and answer_type:
-        _as_document(candidates)
+        _as_document(candidates, question)
     return candidates
 
 
 HEADER_EDGE = 1e-3  # a dateline goes before the sentence it dates and places
 
 
-def _as_document(candidates: list[_Candidate]) -> None:
-    """A dateline or header line ("Hiroshima, 20 May 2023") scores just above its document's best sentence: its few
-    words say where and when all of them were said, and by whom it was hosted."""
+def _as_document(candidates: list[_Candidate], question: str) -> None:
+    """A dateline or header line stating what was asked ("Hiroshima, 20 May 2023" for "where") scores just above its
+    document's best sentence: its few words say where and when all of them were said, and by whom it was hosted."""
     best: dict[str, _Candidate] = {}
     for c in candidates:
         if not _heads(c) and (c.hit.doc_id not in best or c.score > best[c.hit.doc_id].score):  # type: ignore[operator]
             best[c.hit.doc_id] = c
     for c in candidates:
-        if _heads(c) and (top := best.get(c.hit.doc_id)) is not None:
+        if _answers_as_header(c, question) and (top := best.get(c.hit.doc_id)) is not None:
             c.score = max(c.score, top.score + HEADER_EDGE)  # type: ignore[operator,type-var]
 
 
@@ -555,7 +560,8 @@ def _unit(c: _Candidate, taken: set[tuple[str, int]], reach: int = 1) -> list[Cl
             if not before:
                 return _tagged(c, claim)
             break
-        if before and PARAGRAPH_BREAK.search(c.hit.text, end, c.spans[i + 1][0]):
+        heading = c.hit.text[start:end].lstrip().startswith(("#", "**", "__"))
+        if (before or heading) and PARAGRAPH_BREAK.search(c.hit.text, end, c.spans[i + 1][0]):
             break  # a heading or the paragraph before ("**Eleventh, way forward ...**") is no antecedent
         before.insert(0, i)
         if not POINTER.search(_claim(c.n, c.hit, start, end).text):
@@ -712,6 +718,8 @@ def _with_near_best(ranked: list[_Candidate], chosen: list[_Candidate], limit: i
     scores as well as the best one: two sentences that close are equally likely to hold the reason.
     """
     best = ranked[0]
+    if best not in chosen:  # a short limit kept cue-word sentences only: the twin would stand in for the best
+        return chosen
     near = next((c for c in ranked[1:] if c.score >= best.score - NEAR_REASON and not _repeats(c, [best])), None)
     if near is None or near in chosen:
         return chosen
@@ -961,6 +969,7 @@ def extract_answer(
     if (byline := _byline(question, numbered)).claims:
         return byline
     dating = dating if any(d.name == "the date" for d in asked_anywhere(question)) else None
+    headers = headers and any(d.name in DATELINE_DETAILS for d in asked_anywhere(question))
     candidates, missing = _candidates(question, numbered, profile.actors, answer_type, dating, kind, headers)
     if not candidates:
         return Extract("")

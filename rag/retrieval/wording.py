@@ -126,7 +126,7 @@ def derived_in(name: str, text: str) -> bool:
     key = name.casefold()
     if len(key) < DERIVED_STEM or not key.isalpha():
         return False
-    for word in {w.casefold() for w in CAPITALISED_WORD.findall(text)}:
+    for word in {w.casefold() for w in CAPITALISED_WORD.findall(text)} - calendar_words():  # "March" is no "Marco"
         shared = next((i for i, (a, b) in enumerate(zip(key, word, strict=False)) if a != b), min(len(key), len(word)))
         if shared >= DERIVED_STEM and shared >= DERIVED_SHARE * min(len(key), len(word)):
             return True

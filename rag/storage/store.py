@@ -244,7 +244,7 @@ class Store:
         self._dirty = False  # written since the generation was last bumped
         self._writes = 0
         self._vectors_lock = threading.Lock()
-        self._loaded_vectors: tuple[tuple[str, int], _Vectors] | None = None
+        self._loaded_vectors: tuple[tuple[str, int], _Vectors | None] | None = None
         self._said_deleted = False
         for attempt in range(OPEN_RETRIES):
             try:
@@ -428,7 +428,7 @@ class Store:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         self._dirty = True
-        self._writes += 1  # what this handle loaded from the store is stale
+        self._writes += 1  # what this handle loaded from the store is stale, during the write and after it
         try:
             yield
         except _chroma_errors() as exc:
@@ -444,6 +444,8 @@ class Store:
                 f"Cannot write to the {_describe(self.settings)}: {exc}. {hint}, {then}",
                 f"Cannot write to the document store. {hint}.",
             ) from exc
+        finally:
+            self._writes += 1  # what a reader loaded mid-write is stale too
 
     def written_at(self) -> float | None:
         """When the embedded store's database was last written (an ingest by any process); None for a server."""
@@ -527,16 +529,21 @@ class Store:
         ]
 
     def _vectors(self) -> _Vectors | None:
-        """Every current chunk's vector (normalised), loaded once per generation; None for a larger store."""
+        """Every current chunk's vector (normalised), loaded once per generation; None for a larger store, and for a
+        Chroma server, which keeps one index for all its clients (no per-process rebuild to miss a chunk in)."""
+        if self.settings.chroma_host:
+            return None
         with self._vectors_lock:
             key = (self._generation, self._writes)
             if self._loaded_vectors is None or self._loaded_vectors[0] != key:
-                if self.count() > self.settings.exact_search_max:
-                    return None
-                found = list(self.iter_records(include=("embeddings",)))
-                matrix = np.array([r["embedding"] for r in found], dtype=np.float32).reshape(len(found), -1)
-                matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-                self._loaded_vectors = (key, _Vectors([r["id"] for r in found], matrix))
+                vectors = None
+                if self.count() <= self.settings.exact_search_max:
+                    found = list(self.iter_records(include=("embeddings",)))
+                    # No current chunk (all retired, or emptied meanwhile): an empty matrix, nothing near.
+                    matrix = np.array([r["embedding"] for r in found] or np.zeros((0, 1)), dtype=np.float32)
+                    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+                    vectors = _Vectors([r["id"] for r in found], matrix)
+                self._loaded_vectors = (key, vectors)
             return self._loaded_vectors[1]
 
     def _exact_query(

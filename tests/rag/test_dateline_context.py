@@ -74,7 +74,7 @@ def test_a_place_question_takes_the_dateline_as_a_candidate_and_puts_it_first() 
     assert "***Nadi, 3 March 2021***" in lines
     for c in found:
         c.score = 1.0 if c.sentence.startswith("We, the ministers") else 0.2
-    _as_document(found)
+    _as_document(found, question)
     assert max(found, key=lambda c: c.score).sentence == "***Nadi, 3 March 2021***"
 
 
@@ -105,3 +105,14 @@ def test_a_dateline_of_another_place_does_not_place_a_sentence_in_the_asked_one(
     question = "who chaired the meeting in {} in march 2021"
     assert placed_coverage([LATER], contexts, question.format("nadi"), asked, _stem)[0]
     assert not placed_coverage([LATER], contexts, question.format("suva"), other, _stem)[0]
+
+
+def test_a_header_line_is_not_lifted_for_a_question_it_does_not_answer() -> None:
+    from rag.answering.extractive import _as_document, _candidates
+
+    question = "what did the ocean ministers agree?"  # asks no date, place nor person
+    found, _ = _candidates(question, [(1, _hit(OPENING, 0))], frozenset(), headers=True)
+    for c in found:
+        c.score = 1.0 if c.sentence.startswith("We, the ministers") else 0.2
+    _as_document(found, question)
+    assert max(found, key=lambda c: c.score).sentence.startswith("We, the ministers")

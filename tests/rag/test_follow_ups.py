@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rag.answering.condense import Rules, condense_question
+import pytest
+
+from rag.answering.condense import Rules, condense_question, person_named
 from rag.profile import load_profile
 from rag.settings import Settings
 from tests.conftest import CORPUS
@@ -156,3 +158,16 @@ def test_she_in_a_conversation_about_the_author_is_still_the_author() -> None:
     history = turns("Did Minister Kenji Sato reply to it?", "No [1].", "Who wrote the op-ed?", "Mira Holt [1].")
     asked = condense_question("what does she say about Japan?", history, ACTORS, ["Mira Holt"], common=COMMON)
     assert "the author" in asked
+
+
+def test_he_is_not_the_person_the_question_itself_names() -> None:
+    history = turns("Who visited Washington in April?", "Prime Minister Kishida made an official visit [1].")
+    # The last answer named Kishida, but so does the question: "he" is someone else, left as typed.
+    asked = condense_question("did he meet Kishida there?", history, ACTORS, common=COMMON)
+    assert "Kishida meet Kishida" not in asked and asked.startswith("did he meet Kishida")
+    assert condense_question("did he meet Biden?", history, ACTORS, common=COMMON).startswith("did Kishida meet Biden")
+
+
+@pytest.mark.parametrize("opening", ["Did", "Tell me whether", "Does"])
+def test_a_titled_name_after_a_question_word_is_a_person(opening: str) -> None:
+    assert person_named(f"{opening} Minister Wong attend?", COMMON) == "Wong"

@@ -490,6 +490,7 @@ def test_the_sentence_closest_to_a_why_question_leads_the_answer(embedder) -> No
         ("Albanese", "talks with Albania", False),  # a surname is no derivation of a country
         ("Aussies", "with Australia", False),  # too little shared to tell a derivation from chance
         ("Modi", "the Model Law", False),
+        ("Marco", "talks in March", False),  # a month is no name a name derives from
     ],
 )
 def test_a_name_the_sources_write_in_a_derived_form_counts_as_named(name: str, text: str, derived: bool) -> None:

@@ -99,3 +99,9 @@ def test_the_chain_does_not_reach_back_past_a_paragraph_break() -> None:
         "Its cost will be shared by every town on the river.",
     )
     assert _shown(pointing, 2)[0] == "This plan will guide the towns for ten years [1]."
+
+
+def test_a_heading_right_before_a_pointing_sentence_is_no_antecedent() -> None:
+    *_, pointing = _candidates("**Fifth, the river towns' plan**\n\nThese works will take ten years.")
+    for reach in (1, 2):
+        assert not any("Fifth" in line for line in _shown(pointing, reach))

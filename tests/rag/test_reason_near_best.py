@@ -36,3 +36,9 @@ def test_a_sentence_far_below_the_best_or_repeating_it_is_not_added() -> None:
     assert _with_near_best([BEST, far, CUE_A], [CUE_A, BEST], limit=3) == [CUE_A, BEST]
     echo = _candidate(2, "The mayor praised the harbour board for its swift storm work.", 0.79, [1, 0.02, 0, 0])
     assert _with_near_best([BEST, echo, CUE_A], [CUE_A, BEST], limit=3) == [CUE_A, BEST]
+
+
+def test_a_short_limit_that_kept_only_cue_sentences_is_left_as_it_is() -> None:
+    # RAG_EXTRACTIVE_SENTENCES=1 or 2: the twin must never stand in for the best sentence it is a twin of.
+    assert _with_near_best([BEST, TWIN, CUE_A, CUE_B], [CUE_A], limit=1) == [CUE_A]
+    assert _with_near_best([BEST, TWIN, CUE_A, CUE_B], [CUE_A, CUE_B], limit=2) == [CUE_A, CUE_B]

@@ -213,13 +213,18 @@ def test_exact_search_finds_what_chromas_index_finds_and_keeps_to_the_ids_given(
     assert {c.chunk_id for c, _ in store.query(embedder.encode(["harbour"])[0], 10, ids=some)} == set(some)
 
 
-def test_exact_search_sees_this_handles_own_writes(tiny_settings, tiny_corpus, embedder) -> None:
-    from rag.storage.sync import sync
-
-    store = Store(tiny_settings)
-    sync(tiny_settings, store=store, embedder=embedder)
-    question = embedder.encode(["lighthouse keepers and their winter rations"])[0]
-    store.query(question, 3)  # the vectors are loaded
-    (tiny_corpus / "lighthouse.md").write_text("# Lighthouse\n\nLighthouse keepers store winter rations.\n")
-    sync(tiny_settings, store=store, embedder=embedder)
-    assert store.query(question, 1)[0][0].doc_id == "lighthouse.md"
+def test_exact_search_sees_own_writes_before_they_are_published(tiny_store, make_settings, tmp_path) -> None:
+    settings, source = tiny_store
+    store = Store(make_settings(corpus_dir=settings.corpus_dir, store_dir=tmp_path / "store"))
+    assert store.query(np.ones(384, dtype=np.float32), 3) == []  # an empty store: nothing near, no error
+    records = list(source.iter_records(include=("documents", "embeddings")))
+    first, rest = records[:1], records[1:]
+    for batch in (first, rest):
+        store.upsert(
+            [r["id"] for r in batch],
+            [r["document"] for r in batch],
+            np.array([r["embedding"] for r in batch]),
+            [r["metadata"] for r in batch],
+        )
+        own = np.array(batch[-1]["embedding"], dtype=np.float32)
+        assert store.query(own, 1)[0][0].chunk_id == batch[-1]["id"]  # no publish in between: the write itself counts
