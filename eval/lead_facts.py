@@ -31,6 +31,8 @@ def lead_facts(dataset: Path, results: Path) -> tuple[float, int]:
 
 
 def main() -> None:
+    if len(sys.argv) < 3 or not all(Path(a).is_file() for a in sys.argv[1:]):
+        sys.exit("usage: python -m eval.lead_facts DATASET.jsonl RESULTS.jsonl [RESULTS.jsonl ...] (files that exist)")
     dataset, *runs = map(Path, sys.argv[1:])
     figures = [lead_facts(dataset, run) for run in runs]
     print(dataset.stem, " -> ".join(f"{share:.3f}" for share, _ in figures), f"(n={figures[-1][1]})")
