@@ -539,7 +539,13 @@ def header_lines(text: str) -> list[str]:
     """The dateline block opening a document's first passage: its leading short lines that end no sentence nor
     link to a source, read only when one of them dates it (a heading alone is no dateline); markdown emphasis
     dropped."""
-    lines = []
+    return list(_header_lines(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _header_lines(text: str) -> tuple[str, ...]:
+    # Cached: the composer asks it of each candidate sentence of a document's first passage.
+    lines: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         line = " ".join(EMPHASIS.sub(" ", paragraph).split())
         if not line:
@@ -547,7 +553,7 @@ def header_lines(text: str) -> list[str]:
         if len(line.split()) > HEADER_WORDS or re.search(r"[.!?:;]$|https?://|\bwww\.", line):
             break  # a sentence, or a link to the source: the dateline block is over
         lines.append(line)
-    return lines if any(DAY_OF_MONTH.search(line) or YEAR.search(line) for line in lines) else []
+    return tuple(lines) if any(DAY_OF_MONTH.search(line) or YEAR.search(line) for line in lines) else ()
 
 
 def dated_title(title: str) -> str:
